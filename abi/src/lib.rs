@@ -1,0 +1,26 @@
+//! The bottom of Axiom: the eBPF instruction set and Linux's BPF user ABI.
+//!
+//! * [`insn`] is the 8-byte instruction slot and its fields.
+//! * [`opcode`] holds the opcode field constants of RFC 9669.
+//! * [`instruction`] is the typed, validated form of an instruction: decoding
+//!   refuses every invalid encoding with a [`instruction::DecodeError`], and
+//!   encoding is its exact inverse.
+//! * [`asm`] (feature `alloc`) assembles the conformance suite's text syntax;
+//!   [`llvm`] assembles and disassembles LLVM's BPF syntax, the one users see.
+//! * [`uapi`] is Linux's `bpf()` ABI: commands, `bpf_attr` members, map,
+//!   program and attach types, helpers, flags, errno, BTF and ring buffers.
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
+pub mod insn;
+pub mod instruction;
+pub mod opcode;
+
+#[cfg(feature = "alloc")]
+pub mod asm;
+
+pub use insn::Insn;
+pub use instruction::{DecodeError, Instruction};
