@@ -66,7 +66,7 @@ impl Insn {
     /// Splits a byte buffer into slots; `None` if its length is not a
     /// multiple of 8.
     pub fn slice_from_bytes(bytes: &[u8]) -> Option<impl Iterator<Item = Insn> + '_> {
-        if bytes.len() % Self::SIZE != 0 {
+        if !bytes.len().is_multiple_of(Self::SIZE) {
             return None;
         }
         Some(bytes.chunks_exact(Self::SIZE).map(|c| {

@@ -605,11 +605,7 @@ impl core::error::Error for DecodeError {}
 /// slots it takes (1, or 2 for `lddw`).
 pub fn decode(slots: &[Insn], pc: usize) -> Result<(Instruction, usize), DecodeError> {
     let Some(&i) = slots.get(pc) else {
-        return Err(DecodeError {
-            pc,
-            insn: Insn::default(),
-            kind: DecodeErrorKind::BadLddw,
-        });
+        return Err(DecodeError { pc, insn: Insn::default(), kind: DecodeErrorKind::BadLddw });
     };
     let err = |kind| DecodeError { pc, insn: i, kind };
     let reg = |n: u8| Reg::new(n).ok_or(err(DecodeErrorKind::BadRegister));
@@ -806,7 +802,8 @@ pub fn decode(slots: &[Insn], pc: usize) -> Result<(Instruction, usize), DecodeE
                 _ => return Err(err(DecodeErrorKind::UnknownOpcode)),
             };
             zero(i.imm.into(), "imm")?;
-            let insn = Instruction::Load { size, signed, dst: reg(i.dst)?, src: reg(i.src)?, off: i.off };
+            let insn =
+                Instruction::Load { size, signed, dst: reg(i.dst)?, src: reg(i.src)?, off: i.off };
             Ok((insn, 1))
         }
         class::ST => {
@@ -863,7 +860,9 @@ pub fn decode(slots: &[Insn], pc: usize) -> Result<(Instruction, usize), DecodeE
 }
 
 /// Decodes a whole program; yields each instruction with its slot index.
-pub fn decode_all(slots: &[Insn]) -> impl Iterator<Item = Result<(usize, Instruction), DecodeError>> + '_ {
+pub fn decode_all(
+    slots: &[Insn],
+) -> impl Iterator<Item = Result<(usize, Instruction), DecodeError>> + '_ {
     let mut pc = 0;
     let mut failed = false;
     core::iter::from_fn(move || {
@@ -982,9 +981,13 @@ impl Instruction {
                     off,
                     0,
                 )),
-                Operand::Imm(imm) => {
-                    Encoded::one(Insn::new(class::ST | mode::MEM | size.code(), dst.num(), 0, off, imm))
-                }
+                Operand::Imm(imm) => Encoded::one(Insn::new(
+                    class::ST | mode::MEM | size.code(),
+                    dst.num(),
+                    0,
+                    off,
+                    imm,
+                )),
             },
             Instruction::Atomic { size, op, dst, src, off } => Encoded::one(Insn::new(
                 class::STX | mode::ATOMIC | size.code(),

@@ -1,1 +1,6 @@
-//! placeholder
+//! Shared code of Axiom's cross-crate tests and reports: the conformance
+//! corpus reader and runner, and the host Linux `bpf()` oracle.
+#![forbid(unsafe_code)]
+
+pub mod conformance;
+pub mod paths;
