@@ -190,11 +190,17 @@ pub fn env_for(case: &TestCase) -> HostEnv {
 
 /// Runs a case on the interpreter; returns `r0`.
 pub fn run_interpreter(case: &TestCase) -> Result<u64, String> {
+    run_interpreter_with_memory(case).map(|(r0, _)| r0)
+}
+
+/// Runs a case on the interpreter; returns `r0` and the input memory as the
+/// program left it.
+pub fn run_interpreter_with_memory(case: &TestCase) -> Result<(u64, Vec<u8>), String> {
     let prog: Rc<[Insn]> = case.program().map_err(|e| e.to_string())?.into();
     let mut env = env_for(case);
     let r1 = if case.mem.is_empty() { 0 } else { MEM_BASE };
-    Interpreter::default()
+    let out = Interpreter::default()
         .run(&mut env, prog, &[r1, case.mem.len() as u64])
-        .map(|o| o.r0)
-        .map_err(|f| f.to_string())
+        .map_err(|f| f.to_string())?;
+    Ok((out.r0, env.regions.swap_remove(0).data))
 }

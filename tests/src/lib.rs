@@ -1,6 +1,7 @@
 //! Shared code of Axiom's cross-crate tests and reports: the conformance
 //! corpus reader and runner, and the host Linux `bpf()` oracle.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 pub mod conformance;
+pub mod linux;
 pub mod paths;

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 /// The repository root (the workspace directory).
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    root.canonicalize().unwrap_or(root)
 }
 
 /// The `shared/` directory: `$AXIOM_SHARED` if set, else `../shared` beside
@@ -12,7 +13,10 @@ pub fn repo_root() -> PathBuf {
 pub fn shared_dir() -> PathBuf {
     match std::env::var_os("AXIOM_SHARED") {
         Some(p) => PathBuf::from(p),
-        None => repo_root().join("../shared"),
+        None => {
+            let shared = repo_root().join("../shared");
+            shared.canonicalize().unwrap_or(shared)
+        }
     }
 }
 

@@ -1,0 +1,249 @@
+//! The host Linux kernel as an oracle: conformance programs loaded through
+//! the real `bpf()` and run with `BPF_PROG_TEST_RUN`.
+//!
+//! Linux hands a socket filter its context in `r1` and returns only 32 bits
+//! of `r0`, so each program runs as a bpf-to-bpf callee of a small wrapper:
+//! the wrapper points `r1` at a one-element array map holding the input
+//! memory, sets `r2` to its length, calls the program, and stores the full
+//! 64-bit `r0` in a second array map, which is read back afterwards.
+
+use crate::conformance::TestCase;
+use axiom_abi::Insn;
+use std::os::fd::{AsRawFd, OwnedFd};
+
+mod sys;
+
+pub use sys::Errno;
+
+/// `bpf_cmd` numbers used here.
+mod cmd {
+    pub const MAP_CREATE: u32 = 0;
+    pub const MAP_LOOKUP_ELEM: u32 = 1;
+    pub const MAP_UPDATE_ELEM: u32 = 2;
+    pub const PROG_LOAD: u32 = 5;
+    pub const PROG_TEST_RUN: u32 = 10;
+}
+
+const BPF_MAP_TYPE_ARRAY: u32 = 2;
+const BPF_PROG_TYPE_SOCKET_FILTER: u32 = 1;
+
+/// A `union bpf_attr` under construction: Linux's layout, written by offset.
+struct Attr([u8; 128]);
+
+impl Attr {
+    fn new() -> Self {
+        Self([0; 128])
+    }
+    fn u32(mut self, off: usize, v: u32) -> Self {
+        self.0[off..off + 4].copy_from_slice(&v.to_ne_bytes());
+        self
+    }
+    fn u64(mut self, off: usize, v: u64) -> Self {
+        self.0[off..off + 8].copy_from_slice(&v.to_ne_bytes());
+        self
+    }
+    fn get_u32(&self, off: usize) -> u32 {
+        u32::from_ne_bytes(self.0[off..off + 4].try_into().unwrap())
+    }
+}
+
+/// A one-element array map.
+fn array_map(value_size: u32) -> Result<OwnedFd, Errno> {
+    // map_type @0, key_size @4, value_size @8, max_entries @12
+    let attr = Attr::new().u32(0, BPF_MAP_TYPE_ARRAY).u32(4, 4).u32(8, value_size).u32(12, 1);
+    sys::bpf_fd(cmd::MAP_CREATE, &mut attr.0.clone())
+}
+
+fn map_update(map: &OwnedFd, value: &[u8]) -> Result<(), Errno> {
+    let key = 0u32;
+    // map_fd @0, key @8, value @16, flags @24
+    let attr = Attr::new()
+        .u32(0, map.as_raw_fd() as u32)
+        .u64(8, &key as *const u32 as u64)
+        .u64(16, value.as_ptr() as u64);
+    sys::bpf(cmd::MAP_UPDATE_ELEM, &mut attr.0.clone()).map(|_| ())
+}
+
+fn map_lookup(map: &OwnedFd, value: &mut [u8]) -> Result<(), Errno> {
+    let key = 0u32;
+    let attr = Attr::new()
+        .u32(0, map.as_raw_fd() as u32)
+        .u64(8, &key as *const u32 as u64)
+        .u64(16, value.as_mut_ptr() as u64);
+    sys::bpf(cmd::MAP_LOOKUP_ELEM, &mut attr.0.clone()).map(|_| ())
+}
+
+/// A program Linux's verifier refused, with its log.
+#[derive(Debug)]
+pub struct Refused {
+    /// The errno of `BPF_PROG_LOAD`.
+    pub errno: Errno,
+    /// The verifier log's reason line.
+    pub log: String,
+}
+
+fn prog_load(slots: &[Insn]) -> Result<OwnedFd, Refused> {
+    let bytes: Vec<u8> = slots.iter().flat_map(|i| i.to_bytes()).collect();
+    let license = c"GPL";
+    let mut log = vec![0u8; 1 << 16];
+    // prog_type @0, insn_cnt @4, insns @8, license @16, log_level @24,
+    // log_size @28, log_buf @32
+    let attr = Attr::new()
+        .u32(0, BPF_PROG_TYPE_SOCKET_FILTER)
+        .u32(4, slots.len() as u32)
+        .u64(8, bytes.as_ptr() as u64)
+        .u64(16, license.as_ptr() as u64)
+        .u32(24, 1)
+        .u32(28, log.len() as u32)
+        .u64(32, log.as_mut_ptr() as u64);
+    sys::bpf_fd(cmd::PROG_LOAD, &mut attr.0.clone()).map_err(|errno| {
+        let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
+        let text = String::from_utf8_lossy(&log[..end]);
+        // The reason is the last line before the "processed N insns" summary.
+        let reason =
+            text.lines().rev().find(|l| !l.starts_with("processed") && !l.trim().is_empty());
+        Refused { errno, log: reason.unwrap_or("(empty log)").to_string() }
+    })
+}
+
+fn test_run(prog: &OwnedFd) -> Result<u32, Errno> {
+    test_run_repeat(prog, 1).map(|(retval, _)| retval)
+}
+
+/// Runs a loaded program `repeat` times; returns its 32-bit return value and
+/// the kernel's mean run time in nanoseconds.
+fn test_run_repeat(prog: &OwnedFd, repeat: u32) -> Result<(u32, u32), Errno> {
+    // Socket filters need at least an Ethernet header of packet data.
+    let data = [0u8; 64];
+    // prog_fd @0, retval @4, data_size_in @8, data_in @16, repeat @32,
+    // duration @36
+    let mut attr = Attr::new()
+        .u32(0, prog.as_raw_fd() as u32)
+        .u32(8, data.len() as u32)
+        .u64(16, data.as_ptr() as u64)
+        .u32(32, repeat);
+    sys::bpf(cmd::PROG_TEST_RUN, &mut attr.0)?;
+    Ok((attr.get_u32(4), attr.get_u32(36)))
+}
+
+/// Whether this process may load and run BPF programs; `Err` says why not.
+pub fn available() -> Result<(), String> {
+    let exit = [Insn::new(0xb7, 0, 0, 0, 0), Insn::new(0x95, 0, 0, 0, 0)];
+    match prog_load(&exit) {
+        Ok(fd) => test_run(&fd).map(|_| ()).map_err(|e| format!("BPF_PROG_TEST_RUN refused: {e}")),
+        Err(r) => Err(format!("bpf(BPF_PROG_LOAD) refused: {} {}", r.errno, r.log)),
+    }
+}
+
+/// What Linux did with one conformance program.
+#[derive(Debug)]
+pub enum LinuxOutcome {
+    /// It loaded and ran.
+    Ran {
+        /// The full 64-bit `r0`.
+        r0: u64,
+        /// The input memory as the program left it.
+        mem: Vec<u8>,
+    },
+    /// The verifier refused it.
+    Refused(Refused),
+    /// Something else failed (map creation, test run).
+    Failed(String),
+}
+
+/// The wrapper's slots before the program: `r1 = &mem`, `r2 = len`, call,
+/// store `r0` in the result map, `return 0`.
+fn wrap(mem_fd: Option<i32>, len: usize, result_fd: i32, body: &[Insn]) -> Vec<Insn> {
+    let lddw_value = |dst: u8, fd: i32| [Insn::new(0x18, dst, 2, 0, fd), Insn::new(0, 0, 0, 0, 0)];
+    let mut w = Vec::new();
+    match mem_fd {
+        Some(fd) => w.extend(lddw_value(1, fd)),
+        None => w.extend([Insn::new(0xb7, 1, 0, 0, 0), Insn::new(0xb7, 1, 0, 0, 0)]),
+    }
+    w.push(Insn::new(0xb7, 2, 0, 0, len as i32)); // r2 = len
+    let call_at = w.len();
+    w.push(Insn::default()); // call, patched below
+    w.extend(lddw_value(6, result_fd)); // r6 = &result
+    w.push(Insn::new(0x7b, 6, 0, 0, 0)); // *(u64 *)(r6 + 0) = r0
+    w.push(Insn::new(0xb7, 0, 0, 0, 0)); // r0 = 0
+    w.push(Insn::new(0x95, 0, 0, 0, 0)); // exit
+    let rel = (w.len() - call_at - 1) as i32;
+    w[call_at] = Insn::new(0x85, 0, 1, 0, rel);
+    w.extend_from_slice(body);
+    w
+}
+
+/// Times for one case on Linux.
+#[derive(Clone, Copy, Debug)]
+pub struct LinuxTiming {
+    /// Wall time of `BPF_PROG_LOAD` (verification and JIT) of the wrapped
+    /// program.
+    pub load: std::time::Duration,
+    /// The kernel's mean run time over the repeats, in nanoseconds.
+    pub run_ns: u32,
+}
+
+/// Loads one case on the host kernel, timing the load, and runs it `repeat`
+/// times; `None` if Linux refuses it.
+pub fn time_case(case: &TestCase, repeat: u32) -> Option<LinuxTiming> {
+    let body = case.program().ok()?;
+    let result = array_map(8).ok()?;
+    let mem = if case.mem.is_empty() {
+        None
+    } else {
+        let m = array_map(case.mem.len() as u32).ok()?;
+        map_update(&m, &case.mem).ok()?;
+        Some(m)
+    };
+    let slots =
+        wrap(mem.as_ref().map(|m| m.as_raw_fd()), case.mem.len(), result.as_raw_fd(), &body);
+    let start = std::time::Instant::now();
+    let prog = prog_load(&slots).ok()?;
+    let load = start.elapsed();
+    let (_, run_ns) = test_run_repeat(&prog, repeat).ok()?;
+    Some(LinuxTiming { load, run_ns })
+}
+
+/// Loads and runs one conformance case on the host kernel.
+pub fn run_case(case: &TestCase) -> LinuxOutcome {
+    let body = match case.program() {
+        Ok(p) => p,
+        Err(e) => return LinuxOutcome::Failed(e.to_string()),
+    };
+    let result = match array_map(8) {
+        Ok(m) => m,
+        Err(e) => return LinuxOutcome::Failed(format!("result map: {e}")),
+    };
+    let mem = if case.mem.is_empty() {
+        None
+    } else {
+        let m = match array_map(case.mem.len() as u32) {
+            Ok(m) => m,
+            Err(e) => return LinuxOutcome::Failed(format!("memory map: {e}")),
+        };
+        if let Err(e) = map_update(&m, &case.mem) {
+            return LinuxOutcome::Failed(format!("memory map update: {e}"));
+        }
+        Some(m)
+    };
+    let slots =
+        wrap(mem.as_ref().map(|m| m.as_raw_fd()), case.mem.len(), result.as_raw_fd(), &body);
+    let prog = match prog_load(&slots) {
+        Ok(p) => p,
+        Err(r) => return LinuxOutcome::Refused(r),
+    };
+    if let Err(e) = test_run(&prog) {
+        return LinuxOutcome::Failed(format!("test run: {e}"));
+    }
+    let mut out = [0u8; 8];
+    if let Err(e) = map_lookup(&result, &mut out) {
+        return LinuxOutcome::Failed(format!("result lookup: {e}"));
+    }
+    let mut after = case.mem.clone();
+    if let Some(m) = &mem
+        && let Err(e) = map_lookup(m, &mut after)
+    {
+        return LinuxOutcome::Failed(format!("memory lookup: {e}"));
+    }
+    LinuxOutcome::Ran { r0: u64::from_ne_bytes(out), mem: after }
+}
