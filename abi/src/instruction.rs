@@ -1105,3 +1105,45 @@ mod tests {
         assert_eq!(Instruction::imm64(imm, next_imm), 0x1122_3344_5566_7788);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn cases() -> u32 {
+        if std::env::var_os("AXIOM_LONG_TESTS").is_some() { 1_000_000 } else { 20_000 }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(cases()))]
+
+        /// Random bytes never make the decoder panic, and whatever decodes
+        /// re-encodes to the same slots.
+        #[test]
+        fn random_slots_decode_without_panic(words in proptest::collection::vec(any::<u64>(), 1..8)) {
+            let slots: std::vec::Vec<Insn> = words.iter().map(|w| Insn::from_u64(*w)).collect();
+            for pc in 0..slots.len() {
+                if let Ok((insn, len)) = decode(&slots, pc) {
+                    let enc = insn.encode();
+                    prop_assert_eq!(enc.as_slice(), &slots[pc..pc + len]);
+                }
+            }
+            let _ = decode_all(&slots).count();
+        }
+
+        /// Slots built from plausible opcodes (the interesting part of the
+        /// space) round-trip too.
+        #[test]
+        fn plausible_slots_roundtrip(code in any::<u8>(), dst in 0u8..12, src in 0u8..12,
+                                     off in prop_oneof![Just(0i16), Just(1), Just(8), Just(16), Just(32), any::<i16>()],
+                                     imm in prop_oneof![Just(0i32), Just(16), Just(32), Just(64), Just(0xe1), Just(0xf1), any::<i32>()],
+                                     next in any::<i32>()) {
+            let slots = [Insn::new(code, dst, src, off, imm), Insn::new(0, 0, 0, 0, next)];
+            if let Ok((insn, len)) = decode(&slots, 0) {
+                let enc = insn.encode();
+                prop_assert_eq!(enc.as_slice(), &slots[..len]);
+            }
+        }
+    }
+}

@@ -178,3 +178,50 @@ fn legacy_packet_loads_need_a_packet() {
     let e = run("ldabsh 12\nexit", &mut env).unwrap_err();
     assert_eq!(e, Fault::NoPacket { pc: 0 });
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn cases() -> u32 {
+        if std::env::var_os("AXIOM_LONG_TESTS").is_some() { 200_000 } else { 5_000 }
+    }
+
+    /// A slot drawn mostly from valid opcodes with small offsets, so that
+    /// programs run for a while instead of failing at the first slot.
+    fn slot() -> impl Strategy<Value = Insn> {
+        let codes = prop_oneof![
+            4 => any::<u8>(),
+            6 => prop::sample::select(vec![
+                0x07u8, 0x0f, 0x04, 0x0c, 0xb7, 0xbf, 0xb4, 0xbc, 0x37, 0x3f, 0x97, 0x9f, 0x67, 0x77,
+                0xc7, 0x87, 0xd4, 0xdc, 0xd7, 0x05, 0x06, 0x15, 0x1d, 0x16, 0x55, 0xa5, 0xbd, 0x85,
+                0x95, 0x18, 0x61, 0x69, 0x71, 0x79, 0x81, 0x89, 0x91, 0x62, 0x6a, 0x72, 0x7a, 0x63,
+                0x6b, 0x73, 0x7b, 0xc3, 0xdb, 0x20, 0x28, 0x30, 0x40,
+            ]),
+        ];
+        (codes, 0u8..11, 0u8..11, -4i16..4, prop_oneof![-8i32..64, any::<i32>()])
+            .prop_map(|(c, d, s, o, i)| Insn::new(c, d, s, o, i))
+    }
+
+    fn helper(args: [u64; 5], _: &mut [Region], _: &mut Stack) -> Result<u64, EnvError> {
+        Ok(args[0] ^ args[1])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(cases()))]
+
+        /// Arbitrary programs never panic the interpreter: they end with a
+        /// result or a fault, within the budget.
+        #[test]
+        fn random_programs_end_in_result_or_fault(slots in proptest::collection::vec(slot(), 1..40)) {
+            let mut env = HostEnv::default();
+            env.add_region(0x1000, alloc::vec![0xaa; 64], true);
+            env.helpers.insert(1, helper);
+            let prog: Rc<[Insn]> = slots.into();
+            let out = Interpreter { budget: 10_000 }.run(&mut env, prog, &[0x1000, 64]);
+            if let Err(Fault::BudgetExhausted { executed }) = out {
+                prop_assert_eq!(executed, 10_000);
+            }
+        }
+    }
+}
