@@ -10,3 +10,4 @@
 extern crate alloc;
 
 pub mod interp;
+pub mod x86_64;
