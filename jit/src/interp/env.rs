@@ -1,7 +1,7 @@
 //! [`HostEnv`]: an interpreter environment made of byte regions and a helper
 //! table, for tests, conformance runs and tools.
 
-use super::{Env, EnvError, Stack};
+use super::{Env, EnvError, Stack, TailCallSlot};
 use alloc::collections::BTreeMap;
 use alloc::rc::Rc;
 use alloc::vec::Vec;
@@ -82,7 +82,11 @@ impl Env for HostEnv {
         f(args, &mut self.regions, stack)
     }
 
-    fn tail_call_target(&mut self, map: u64, index: u32) -> Option<Self::Prog> {
-        self.prog_arrays.get(&map)?.get(index as usize)?.clone()
+    fn tail_call_target(&mut self, map: u64, index: u32) -> TailCallSlot<Self::Prog> {
+        match self.prog_arrays.get(&map).and_then(|a| a.get(index as usize)) {
+            None => TailCallSlot::OutOfRange,
+            Some(None) => TailCallSlot::Empty,
+            Some(Some(p)) => TailCallSlot::Prog(p.clone()),
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! The interpreter's execution loop.
 
-use super::{Env, EnvError, Fault, HELPER_TAIL_CALL, MAX_CALL_FRAMES, MAX_TAIL_CALLS, Stack};
+use super::{
+    Env, EnvError, Fault, HELPER_TAIL_CALL, MAX_CALL_FRAMES, MAX_TAIL_CALLS, Stack, TailCallSlot,
+};
 use alloc::vec::Vec;
 use axiom_abi::instruction::{
     AluOp, CallTarget, EndianOp, Instruction, Operand, PacketMode, Pseudo, Reg, Size, Width, decode,
@@ -239,14 +241,18 @@ impl Interpreter {
                 Instruction::Call(CallTarget::Helper(id)) => {
                     let args = [regs[1], regs[2], regs[3], regs[4], regs[5]];
                     if id == HELPER_TAIL_CALL {
-                        if tail_calls < MAX_TAIL_CALLS
-                            && let Some(target) = env.tail_call_target(args[1], args[2] as u32)
+                        // Linux's order: the index is checked, then the count is
+                        // checked and incremented, then the slot is read.
+                        let slot = env.tail_call_target(args[1], args[2] as u32);
+                        if !matches!(slot, TailCallSlot::OutOfRange) && tail_calls < MAX_TAIL_CALLS
                         {
                             tail_calls += 1;
-                            prog = target;
-                            pc = 0;
-                            regs[1] = args[0];
-                            continue;
+                            if let TailCallSlot::Prog(target) = slot {
+                                prog = target;
+                                pc = 0;
+                                regs[1] = args[0];
+                                continue;
+                            }
                         }
                         // A failed tail call falls through and leaves r0 alone.
                     } else {

@@ -228,11 +228,11 @@ pub trait Env {
         Err(EnvError::Unresolved)
     }
 
-    /// The program at `index` of the program array at address `map`, for
-    /// `bpf_tail_call`; `None` makes the call fall through.
-    fn tail_call_target(&mut self, map: u64, index: u32) -> Option<Self::Prog> {
+    /// Slot `index` of the program array at address `map`, for
+    /// `bpf_tail_call`.
+    fn tail_call_target(&mut self, map: u64, index: u32) -> TailCallSlot<Self::Prog> {
         let _ = (map, index);
-        None
+        TailCallSlot::OutOfRange
     }
 
     /// Reads `size` bytes at `offset` of the packet for the legacy
@@ -243,6 +243,19 @@ pub trait Env {
         let _ = (offset, size);
         Err(EnvError::NoPacket)
     }
+}
+
+/// What a program array holds at an index.
+#[derive(Clone, Debug)]
+pub enum TailCallSlot<P> {
+    /// The index is not below the array's `max_entries` (or there is no
+    /// such array): the call falls through without counting.
+    OutOfRange,
+    /// The slot is empty: as in Linux, the call counts against the limit of
+    /// 33, then falls through.
+    Empty,
+    /// The program to continue with.
+    Prog(P),
 }
 
 /// The value an atomic operation stores, or `None` when it stores nothing

@@ -3,7 +3,6 @@
 
 use super::*;
 use alloc::rc::Rc;
-use alloc::vec::Vec;
 use axiom_abi::asm::assemble;
 
 fn prog(text: &str) -> Rc<[Insn]> {
@@ -133,11 +132,14 @@ fn tail_calls_replace_the_program_and_stop_at_33() {
     assert_eq!(out.r0, 100);
     assert_eq!(out.tail_calls, MAX_TAIL_CALLS);
     assert_eq!(env.regions[0].data[0] as u32, MAX_TAIL_CALLS + 1);
-    // A missing entry falls through with r0 untouched.
+    // An index past the end falls through with r0 untouched, uncounted;
+    // an empty slot falls through but counts, as in Linux.
     let mut env = HostEnv::default();
-    env.prog_arrays.insert(0x5000, Vec::new());
+    env.prog_arrays.insert(0x5000, alloc::vec![None, None]);
     let out = run("mov %r0, 7\nlddw %r2, 0x5000\nmov %r3, 3\ncall 12\nexit", &mut env).unwrap();
     assert_eq!((out.r0, out.tail_calls), (7, 0));
+    let out = run("mov %r0, 7\nlddw %r2, 0x5000\nmov %r3, 1\ncall 12\nexit", &mut env).unwrap();
+    assert_eq!((out.r0, out.tail_calls), (7, 1));
 }
 
 #[test]
