@@ -3,5 +3,6 @@
 #![deny(unsafe_code)]
 
 pub mod conformance;
+pub mod jit;
 pub mod linux;
 pub mod paths;

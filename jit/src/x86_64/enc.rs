@@ -551,6 +551,17 @@ impl Asm {
         self.b(0x58 + r.low());
     }
 
+    /// `push imm8` (6A ib), sign-extended to 64 bits.
+    pub fn push_imm8(&mut self, imm: i8) {
+        self.b(0x6a);
+        self.b(imm as u8);
+    }
+
+    /// `leave` (C9): `mov rsp, rbp; pop rbp`.
+    pub fn leave(&mut self) {
+        self.b(0xc9);
+    }
+
     /// `ret` (C3).
     pub fn ret(&mut self) {
         self.b(0xc3);

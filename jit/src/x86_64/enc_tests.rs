@@ -567,6 +567,9 @@ fn control_flow() {
         assert_eq!((i.code(), i.op0_register()), (Code::Pop_r64, Q[r as usize]));
     }
     assert_eq!(one(|a| a.ret()).code(), Code::Retnq);
+    assert_eq!(one(|a| a.leave()).code(), Code::Leaveq);
+    let i = one(|a| a.push_imm8(-3));
+    assert_eq!((i.code(), i.immediate(0)), (Code::Pushq_imm8, -3i64 as u64));
     assert_eq!(one(|a| a.int3()).code(), Code::Int3);
 }
 

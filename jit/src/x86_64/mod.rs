@@ -1,7 +1,10 @@
-//! The x86-64 backend (issue 4): encoders now; lowering, jump convergence
-//! and blinding follow.
+//! The x86-64 backend (issue 4): named encoders ([`enc`]) and the lowering
+//! of BPF programs with converging jump passes ([`lower`]).
 
 pub mod enc;
+pub mod lower;
+
+pub use lower::{JitEnv, JitError, JitImage, JitOptions, Reloc, TRAP_BYTE, TailCallAbi, compile};
 
 #[cfg(test)]
 mod enc_tests;

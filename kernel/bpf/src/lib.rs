@@ -1,9 +1,16 @@
-//! Axiom's BPF runtime: maps, helpers, program and map objects, the `bpf()`
-//! commands and hook slots, behind a `Platform` trait so that the same code
-//! runs in the kernel and in a host process.
+//! Axiom's BPF runtime.
 //!
-//! Not built yet: it arrives with the loader (issue 7), the `bpf()` system
-//! call (issue 9) and the hooks (issue 10). The crate holds its place in the
-//! workspace so that dependencies already point the right way.
-#![cfg_attr(not(test), no_std)]
-#![forbid(unsafe_code)]
+//! Today it holds the platform side of the JIT: a JIT image is bytes
+//! (`axiom_jit`); making them executable belongs here. With the `host`
+//! feature, [`host::ExecImage`] places an image in a host process's memory:
+//! written while mapped read+write, then mapped read+execute, never both.
+//! Maps, helpers, program objects, the `bpf()` commands and hooks arrive
+//! with issues 7, 9 and 10, behind a `Platform` trait so that the kernel and
+//! a host process run the same code.
+#![cfg_attr(not(any(test, feature = "host")), no_std)]
+#![deny(unsafe_code)]
+
+#[cfg(feature = "host")]
+pub mod host;
+#[cfg(feature = "host")]
+mod raw;

@@ -1,0 +1,89 @@
+//! JIT images in a host process's memory.
+
+use crate::raw::{self, Mapping};
+use axiom_jit::x86_64::{JitError, JitImage, TRAP_BYTE};
+
+const PAGE: usize = 4096;
+
+/// Why an image could not be placed.
+#[derive(Debug)]
+pub enum ExecError {
+    /// Linking failed (a helper out of reach: compile with far calls).
+    Link(JitError),
+    /// `mmap` failed.
+    Map,
+    /// `mprotect` failed with this errno.
+    Protect(i32),
+}
+
+impl core::fmt::Display for ExecError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ExecError::Link(e) => write!(f, "link: {e}"),
+            ExecError::Map => write!(f, "mmap failed"),
+            ExecError::Protect(e) => write!(f, "mprotect failed: errno {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ExecError {}
+
+/// An image mapped read+execute; unmapped on drop.
+pub struct ExecImage {
+    map: Mapping,
+    entry: u64,
+    tail_call_entry: u64,
+    len: usize,
+}
+
+impl ExecImage {
+    /// Links `image` for a fresh mapping near this binary's text, writes it
+    /// (the rest of the pages filled with `int3`), then maps it
+    /// read+execute.
+    pub fn new(mut image: JitImage) -> Result<ExecImage, ExecError> {
+        let len = image.code.len().div_ceil(PAGE).max(1) * PAGE;
+        // 256 MiB below the text: well within rel32 reach of its helpers.
+        let hint = (raw::text_address() & !(PAGE - 1)).saturating_sub(256 << 20);
+        let mut map = Mapping::new_rw(len, hint).ok_or(ExecError::Map)?;
+        image.link(map.addr()).map_err(ExecError::Link)?;
+        let bytes = map.bytes_mut();
+        bytes[..image.code.len()].copy_from_slice(&image.code);
+        bytes[image.code.len()..].fill(TRAP_BYTE);
+        let map = map.seal_rx().map_err(ExecError::Protect)?;
+        let base = map.addr();
+        Ok(ExecImage {
+            entry: base + image.entry as u64,
+            tail_call_entry: base + image.tail_call_entry as u64,
+            len: image.code.len(),
+            map,
+        })
+    }
+
+    /// Runs the program with `r1` and `r2`; returns `r0`.
+    ///
+    /// # Safety
+    ///
+    /// The program must only touch memory it may touch (what the verifier
+    /// will prove), call helpers that exist, and end.
+    #[allow(unsafe_code)]
+    pub unsafe fn run(&self, r1: u64, r2: u64) -> u64 {
+        // SAFETY: the image is mapped executable for as long as `self`
+        // lives; the caller vouches for the program.
+        unsafe { raw::call_entry(self.entry, r1, r2) }
+    }
+
+    /// The address tail calls into this program jump to.
+    pub fn tail_call_entry(&self) -> u64 {
+        self.tail_call_entry
+    }
+
+    /// Bytes of code (without the trap fill).
+    pub fn code_len(&self) -> usize {
+        self.len
+    }
+
+    /// The mapping's protection as `/proc/self/maps` shows it, e.g. `r-xp`.
+    pub fn protection(&self) -> Option<String> {
+        self.map.protection()
+    }
+}

@@ -1,0 +1,106 @@
+//! Running programs through Axiom's x86-64 JIT in this process, with the
+//! same inputs as the interpreter, for differential tests and benchmarks.
+
+use crate::conformance::TestCase;
+use axiom_abi::Insn;
+use axiom_abi::instruction::Pseudo;
+use axiom_bpf::host::{ExecError, ExecImage};
+use axiom_jit::x86_64::{JitEnv, JitError, JitOptions, compile};
+
+/// Helper 1 of the test environment: `r1 ^ r2`, as the interpreter's.
+pub extern "C" fn helper_xor(a: u64, b: u64, _: u64, _: u64, _: u64) -> u64 {
+    a ^ b
+}
+
+/// Helper 5 of the conformance environment: returns 0, as the
+/// interpreter's.
+pub extern "C" fn helper_zero(_: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    0
+}
+
+/// Helper table for `callx`, indexed by id.
+static HELPER_TABLE: [u64; 6] = [0; 6];
+
+/// The JIT environment of the tests: helpers 1 and 5, `lddw` map values
+/// resolved from a fixed table.
+#[derive(Default)]
+pub struct TestJitEnv {
+    /// Values for `lddw` pseudo forms, by `imm`.
+    pub lddw: Vec<(i32, u64)>,
+    table: Vec<u64>,
+}
+
+impl TestJitEnv {
+    /// The environment with the helper table filled in.
+    pub fn new() -> Self {
+        let mut table = HELPER_TABLE.to_vec();
+        table[1] = helper_xor as *const () as u64;
+        table[5] = helper_zero as *const () as u64;
+        Self { lddw: Vec::new(), table }
+    }
+}
+
+impl JitEnv for TestJitEnv {
+    fn helper_address(&self, id: i32) -> Option<u64> {
+        match id {
+            1 => Some(helper_xor as *const () as u64),
+            5 => Some(helper_zero as *const () as u64),
+            _ => None,
+        }
+    }
+
+    fn resolve_lddw(&self, _kind: Pseudo, imm: i32, _next: i32) -> Option<u64> {
+        self.lddw.iter().find(|(k, _)| *k == imm).map(|(_, v)| *v)
+    }
+
+    fn helper_table(&self) -> Option<(u64, u32)> {
+        Some((self.table.as_ptr() as u64, self.table.len() as u32))
+    }
+}
+
+/// Why a JIT run failed.
+#[derive(Debug)]
+pub enum JitRunError {
+    /// Compilation failed.
+    Compile(JitError),
+    /// Placing the image failed.
+    Exec(ExecError),
+}
+
+impl std::fmt::Display for JitRunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JitRunError::Compile(e) => write!(f, "JIT: {e}"),
+            JitRunError::Exec(e) => write!(f, "exec: {e}"),
+        }
+    }
+}
+
+/// Compiles and maps a program; falls back to far helper calls if the
+/// mapping landed out of `call rel32` reach.
+pub fn load(slots: &[Insn], env: &TestJitEnv, opts: &JitOptions) -> Result<ExecImage, JitRunError> {
+    let image = compile(slots, env, opts).map_err(JitRunError::Compile)?;
+    match ExecImage::new(image) {
+        Err(ExecError::Link(JitError::HelperOutOfReach { .. })) => {
+            let far = JitOptions { far_helper_calls: true, ..*opts };
+            let image = compile(slots, env, &far).map_err(JitRunError::Compile)?;
+            ExecImage::new(image).map_err(JitRunError::Exec)
+        }
+        r => r.map_err(JitRunError::Exec),
+    }
+}
+
+/// Runs a conformance case through the JIT; returns `r0` and the input
+/// memory afterwards.
+pub fn run_case(case: &TestCase, opts: &JitOptions) -> Result<(u64, Vec<u8>), String> {
+    let prog = case.program().map_err(|e| e.to_string())?;
+    let image = load(&prog, &TestJitEnv::new(), opts).map_err(|e| e.to_string())?;
+    let mut mem = case.mem.clone();
+    let r1 = if mem.is_empty() { 0 } else { mem.as_mut_ptr() as u64 };
+    // SAFETY: conformance programs only touch their stack and the memory
+    // given to them (Linux's verifier accepts 300 of them; the other 13
+    // are shifts and callx), and all of them end.
+    #[allow(unsafe_code)]
+    let r0 = unsafe { image.run(r1, mem.len() as u64) };
+    Ok((r0, mem))
+}
