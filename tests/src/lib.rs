@@ -6,3 +6,4 @@ pub mod conformance;
 pub mod jit;
 pub mod linux;
 pub mod paths;
+pub mod progen;
