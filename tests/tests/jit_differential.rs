@@ -46,7 +46,7 @@ fn random_programs_agree_with_the_interpreter() {
         let (want_r0, want_mem) = interpret(&prog, &init, addr);
         if r0 != want_r0 || mem != want_mem {
             let text = axiom_abi::instruction::decode_all(&prog)
-                .map(|r| format!("{:?}", r.map(|(pc, i)| (pc, i))))
+                .map(|r| format!("{r:?}"))
                 .collect::<Vec<_>>()
                 .join("\n");
             panic!(
