@@ -6,7 +6,7 @@ use alloc::collections::BTreeMap;
 use alloc::rc::Rc;
 use alloc::vec::Vec;
 use axiom_abi::Insn;
-use axiom_abi::instruction::Size;
+use axiom_abi::instruction::{Pseudo, Size};
 
 /// A helper implementation: it gets `r1`..`r5` and the environment's
 /// regions and stack for pointer arguments, and returns `r0`.
@@ -41,6 +41,8 @@ pub struct HostEnv {
     pub helpers: BTreeMap<i32, HelperFn>,
     /// Program arrays by address, for `bpf_tail_call`.
     pub prog_arrays: BTreeMap<u64, Vec<Option<Rc<[Insn]>>>>,
+    /// Values of `lddw` pseudo forms, by kind and `imm`.
+    pub pseudo_values: BTreeMap<(u8, i32), u64>,
 }
 
 impl HostEnv {
@@ -80,6 +82,14 @@ impl Env for HostEnv {
     fn call_helper(&mut self, id: i32, args: [u64; 5], stack: &mut Stack) -> Result<u64, EnvError> {
         let f = self.helpers.get(&id).ok_or(EnvError::UnknownHelper)?;
         f(args, &mut self.regions, stack)
+    }
+
+    fn resolve_lddw(&mut self, kind: Pseudo, imm: i32, next_imm: i32) -> Result<u64, EnvError> {
+        let base = self.pseudo_values.get(&(kind as u8, imm)).ok_or(EnvError::Unresolved)?;
+        Ok(match kind {
+            Pseudo::MapValue | Pseudo::MapIdxValue => base.wrapping_add(next_imm as u32 as u64),
+            _ => *base,
+        })
     }
 
     fn tail_call_target(&mut self, map: u64, index: u32) -> TailCallSlot<Self::Prog> {
