@@ -57,42 +57,69 @@ fn reg(n: u8) -> Reg {
     Reg::new(n).expect("register number below 11")
 }
 
-/// One instruction of the body; jumps carry the index of their target item.
+/// One instruction of a function; jumps carry the index of their target
+/// item, calls the number of the function they call.
 enum Item {
     Plain(Instruction),
     Jump(Instruction, usize),
+    Call(usize),
 }
 
 /// Generates a program of about `len` body instructions over `mem_len`
-/// bytes of memory (at least 8).
+/// bytes of memory (at least 8): a main function and up to two
+/// bpf-to-bpf callees (each may call the ones after it).
 pub fn generate(rng: &mut Rng, len: usize, mem_len: usize) -> Vec<Insn> {
+    let subprogs = rng.below(3) as usize;
     let mut items = Vec::new();
-    let plain = |i| Item::Plain(i);
-    items.push(plain(Instruction::Alu {
+    let mut starts = vec![0];
+    items.push(Item::Plain(Instruction::Alu {
         width: Width::W64,
         op: AluOp::Mov,
         dst: reg(6),
         src: Operand::Reg(reg(1)),
     }));
-    for k in 1..=STACK_USED / 8 {
-        items.push(plain(Instruction::Store {
-            size: Size::DW,
-            dst: Reg::R10,
-            off: -8 * k,
-            src: Operand::Imm(0),
-        }));
-    }
+    zero_stack(&mut items);
     for &r in &SCALARS {
         let v = rng.next_u64();
-        items.push(plain(Instruction::LoadImm64 {
+        items.push(Item::Plain(Instruction::LoadImm64 {
             dst: reg(r),
             kind: Pseudo::Imm64,
             imm: v as i32,
             next_imm: (v >> 32) as i32,
         }));
     }
-    let body_start = items.len();
-    let total = body_start + len;
+    body(rng, &mut items, len, mem_len, 1..subprogs + 1);
+    for f in 1..=subprogs {
+        starts.push(items.len());
+        zero_stack(&mut items);
+        body(rng, &mut items, len / 2, mem_len, f + 1..subprogs + 1);
+    }
+    layout(&items, &starts)
+}
+
+/// Each frame's stack starts uninitialised on a JIT: zero what is used.
+fn zero_stack(items: &mut Vec<Item>) {
+    for k in 1..=STACK_USED / 8 {
+        items.push(Item::Plain(Instruction::Store {
+            size: Size::DW,
+            dst: Reg::R10,
+            off: -8 * k,
+            src: Operand::Imm(0),
+        }));
+    }
+}
+
+/// Appends `len` random instructions and a final `exit`; jumps go forward
+/// within them, calls go to functions in `callable`.
+fn body(
+    rng: &mut Rng,
+    items: &mut Vec<Item>,
+    len: usize,
+    mem_len: usize,
+    callable: std::ops::Range<usize>,
+) {
+    let plain = Item::Plain;
+    let total = items.len() + len;
     while items.len() < total {
         let here = items.len();
         let d = reg(rng.pick(&SCALARS));
@@ -111,7 +138,7 @@ pub fn generate(rng: &mut Rng, len: usize, mem_len: usize) -> Vec<Insn> {
                 (reg(6), (rng.below(slots as u64) as i64 * n) as i16)
             }
         };
-        let insn = match rng.below(20) {
+        let insn = match rng.below(21) {
             0..=5 => {
                 let op = rng.pick(&[
                     AluOp::Add,
@@ -209,6 +236,9 @@ pub fn generate(rng: &mut Rng, len: usize, mem_len: usize) -> Vec<Insn> {
                 }
                 continue;
             }
+            19 if !callable.is_empty() => {
+                Item::Call(callable.start + rng.below(callable.len() as u64) as usize)
+            }
             _ => {
                 if rng.below(4) == 0 {
                     plain(Instruction::Exit)
@@ -220,13 +250,17 @@ pub fn generate(rng: &mut Rng, len: usize, mem_len: usize) -> Vec<Insn> {
         items.push(insn);
     }
     items.push(plain(Instruction::Exit));
-    // Lay out the slots, then resolve jump targets.
+}
+
+/// Lays out the slots, then resolves jump targets and calls.
+fn layout(items: &[Item], starts: &[usize]) -> Vec<Insn> {
     let mut slot_of = Vec::with_capacity(items.len());
     let mut n = 0usize;
-    for it in &items {
+    for it in items {
         slot_of.push(n);
         n += match it {
             Item::Plain(i) | Item::Jump(i, _) => i.len(),
+            Item::Call(_) => 1,
         };
     }
     let mut out = Vec::with_capacity(n);
@@ -242,6 +276,10 @@ pub fn generate(rng: &mut Rng, len: usize, mem_len: usize) -> Vec<Insn> {
                     }
                     other => other,
                 }
+            }
+            Item::Call(f) => {
+                let rel = slot_of[starts[*f]] as i64 - slot_of[k] as i64 - 1;
+                Instruction::Call(CallTarget::Local(rel as i32))
             }
         };
         out.extend_from_slice(insn.encode().as_slice());

@@ -45,7 +45,7 @@ fn every_conformance_program_matches_the_interpreter() {
 
 #[test]
 fn every_conformance_program_matches_with_blinding() {
-    conformance(&JitOptions { blinding: true, ..JitOptions::default() });
+    conformance(&JitOptions::hardened());
 }
 
 #[test]

@@ -82,6 +82,14 @@ impl Default for JitOptions {
     }
 }
 
+impl JitOptions {
+    /// The hardened configuration: constant blinding on (Linux's
+    /// `bpf_jit_harden=2`, which blinds every program).
+    pub fn hardened() -> Self {
+        Self { blinding: true, ..Self::default() }
+    }
+}
+
 /// What the JIT needs from the runtime.
 pub trait JitEnv {
     /// The address of helper `id`, a function with the System V signature
