@@ -1,8 +1,10 @@
-//! Axiom's BPF verifier.
+//! Axiom's BPF verifier (issue 5), built in steps.
 //!
-//! Not built yet: it is issue 5 (control flow, tnum and bounds, register and
-//! stack state, helpers, state pruning, Linux's log format). Until then this
-//! crate holds its place in the workspace so that dependencies already point
-//! the right way; nothing in Axiom claims to verify programs.
+//! Present: [`tnum`], the known-bits algebra of scalar tracking.
+//! Coming: bounds, register and stack state, per-class checks, helpers,
+//! state pruning and Linux's log format; until then nothing in Axiom claims
+//! to verify programs.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
+
+pub mod tnum;
