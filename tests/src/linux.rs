@@ -161,7 +161,7 @@ pub enum LinuxOutcome {
 
 /// The wrapper's slots before the program: `r1 = &mem`, `r2 = len`, call,
 /// store `r0` in the result map, `return 0`.
-fn wrap(mem_fd: Option<i32>, len: usize, result_fd: i32, body: &[Insn]) -> Vec<Insn> {
+pub fn wrap(mem_fd: Option<i32>, len: usize, result_fd: i32, body: &[Insn]) -> Vec<Insn> {
     let lddw_value = |dst: u8, fd: i32| [Insn::new(0x18, dst, 2, 0, fd), Insn::new(0, 0, 0, 0, 0)];
     let mut w = Vec::new();
     match mem_fd {

@@ -1,11 +1,28 @@
 //! Axiom's BPF verifier (issue 5), built in steps.
 //!
-//! Present: [`tnum`], the known-bits algebra of scalar tracking.
-//! Coming: bounds, register and stack state, per-class checks, helpers,
-//! state pruning and Linux's log format; until then nothing in Axiom claims
-//! to verify programs.
+//! [`verify`] explores every path through a program with abstract states
+//! (scalars as [`tnum`] plus bounds in [`bounds`], pointers by kind in
+//! [`state`]), checks every instruction on each, and refuses unsafe
+//! programs with Linux's errno and message ([`error`], [`log`]). Program
+//! types, contexts and helpers come from a [`platform::Platform`];
+//! [`linux`] defines the ones Axiom shares with Linux.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
+extern crate alloc;
+
 pub mod bounds;
+pub mod cfg;
+pub mod check;
+pub mod error;
+pub mod linux;
+pub mod log;
+pub mod platform;
+pub mod state;
 pub mod tnum;
+
+pub use check::{Options, Report, Verified, verify};
+pub use error::VerifyError;
+
+/// The helper id of `bpf_tail_call`.
+pub const HELPER_TAIL_CALL: i32 = 12;

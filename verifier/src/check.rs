@@ -1,0 +1,1492 @@
+//! The state exploration: every path through the program is followed with
+//! abstract register and stack states, every instruction checked on it.
+//! Paths are explored depth first (branches last in, first out), and a
+//! path is cut when a fully explored earlier state at the same prune point
+//! covers its state.
+
+use crate::bounds::{Scalar, branch_taken, refine};
+use crate::cfg::{Cfg, build};
+use crate::error::{E2BIG, EACCES, EBADF, EINVAL, ENOSPC, VerifyError};
+use crate::log::{Log, alu_op_name, insn_text, state_text};
+use crate::platform::{Arg, CtxField, FieldKind, HelperProto, MapInfo, Platform, ProgType, Ret};
+use crate::state::{
+    ByteKind, Frame, MAX_FRAMES, Ref, RegState, RegType, STACK_SIZE, Slot, State, subsumes,
+};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use axiom_abi::Insn;
+use axiom_abi::instruction::{
+    AluOp, AtomicOp, CallTarget, Cond, Instruction, Operand, PacketMode, Pseudo, Reg, Width,
+};
+
+/// Linux's limit on processed instructions.
+pub const COMPLEXITY_LIMIT: u64 = 1_000_000;
+/// Largest variable offset Linux allows on a pointer (`BPF_MAX_VAR_OFF`).
+const MAX_VAR_OFF: i64 = 1 << 29;
+/// `BPF_MAP_TYPE_ARRAY` and `PERCPU_ARRAY`: direct value access.
+const ARRAY_MAPS: &[u32] = &[2, 6];
+const PROG_ARRAY: u32 = 3;
+const RINGBUF: u32 = 27;
+
+/// Verification settings.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Linux's `log_level` (0, 1, 2).
+    pub log_level: u32,
+    /// Linux's `log_size` in bytes (0: no log).
+    pub log_size: u32,
+    /// Processed-instruction limit.
+    pub max_insns: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { log_level: 0, log_size: 0, max_insns: COMPLEXITY_LIMIT }
+    }
+}
+
+/// What verification proved and counted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Verified {
+    /// Instructions processed (Linux's figure).
+    pub processed: u64,
+    /// States stored at prune points.
+    pub total_states: u32,
+    /// Deepest stack use of each function, bytes.
+    pub stack_depth: Vec<u32>,
+}
+
+/// The outcome and the log text.
+#[derive(Debug)]
+pub struct Report {
+    /// Accepted, or why not.
+    pub result: Result<Verified, VerifyError>,
+    /// The log.
+    pub log: String,
+}
+
+/// Verifies `slots` as a program of type `prog_type`.
+pub fn verify(slots: &[Insn], prog_type: u32, platform: &dyn Platform, opts: &Options) -> Report {
+    let mut log = Log::new(opts.log_level, opts.log_size as usize);
+    let result = run(slots, prog_type, platform, opts, &mut log);
+    let result = match result {
+        Err(e) => {
+            log.line(&e.message);
+            Err(e)
+        }
+        Ok((v, max_states)) => {
+            log.line(&format!(
+                "processed {} insns (limit {}) max_states_per_insn {} total_states {} peak_states {} mark_read 0",
+                v.processed, opts.max_insns, max_states, v.total_states, v.total_states
+            ));
+            if log.truncated {
+                Err(VerifyError::new(ENOSPC, None, "log buffer too small".into()))
+            } else {
+                Ok(v)
+            }
+        }
+    };
+    Report { result, log: log.into_text() }
+}
+
+fn run(
+    slots: &[Insn],
+    prog_type: u32,
+    platform: &dyn Platform,
+    opts: &Options,
+    log: &mut Log,
+) -> Result<(Verified, u32), VerifyError> {
+    let Some(prog) = platform.prog_type(prog_type) else {
+        return Err(VerifyError::new(
+            EINVAL,
+            None,
+            format!("unsupported program type {prog_type}"),
+        ));
+    };
+    let cfg = build(slots)?;
+    let n = slots.len();
+    let mut v = Verifier {
+        slots,
+        cfg,
+        platform,
+        prog,
+        maps: Vec::new(),
+        log,
+        next_id: 0,
+        processed: 0,
+        explored: (0..n).map(|_| Vec::new()).collect(),
+        nodes: vec![Node { parent: None, branches: 1 }],
+        depth: Vec::new(),
+        calls: Vec::new(),
+        max_insns: opts.max_insns,
+        total_states: 0,
+    };
+    v.depth = vec![0; v.cfg.subprogs.len()];
+    let mut init = State { frames: vec![Frame::new(0, 0, 0)], refs: Vec::new() };
+    init.frames[0].regs[1] = RegState::pointer(RegType::Ctx);
+    v.explore(init)?;
+    v.check_stack_depth()?;
+    let max_states = v.explored.iter().map(|e| e.len() as u32).max().unwrap_or(0);
+    Ok((
+        Verified { processed: v.processed, total_states: v.total_states, stack_depth: v.depth },
+        max_states,
+    ))
+}
+
+struct Node {
+    parent: Option<usize>,
+    branches: u32,
+}
+
+struct Explored {
+    state: State,
+    node: usize,
+}
+
+struct Path {
+    state: State,
+    pc: usize,
+    node: usize,
+}
+
+/// What an instruction does to control flow.
+enum Flow {
+    Next,
+    Goto(usize),
+    /// Continue here; the other branch (state, target) is queued.
+    Fork(State, usize),
+    /// The path ends (program exit).
+    End,
+}
+
+type VResult<T> = Result<T, VerifyError>;
+
+struct Verifier<'a> {
+    slots: &'a [Insn],
+    cfg: Cfg,
+    platform: &'a dyn Platform,
+    prog: &'a ProgType,
+    maps: Vec<MapInfo>,
+    log: &'a mut Log,
+    next_id: u32,
+    processed: u64,
+    explored: Vec<Vec<Explored>>,
+    nodes: Vec<Node>,
+    depth: Vec<u32>,
+    calls: Vec<(usize, usize)>,
+    max_insns: u64,
+    total_states: u32,
+}
+
+fn acc(pc: usize, m: String) -> VerifyError {
+    VerifyError::new(EACCES, Some(pc), m)
+}
+
+fn inval(pc: usize, m: String) -> VerifyError {
+    VerifyError::new(EINVAL, Some(pc), m)
+}
+
+/// An unknown scalar of `bytes` bytes, zero-extended.
+fn sized_unknown(bytes: usize) -> Scalar {
+    if bytes >= 8 { Scalar::UNKNOWN } else { Scalar::unsigned_range(0, (1u64 << (bytes * 8)) - 1) }
+}
+
+impl Verifier<'_> {
+    fn new_id(&mut self) -> u32 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// Liveness masks of each frame of `st` at `pc`.
+    fn live_masks(&self, st: &State, pc: usize) -> Vec<u16> {
+        let k = st.frames.len();
+        (0..k)
+            .map(|i| {
+                if i + 1 == k {
+                    self.cfg.live_in[pc]
+                } else {
+                    // A caller resumes at its return address with r0..r5
+                    // overwritten.
+                    let ret = st.frames[i + 1].return_pc;
+                    self.cfg.live_in.get(ret).copied().unwrap_or(0) & !0x3f
+                }
+            })
+            .collect()
+    }
+
+    /// Ends a path: its node and every ancestor it completes.
+    fn path_done(&mut self, mut node: usize) {
+        loop {
+            let n = &mut self.nodes[node];
+            n.branches -= 1;
+            if n.branches > 0 {
+                return;
+            }
+            match n.parent {
+                Some(p) => node = p,
+                None => return,
+            }
+        }
+    }
+
+    /// At a prune point: cut the path if a finished state covers it, refuse
+    /// it if it repeats an unfinished ancestor exactly (an infinite loop),
+    /// else remember it.
+    fn visit(&mut self, path: &mut Path) -> VResult<bool> {
+        let pc = path.pc;
+        let live = self.live_masks(&path.state, pc);
+        for e in &self.explored[pc] {
+            if self.nodes[e.node].branches == 0 {
+                if subsumes(&e.state, &path.state, &live) {
+                    return Ok(true);
+                }
+            } else if exact_match(&e.state, &path.state, &live) {
+                return Err(inval(pc, format!("infinite loop detected at insn {pc}")));
+            }
+        }
+        let node = self.nodes.len();
+        self.nodes.push(Node { parent: Some(path.node), branches: 1 });
+        path.node = node;
+        self.explored[pc].push(Explored { state: path.state.clone(), node });
+        self.total_states += 1;
+        Ok(false)
+    }
+
+    fn explore(&mut self, init: State) -> VResult<()> {
+        let mut work = vec![Path { state: init, pc: 0, node: 0 }];
+        while let Some(mut path) = work.pop() {
+            loop {
+                if self.processed >= self.max_insns {
+                    return Err(VerifyError::new(
+                        E2BIG,
+                        Some(path.pc),
+                        format!("BPF program is too large. Processed {} insn", self.processed + 1),
+                    ));
+                }
+                if self.cfg.prune[path.pc] && self.visit(&mut path)? {
+                    self.path_done(path.node);
+                    break;
+                }
+                self.processed += 1;
+                let pc = path.pc;
+                let Some(insn) = self.cfg.insns[pc] else {
+                    return Err(inval(pc, format!("invalid insn idx {pc}")));
+                };
+                if self.log.level >= 1 {
+                    let name = match insn {
+                        Instruction::Call(CallTarget::Helper(id)) => {
+                            self.platform.helper(id).map(|p| p.name)
+                        }
+                        _ => None,
+                    };
+                    let text = insn_text(pc, self.slots, &insn, name);
+                    self.log.line(&text);
+                }
+                let flow = self.step(&mut path.state, pc, insn)?;
+                if self.log.level >= 2 {
+                    let s = format!("{pc}: {}", state_text(&path.state));
+                    self.log.line(&s);
+                }
+                match flow {
+                    Flow::Next => path.pc = pc + insn.len(),
+                    Flow::Goto(t) => path.pc = t,
+                    Flow::Fork(other, target) => {
+                        self.nodes[path.node].branches += 1;
+                        work.push(Path { state: other, pc: target, node: path.node });
+                        path.pc = pc + 1;
+                    }
+                    Flow::End => {
+                        self.path_done(path.node);
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn read(&self, st: &State, pc: usize, r: Reg) -> VResult<RegState> {
+        let v = st.cur().regs[r.idx()];
+        if v.ty == RegType::NotInit {
+            return Err(acc(pc, format!("R{} !read_ok", r.num())));
+        }
+        Ok(v)
+    }
+
+    fn set(&self, st: &mut State, pc: usize, r: Reg, v: RegState) -> VResult<()> {
+        if r == Reg::R10 {
+            return Err(acc(pc, "frame pointer is read only".into()));
+        }
+        st.cur_mut().regs[r.idx()] = v;
+        Ok(())
+    }
+
+    fn step(&mut self, st: &mut State, pc: usize, insn: Instruction) -> VResult<Flow> {
+        match insn {
+            Instruction::Alu { width, op, dst, src } => self.alu(st, pc, width, op, dst, src)?,
+            Instruction::MovSx { width, dst, src, bits } => {
+                let s = self.read(st, pc, src)?;
+                let v = if s.ty == RegType::Scalar {
+                    let r = Scalar::sext(bits as u32, &s.var);
+                    if width == Width::W32 { r.zext32() } else { r }
+                } else {
+                    Scalar::UNKNOWN
+                };
+                self.set(st, pc, dst, RegState::scalar(v))?;
+            }
+            Instruction::Neg { width, dst } => {
+                let d = self.read(st, pc, dst)?;
+                let v = if d.ty == RegType::Scalar { d.var.neg(width) } else { Scalar::UNKNOWN };
+                self.set(st, pc, dst, RegState::scalar(v))?;
+            }
+            Instruction::Endian { op, dst, bits } => {
+                let d = self.read(st, pc, dst)?;
+                let v = match (d.ty, d.var.as_const()) {
+                    (RegType::Scalar, Some(c)) => {
+                        let out = match (op, bits) {
+                            (axiom_abi::instruction::EndianOp::ToLe, 16) => c as u16 as u64,
+                            (axiom_abi::instruction::EndianOp::ToLe, 32) => c as u32 as u64,
+                            (axiom_abi::instruction::EndianOp::ToLe, _) => c,
+                            (_, 16) => (c as u16).swap_bytes() as u64,
+                            (_, 32) => (c as u32).swap_bytes() as u64,
+                            _ => c.swap_bytes(),
+                        };
+                        Scalar::constant(out)
+                    }
+                    (RegType::Scalar, None)
+                        if op == axiom_abi::instruction::EndianOp::ToLe && bits < 64 =>
+                    {
+                        sized_unknown(bits as usize / 8).alu(Width::W64, AluOp::And, d.var)
+                    }
+                    _ if bits < 64 => sized_unknown(bits as usize / 8),
+                    _ => Scalar::UNKNOWN,
+                };
+                self.set(st, pc, dst, RegState::scalar(v))?;
+            }
+            Instruction::LoadImm64 { dst, kind, imm, next_imm } => {
+                let v = self.ld_imm64(pc, kind, imm, next_imm)?;
+                self.set(st, pc, dst, v)?;
+            }
+            Instruction::LoadPacket { mode, size, .. } => {
+                if !self.prog.ld_abs {
+                    return Err(inval(
+                        pc,
+                        "BPF_LD_[ABS|IND] instructions not allowed for this program type".into(),
+                    ));
+                }
+                if st.cur().regs[6].ty != RegType::Ctx {
+                    return Err(inval(
+                        pc,
+                        "at the time of BPF_LD_ABS|IND R6 != pointer to skb".into(),
+                    ));
+                }
+                if !st.refs.is_empty() {
+                    return Err(inval(
+                        pc,
+                        "BPF_LD_[ABS|IND] cannot be mixed with socket references".into(),
+                    ));
+                }
+                if let PacketMode::Ind(r) = mode {
+                    self.read(st, pc, r)?;
+                }
+                let f = st.cur_mut();
+                for r in 1..=5 {
+                    f.regs[r] = RegState::NOT_INIT;
+                }
+                f.regs[0] = RegState::scalar(sized_unknown(size.bytes()));
+            }
+            Instruction::Load { size, signed, dst, src, off } => {
+                let mut v = self.mem_access(st, pc, src, off, size.bytes(), Access::Read)?;
+                if signed && v.ty == RegType::Scalar {
+                    v = RegState::scalar(Scalar::sext(size.bytes() as u32 * 8, &v.var));
+                }
+                self.set(st, pc, dst, v)?;
+            }
+            Instruction::Store { size, dst, off, src } => {
+                let value = match src {
+                    Operand::Reg(r) => self.read(st, pc, r)?,
+                    Operand::Imm(i) => RegState::scalar(Scalar::constant(i as i64 as u64)),
+                };
+                self.mem_access(st, pc, dst, off, size.bytes(), Access::Write(value))?;
+            }
+            Instruction::Atomic { size, op, dst, src, off } => {
+                let v = self.read(st, pc, src)?;
+                if op == AtomicOp::CmpXchg {
+                    self.read(st, pc, Reg::R0)?;
+                }
+                let base = self.read(st, pc, dst)?;
+                if !matches!(
+                    base.ty,
+                    RegType::Stack { .. } | RegType::MapValue { .. } | RegType::Mem { .. }
+                ) {
+                    return Err(acc(
+                        pc,
+                        format!(
+                            "BPF_ATOMIC stores into R{} {} is not allowed",
+                            dst.num(),
+                            base.ty.linux_name()
+                        ),
+                    ));
+                }
+                let old = self.mem_access(st, pc, dst, off, size.bytes(), Access::Read)?;
+                let stored = if v.ty == RegType::Scalar {
+                    RegState::scalar(sized_unknown(size.bytes()))
+                } else {
+                    v
+                };
+                self.mem_access(st, pc, dst, off, size.bytes(), Access::Write(stored))?;
+                let fetched = RegState::scalar(if old.ty == RegType::Scalar {
+                    sized_unknown(size.bytes())
+                } else {
+                    Scalar::UNKNOWN
+                });
+                match op {
+                    AtomicOp::CmpXchg => self.set(st, pc, Reg::R0, fetched)?,
+                    op if op.fetches() => self.set(st, pc, src, fetched)?,
+                    _ => {}
+                }
+            }
+            Instruction::Ja { off } => {
+                return Ok(Flow::Goto((pc as i64 + 1 + off as i64) as usize));
+            }
+            Instruction::Gotol { imm } => {
+                return Ok(Flow::Goto((pc as i64 + 1 + imm as i64) as usize));
+            }
+            Instruction::Jump { width, cond, dst, src, off } => {
+                return self.jump(
+                    st,
+                    pc,
+                    width,
+                    cond,
+                    dst,
+                    src,
+                    (pc as i64 + 1 + off as i64) as usize,
+                );
+            }
+            Instruction::Call(CallTarget::Local(rel)) => {
+                let target = (pc as i64 + 1 + rel as i64) as usize;
+                return self.call_local(st, pc, target);
+            }
+            Instruction::Call(CallTarget::Helper(id)) => self.call_helper(st, pc, id)?,
+            Instruction::Call(CallTarget::Kfunc { .. }) => {
+                return Err(inval(
+                    pc,
+                    "kernel function calls are not supported by Axiom yet".into(),
+                ));
+            }
+            Instruction::CallX { .. } => {
+                return Err(inval(pc, format!("unknown opcode {:02x}", self.slots[pc].code)));
+            }
+            Instruction::Exit => return self.exit(st, pc),
+        }
+        Ok(Flow::Next)
+    }
+
+    fn ld_imm64(&mut self, pc: usize, kind: Pseudo, imm: i32, next_imm: i32) -> VResult<RegState> {
+        let map = |this: &mut Self, by_index: bool| -> VResult<u16> {
+            let Some(info) = this.platform.map(imm, by_index) else {
+                let m = if by_index {
+                    format!("fd_idx {imm} is not pointing to valid bpf_map")
+                } else {
+                    format!("fd {imm} is not pointing to valid bpf_map")
+                };
+                return Err(VerifyError::new(EBADF, Some(pc), m));
+            };
+            this.maps.push(info);
+            Ok((this.maps.len() - 1) as u16)
+        };
+        match kind {
+            Pseudo::Imm64 => {
+                Ok(RegState::scalar(Scalar::constant(Instruction::imm64(imm, next_imm))))
+            }
+            Pseudo::MapFd | Pseudo::MapIdx => {
+                let m = map(self, kind == Pseudo::MapIdx)?;
+                Ok(RegState::pointer(RegType::MapPtr { map: m }))
+            }
+            Pseudo::MapValue | Pseudo::MapIdxValue => {
+                let m = map(self, kind == Pseudo::MapIdxValue)?;
+                let info = self.maps[m as usize];
+                if !ARRAY_MAPS.contains(&info.map_type) {
+                    return Err(inval(
+                        pc,
+                        "no direct value access support for this map type".into(),
+                    ));
+                }
+                if next_imm < 0 || next_imm as u32 >= info.value_size {
+                    return Err(inval(
+                        pc,
+                        format!(
+                            "invalid access to map value pointer, value_size={} off={}",
+                            info.value_size, next_imm
+                        ),
+                    ));
+                }
+                Ok(RegState { off: next_imm, ..RegState::pointer(RegType::MapValue { map: m }) })
+            }
+            Pseudo::Func | Pseudo::BtfId => {
+                Err(inval(pc, format!("lddw {kind:?} is not supported by Axiom yet")))
+            }
+        }
+    }
+
+    fn alu(
+        &mut self,
+        st: &mut State,
+        pc: usize,
+        width: Width,
+        op: AluOp,
+        dst: Reg,
+        src: Operand,
+    ) -> VResult<()> {
+        let bits = if width == Width::W64 { 64 } else { 32 };
+        let b = match src {
+            Operand::Reg(r) => self.read(st, pc, r)?,
+            Operand::Imm(i) => {
+                if matches!(op, AluOp::Lsh | AluOp::Rsh | AluOp::Arsh) && (i < 0 || i >= bits) {
+                    return Err(inval(pc, format!("invalid shift {i}")));
+                }
+                if matches!(op, AluOp::Div | AluOp::SDiv | AluOp::Mod | AluOp::SMod) && i == 0 {
+                    return Err(inval(pc, "div by zero".into()));
+                }
+                let v = if width == Width::W64 { i as i64 as u64 } else { i as u32 as u64 };
+                RegState::scalar(Scalar::constant(v))
+            }
+        };
+        if op == AluOp::Mov {
+            let v = if width == Width::W64 {
+                b
+            } else if b.ty == RegType::Scalar {
+                RegState::scalar(b.var.zext32())
+            } else {
+                // A partial copy of a pointer is a number.
+                RegState::scalar(Scalar::UNKNOWN.zext32())
+            };
+            return self.set(st, pc, dst, v);
+        }
+        let a = self.read(st, pc, dst)?;
+        if dst == Reg::R10 {
+            return Err(acc(pc, "frame pointer is read only".into()));
+        }
+        let result = if a.ty == RegType::Scalar && b.ty == RegType::Scalar {
+            RegState::scalar(a.var.alu(width, op, b.var))
+        } else {
+            self.pointer_alu(pc, width, op, dst, a, b)?
+        };
+        self.set(st, pc, dst, result)
+    }
+
+    fn pointer_alu(
+        &mut self,
+        pc: usize,
+        width: Width,
+        op: AluOp,
+        dst: Reg,
+        a: RegState,
+        b: RegState,
+    ) -> VResult<RegState> {
+        let d = dst.num();
+        if width == Width::W32 {
+            if op == AluOp::Sub {
+                return Ok(RegState::scalar(Scalar::UNKNOWN.zext32()));
+            }
+            return Err(acc(pc, format!("R{d} 32-bit pointer arithmetic prohibited")));
+        }
+        if a.ty.is_pointer() && b.ty.is_pointer() {
+            if op == AluOp::Sub {
+                return Ok(RegState::scalar(Scalar::UNKNOWN));
+            }
+            return Err(acc(pc, format!("R{d} pointer {} pointer prohibited", alu_op_name(op))));
+        }
+        let (ptr, off) = if a.ty.is_pointer() { (a, b) } else { (b, a) };
+        if !a.ty.is_pointer() && op != AluOp::Add {
+            if op == AluOp::Sub {
+                return Err(acc(pc, format!("R{d} tried to subtract pointer from scalar")));
+            }
+            return Err(acc(
+                pc,
+                format!("R{d} pointer arithmetic with {} operator prohibited", alu_op_name(op)),
+            ));
+        }
+        match ptr.ty {
+            RegType::MapValueOrNull { .. } | RegType::MemOrNull { .. } => {
+                return Err(acc(
+                    pc,
+                    format!(
+                        "R{d} pointer arithmetic on {} prohibited, null-check it first",
+                        ptr.ty.linux_name()
+                    ),
+                ));
+            }
+            RegType::PacketEnd | RegType::MapPtr { .. } => {
+                return Err(acc(
+                    pc,
+                    format!("R{d} pointer arithmetic on {} prohibited", ptr.ty.linux_name()),
+                ));
+            }
+            _ => {}
+        }
+        match op {
+            AluOp::Add | AluOp::Sub => {}
+            AluOp::And | AluOp::Or | AluOp::Xor => {
+                return Err(acc(
+                    pc,
+                    format!("R{d} bitwise operator {} on pointer prohibited", alu_op_name(op)),
+                ));
+            }
+            _ => {
+                return Err(acc(
+                    pc,
+                    format!("R{d} pointer arithmetic with {} operator prohibited", alu_op_name(op)),
+                ));
+            }
+        }
+        let s = off.var;
+        let tyname = ptr.ty.linux_name();
+        if let Some(c) = s.as_const() {
+            let c = c as i64;
+            if !(-MAX_VAR_OFF..MAX_VAR_OFF).contains(&c) {
+                return Err(acc(
+                    pc,
+                    format!("math between {tyname} pointer and {c} is not allowed"),
+                ));
+            }
+            let new_off = if op == AluOp::Add { ptr.off as i64 + c } else { ptr.off as i64 - c };
+            if !(-MAX_VAR_OFF..MAX_VAR_OFF).contains(&new_off) {
+                return Err(acc(
+                    pc,
+                    format!("value {new_off} makes {tyname} pointer be out of bounds"),
+                ));
+            }
+            return Ok(RegState { off: new_off as i32, ..ptr });
+        }
+        if s.smin == i64::MIN {
+            return Err(acc(
+                pc,
+                format!(
+                    "math between {tyname} pointer and register with unbounded min value is not allowed"
+                ),
+            ));
+        }
+        if s.smin <= -MAX_VAR_OFF || s.smin >= MAX_VAR_OFF {
+            return Err(acc(
+                pc,
+                format!("value {} makes {tyname} pointer be out of bounds", s.smin),
+            ));
+        }
+        let var = ptr.var.alu(Width::W64, op, s);
+        let mut out = RegState { var, ..ptr };
+        if matches!(ptr.ty, RegType::Packet | RegType::PacketMeta) {
+            // A new variable offset: bounds checks on the old pointer no
+            // longer apply.
+            out.id = self.new_id();
+            out.range = 0;
+        }
+        Ok(out)
+    }
+
+    /// Checks a load or store through `base + off`; returns the loaded
+    /// value (for writes, the unchanged value).
+    fn mem_access(
+        &mut self,
+        st: &mut State,
+        pc: usize,
+        base: Reg,
+        off: i16,
+        size: usize,
+        access: Access,
+    ) -> VResult<RegState> {
+        let reg = self.read(st, pc, base)?;
+        let r = base.num();
+        let off = off as i64;
+        let write = matches!(access, Access::Write(_));
+        match reg.ty {
+            RegType::Stack { frame } => {
+                let Some(c) = reg.var.as_const() else {
+                    return Err(acc(
+                        pc,
+                        format!("R{r} variable stack access is not supported by Axiom yet"),
+                    ));
+                };
+                let total = reg.off as i64 + c as i64 + off;
+                if total % size as i64 != 0 {
+                    return Err(acc(
+                        pc,
+                        format!(
+                            "misaligned stack access off (0x0; 0x0)+{}+{} size {size}",
+                            reg.off as i64 + c as i64,
+                            off
+                        ),
+                    ));
+                }
+                if total < -(STACK_SIZE as i64) || total + size as i64 > 0 {
+                    return Err(acc(
+                        pc,
+                        if write {
+                            format!("invalid write to stack R{r} off={total} size={size}")
+                        } else {
+                            format!(
+                                "invalid read from stack R{r} off {}+{} size {size}",
+                                reg.off, off
+                            )
+                        },
+                    ));
+                }
+                let f = &mut st.frames[frame as usize];
+                f.depth = f.depth.max((-total) as u32);
+                let sub = f.subprog;
+                let fi = self.cfg.subprog_of(sub);
+                self.depth[fi] = self.depth[fi].max((-total) as u32);
+                match access {
+                    Access::Write(v) => {
+                        stack_write(f, total, size, v);
+                        Ok(v)
+                    }
+                    Access::Read => stack_read(f, total, size).ok_or_else(|| {
+                        acc(
+                            pc,
+                            format!(
+                                "invalid read from stack R{r} off {}+{} size {size}",
+                                reg.off, off
+                            ),
+                        )
+                    }),
+                }
+            }
+            RegType::Ctx => {
+                if reg.off != 0 || reg.var.as_const() != Some(0) {
+                    return Err(acc(
+                        pc,
+                        format!("dereference of modified ctx ptr R{r} off={} disallowed", reg.off),
+                    ));
+                }
+                let field = ctx_field(self.prog, off, size, write).ok_or_else(|| {
+                    acc(pc, format!("invalid bpf_context access off={off} size={size}"))
+                })?;
+                if let Access::Write(v) = access {
+                    if v.ty != RegType::Scalar {
+                        return Err(acc(pc, format!("R{r} leaks addr into ctx")));
+                    }
+                    return Ok(v);
+                }
+                Ok(match field.kind {
+                    FieldKind::Scalar => RegState::scalar(sized_unknown(size)),
+                    FieldKind::PacketData => RegState::pointer(RegType::Packet),
+                    FieldKind::PacketEnd => RegState::pointer(RegType::PacketEnd),
+                    FieldKind::PacketMeta => RegState::pointer(RegType::PacketMeta),
+                })
+            }
+            RegType::MapValue { map } => {
+                let info = self.maps[map as usize];
+                if write && info.read_only {
+                    return Err(acc(
+                        pc,
+                        format!(
+                            "write into map forbidden, value_size={} off={} size={size}",
+                            info.value_size,
+                            reg.off as i64 + off
+                        ),
+                    ));
+                }
+                let base_off = reg.off as i64 + off;
+                self.bounded_access(pc, r, &reg, base_off, size, info.value_size as i64, |o| {
+                    format!(
+                        "invalid access to map value, value_size={} off={o} size={size}",
+                        info.value_size
+                    )
+                })?;
+                Ok(match access {
+                    Access::Write(v) => v,
+                    Access::Read => RegState::scalar(sized_unknown(size)),
+                })
+            }
+            RegType::Packet | RegType::PacketMeta => {
+                let base_off = reg.off as i64 + off;
+                let (id, roff, range) = (reg.id, reg.off, reg.range);
+                self.bounded_access(pc, r, &reg, base_off, size, range as i64, |o| {
+                    format!("invalid access to packet, off={o} size={size}, R{r}(id={id},off={roff},r={range})")
+                })?;
+                Ok(match access {
+                    Access::Write(v) => v,
+                    Access::Read => RegState::scalar(sized_unknown(size)),
+                })
+            }
+            RegType::Mem { size: mem_size } => {
+                let base_off = reg.off as i64 + off;
+                self.bounded_access(pc, r, &reg, base_off, size, mem_size as i64, |o| {
+                    format!("invalid access to memory, mem_size={mem_size} off={o} size={size}")
+                })?;
+                Ok(match access {
+                    Access::Write(v) => v,
+                    Access::Read => RegState::scalar(sized_unknown(size)),
+                })
+            }
+            ty => Err(acc(pc, format!("R{r} invalid mem access '{}'", ty.linux_name()))),
+        }
+    }
+
+    /// `[off + var, off + var + size)` within `[0, limit)`.
+    #[allow(clippy::too_many_arguments)]
+    fn bounded_access(
+        &self,
+        pc: usize,
+        r: u8,
+        reg: &RegState,
+        off: i64,
+        size: usize,
+        limit: i64,
+        msg: impl Fn(i64) -> String,
+    ) -> VResult<()> {
+        let var = &reg.var;
+        if var.smin < 0 && (var.smin == i64::MIN || off + var.smin < 0) {
+            return Err(acc(
+                pc,
+                format!(
+                    "R{r} min value is negative, either use unsigned index or do a if (index >=0) check."
+                ),
+            ));
+        }
+        let lo = off + var.smin.max(0);
+        if lo < 0 || lo + size as i64 > limit {
+            return Err(acc(pc, msg(lo)));
+        }
+        if var.umax >= MAX_VAR_OFF as u64 {
+            return Err(acc(
+                pc,
+                format!("R{r} unbounded memory access, make sure to bounds check any such access"),
+            ));
+        }
+        let hi = off + var.umax as i64;
+        if hi + size as i64 > limit {
+            return Err(acc(pc, msg(hi)));
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn jump(
+        &mut self,
+        st: &mut State,
+        pc: usize,
+        width: Width,
+        cond: Cond,
+        dst: Reg,
+        src: Operand,
+        target: usize,
+    ) -> VResult<Flow> {
+        let a = self.read(st, pc, dst)?;
+        let (b, src_reg) = match src {
+            Operand::Reg(r) => (self.read(st, pc, r)?, Some(r)),
+            Operand::Imm(i) => {
+                let v = if width == Width::W64 { i as i64 as u64 } else { i as u32 as u64 };
+                (RegState::scalar(Scalar::constant(v)), None)
+            }
+        };
+        if a.ty == RegType::Scalar && b.ty == RegType::Scalar {
+            match branch_taken(width, cond, &a.var, &b.var) {
+                Some(true) => return Ok(Flow::Goto(target)),
+                Some(false) => return Ok(Flow::Next),
+                None => {}
+            }
+            let mut taken = st.clone();
+            let (mut ta, mut tb) = (a.var, b.var);
+            refine(width, cond, true, &mut ta, &mut tb);
+            let (mut fa, mut fb) = (a.var, b.var);
+            refine(width, cond, false, &mut fa, &mut fb);
+            let taken_ok = !ta.is_empty() && !tb.is_empty();
+            let fall_ok = !fa.is_empty() && !fb.is_empty();
+            taken.cur_mut().regs[dst.idx()].var = ta;
+            st.cur_mut().regs[dst.idx()].var = fa;
+            if let Some(s) = src_reg {
+                taken.cur_mut().regs[s.idx()].var = tb;
+                st.cur_mut().regs[s.idx()].var = fb;
+            }
+            return Ok(match (taken_ok, fall_ok) {
+                (true, true) => Flow::Fork(taken, target),
+                (true, false) => {
+                    *st = taken;
+                    Flow::Goto(target)
+                }
+                _ => Flow::Next,
+            });
+        }
+        // NULL checks of `*_or_null` pointers.
+        let null_cmp = width == Width::W64 && matches!(cond, Cond::Eq | Cond::Ne);
+        if null_cmp
+            && matches!(a.ty, RegType::MapValueOrNull { .. } | RegType::MemOrNull { .. })
+            && b.is_zero()
+        {
+            let mut taken = st.clone();
+            let (null_state, ptr_state) =
+                if cond == Cond::Eq { (&mut taken, &mut *st) } else { (&mut *st, &mut taken) };
+            mark_null(null_state, a.id, true);
+            mark_null(ptr_state, a.id, false);
+            return Ok(Flow::Fork(taken, target));
+        }
+        // Packet bounds checks.
+        if width == Width::W64 {
+            let pkt_end = |p: &RegState, e: &RegState| {
+                matches!(p.ty, RegType::Packet | RegType::PacketMeta) && e.ty == RegType::PacketEnd
+            };
+            // (packet register, the branch where `pkt <= end`/`pkt < end`
+            // holds (true = taken), strict)
+            let rule = if pkt_end(&a, &b) {
+                match cond {
+                    Cond::Gt => Some((a, false, false)),
+                    Cond::Ge => Some((a, false, true)),
+                    Cond::Lt => Some((a, true, true)),
+                    Cond::Le => Some((a, true, false)),
+                    _ => None,
+                }
+            } else if pkt_end(&b, &a) {
+                match cond {
+                    Cond::Gt => Some((b, true, true)),
+                    Cond::Ge => Some((b, true, false)),
+                    Cond::Lt => Some((b, false, false)),
+                    Cond::Le => Some((b, false, true)),
+                    _ => None,
+                }
+            } else {
+                None
+            };
+            if let Some((p, in_taken, strict)) = rule {
+                let mut taken = st.clone();
+                if p.var.as_const().is_some() || p.id != 0 {
+                    let new_range = (p.off as i64 + strict as i64).max(0) as u32;
+                    let s = if in_taken { &mut taken } else { &mut *st };
+                    mark_pkt_range(s, &p, new_range);
+                }
+                return Ok(Flow::Fork(taken, target));
+            }
+        }
+        // Other pointer comparisons: both ways, nothing learnt.
+        Ok(Flow::Fork(st.clone(), target))
+    }
+
+    fn call_local(&mut self, st: &mut State, pc: usize, target: usize) -> VResult<Flow> {
+        if st.frames.len() >= MAX_FRAMES {
+            return Err(VerifyError::new(
+                E2BIG,
+                Some(pc),
+                format!("the call stack of {} frames is too deep !", st.frames.len() + 1),
+            ));
+        }
+        let caller = self.cfg.subprog_of(pc);
+        let callee = self.cfg.subprog_of(target);
+        if !self.calls.contains(&(caller, callee)) {
+            self.calls.push((caller, callee));
+        }
+        let mut frame = Frame::new(st.frames.len() as u8, target, pc + 1);
+        let regs = st.cur().regs;
+        frame.regs[1..=5].copy_from_slice(&regs[1..=5]);
+        st.frames.push(frame);
+        Ok(Flow::Goto(target))
+    }
+
+    fn exit(&mut self, st: &mut State, pc: usize) -> VResult<Flow> {
+        let r0 = self.read(st, pc, Reg::R0)?;
+        if st.frames.len() > 1 {
+            let callee = st.frames.pop().expect("more than one frame");
+            let f = st.cur_mut();
+            f.regs[0] = r0;
+            for r in 1..=5 {
+                f.regs[r] = RegState::NOT_INIT;
+            }
+            return Ok(Flow::Goto(callee.return_pc));
+        }
+        if let Some(r) = st.refs.first() {
+            return Err(inval(
+                pc,
+                format!("Unreleased reference id={} alloc_insn={}", r.id, r.insn),
+            ));
+        }
+        if let Some((lo, hi)) = self.prog.ret_range {
+            let ok = r0.ty == RegType::Scalar && r0.var.smin >= lo && r0.var.smax <= hi;
+            if !ok {
+                return Err(inval(
+                    pc,
+                    format!(
+                        "At program exit the register R0 has {r0} should have been in [{lo}, {hi}]"
+                    ),
+                ));
+            }
+        }
+        Ok(Flow::End)
+    }
+
+    fn call_helper(&mut self, st: &mut State, pc: usize, id: i32) -> VResult<()> {
+        let Some(proto) = self.platform.helper(id).copied() else {
+            return Err(inval(pc, format!("invalid func unknown#{id}")));
+        };
+        if !self.prog.helpers.contains(&id) {
+            return Err(inval(
+                pc,
+                format!("program of this type does not support helper {}#{id}", proto.name),
+            ));
+        }
+        let mut map: Option<MapInfo> = None;
+        let mut alloc_size = 0u32;
+        let mut release: Option<u32> = None;
+        let regs = st.cur().regs;
+        for (i, arg) in proto.args.iter().enumerate() {
+            let Some(arg) = *arg else { break };
+            let rn = Reg::new(i as u8 + 1).expect("argument registers are r1..r5");
+            let reg = self.read(st, pc, rn)?;
+            let r = rn.num();
+            let expect =
+                |want: &str| acc(pc, format!("R{r} type={} expected={want}", reg.ty.linux_name()));
+            match arg {
+                Arg::Anything => {}
+                Arg::MapPtr => {
+                    let RegType::MapPtr { map: m } = reg.ty else { return Err(expect("map_ptr")) };
+                    let info = self.maps[m as usize];
+                    let allowed = if proto.map_types.is_empty() {
+                        !matches!(info.map_type, PROG_ARRAY | RINGBUF)
+                    } else {
+                        proto.map_types.contains(&info.map_type)
+                    };
+                    if !allowed {
+                        return Err(inval(
+                            pc,
+                            format!(
+                                "cannot pass map_type {} into func {}#{id}",
+                                info.map_type, proto.name
+                            ),
+                        ));
+                    }
+                    map = Some(info);
+                }
+                Arg::MapKey | Arg::MapValue => {
+                    let info =
+                        map.ok_or_else(|| inval(pc, "invalid map_ptr to access map->key".into()))?;
+                    let size = if arg == Arg::MapKey { info.key_size } else { info.value_size };
+                    self.helper_mem(st, pc, rn, &reg, size as usize, false)?;
+                }
+                Arg::Mem | Arg::UninitMem => {
+                    let size_reg = regs[i + 2];
+                    if size_reg.ty != RegType::Scalar {
+                        return Err(acc(
+                            pc,
+                            format!("R{} type={} expected=scalar", r + 1, size_reg.ty.linux_name()),
+                        ));
+                    }
+                    let s = size_reg.var;
+                    if s.smin < 0 {
+                        return Err(acc(
+                            pc,
+                            format!(
+                                "R{} min value is negative, either use unsigned index or do a if (index >=0) check.",
+                                r + 1
+                            ),
+                        ));
+                    }
+                    let zero_ok =
+                        proto.args.get(i + 1).copied().flatten() == Some(Arg::ConstSizeOrZero);
+                    if s.umin == 0 && !zero_ok {
+                        if s.umax == 0 {
+                            return Err(acc(pc, format!("R{} invalid zero-sized read", r + 1)));
+                        }
+                        return Err(acc(
+                            pc,
+                            format!("R{} invalid zero-sized read: u64=[0,{}]", r + 1, s.umax),
+                        ));
+                    }
+                    if s.umax >= MAX_VAR_OFF as u64 {
+                        return Err(acc(
+                            pc,
+                            format!(
+                                "R{} unbounded memory access, use 'var &= const' or 'if (var < const)'",
+                                r + 1
+                            ),
+                        ));
+                    }
+                    if s.umax > 0 {
+                        self.helper_mem(st, pc, rn, &reg, s.umax as usize, arg == Arg::UninitMem)?;
+                    }
+                }
+                Arg::ConstSize | Arg::ConstSizeOrZero => {}
+                Arg::Ctx => {
+                    if reg.ty != RegType::Ctx || reg.off != 0 {
+                        return Err(expect("ctx"));
+                    }
+                }
+                Arg::RingbufMem => {
+                    let RegType::Mem { .. } = reg.ty else { return Err(expect("ringbuf_mem")) };
+                    if reg.ref_id == 0 {
+                        return Err(expect("ringbuf_mem"));
+                    }
+                    if reg.off != 0 || reg.var.as_const() != Some(0) {
+                        return Err(acc(
+                            pc,
+                            format!("R{r} must have zero offset when passed to release func"),
+                        ));
+                    }
+                    release = Some(reg.ref_id);
+                }
+                Arg::ConstAlloc => {
+                    let Some(c) = (reg.ty == RegType::Scalar).then(|| reg.var.as_const()).flatten()
+                    else {
+                        return Err(acc(pc, format!("R{r} is not a known constant'")));
+                    };
+                    alloc_size = c as u32;
+                }
+            }
+        }
+        if id == crate::HELPER_TAIL_CALL && !st.refs.is_empty() {
+            return Err(inval(pc, "tail_call would lead to reference leak".into()));
+        }
+        if let Some(ref_id) = release {
+            st.refs.retain(|r| r.id != ref_id);
+            for f in st.frames.iter_mut() {
+                for reg in f.regs.iter_mut() {
+                    if reg.ref_id == ref_id {
+                        *reg = RegState::scalar(Scalar::UNKNOWN);
+                    }
+                }
+                for slot in f.stack.iter_mut() {
+                    if slot.spill.ref_id == ref_id {
+                        slot.spill = RegState::scalar(Scalar::UNKNOWN);
+                    }
+                }
+            }
+        }
+        let r0 = match proto.ret {
+            Ret::Integer | Ret::Void => RegState::scalar(Scalar::UNKNOWN),
+            Ret::MapValueOrNull => {
+                let m = (self.maps.len() - 1) as u16;
+                // The map is the one passed in r1: find its number.
+                let m = match st.cur().regs[1].ty {
+                    RegType::MapPtr { map } => map,
+                    _ => m,
+                };
+                RegState {
+                    id: self.new_id(),
+                    ..RegState::pointer(RegType::MapValueOrNull { map: m })
+                }
+            }
+            Ret::AllocMemOrNull => {
+                let id = self.new_id();
+                st.refs.push(Ref { id, insn: pc });
+                RegState {
+                    id,
+                    ref_id: id,
+                    ..RegState::pointer(RegType::MemOrNull { size: alloc_size })
+                }
+            }
+        };
+        let f = st.cur_mut();
+        f.regs[0] = r0;
+        for r in 1..=5 {
+            f.regs[r] = RegState::NOT_INIT;
+        }
+        let _ = proto_name(&proto);
+        Ok(())
+    }
+
+    /// A helper reads (or, `uninit`, writes) `size` bytes at register `rn`.
+    fn helper_mem(
+        &mut self,
+        st: &mut State,
+        pc: usize,
+        rn: Reg,
+        reg: &RegState,
+        size: usize,
+        uninit: bool,
+    ) -> VResult<()> {
+        let r = rn.num();
+        match reg.ty {
+            RegType::Stack { frame } => {
+                let Some(c) = reg.var.as_const() else {
+                    return Err(acc(
+                        pc,
+                        format!("R{r} variable stack access is not supported by Axiom yet"),
+                    ));
+                };
+                let start = reg.off as i64 + c as i64;
+                if start < -(STACK_SIZE as i64) || start + size as i64 > 0 {
+                    return Err(acc(
+                        pc,
+                        format!("invalid indirect access to stack R{r} off={start} size={size}"),
+                    ));
+                }
+                let f = &mut st.frames[frame as usize];
+                let fi = self.cfg.subprog_of(f.subprog);
+                self.depth[fi] = self.depth[fi].max((-start) as u32);
+                for o in start..start + size as i64 {
+                    let (slot, byte) = locate(o);
+                    if uninit {
+                        let s = &mut f.stack[slot];
+                        if s.bytes[byte] == ByteKind::Spill {
+                            let spill = s.spill;
+                            for b in s.bytes.iter_mut() {
+                                if *b == ByteKind::Spill {
+                                    *b = ByteKind::Misc;
+                                }
+                            }
+                            let _ = spill;
+                        }
+                        s.bytes[byte] = ByteKind::Misc;
+                    } else if f.stack[slot].bytes[byte] == ByteKind::Invalid {
+                        return Err(acc(
+                            pc,
+                            format!(
+                                "invalid indirect read from stack R{r} off {start}+{} size {size}",
+                                o - start
+                            ),
+                        ));
+                    }
+                }
+                Ok(())
+            }
+            RegType::MapValue { .. } | RegType::Packet | RegType::Mem { .. } => {
+                let access = if uninit {
+                    Access::Write(RegState::scalar(Scalar::UNKNOWN))
+                } else {
+                    Access::Read
+                };
+                // Check the whole range as one access of `size` bytes.
+                self.range_access(st, pc, rn, reg, size, access)
+            }
+            _ => Err(acc(
+                pc,
+                format!(
+                    "R{r} type={} expected=fp, pkt, pkt_meta, map_key, map_value, mem",
+                    reg.ty.linux_name()
+                ),
+            )),
+        }
+    }
+
+    fn range_access(
+        &mut self,
+        _st: &mut State,
+        pc: usize,
+        rn: Reg,
+        reg: &RegState,
+        size: usize,
+        access: Access,
+    ) -> VResult<()> {
+        let r = rn.num();
+        let (limit, name) = match reg.ty {
+            RegType::MapValue { map } => {
+                let info = self.maps[map as usize];
+                if matches!(access, Access::Write(_)) && info.read_only {
+                    return Err(acc(pc, "write into map forbidden".into()));
+                }
+                (info.value_size as i64, "map value")
+            }
+            RegType::Packet => (reg.range as i64, "packet"),
+            RegType::Mem { size } => (size as i64, "memory"),
+            _ => (0, "memory"),
+        };
+        self.bounded_access(pc, r, reg, reg.off as i64, size, limit, |o| {
+            format!("invalid access to {name}, off={o} size={size}")
+        })
+    }
+
+    /// Linux's combined stack limit along every call chain.
+    fn check_stack_depth(&self) -> VResult<()> {
+        fn round(d: u32) -> u32 {
+            d.max(1).div_ceil(32) * 32
+        }
+        fn deepest(v: &Verifier, f: usize, seen: &mut Vec<usize>) -> (u32, u32) {
+            let mut best = (0, 1);
+            if seen.contains(&f) {
+                return (0, 0);
+            }
+            seen.push(f);
+            for &(a, b) in &v.calls {
+                if a == f {
+                    let (d, n) = deepest(v, b, seen);
+                    if d > best.0 {
+                        best = (d, n + 1);
+                    }
+                }
+            }
+            seen.pop();
+            (round(v.depth[f]) + best.0, best.1)
+        }
+        if self.calls.is_empty() {
+            return Ok(());
+        }
+        let (total, frames) = deepest(self, 0, &mut Vec::new());
+        if total > STACK_SIZE as u32 {
+            return Err(VerifyError::new(
+                EACCES,
+                None,
+                format!("combined stack size of {frames} calls is {total}. Too large"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn proto_name(p: &HelperProto) -> &'static str {
+    p.name
+}
+
+/// A load or a store of a value.
+#[derive(Clone, Copy)]
+enum Access {
+    Read,
+    Write(RegState),
+}
+
+/// Slot and byte index of stack offset `o` (negative).
+fn locate(o: i64) -> (usize, usize) {
+    let slot = ((-o - 1) / 8) as usize;
+    let byte = (o + 8 * (slot as i64 + 1)) as usize;
+    (slot, byte)
+}
+
+fn stack_write(f: &mut Frame, o: i64, size: usize, v: RegState) {
+    let (slot, byte) = locate(o);
+    if size == 8 && byte == 0 {
+        f.stack[slot] = Slot { bytes: [ByteKind::Spill; 8], spill: v };
+        return;
+    }
+    let zero = v.is_zero();
+    for k in 0..size as i64 {
+        let (s, b) = locate(o + k);
+        let slot = &mut f.stack[s];
+        if slot.bytes.contains(&ByteKind::Spill) {
+            // Part of a spill overwritten: the rest becomes plain data.
+            for x in slot.bytes.iter_mut() {
+                if *x == ByteKind::Spill {
+                    *x = ByteKind::Misc;
+                }
+            }
+            slot.spill = RegState::NOT_INIT;
+        }
+        slot.bytes[b] = if zero { ByteKind::Zero } else { ByteKind::Misc };
+    }
+    let _ = byte;
+}
+
+fn stack_read(f: &Frame, o: i64, size: usize) -> Option<RegState> {
+    let (slot, byte) = locate(o);
+    let s = &f.stack[slot];
+    if size == 8 && byte == 0 && s.bytes == [ByteKind::Spill; 8] {
+        return Some(s.spill);
+    }
+    let mut all_zero = true;
+    for k in 0..size as i64 {
+        let (si, b) = locate(o + k);
+        let slot = &f.stack[si];
+        match slot.bytes[b] {
+            ByteKind::Invalid => return None,
+            ByteKind::Zero => {}
+            ByteKind::Spill if slot.spill.is_zero() => {}
+            _ => all_zero = false,
+        }
+    }
+    // A narrow read of a spilled constant sees its bytes.
+    if size < 8
+        && s.bytes == [ByteKind::Spill; 8]
+        && s.spill.ty == RegType::Scalar
+        && let Some(c) = s.spill.var.as_const()
+    {
+        let v = (c >> (byte * 8)) & ((1u64 << (size * 8)) - 1);
+        return Some(RegState::scalar(Scalar::constant(v)));
+    }
+    Some(RegState::scalar(if all_zero { Scalar::constant(0) } else { sized_unknown(size) }))
+}
+
+fn ctx_field(prog: &ProgType, off: i64, size: usize, write: bool) -> Option<CtxField> {
+    if off < 0 || off % size as i64 != 0 {
+        return None;
+    }
+    let off = off as u32;
+    let size = size as u32;
+    let f = prog.fields.iter().find(|f| f.off <= off && off + size <= f.off + f.size)?;
+    if write && !f.writable {
+        return None;
+    }
+    if !f.narrow && (off != f.off || size != f.size) {
+        return None;
+    }
+    Some(*f)
+}
+
+/// After a NULL check: registers (and spills) sharing `id` become the
+/// scalar 0 (`is_null`) or the checked pointer.
+fn mark_null(st: &mut State, id: u32, is_null: bool) {
+    let ref_id = st
+        .frames
+        .iter()
+        .flat_map(|f| f.regs.iter())
+        .find(|r| r.id == id && r.ref_id != 0)
+        .map(|r| r.ref_id);
+    let fix = |r: &mut RegState| {
+        if r.id != id || !matches!(r.ty, RegType::MapValueOrNull { .. } | RegType::MemOrNull { .. })
+        {
+            return;
+        }
+        if is_null {
+            *r = RegState::scalar(Scalar::constant(0));
+        } else {
+            r.ty = match r.ty {
+                RegType::MapValueOrNull { map } => RegType::MapValue { map },
+                RegType::MemOrNull { size } => RegType::Mem { size },
+                t => t,
+            };
+            if r.ref_id == 0 {
+                r.id = 0;
+            }
+        }
+    };
+    for f in st.frames.iter_mut() {
+        for r in f.regs.iter_mut() {
+            fix(r);
+        }
+        for s in f.stack.iter_mut() {
+            if s.bytes == [ByteKind::Spill; 8] {
+                fix(&mut s.spill);
+            }
+        }
+    }
+    if is_null && let Some(rid) = ref_id {
+        // A failed reservation holds nothing to release.
+        st.refs.retain(|r| r.id != rid);
+    }
+}
+
+/// After a packet bounds check: every packet pointer derived like `p`
+/// (same id and variable part) may access `range` bytes.
+fn mark_pkt_range(st: &mut State, p: &RegState, range: u32) {
+    let fix = |r: &mut RegState| {
+        if r.ty == p.ty && r.id == p.id && r.var == p.var {
+            r.range = r.range.max(range);
+        }
+    };
+    for f in st.frames.iter_mut() {
+        for r in f.regs.iter_mut() {
+            fix(r);
+        }
+        for s in f.stack.iter_mut() {
+            if s.bytes == [ByteKind::Spill; 8] {
+                fix(&mut s.spill);
+            }
+        }
+    }
+}
+
+/// The same state in every live register and every stack slot.
+fn exact_match(a: &State, b: &State, live: &[u16]) -> bool {
+    if a.frames.len() != b.frames.len() || a.refs.len() != b.refs.len() {
+        return false;
+    }
+    for (i, (fa, fb)) in a.frames.iter().zip(&b.frames).enumerate() {
+        let mask = live.get(i).copied().unwrap_or(u16::MAX);
+        for r in 0..11 {
+            if mask & (1 << r) != 0 && fa.regs[r] != fb.regs[r] {
+                return false;
+            }
+        }
+        if fa.stack != fb.stack || fa.return_pc != fb.return_pc {
+            return false;
+        }
+    }
+    true
+}

@@ -1,0 +1,40 @@
+//! Verification failures: Linux's errno and message.
+
+use alloc::string::String;
+
+/// `EINVAL`: a malformed program.
+pub const EINVAL: i32 = 22;
+/// `EACCES`: an unsafe program.
+pub const EACCES: i32 = 13;
+/// `E2BIG`: too complex.
+pub const E2BIG: i32 = 7;
+/// `ENOSPC`: the log buffer was too small.
+pub const ENOSPC: i32 = 28;
+/// `EBADF`: a `lddw` names no map.
+pub const EBADF: i32 = 9;
+
+/// Why a program was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifyError {
+    /// Linux's errno for it.
+    pub errno: i32,
+    /// The instruction, if one is to blame.
+    pub pc: Option<usize>,
+    /// Linux's message (the last line of its log).
+    pub message: String,
+}
+
+impl VerifyError {
+    /// A new error.
+    pub fn new(errno: i32, pc: Option<usize>, message: String) -> Self {
+        Self { errno, pc, message }
+    }
+}
+
+impl core::fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl core::error::Error for VerifyError {}

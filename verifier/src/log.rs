@@ -1,0 +1,230 @@
+//! The verifier log in Linux's format: at level 1 each processed
+//! instruction as `pc: (code) text`, at level 2 also the registers after
+//! it; the error message; the closing `processed N insns` line. A log that
+//! does not fit its buffer makes the load fail with `ENOSPC`, as in Linux.
+
+use crate::state::{RegType, State};
+use alloc::format;
+use alloc::string::String;
+use axiom_abi::Insn;
+use axiom_abi::instruction::{
+    AluOp, AtomicOp, CallTarget, Cond, EndianOp, Instruction, Operand, PacketMode, Pseudo, Size,
+    Width,
+};
+use core::fmt::Write;
+
+/// A bounded log.
+pub struct Log {
+    /// Verbosity: 0 none, 1 instructions, 2 with states.
+    pub level: u32,
+    text: String,
+    cap: usize,
+    /// Whether something did not fit.
+    pub truncated: bool,
+}
+
+impl Log {
+    /// A log of at most `cap` bytes (Linux's `log_size`, which counts the
+    /// terminating NUL).
+    pub fn new(level: u32, cap: usize) -> Log {
+        Log { level, text: String::new(), cap: cap.saturating_sub(1), truncated: false }
+    }
+
+    /// Appends a line.
+    pub fn line(&mut self, s: &str) {
+        if self.level == 0 && self.cap == 0 {
+            return;
+        }
+        let room = self.cap.saturating_sub(self.text.len());
+        if s.len() + 1 > room {
+            self.truncated = true;
+            let mut cut = room.min(s.len());
+            while !s.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            self.text.push_str(&s[..cut]);
+            return;
+        }
+        self.text.push_str(s);
+        self.text.push('\n');
+    }
+
+    /// The text so far.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Takes the text.
+    pub fn into_text(self) -> String {
+        self.text
+    }
+}
+
+fn size_name(s: Size) -> &'static str {
+    match s {
+        Size::B => "u8",
+        Size::H => "u16",
+        Size::W => "u32",
+        Size::DW => "u64",
+    }
+}
+
+fn alu_sym(op: AluOp) -> &'static str {
+    match op {
+        AluOp::Add => "+=",
+        AluOp::Sub => "-=",
+        AluOp::Mul => "*=",
+        AluOp::Div => "/=",
+        AluOp::SDiv => "s/=",
+        AluOp::Or => "|=",
+        AluOp::And => "&=",
+        AluOp::Lsh => "<<=",
+        AluOp::Rsh => ">>=",
+        AluOp::Mod => "%=",
+        AluOp::SMod => "s%=",
+        AluOp::Xor => "^=",
+        AluOp::Mov => "=",
+        AluOp::Arsh => "s>>=",
+    }
+}
+
+/// The operator of an ALU op as Linux's messages name it.
+pub fn alu_op_name(op: AluOp) -> &'static str {
+    alu_sym(op)
+}
+
+fn cond_sym(c: Cond) -> &'static str {
+    match c {
+        Cond::Eq => "==",
+        Cond::Gt => ">",
+        Cond::Ge => ">=",
+        Cond::Set => "&",
+        Cond::Ne => "!=",
+        Cond::Sgt => "s>",
+        Cond::Sge => "s>=",
+        Cond::Lt => "<",
+        Cond::Le => "<=",
+        Cond::Slt => "s<",
+        Cond::Sle => "s<=",
+    }
+}
+
+fn r(width: Width, n: u8) -> String {
+    match width {
+        Width::W32 => format!("w{n}"),
+        Width::W64 => format!("r{n}"),
+    }
+}
+
+fn operand(width: Width, o: &Operand) -> String {
+    match o {
+        Operand::Reg(x) => r(width, x.num()),
+        Operand::Imm(i) => format!("{i}"),
+    }
+}
+
+/// An instruction as Linux's verifier log prints it.
+pub fn insn_text(pc: usize, slots: &[Insn], i: &Instruction, helper_name: Option<&str>) -> String {
+    let code = slots.get(pc).map_or(0, |s| s.code);
+    let body = match *i {
+        Instruction::Alu { width, op, dst, src } => {
+            format!("{} {} {}", r(width, dst.num()), alu_sym(op), operand(width, &src))
+        }
+        Instruction::MovSx { width, dst, src, bits } => {
+            format!("{} = (s{bits}){}", r(width, dst.num()), r(width, src.num()))
+        }
+        Instruction::Neg { width, dst } => {
+            format!("{} = -{}", r(width, dst.num()), r(width, dst.num()))
+        }
+        Instruction::Endian { op, dst, bits } => {
+            let name = match op {
+                EndianOp::ToLe => "le",
+                EndianOp::ToBe => "be",
+                EndianOp::Swap => "bswap",
+            };
+            format!("r{} = {name}{bits} r{}", dst.num(), dst.num())
+        }
+        Instruction::LoadImm64 { dst, kind, imm, next_imm } => match kind {
+            Pseudo::Imm64 => format!("r{} = {:#x}", dst.num(), Instruction::imm64(imm, next_imm)),
+            Pseudo::MapFd | Pseudo::MapIdx => format!("r{} = map[id:{imm}]", dst.num()),
+            Pseudo::MapValue | Pseudo::MapIdxValue => {
+                format!("r{} = map[id:{imm}][0]+{next_imm}", dst.num())
+            }
+            _ => format!("r{} = {kind:?}({imm})", dst.num()),
+        },
+        Instruction::LoadPacket { mode, size, imm } => match mode {
+            PacketMode::Abs => format!("r0 = *({} *)skb[{imm}]", size_name(size)),
+            PacketMode::Ind(x) => format!("r0 = *({} *)skb[r{} + {imm}]", size_name(size), x.num()),
+        },
+        Instruction::Load { size, signed, dst, src, off } => {
+            let s = if signed { size_name(size).replace('u', "s") } else { size_name(size).into() };
+            format!("r{} = *({s} *)(r{} {off:+})", dst.num(), src.num())
+        }
+        Instruction::Store { size, dst, off, src } => {
+            format!(
+                "*({} *)(r{} {off:+}) = {}",
+                size_name(size),
+                dst.num(),
+                operand(Width::W64, &src)
+            )
+        }
+        Instruction::Atomic { size, op, dst, src, off } => {
+            let w = if size == Size::W { Width::W32 } else { Width::W64 };
+            let s = r(w, src.num());
+            let m = format!("*({} *)(r{} {off:+})", size_name(size), dst.num());
+            match op {
+                AtomicOp::Add { fetch: false } => format!("lock {m} += {s}"),
+                AtomicOp::Or { fetch: false } => format!("lock {m} |= {s}"),
+                AtomicOp::And { fetch: false } => format!("lock {m} &= {s}"),
+                AtomicOp::Xor { fetch: false } => format!("lock {m} ^= {s}"),
+                AtomicOp::Add { .. } => format!(
+                    "{s} = atomic{}_fetch_add(({m}), {s})",
+                    if w == Width::W64 { "64" } else { "" }
+                ),
+                AtomicOp::Or { .. } => format!("{s} = atomic_fetch_or(({m}), {s})"),
+                AtomicOp::And { .. } => format!("{s} = atomic_fetch_and(({m}), {s})"),
+                AtomicOp::Xor { .. } => format!("{s} = atomic_fetch_xor(({m}), {s})"),
+                AtomicOp::Xchg => format!("{s} = atomic_xchg(({m}), {s})"),
+                AtomicOp::CmpXchg => format!("r0 = atomic_cmpxchg(({m}), r0, {s})"),
+            }
+        }
+        Instruction::Ja { off } => format!("goto pc{off:+}"),
+        Instruction::Gotol { imm } => format!("gotol pc{imm:+}"),
+        Instruction::Jump { width, cond, dst, src, off } => {
+            format!(
+                "if {} {} {} goto pc{off:+}",
+                r(width, dst.num()),
+                cond_sym(cond),
+                operand(width, &src)
+            )
+        }
+        Instruction::Call(CallTarget::Helper(id)) => {
+            format!("call {}#{id}", helper_name.unwrap_or("unknown"))
+        }
+        Instruction::Call(CallTarget::Local(rel)) => format!("call pc{rel:+}"),
+        Instruction::Call(CallTarget::Kfunc { btf_id, .. }) => {
+            format!("call kernel-function#{btf_id}")
+        }
+        Instruction::CallX { reg } => format!("callx r{}", reg.num()),
+        Instruction::Exit => "exit".into(),
+    };
+    format!("{pc}: ({code:02x}) {body}")
+}
+
+/// The registers of the innermost frame, as level 2 prints them.
+pub fn state_text(st: &State) -> String {
+    let mut s = String::new();
+    let f = st.cur();
+    let mut first = true;
+    for (n, reg) in f.regs.iter().enumerate() {
+        if reg.ty == RegType::NotInit {
+            continue;
+        }
+        if !first {
+            s.push(' ');
+        }
+        first = false;
+        let _ = write!(s, "R{n}={reg}");
+    }
+    s
+}
