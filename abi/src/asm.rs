@@ -6,7 +6,9 @@
 //! Lines hold one instruction or a `label:`; `#` starts a comment. Jump
 //! targets are `+N`/`-N` slot offsets or labels. As in the suite, a jump to
 //! the undefined label `exit` goes to the program's last slot (its final
-//! `exit` instruction).
+//! `exit` instruction). Axiom adds map references for its verifier tests:
+//! `lddw %r1, map:0` (a map fd) and `lddw %r1, mapvalue:0+8` (the address
+//! of byte 8 of map 0's value).
 
 use crate::insn::Insn;
 use crate::instruction::{
@@ -289,6 +291,27 @@ fn parse_line(code: &str) -> Result<(Instruction, Option<Target>), String> {
     }
     if m == "lddw" {
         let ops = operands(rest, 2, m)?;
+        // Axiom's extension for verifier tests: `map:N` is map fd N,
+        // `mapvalue:N+OFF` the address of byte OFF of map N's value.
+        if let Some(n) = ops[1].strip_prefix("map:") {
+            let imm = parse_imm32(n)?;
+            return no_target(Instruction::LoadImm64 {
+                dst: parse_reg(&ops[0])?,
+                kind: Pseudo::MapFd,
+                imm,
+                next_imm: 0,
+            });
+        }
+        if let Some(spec) = ops[1].strip_prefix("mapvalue:") {
+            let (n, off) = spec.split_once('+').unwrap_or((spec, "0"));
+            let (imm, next_imm) = (parse_imm32(n)?, parse_imm32(off)?);
+            return no_target(Instruction::LoadImm64 {
+                dst: parse_reg(&ops[0])?,
+                kind: Pseudo::MapValue,
+                imm,
+                next_imm,
+            });
+        }
         let v = parse_int(&ops[1])?;
         if !(i64::MIN as i128..=u64::MAX as i128).contains(&v) {
             return Err(alloc::format!("`{}` does not fit in 64 bits", ops[1]));
@@ -473,6 +496,14 @@ mod tests {
         assert!(assemble("mov %r11, 0").is_err());
         assert!(assemble("mov %r0, 0x100000000").is_err());
         assert!(assemble("ja nowhere\nmov %r0, 0").is_err());
+    }
+
+    #[test]
+    fn map_references() {
+        let p = assemble("lddw %r1, map:3\nlddw %r2, mapvalue:1+16\nexit").unwrap();
+        assert_eq!(p[0], Insn::new(0x18, 1, 1, 0, 3));
+        assert_eq!(p[2], Insn::new(0x18, 2, 2, 0, 1));
+        assert_eq!(p[3], Insn::new(0, 0, 0, 0, 16));
     }
 
     #[test]

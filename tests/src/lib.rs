@@ -7,3 +7,4 @@ pub mod jit;
 pub mod linux;
 pub mod paths;
 pub mod progen;
+pub mod vcorpus;

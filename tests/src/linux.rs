@@ -85,19 +85,36 @@ pub struct Refused {
 }
 
 fn prog_load(slots: &[Insn]) -> Result<OwnedFd, Refused> {
-    // Without a log first (what a timed load should be); on failure again
-    // with one, for the verifier's reason.
-    prog_load_logged(slots, 0).or_else(|_| prog_load_logged(slots, 1))
+    load_program_type(BPF_PROG_TYPE_SOCKET_FILTER, slots)
 }
 
-fn prog_load_logged(slots: &[Insn], log_level: u32) -> Result<OwnedFd, Refused> {
+/// Loads `slots` as a program of type `prog_type` (GPL). Without a log
+/// first (what a timed load should be); on failure again with one, for the
+/// verifier's reason.
+pub fn load_program_type(prog_type: u32, slots: &[Insn]) -> Result<OwnedFd, Refused> {
+    prog_load_logged(prog_type, slots, 0).or_else(|_| prog_load_logged(prog_type, slots, 1))
+}
+
+/// Creates a map; returns its fd.
+pub fn create_map(
+    map_type: u32,
+    key_size: u32,
+    value_size: u32,
+    max_entries: u32,
+) -> Result<OwnedFd, Errno> {
+    let attr =
+        Attr::new().u32(0, map_type).u32(4, key_size).u32(8, value_size).u32(12, max_entries);
+    sys::bpf_fd(cmd::MAP_CREATE, &mut attr.0.clone())
+}
+
+fn prog_load_logged(prog_type: u32, slots: &[Insn], log_level: u32) -> Result<OwnedFd, Refused> {
     let bytes: Vec<u8> = slots.iter().flat_map(|i| i.to_bytes()).collect();
     let license = c"GPL";
     let mut log = vec![0u8; if log_level > 0 { 1 << 22 } else { 0 }];
     // prog_type @0, insn_cnt @4, insns @8, license @16, log_level @24,
     // log_size @28, log_buf @32
     let attr = Attr::new()
-        .u32(0, BPF_PROG_TYPE_SOCKET_FILTER)
+        .u32(0, prog_type)
         .u32(4, slots.len() as u32)
         .u64(8, bytes.as_ptr() as u64)
         .u64(16, license.as_ptr() as u64)
@@ -107,10 +124,7 @@ fn prog_load_logged(slots: &[Insn], log_level: u32) -> Result<OwnedFd, Refused> 
     sys::bpf_fd(cmd::PROG_LOAD, &mut attr.0.clone()).map_err(|errno| {
         let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
         let text = String::from_utf8_lossy(&log[..end]);
-        // The reason is the last line before the "processed N insns" summary.
-        let reason =
-            text.lines().rev().find(|l| !l.starts_with("processed") && !l.trim().is_empty());
-        Refused { errno, log: reason.unwrap_or("(empty log)").to_string() }
+        Refused { errno, log: reason_line(&text) }
     })
 }
 
@@ -353,4 +367,26 @@ impl LinuxProg {
         // struct bpf_prog_info: type, id, tag[8], jited_prog_len at 16.
         Ok(u32::from_ne_bytes(info[16..20].try_into().unwrap()))
     }
+}
+
+/// The reason in a verifier log: the last line that is not the closing
+/// statistics or a state dump. (Some messages lack their newline, so the
+/// statistics can follow on the same line.)
+pub fn reason_line(log: &str) -> String {
+    let line = log
+        .lines()
+        .map(|l| match l.find("processed ") {
+            Some(at) if l[at..].contains(" insns (limit ") => &l[..at],
+            _ => l,
+        })
+        .rev()
+        .find(|l| {
+            let l = l.trim();
+            !l.is_empty()
+                && !l.starts_with("old state:")
+                && !l.starts_with("cur state:")
+                && !l.starts_with("verification time")
+                && !l.starts_with("stack depth")
+        });
+    line.unwrap_or("(empty log)").trim_end().to_string()
 }

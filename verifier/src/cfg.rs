@@ -201,19 +201,15 @@ pub fn build(slots: &[Insn]) -> Result<Cfg, VerifyError> {
                 prune[t] = true;
                 work.push(t);
             }
+            // As in Linux: a conditional jump is itself a prune point.
             Instruction::Jump { off, .. } => {
                 let t = (pc as i64 + 1 + *off as i64) as usize;
-                prune[t] = true;
-                if next < n {
-                    prune[next] = true;
-                }
+                prune[pc] = true;
                 work.push(t);
                 work.push(next);
             }
             Instruction::Call(_) => {
-                if next < n {
-                    prune[next] = true;
-                }
+                prune[pc] = true;
                 work.push(next);
             }
             _ => work.push(next),

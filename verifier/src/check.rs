@@ -39,11 +39,20 @@ pub struct Options {
     pub log_size: u32,
     /// Processed-instruction limit.
     pub max_insns: u64,
+    /// Let reads of never-written stack give unknown values instead of
+    /// refusing the program. Linux allows this to loaders with
+    /// `CAP_PERFMON` (root); Axiom refuses by default.
+    pub allow_uninit_stack: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { log_level: 0, log_size: 0, max_insns: COMPLEXITY_LIMIT }
+        Options {
+            log_level: 0,
+            log_size: 0,
+            max_insns: COMPLEXITY_LIMIT,
+            allow_uninit_stack: false,
+        }
     }
 }
 
@@ -122,6 +131,7 @@ fn run(
         calls: Vec::new(),
         max_insns: opts.max_insns,
         total_states: 0,
+        allow_uninit_stack: opts.allow_uninit_stack,
     };
     v.depth = vec![0; v.cfg.subprogs.len()];
     let mut init = State { frames: vec![Frame::new(0, 0, 0)], refs: Vec::new() };
@@ -178,6 +188,7 @@ struct Verifier<'a> {
     calls: Vec<(usize, usize)>,
     max_insns: u64,
     total_states: u32,
+    allow_uninit_stack: bool,
 }
 
 fn acc(pc: usize, m: String) -> VerifyError {
@@ -714,9 +725,8 @@ impl Verifier<'_> {
                     return Err(acc(
                         pc,
                         format!(
-                            "misaligned stack access off (0x0; 0x0)+{}+{} size {size}",
-                            reg.off as i64 + c as i64,
-                            off
+                            "misaligned stack access off {}+{}+{} size {size}",
+                            c as i64, reg.off, off
                         ),
                     ));
                 }
@@ -743,15 +753,14 @@ impl Verifier<'_> {
                         stack_write(f, total, size, v);
                         Ok(v)
                     }
-                    Access::Read => stack_read(f, total, size).ok_or_else(|| {
-                        acc(
-                            pc,
-                            format!(
-                                "invalid read from stack R{r} off {}+{} size {size}",
-                                reg.off, off
-                            ),
-                        )
-                    }),
+                    Access::Read => {
+                        stack_read(f, total, size, self.allow_uninit_stack).map_err(|i| {
+                            acc(
+                                pc,
+                                format!("invalid read from stack R{r} off {total}+{i} size {size}"),
+                            )
+                        })
+                    }
                 }
             }
             RegType::Ctx => {
@@ -829,7 +838,7 @@ impl Verifier<'_> {
     /// `[off + var, off + var + size)` within `[0, limit)`.
     #[allow(clippy::too_many_arguments)]
     fn bounded_access(
-        &self,
+        &mut self,
         pc: usize,
         r: u8,
         reg: &RegState,
@@ -847,9 +856,21 @@ impl Verifier<'_> {
                 ),
             ));
         }
+        // Linux logs the access, then names the bound that broke it (and,
+        // for packets, adds its own last line).
+        let packet = matches!(reg.ty, RegType::Packet | RegType::PacketMeta);
+        let fail = |this: &mut Self, at: i64, which: &str| {
+            this.log.line(&msg(at));
+            if packet {
+                this.log
+                    .line(&format!("R{r} {which} value is outside of the allowed memory range"));
+                return acc(pc, format!("R{r} offset is outside of the packet"));
+            }
+            acc(pc, format!("R{r} {which} value is outside of the allowed memory range"))
+        };
         let lo = off + var.smin.max(0);
         if lo < 0 || lo + size as i64 > limit {
-            return Err(acc(pc, msg(lo)));
+            return Err(fail(self, lo, "min"));
         }
         if var.umax >= MAX_VAR_OFF as u64 {
             return Err(acc(
@@ -859,7 +880,7 @@ impl Verifier<'_> {
         }
         let hi = off + var.umax as i64;
         if hi + size as i64 > limit {
-            return Err(acc(pc, msg(hi)));
+            return Err(fail(self, hi, "max"));
         }
         Ok(())
     }
@@ -969,7 +990,7 @@ impl Verifier<'_> {
             return Err(VerifyError::new(
                 E2BIG,
                 Some(pc),
-                format!("the call stack of {} frames is too deep !", st.frames.len() + 1),
+                format!("the call stack of {} frames is too deep", st.frames.len() + 1),
             ));
         }
         let caller = self.cfg.subprog_of(pc);
@@ -996,9 +1017,11 @@ impl Verifier<'_> {
             return Ok(Flow::Goto(callee.return_pc));
         }
         if let Some(r) = st.refs.first() {
+            let detail = format!("Unreleased reference id={} alloc_insn={}", r.id, r.insn);
+            self.log.line(&detail);
             return Err(inval(
                 pc,
-                format!("Unreleased reference id={} alloc_insn={}", r.id, r.insn),
+                "BPF_EXIT instruction in main prog would lead to reference leak".into(),
             ));
         }
         if let Some((lo, hi)) = self.prog.ret_range {
@@ -1022,7 +1045,7 @@ impl Verifier<'_> {
         if !self.prog.helpers.contains(&id) {
             return Err(inval(
                 pc,
-                format!("program of this type does not support helper {}#{id}", proto.name),
+                format!("program of this type cannot use helper {}#{id}", proto.name),
             ));
         }
         let mut map: Option<MapInfo> = None;
@@ -1040,27 +1063,15 @@ impl Verifier<'_> {
                 Arg::Anything => {}
                 Arg::MapPtr => {
                     let RegType::MapPtr { map: m } = reg.ty else { return Err(expect("map_ptr")) };
-                    let info = self.maps[m as usize];
-                    let allowed = if proto.map_types.is_empty() {
-                        !matches!(info.map_type, PROG_ARRAY | RINGBUF)
-                    } else {
-                        proto.map_types.contains(&info.map_type)
-                    };
-                    if !allowed {
-                        return Err(inval(
-                            pc,
-                            format!(
-                                "cannot pass map_type {} into func {}#{id}",
-                                info.map_type, proto.name
-                            ),
-                        ));
-                    }
-                    map = Some(info);
+                    map = Some(self.maps[m as usize]);
                 }
                 Arg::MapKey | Arg::MapValue => {
                     let info =
                         map.ok_or_else(|| inval(pc, "invalid map_ptr to access map->key".into()))?;
                     let size = if arg == Arg::MapKey { info.key_size } else { info.value_size };
+                    if size == 0 {
+                        return Err(acc(pc, "invalid zero-sized read".into()));
+                    }
                     self.helper_mem(st, pc, rn, &reg, size as usize, false)?;
                 }
                 Arg::Mem | Arg::UninitMem => {
@@ -1084,12 +1095,14 @@ impl Verifier<'_> {
                     let zero_ok =
                         proto.args.get(i + 1).copied().flatten() == Some(Arg::ConstSizeOrZero);
                     if s.umin == 0 && !zero_ok {
-                        if s.umax == 0 {
-                            return Err(acc(pc, format!("R{} invalid zero-sized read", r + 1)));
-                        }
                         return Err(acc(
                             pc,
-                            format!("R{} invalid zero-sized read: u64=[0,{}]", r + 1, s.umax),
+                            format!(
+                                "R{} invalid zero-sized read: u64=[{},{}]",
+                                r + 1,
+                                s.umin,
+                                s.umax
+                            ),
                         ));
                     }
                     if s.umax >= MAX_VAR_OFF as u64 {
@@ -1131,6 +1144,23 @@ impl Verifier<'_> {
                     };
                     alloc_size = c as u32;
                 }
+            }
+        }
+        // Map compatibility is checked after the arguments, as in Linux.
+        if let Some(info) = map {
+            let allowed = if proto.map_types.is_empty() {
+                !matches!(info.map_type, PROG_ARRAY | RINGBUF)
+            } else {
+                proto.map_types.contains(&info.map_type)
+            };
+            if !allowed {
+                if id == crate::HELPER_TAIL_CALL {
+                    return Err(inval(pc, "expected prog array map for tail call".into()));
+                }
+                return Err(inval(
+                    pc,
+                    format!("cannot pass map_type {} into func {}#{id}", info.map_type, proto.name),
+                ));
             }
         }
         if id == crate::HELPER_TAIL_CALL && !st.refs.is_empty() {
@@ -1227,7 +1257,9 @@ impl Verifier<'_> {
                             let _ = spill;
                         }
                         s.bytes[byte] = ByteKind::Misc;
-                    } else if f.stack[slot].bytes[byte] == ByteKind::Invalid {
+                    } else if !self.allow_uninit_stack
+                        && f.stack[slot].bytes[byte] == ByteKind::Invalid
+                    {
                         return Err(acc(
                             pc,
                             format!(
@@ -1364,18 +1396,21 @@ fn stack_write(f: &mut Frame, o: i64, size: usize, v: RegState) {
     let _ = byte;
 }
 
-fn stack_read(f: &Frame, o: i64, size: usize) -> Option<RegState> {
+/// Reads `size` stack bytes at `o`; `Err(i)` names the first never-written
+/// byte, counted down from the highest (Linux's numbering in its message).
+fn stack_read(f: &Frame, o: i64, size: usize, allow_uninit: bool) -> Result<RegState, i64> {
     let (slot, byte) = locate(o);
     let s = &f.stack[slot];
     if size == 8 && byte == 0 && s.bytes == [ByteKind::Spill; 8] {
-        return Some(s.spill);
+        return Ok(s.spill);
     }
     let mut all_zero = true;
-    for k in 0..size as i64 {
+    for k in (0..size as i64).rev() {
         let (si, b) = locate(o + k);
         let slot = &f.stack[si];
         match slot.bytes[b] {
-            ByteKind::Invalid => return None,
+            ByteKind::Invalid if allow_uninit => all_zero = false,
+            ByteKind::Invalid => return Err(size as i64 - 1 - k),
             ByteKind::Zero => {}
             ByteKind::Spill if slot.spill.is_zero() => {}
             _ => all_zero = false,
@@ -1388,9 +1423,9 @@ fn stack_read(f: &Frame, o: i64, size: usize) -> Option<RegState> {
         && let Some(c) = s.spill.var.as_const()
     {
         let v = (c >> (byte * 8)) & ((1u64 << (size * 8)) - 1);
-        return Some(RegState::scalar(Scalar::constant(v)));
+        return Ok(RegState::scalar(Scalar::constant(v)));
     }
-    Some(RegState::scalar(if all_zero { Scalar::constant(0) } else { sized_unknown(size) }))
+    Ok(RegState::scalar(if all_zero { Scalar::constant(0) } else { sized_unknown(size) }))
 }
 
 fn ctx_field(prog: &ProgType, off: i64, size: usize, write: bool) -> Option<CtxField> {

@@ -77,8 +77,8 @@ impl RegType {
             RegType::Packet => "pkt",
             RegType::PacketEnd => "pkt_end",
             RegType::PacketMeta => "pkt_meta",
-            RegType::Mem { .. } => "mem",
-            RegType::MemOrNull { .. } => "mem_or_null",
+            RegType::Mem { .. } => "ringbuf_mem",
+            RegType::MemOrNull { .. } => "ringbuf_mem_or_null",
         }
     }
 }

@@ -1,0 +1,59 @@
+//! Verifier behaviour that the parity corpus does not pin down: Axiom's
+//! stricter default, the log and its size, the complexity limit.
+
+use axiom_abi::asm::assemble;
+use axiom_verifier::linux::{LinuxPlatform, PROG_SOCKET_FILTER};
+use axiom_verifier::{Options, verify};
+
+fn run(text: &str, opts: &Options) -> axiom_verifier::Report {
+    verify(&assemble(text).unwrap(), PROG_SOCKET_FILTER, &LinuxPlatform::default(), opts)
+}
+
+#[test]
+fn uninitialised_stack_reads_are_refused_by_default() {
+    let r = run("ldxdw %r0, [%r10-8]\nexit", &Options::default());
+    let e = r.result.unwrap_err();
+    assert_eq!((e.errno, e.message.as_str()), (13, "invalid read from stack R10 off -8+0 size 8"));
+    let linux_mode = Options { allow_uninit_stack: true, ..Options::default() };
+    assert!(run("ldxdw %r0, [%r10-8]\nexit", &linux_mode).result.is_ok());
+}
+
+#[test]
+fn log_level_1_lists_instructions_and_statistics() {
+    let opts = Options { log_level: 1, log_size: 4096, ..Options::default() };
+    let r = run("mov %r0, 0\nexit", &opts);
+    assert!(r.result.is_ok());
+    assert!(r.log.contains("0: (b7) r0 = 0"), "{}", r.log);
+    assert!(r.log.contains("1: (95) exit"), "{}", r.log);
+    assert!(r.log.contains("processed 2 insns (limit 1000000)"), "{}", r.log);
+}
+
+#[test]
+fn errors_end_the_log() {
+    let opts = Options { log_level: 1, log_size: 4096, ..Options::default() };
+    let r = run("exit", &opts);
+    assert_eq!(r.log.lines().last(), Some("R0 !read_ok"));
+}
+
+#[test]
+fn a_small_log_buffer_gives_enospc() {
+    let opts = Options { log_level: 1, log_size: 8, ..Options::default() };
+    let r = run("mov %r0, 0\nexit", &opts);
+    assert_eq!(r.result.unwrap_err().errno, 28);
+    assert!(r.log.len() < 8);
+}
+
+#[test]
+fn the_complexity_limit_stops_long_explorations() {
+    // A loop of 2000 iterations, each one distinct: 6000+ instructions.
+    let text = "mov %r0, 0\nloop:\nadd %r0, 1\njlt %r0, 2000, loop\nexit";
+    let opts = Options { max_insns: 1000, ..Options::default() };
+    let e = run(text, &opts).result.unwrap_err();
+    assert_eq!(e.errno, 7);
+    assert!(
+        e.message.starts_with("BPF program is too large. Processed 1001 insn"),
+        "{}",
+        e.message
+    );
+    assert!(run(text, &Options::default()).result.is_ok());
+}
