@@ -23,6 +23,11 @@ pub struct Cfg {
     /// Registers (bit per register) that may be read before being written,
     /// from each instruction on.
     pub live_in: Vec<u16>,
+    /// Instructions that can run right before each instruction (within its
+    /// function).
+    pub preds: Vec<Vec<usize>>,
+    /// For each function, the `call` instructions that call it.
+    pub call_sites: Vec<Vec<usize>>,
 }
 
 impl Cfg {
@@ -252,5 +257,35 @@ pub fn build(slots: &[Insn]) -> Result<Cfg, VerifyError> {
             }
         }
     }
-    Ok(Cfg { insns, subprogs, prune, live_in })
+    // Predecessors and call sites.
+    let mut preds = vec![Vec::new(); n];
+    let mut call_sites = vec![Vec::new(); subprogs.len()];
+        for (pc, i) in insns.iter().enumerate() {
+        let Some(i) = i else { continue };
+        let next = pc + i.len();
+        let mut succ = |t: usize| {
+            if t < n {
+                preds[t].push(pc);
+            }
+        };
+        match i {
+            Instruction::Exit => {}
+            Instruction::Ja { .. } | Instruction::Gotol { .. } => {
+                succ((pc as i64 + 1 + i.jump_offset().unwrap_or(0) as i64) as usize)
+            }
+            Instruction::Jump { off, .. } => {
+                succ((pc as i64 + 1 + *off as i64) as usize);
+                succ(next);
+            }
+            Instruction::Call(CallTarget::Local(rel)) => {
+                let t = (pc as i64 + 1 + *rel as i64) as usize;
+                if let Ok(f) = subprogs.binary_search(&t) {
+                    call_sites[f].push(pc);
+                }
+                succ(next);
+            }
+            _ => succ(next),
+        }
+    }
+    Ok(Cfg { insns, subprogs, prune, live_in, preds, call_sites })
 }

@@ -23,6 +23,10 @@ use axiom_abi::instruction::{
 
 /// Linux's limit on processed instructions.
 pub const COMPLEXITY_LIMIT: u64 = 1_000_000;
+/// States kept per prune point. Each is compared with every new state
+/// there, so this bounds the cost of a visit; 64 keeps wide programs fast
+/// while loops of bounded length still find their earlier iterations.
+const MAX_STATES_PER_INSN: usize = 64;
 /// Largest variable offset Linux allows on a pointer (`BPF_MAX_VAR_OFF`).
 const MAX_VAR_OFF: i64 = 1 << 29;
 /// `BPF_MAP_TYPE_ARRAY` and `PERCPU_ARRAY`: direct value access.
@@ -130,6 +134,7 @@ fn run(
         depth: Vec::new(),
         calls: Vec::new(),
         max_insns: opts.max_insns,
+        precise: vec![0; n],
         total_states: 0,
         allow_uninit_stack: opts.allow_uninit_stack,
     };
@@ -187,6 +192,9 @@ struct Verifier<'a> {
     depth: Vec<u32>,
     calls: Vec<(usize, usize)>,
     max_insns: u64,
+    /// Per instruction, the scalars some safety decision on a path through
+    /// it depends on (only grows).
+    precise: Vec<u16>,
     total_states: u32,
     allow_uninit_stack: bool,
 }
@@ -227,6 +235,63 @@ impl Verifier<'_> {
             .collect()
     }
 
+    /// Precision masks of each frame of `st` at `pc`.
+    fn precise_masks(&self, st: &State, pc: usize) -> Vec<u16> {
+        let k = st.frames.len();
+        (0..k)
+            .map(|i| {
+                if i + 1 == k {
+                    self.precise[pc]
+                } else {
+                    let ret = st.frames[i + 1].return_pc;
+                    self.precise.get(ret).copied().unwrap_or(u16::MAX)
+                }
+            })
+            .collect()
+    }
+
+    /// Records that the values of `regs` at `pc` decide safety, and so
+    /// do the values they were computed from, at every instruction that
+    /// can lead to `pc` (a static, conservative form of Linux's precision
+    /// backtracking: it may mark more registers than Linux, never fewer).
+    fn mark_precise(&mut self, pc: usize, regs: u16) {
+        let mut work = vec![(pc, regs & 0x3ff)];
+        while let Some((p, set)) = work.pop() {
+            let new = set & !self.precise[p];
+            if new == 0 {
+                continue;
+            }
+            self.precise[p] |= new;
+            let f = self.cfg.subprog_of(p);
+            if self.cfg.subprogs[f] == p {
+                // Arguments come from the callers.
+                for &site in &self.cfg.call_sites[f] {
+                    work.push((site, new & 0x3e));
+                }
+            }
+            for k in 0..self.cfg.preds[p].len() {
+                let q = self.cfg.preds[p][k];
+                let Some(insn) = self.cfg.insns[q] else { continue };
+                let need = match insn {
+                    Instruction::Call(CallTarget::Local(rel)) if new & 1 != 0 => {
+                        // r0 comes from the callee's exits.
+                        let t = (q as i64 + 1 + rel as i64) as usize;
+                        let g = self.cfg.subprog_of(t);
+                        let (s, e) = (self.cfg.subprogs[g], self.cfg.subprog_end(g));
+                        for x in s..e {
+                            if matches!(self.cfg.insns[x], Some(Instruction::Exit)) {
+                                work.push((x, 1));
+                            }
+                        }
+                        needed_before(&insn, new & !1)
+                    }
+                    _ => needed_before(&insn, new),
+                };
+                work.push((q, need));
+            }
+        }
+    }
+
     /// Ends a path: its node and every ancestor it completes.
     fn path_done(&mut self, mut node: usize) {
         loop {
@@ -248,9 +313,10 @@ impl Verifier<'_> {
     fn visit(&mut self, path: &mut Path) -> VResult<bool> {
         let pc = path.pc;
         let live = self.live_masks(&path.state, pc);
+        let precise = self.precise_masks(&path.state, pc);
         for e in &self.explored[pc] {
             if self.nodes[e.node].branches == 0 {
-                if subsumes(&e.state, &path.state, &live) {
+                if subsumes(&e.state, &path.state, &live, &precise) {
                     return Ok(true);
                 }
             } else if exact_match(&e.state, &path.state, &live) {
@@ -260,7 +326,16 @@ impl Verifier<'_> {
         let node = self.nodes.len();
         self.nodes.push(Node { parent: Some(path.node), branches: 1 });
         path.node = node;
-        self.explored[pc].push(Explored { state: path.state.clone(), node });
+        // Bounded memory and comparison time: past the cap, forget the
+        // oldest finished state (only pruning chances are lost; states of
+        // the current path stay for loop detection).
+        let list = &mut self.explored[pc];
+        if list.len() >= MAX_STATES_PER_INSN
+            && let Some(k) = list.iter().position(|e| self.nodes[e.node].branches == 0)
+        {
+            list.remove(k);
+        }
+        list.push(Explored { state: path.state.clone(), node });
         self.total_states += 1;
         Ok(false)
     }
@@ -583,6 +658,12 @@ impl Verifier<'_> {
         let result = if a.ty == RegType::Scalar && b.ty == RegType::Scalar {
             RegState::scalar(a.var.alu(width, op, b.var))
         } else {
+            // A scalar added to a pointer decides which memory it reaches.
+            if a.ty == RegType::Scalar {
+                self.mark_precise(pc, 1 << dst.num());
+            } else if let (RegType::Scalar, Operand::Reg(s)) = (b.ty, src) {
+                self.mark_precise(pc, 1 << s.num());
+            }
             self.pointer_alu(pc, width, op, dst, a, b)?
         };
         self.set(st, pc, dst, result)
@@ -905,7 +986,13 @@ impl Verifier<'_> {
             }
         };
         if a.ty == RegType::Scalar && b.ty == RegType::Scalar {
-            match branch_taken(width, cond, &a.var, &b.var) {
+            let decided = branch_taken(width, cond, &a.var, &b.var);
+            if decided.is_some() {
+                // The path taken depends on these values.
+                let bits = 1u16 << dst.num() | src_reg.map_or(0, |r| 1u16 << r.num());
+                self.mark_precise(pc, bits);
+            }
+            match decided {
                 Some(true) => return Ok(Flow::Goto(target)),
                 Some(false) => return Ok(Flow::Next),
                 None => {}
@@ -1025,6 +1112,7 @@ impl Verifier<'_> {
             ));
         }
         if let Some((lo, hi)) = self.prog.ret_range {
+            self.mark_precise(pc, 1);
             let ok = r0.ty == RegType::Scalar && r0.var.smin >= lo && r0.var.smax <= hi;
             if !ok {
                 return Err(inval(
@@ -1114,6 +1202,7 @@ impl Verifier<'_> {
                             ),
                         ));
                     }
+                    self.mark_precise(pc, 1 << (r + 1));
                     if s.umax > 0 {
                         self.helper_mem(st, pc, rn, &reg, s.umax as usize, arg == Arg::UninitMem)?;
                     }
@@ -1143,6 +1232,7 @@ impl Verifier<'_> {
                         return Err(acc(pc, format!("R{r} is not a known constant'")));
                     };
                     alloc_size = c as u32;
+                    self.mark_precise(pc, 1 << r);
                 }
             }
         }
@@ -1524,4 +1614,36 @@ fn exact_match(a: &State, b: &State, live: &[u16]) -> bool {
         }
     }
     true
+}
+
+/// The registers whose values before `insn` determine the values of `regs`
+/// after it.
+fn needed_before(insn: &Instruction, regs: u16) -> u16 {
+    let bit = |r: Reg| 1u16 << r.num();
+    let mut need = regs;
+    match *insn {
+        Instruction::Alu { op, dst, src, .. } if regs & bit(dst) != 0 => {
+            need &= !bit(dst);
+            if op != AluOp::Mov {
+                need |= bit(dst);
+            }
+            if let Operand::Reg(s) = src {
+                need |= bit(s);
+            }
+        }
+        Instruction::MovSx { dst, src, .. } if regs & bit(dst) != 0 => {
+            need = (need & !bit(dst)) | bit(src);
+        }
+        Instruction::LoadImm64 { dst, .. } | Instruction::Load { dst, .. } => need &= !bit(dst),
+        Instruction::Atomic { op, src, .. } => {
+            if op == AtomicOp::CmpXchg {
+                need &= !1;
+            } else if op.fetches() {
+                need &= !bit(src);
+            }
+        }
+        Instruction::Call(_) | Instruction::LoadPacket { .. } => need &= !0x3f,
+        _ => {}
+    }
+    need
 }

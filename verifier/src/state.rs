@@ -283,11 +283,13 @@ impl IdMap {
     }
 }
 
-fn reg_safe(old: &RegState, new: &RegState, ids: &mut IdMap) -> bool {
+fn reg_safe(old: &RegState, new: &RegState, precise: bool, ids: &mut IdMap) -> bool {
     match (old.ty, new.ty) {
         // The old path never read it (or failed): anything goes.
         (RegType::NotInit, _) => true,
         (_, RegType::NotInit) => false,
+        // A scalar whose value no safety decision depends on: any scalar.
+        (RegType::Scalar, RegType::Scalar) if !precise => true,
         (RegType::Scalar, RegType::Scalar) => old.var.includes(&new.var),
         (a, b) if a == b => {
             old.off == new.off
@@ -303,7 +305,7 @@ fn reg_safe(old: &RegState, new: &RegState, ids: &mut IdMap) -> bool {
 fn slot_safe(old: &Slot, new: &Slot, ids: &mut IdMap) -> bool {
     if old.bytes == [ByteKind::Spill; 8] {
         if new.bytes == [ByteKind::Spill; 8] {
-            return reg_safe(&old.spill, &new.spill, ids);
+            return reg_safe(&old.spill, &new.spill, true, ids);
         }
         // An old spilled scalar is as general as any initialised bytes
         // only if it was an unknown scalar.
@@ -333,8 +335,9 @@ fn slot_safe(old: &Slot, new: &Slot, ids: &mut IdMap) -> bool {
 
 /// Whether `old`, a state from which every path was verified safe, covers
 /// `new`: then `new` is safe too. `live[frame]` says which registers of
-/// each frame can still be read.
-pub fn subsumes(old: &State, new: &State, live: &[u16]) -> bool {
+/// each frame can still be read, `precise[frame]` which scalars some safety
+/// decision depends on (the others match any scalar).
+pub fn subsumes(old: &State, new: &State, live: &[u16], precise: &[u16]) -> bool {
     if old.frames.len() != new.frames.len() || old.refs.len() != new.refs.len() {
         return false;
     }
@@ -345,7 +348,8 @@ pub fn subsumes(old: &State, new: &State, live: &[u16]) -> bool {
         }
         let mask = live.get(i).copied().unwrap_or(u16::MAX);
         for r in 0..11 {
-            if mask & (1 << r) != 0 && !reg_safe(&fo.regs[r], &fnew.regs[r], &mut ids) {
+            let exact = precise.get(i).copied().unwrap_or(u16::MAX) & (1 << r) != 0;
+            if mask & (1 << r) != 0 && !reg_safe(&fo.regs[r], &fnew.regs[r], exact, &mut ids) {
                 return false;
             }
         }

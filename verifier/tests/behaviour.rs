@@ -57,3 +57,28 @@ fn the_complexity_limit_stops_long_explorations() {
     );
     assert!(run(text, &Options::default()).result.is_ok());
 }
+
+#[test]
+fn pruning_keeps_diamonds_linear() {
+    // 30 if/else diamonds on an unknown value: 2^30 paths without pruning;
+    // the value decides nothing, so the states merge.
+    let mut text = String::from("ldxw %r2, [%r1+0]\nmov %r0, 0\n");
+    for i in 0..30 {
+        text += &format!("jset %r2, {}, +1\nmov %r3, 1\nmov %r3, 0\n", 1u32 << (i % 31));
+    }
+    text += "exit";
+    let opts = Options { max_insns: 100_000, ..Options::default() };
+    let v = run(&text, &opts).result.unwrap();
+    assert!(v.processed < 5000, "processed {}", v.processed);
+}
+
+#[test]
+fn pruning_keeps_values_that_decide_safety() {
+    // r2 is 0 on one path and 100 on the other; only the second makes the
+    // stack access out of bounds. Pruning must not merge them.
+    let text = "ldxw %r3, [%r1+0]\nmov %r2, 0\njeq %r3, 0, +1\nmov %r2, 100\n\
+                mov %r4, %r10\nadd %r4, -8\njgt %r2, 50, +1\nstdw [%r4+0], 1\n\
+                jle %r2, 50, +2\nadd %r4, %r2\nstdw [%r4+0], 1\nmov %r0, 0\nexit";
+    let e = run(text, &Options::default()).result.unwrap_err();
+    assert_eq!(e.errno, 13, "{e}");
+}
