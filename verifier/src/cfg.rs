@@ -260,7 +260,7 @@ pub fn build(slots: &[Insn]) -> Result<Cfg, VerifyError> {
     // Predecessors and call sites.
     let mut preds = vec![Vec::new(); n];
     let mut call_sites = vec![Vec::new(); subprogs.len()];
-        for (pc, i) in insns.iter().enumerate() {
+    for (pc, i) in insns.iter().enumerate() {
         let Some(i) = i else { continue };
         let next = pc + i.len();
         let mut succ = |t: usize| {

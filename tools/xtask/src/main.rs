@@ -1,1 +1,62 @@
-fn main() {}
+//! Axiom's build tool, run as `cargo xtask <command>`.
+//!
+//! * `setup`: installs, only when missing, the Debian packages the project
+//!   needs (root; `apt-get`), and the rustup components.
+//! * `build`: the host build of the workspace.
+//! * `build-bare`: the no_std crates for `x86_64-unknown-none` and
+//!   `aarch64-unknown-none` with Debian's Rust and `-Zbuild-std`.
+//! * `test`: set-up, format and lint checks, every test, the bare build.
+//! * `run`: the main job (today the conformance and engine report; later
+//!   Axiom booted under QEMU with its default policies).
+#![forbid(unsafe_code)]
+
+mod bare;
+mod setup;
+mod steps;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Axiom's build tool.
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Axiom's build tool")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install what the project needs (idempotent).
+    Setup,
+    /// Build the workspace for the host.
+    Build,
+    /// Build the no_std crates for the bare-metal targets.
+    BuildBare,
+    /// Run every check and test.
+    Test {
+        /// Long fuzz and soak variants (sets AXIOM_LONG_TESTS=1).
+        #[arg(long)]
+        long: bool,
+    },
+    /// The main job: set up, build and run the report.
+    Run,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Setup => setup::run(),
+        Command::Build => steps::cargo_host(&["build", "--workspace"], &[]),
+        Command::BuildBare => bare::build(),
+        Command::Test { long } => steps::test(long),
+        Command::Run => steps::run(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

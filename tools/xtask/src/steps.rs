@@ -1,0 +1,83 @@
+//! The host build steps, `test` and `run`.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+/// The workspace root.
+pub fn repo_root() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    dir.join("../..").canonicalize().unwrap_or(dir)
+}
+
+/// Runs `f`, printing the step's name and duration.
+pub fn timed(name: &str, f: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
+    println!("==> {name}");
+    let start = Instant::now();
+    let r = f();
+    let secs = start.elapsed().as_secs_f64();
+    match &r {
+        Ok(()) => println!("==> {name}: ok ({secs:.1} s)"),
+        Err(e) => println!("==> {name}: FAILED ({secs:.1} s): {e}"),
+    }
+    r
+}
+
+/// Runs the rustup `cargo` of this invocation with `args`.
+pub fn cargo_host(args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(repo_root()).args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let status = cmd.status().map_err(|e| format!("cargo: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("cargo {} failed", args.join(" "))) }
+}
+
+/// A named step of `test`.
+type Step<'a> = (&'a str, Box<dyn Fn() -> Result<(), String> + 'a>);
+
+/// Every check and test, in order; stops at the first failure.
+pub fn test(long: bool) -> Result<(), String> {
+    let env: &[(&str, &str)] = if long { &[("AXIOM_LONG_TESTS", "1")] } else { &[] };
+    let steps: Vec<Step> = vec![
+        ("setup", Box::new(crate::setup::run)),
+        ("cargo fmt --check", Box::new(|| cargo_host(&["fmt", "--all", "--check"], &[]))),
+        (
+            "cargo clippy",
+            Box::new(|| {
+                cargo_host(
+                    &["clippy", "--workspace", "--all-targets", "--quiet", "--", "-D", "warnings"],
+                    &[],
+                )
+            }),
+        ),
+        ("cargo test", Box::new(move || cargo_host(&["test", "--workspace"], env))),
+        ("build-bare", Box::new(crate::bare::build)),
+    ];
+
+    let mut passed = 0;
+    for (name, step) in &steps {
+        if let Err(e) = timed(name, step) {
+            println!("xtask: {passed} passed, 1 failed");
+            return Err(format!("step `{name}` failed: {e}"));
+        }
+        passed += 1;
+    }
+    println!("xtask: {passed} passed, 0 failed");
+    Ok(())
+}
+
+/// The main job. Today: the conformance suite on Axiom's interpreter, JIT
+/// and verifier next to the host Linux, with timings. Axiom booted under
+/// QEMU with its default policies joins it with the kernel (issues 8-12).
+pub fn run() -> Result<(), String> {
+    timed("setup", crate::setup::run)?;
+    timed("report", || {
+        cargo_host(
+            &["run", "--release", "--quiet", "-p", "axiom-tests", "--bin", "axiom-report"],
+            &[],
+        )
+    })
+}
