@@ -775,6 +775,10 @@ pub fn decode(slots: &[Insn], pc: usize) -> Result<(Instruction, usize), DecodeE
                 if next.code != 0 || next.dst != 0 || next.src != 0 || next.off != 0 {
                     return Err(err(DecodeErrorKind::BadLddw));
                 }
+                // Map fds and indexes and functions have no second value.
+                if matches!(kind, Pseudo::MapFd | Pseudo::MapIdx | Pseudo::Func) && next.imm != 0 {
+                    return Err(err(DecodeErrorKind::BadLddw));
+                }
                 Ok((Instruction::LoadImm64 { dst, kind, imm: i.imm, next_imm: next.imm }, 2))
             }
             m @ (mode::ABS | mode::IND) => {

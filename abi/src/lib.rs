@@ -21,6 +21,8 @@ pub mod opcode;
 
 #[cfg(feature = "alloc")]
 pub mod asm;
+#[cfg(feature = "alloc")]
+pub mod llvm;
 
 pub use insn::Insn;
 pub use instruction::{DecodeError, Instruction};
