@@ -18,6 +18,7 @@ extern crate alloc;
 pub mod insn;
 pub mod instruction;
 pub mod opcode;
+pub mod uapi;
 
 #[cfg(feature = "alloc")]
 pub mod asm;
