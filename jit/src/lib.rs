@@ -9,5 +9,6 @@
 
 extern crate alloc;
 
+pub mod constprop;
 pub mod interp;
 pub mod x86_64;

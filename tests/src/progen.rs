@@ -79,14 +79,33 @@ pub fn generate(rng: &mut Rng, len: usize, mem_len: usize) -> Vec<Insn> {
         src: Operand::Reg(reg(1)),
     }));
     zero_stack(&mut items);
-    for &r in &SCALARS {
+    // Registers start from the memory block, so their values are unknown
+    // when the program is compiled (and constant folding cannot hide the
+    // code under test), then mixed with a random constant.
+    for (k, &r) in SCALARS.iter().enumerate() {
         let v = rng.next_u64();
-        items.push(Item::Plain(Instruction::LoadImm64 {
+        let slots = (mem_len / 8).max(1) as i16;
+        items.push(Item::Plain(Instruction::Load {
+            size: Size::DW,
+            signed: false,
             dst: reg(r),
+            src: reg(6),
+            off: 8 * (k as i16 % slots),
+        }));
+        items.push(Item::Plain(Instruction::LoadImm64 {
+            dst: Reg::R0,
             kind: Pseudo::Imm64,
             imm: v as i32,
             next_imm: (v >> 32) as i32,
         }));
+        if r != 0 {
+            items.push(Item::Plain(Instruction::Alu {
+                width: Width::W64,
+                op: AluOp::Xor,
+                dst: reg(r),
+                src: Operand::Reg(Reg::R0),
+            }));
+        }
     }
     body(rng, &mut items, len, mem_len, 1..subprogs + 1);
     for f in 1..=subprogs {

@@ -9,7 +9,7 @@ use axiom_tests::jit::{TestJitEnv, load};
 use axiom_tests::progen::{Rng, generate};
 use std::rc::Rc;
 
-const MEM_LEN: usize = 64;
+const MEM_LEN: usize = 128;
 
 fn xor_helper(args: [u64; 5], _: &mut [Region], _: &mut Stack) -> Result<u64, EnvError> {
     Ok(args[0] ^ args[1])

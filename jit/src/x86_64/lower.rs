@@ -236,6 +236,7 @@ struct Layout {
 
 struct Ctx<'a> {
     insns: Vec<Option<Instruction>>,
+    facts: crate::constprop::Facts,
     funcs: Vec<Func>,
     func_of: Vec<usize>,
     tail_calls: bool,
@@ -249,20 +250,31 @@ pub fn compile(slots: &[Insn], env: &dyn JitEnv, opts: &JitOptions) -> Result<Ji
         return Err(JitError::Empty);
     }
     let ctx = analyse(slots, env, *opts)?;
-    let mut prev: Option<Layout> = None;
+    // Two layouts, swapped between passes, and one code buffer: small
+    // programs compile in a few allocations.
+    let (n, nf) = (ctx.insns.len(), ctx.funcs.len());
+    let new_layout =
+        || Layout { start: vec![0; n], end: vec![0; n], entry: vec![0; nf], epilogue: vec![0; nf] };
+    let mut prev = new_layout();
+    let mut cur = new_layout();
+    let mut code = Vec::with_capacity(n * 8 + 64);
+    let mut relocs = Vec::new();
     for pass in 0..32 {
-        let (asm, layout, relocs) = ctx.emit(prev.as_ref())?;
-        if prev.as_ref() == Some(&layout) {
+        code.clear();
+        relocs.clear();
+        let (c, r) = ctx.emit((pass > 0).then_some(&prev), &mut cur, code, relocs)?;
+        (code, relocs) = (c, r);
+        if pass > 0 && prev == cur {
             return Ok(JitImage {
                 entry: 0,
-                tail_call_entry: layout.entry[0],
-                insn_offsets: layout.start.iter().map(|&o| o as u32).collect(),
-                code: asm.code,
+                tail_call_entry: cur.entry[0],
+                insn_offsets: cur.start.iter().map(|&o| o as u32).collect(),
+                code,
                 relocs,
                 passes: pass + 1,
             });
         }
-        prev = Some(layout);
+        core::mem::swap(&mut prev, &mut cur);
     }
     Err(JitError::NotConverged)
 }
@@ -347,7 +359,8 @@ fn analyse<'a>(slots: &[Insn], env: &'a dyn JitEnv, opts: JitOptions) -> Result<
         }
         funcs.push(Func { start, end, saved, frame });
     }
-    Ok(Ctx { insns, funcs, func_of, tail_calls, env, opts })
+    let facts = crate::constprop::analyse(&insns, &starts);
+    Ok(Ctx { insns, facts, funcs, func_of, tail_calls, env, opts })
 }
 
 /// A forward jump inside one instruction's code, patched once its target is
@@ -441,18 +454,20 @@ impl Pass<'_> {
 }
 
 impl Ctx<'_> {
-    fn emit(&self, prev: Option<&Layout>) -> Result<(Asm, Layout, Vec<Reloc>), JitError> {
-        let n = self.insns.len();
+    /// One pass: fills `cur` and returns the code and relocations (in the
+    /// buffers passed in, reused across passes).
+    fn emit(
+        &self,
+        prev: Option<&Layout>,
+        cur: &mut Layout,
+        code: Vec<u8>,
+        relocs: Vec<Reloc>,
+    ) -> Result<(Vec<u8>, Vec<Reloc>), JitError> {
         let mut p = Pass {
-            a: Asm::default(),
+            a: Asm { code },
             prev,
-            cur: Layout {
-                start: vec![0; n],
-                end: vec![0; n],
-                entry: vec![0; self.funcs.len()],
-                epilogue: vec![0; self.funcs.len()],
-            },
-            relocs: Vec::new(),
+            cur: core::mem::take(cur),
+            relocs,
             key: self.opts.blinding_seed | 1,
         };
         if self.tail_calls {
@@ -463,7 +478,10 @@ impl Ctx<'_> {
             self.prologue(&mut p.a, func);
             for pc in func.start..func.end {
                 p.cur.start[pc] = p.a.pos();
-                if let Some(insn) = self.insns[pc] {
+                // Code no execution reaches is left out.
+                if let Some(insn) = self.insns[pc]
+                    && self.facts.reachable(pc)
+                {
                     self.insn(&mut p, pc, f, insn)?;
                 }
                 p.cur.end[pc] = p.a.pos();
@@ -472,7 +490,8 @@ impl Ctx<'_> {
             self.unwind(&mut p.a, func);
             p.a.ret();
         }
-        Ok((p.a, p.cur, p.relocs))
+        *cur = p.cur;
+        Ok((p.a.code, p.relocs))
     }
 
     /// Keeps the tail-call count of a run in a stack slot whose address
@@ -528,6 +547,33 @@ impl Ctx<'_> {
             Instruction::Alu { width, op, dst, src } => {
                 let sz = sz_of(width);
                 let d = x(dst);
+                // A division of known constants is its result.
+                if !blind && matches!(op, AluOp::Div | AluOp::SDiv | AluOp::Mod | AluOp::SMod) {
+                    let known = &self.facts.before[pc];
+                    let b = match src {
+                        Operand::Reg(r) => known[r.idx()].value(),
+                        Operand::Imm(i) => Some(i as i64 as u64),
+                    };
+                    if let (Some(a), Some(b)) = (known[dst.idx()].value(), b) {
+                        p.a.load_imm64(d, crate::interp::exec_alu(width, op, a, b));
+                        return Ok(());
+                    }
+                }
+                // A divisor known to be constant needs no run-time checks.
+                let src = match (op, src) {
+                    (AluOp::Div | AluOp::SDiv | AluOp::Mod | AluOp::SMod, Operand::Reg(r))
+                        if !blind =>
+                    {
+                        match self.facts.before[pc][r.idx()].value() {
+                            Some(c) if width == Width::W32 => Operand::Imm(c as u32 as i32),
+                            Some(c) if i32::try_from(c as i64).is_ok() => {
+                                Operand::Imm(c as i64 as i32)
+                            }
+                            _ => src,
+                        }
+                    }
+                    _ => src,
+                };
                 let src = match src {
                     // Shift amounts are masked to 6 bits: nothing to hide.
                     Operand::Imm(i)
@@ -612,6 +658,15 @@ impl Ctx<'_> {
             Instruction::Jump { width, cond, dst, src, off } => {
                 if off == 0 {
                     return Ok(()); // Falls through either way.
+                }
+                // A jump on known constants goes one way.
+                match self.facts.decided[pc] {
+                    Some(true) => {
+                        self.goto(p, pc, pc as i64 + 1 + off as i64, None);
+                        return Ok(());
+                    }
+                    Some(false) => return Ok(()),
+                    None => {}
                 }
                 let sz = sz_of(width);
                 let d = x(dst);

@@ -1,0 +1,202 @@
+//! Constant propagation over a program's control-flow graph, for the code
+//! generators: which instructions can run at all, which conditional jumps
+//! always go one way, and which registers hold a known constant before each
+//! instruction. It uses the reference interpreter's arithmetic, so the facts
+//! hold for every execution; the verifier's richer facts will replace it.
+
+use crate::interp::exec_alu;
+use alloc::vec;
+use alloc::vec::Vec;
+use axiom_abi::instruction::{AluOp, AtomicOp, EndianOp, Instruction, Operand, Pseudo, Width};
+
+/// What is known about one register before an instruction.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Known {
+    /// No execution reaches here with this state.
+    Unreached,
+    /// This value on every execution.
+    Const(u64),
+    /// Any value.
+    Unknown,
+}
+
+impl Known {
+    fn meet(self, other: Known) -> Known {
+        match (self, other) {
+            (Known::Unreached, x) | (x, Known::Unreached) => x,
+            (Known::Const(a), Known::Const(b)) if a == b => Known::Const(a),
+            _ => Known::Unknown,
+        }
+    }
+
+    /// The constant, if known.
+    pub fn value(self) -> Option<u64> {
+        match self {
+            Known::Const(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// The facts about a program.
+pub struct Facts {
+    /// Registers before each slot (all `Unreached` if it never runs).
+    pub before: Vec<[Known; 11]>,
+    /// For conditional jumps that always go one way: `Some(taken)`.
+    pub decided: Vec<Option<bool>>,
+}
+
+impl Facts {
+    /// Whether the instruction at `pc` can run.
+    pub fn reachable(&self, pc: usize) -> bool {
+        self.before[pc][10] != Known::Unreached
+    }
+}
+
+fn fold(width: Width, op: AluOp, a: Known, b: Known) -> Known {
+    match (a, b) {
+        (_, Known::Const(y)) if op == AluOp::Mov => {
+            Known::Const(if width == Width::W32 { y as u32 as u64 } else { y })
+        }
+        (Known::Const(x), Known::Const(y)) => Known::Const(exec_alu(width, op, x, y)),
+        _ => Known::Unknown,
+    }
+}
+
+/// Computes the facts for `insns` (the decoded instruction at each slot,
+/// `None` for second `lddw` slots) whose functions start at `starts`.
+pub fn analyse(insns: &[Option<Instruction>], starts: &[usize]) -> Facts {
+    let n = insns.len();
+    let mut before = vec![[Known::Unreached; 11]; n];
+    let mut decided: Vec<Option<Option<bool>>> = vec![None; n];
+    let mut work = Vec::new();
+    for &s in starts {
+        if s < n {
+            before[s] = [Known::Unknown; 11];
+            work.push(s);
+        }
+    }
+    let merge =
+        |before: &mut Vec<[Known; 11]>, work: &mut Vec<usize>, t: usize, st: &[Known; 11]| {
+            if t >= n {
+                return;
+            }
+            let mut changed = false;
+            for r in 0..11 {
+                let m = before[t][r].meet(st[r]);
+                if m != before[t][r] {
+                    before[t][r] = m;
+                    changed = true;
+                }
+            }
+            if changed {
+                work.push(t);
+            }
+        };
+    while let Some(pc) = work.pop() {
+        let Some(insn) = insns[pc] else { continue };
+        let mut st = before[pc];
+        let next = pc + insn.len();
+        let val = |st: &[Known; 11], o: &Operand, w: Width| match *o {
+            Operand::Reg(r) => st[r.idx()],
+            Operand::Imm(i) => {
+                Known::Const(if w == Width::W64 { i as i64 as u64 } else { i as u32 as u64 })
+            }
+        };
+        match insn {
+            Instruction::Alu { width, op, dst, src } => {
+                let b = val(&st, &src, Width::W64);
+                st[dst.idx()] = fold(width, op, st[dst.idx()], b);
+            }
+            Instruction::MovSx { width, dst, src, bits } => {
+                st[dst.idx()] = match st[src.idx()] {
+                    Known::Const(v) => {
+                        let x = match bits {
+                            8 => v as i8 as i64 as u64,
+                            16 => v as i16 as i64 as u64,
+                            _ => v as i32 as i64 as u64,
+                        };
+                        Known::Const(if width == Width::W32 { x as u32 as u64 } else { x })
+                    }
+                    _ => Known::Unknown,
+                };
+            }
+            Instruction::Neg { width, dst } => {
+                st[dst.idx()] = fold(width, AluOp::Sub, Known::Const(0), st[dst.idx()]);
+            }
+            Instruction::Endian { op, dst, bits } => {
+                st[dst.idx()] = match st[dst.idx()] {
+                    Known::Const(v) => Known::Const(match (op, bits) {
+                        (EndianOp::ToLe, 16) => v as u16 as u64,
+                        (EndianOp::ToLe, 32) => v as u32 as u64,
+                        (EndianOp::ToLe, _) => v,
+                        (_, 16) => (v as u16).swap_bytes() as u64,
+                        (_, 32) => (v as u32).swap_bytes() as u64,
+                        _ => v.swap_bytes(),
+                    }),
+                    _ => Known::Unknown,
+                };
+            }
+            Instruction::LoadImm64 { dst, kind, imm, next_imm } => {
+                st[dst.idx()] = match kind {
+                    Pseudo::Imm64 => Known::Const(Instruction::imm64(imm, next_imm)),
+                    _ => Known::Unknown,
+                };
+            }
+            Instruction::Load { dst, .. } => st[dst.idx()] = Known::Unknown,
+            Instruction::Atomic { op, src, .. } => {
+                if op == AtomicOp::CmpXchg {
+                    st[0] = Known::Unknown;
+                } else if op.fetches() {
+                    st[src.idx()] = Known::Unknown;
+                }
+            }
+            Instruction::LoadPacket { .. } | Instruction::Call(_) | Instruction::CallX { .. } => {
+                for r in st.iter_mut().take(6) {
+                    *r = Known::Unknown;
+                }
+            }
+            Instruction::Store { .. } => {}
+            Instruction::Exit => continue,
+            Instruction::Ja { off } => {
+                merge(&mut before, &mut work, (pc as i64 + 1 + off as i64) as usize, &st);
+                continue;
+            }
+            Instruction::Gotol { imm } => {
+                merge(&mut before, &mut work, (pc as i64 + 1 + imm as i64) as usize, &st);
+                continue;
+            }
+            Instruction::Jump { width, cond, dst, src, off } => {
+                let target = (pc as i64 + 1 + off as i64) as usize;
+                let a = st[dst.idx()];
+                let b = val(&st, &src, width);
+                let outcome = match (a, b) {
+                    (Known::Const(x), Known::Const(y)) => Some(match width {
+                        Width::W64 => cond.eval64(x, y),
+                        Width::W32 => cond.eval32(x, y),
+                    }),
+                    _ => None,
+                };
+                // A jump seen once decided one way and once another is not
+                // decided; the lattice only moves down, so this settles.
+                decided[pc] = Some(match decided[pc] {
+                    None => outcome,
+                    Some(prev) if prev == outcome => outcome,
+                    Some(_) => None,
+                });
+                let d = decided[pc].flatten();
+                if d != Some(false) {
+                    merge(&mut before, &mut work, target, &st);
+                }
+                if d != Some(true) {
+                    merge(&mut before, &mut work, next, &st);
+                }
+                continue;
+            }
+        }
+        // After a local call, r0..r5 are unknown (above) and r6..r9 are the
+        // caller's: every engine preserves them.
+        merge(&mut before, &mut work, next, &st);
+    }
+    Facts { before, decided: decided.into_iter().map(Option::flatten).collect() }
+}
