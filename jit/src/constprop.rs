@@ -200,3 +200,62 @@ pub fn analyse(insns: &[Option<Instruction>], starts: &[usize]) -> Facts {
     }
     Facts { before, decided: decided.into_iter().map(Option::flatten).collect() }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axiom_abi::asm::assemble;
+    use axiom_abi::instruction::decode;
+
+    fn facts(text: &str) -> Facts {
+        let slots = assemble(text).unwrap();
+        let mut insns = vec![None; slots.len()];
+        let mut pc = 0;
+        while pc < slots.len() {
+            let (i, len) = decode(&slots, pc).unwrap();
+            insns[pc] = Some(i);
+            pc += len;
+        }
+        analyse(&insns, &[0])
+    }
+
+    #[test]
+    fn constant_branches_are_decided_and_dead_code_found() {
+        let f = facts("mov %r0, 5\njeq %r0, 5, +1\nmov %r0, 7\nexit");
+        assert_eq!(f.decided[1], Some(true));
+        assert!(!f.reachable(2));
+        assert!(f.reachable(3));
+    }
+
+    #[test]
+    fn unknown_values_decide_nothing() {
+        let f = facts("ldxw %r0, [%r1+0]\njeq %r0, 5, +1\nmov %r0, 7\nexit");
+        assert_eq!(f.decided[1], None);
+        assert!(f.reachable(2));
+    }
+
+    #[test]
+    fn merges_of_different_constants_are_unknown() {
+        // r2 is 1 or 2 at the join: the second jump depends on it.
+        let f = facts(
+            "ldxw %r0, [%r1+0]\nmov %r2, 1\njeq %r0, 0, +1\nmov %r2, 2\njeq %r2, 1, +1\nmov %r0, 9\nexit",
+        );
+        assert_eq!(f.before[4][2], Known::Unknown);
+        assert_eq!(f.decided[4], None);
+    }
+
+    #[test]
+    fn loops_reach_a_fixed_point() {
+        let f = facts("mov %r0, 0\nadd %r0, 1\njlt %r0, 10, -2\nexit");
+        assert_eq!(f.before[1][0], Known::Unknown);
+        assert_eq!(f.decided[2], None);
+        assert!(f.reachable(3));
+    }
+
+    #[test]
+    fn helper_calls_forget_r0_to_r5_but_keep_r6_to_r9() {
+        let f = facts("mov %r6, 3\nmov %r1, 4\ncall 5\nexit");
+        assert_eq!(f.before[3][6], Known::Const(3));
+        assert_eq!(f.before[3][1], Known::Unknown);
+    }
+}
