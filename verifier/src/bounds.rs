@@ -120,7 +120,12 @@ impl Scalar {
             16 => (i16::MIN as i64, i16::MAX as i64),
             _ => (i32::MIN as i64, i32::MAX as i64),
         };
-        // Exact when the source's value is known; else the full range.
+        // Unchanged when the value already lies in the narrow signed range
+        // (it then equals its own sign extension); exact when known; else
+        // the full range.
+        if src.smin >= lo && src.smax <= hi {
+            return *src;
+        }
         if let Some(v) = src.as_const() {
             let v = match bits {
                 8 => v as i8 as i64,
@@ -130,6 +135,13 @@ impl Scalar {
             return Scalar::constant(v as u64);
         }
         Scalar::signed_range(lo, hi)
+    }
+
+    /// Any value with the known bits of `t`.
+    pub fn from_tnum(t: Tnum) -> Scalar {
+        let mut s = Scalar { var_off: t, ..Scalar::UNKNOWN };
+        s.sync();
+        s
     }
 
     /// Any value in `lo..=hi` (signed).

@@ -18,7 +18,8 @@ use alloc::vec;
 use alloc::vec::Vec;
 use axiom_abi::Insn;
 use axiom_abi::instruction::{
-    AluOp, AtomicOp, CallTarget, Cond, Instruction, Operand, PacketMode, Pseudo, Reg, Width,
+    AluOp, AtomicOp, CallTarget, Cond, EndianOp, Instruction, Operand, PacketMode, Pseudo, Reg,
+    Width,
 };
 
 /// Linux's limit on processed instructions.
@@ -205,6 +206,22 @@ fn acc(pc: usize, m: String) -> VerifyError {
 
 fn inval(pc: usize, m: String) -> VerifyError {
     VerifyError::new(EINVAL, Some(pc), m)
+}
+
+/// Whether Linux computes the result's range of `op` (its
+/// `is_safe_to_compute_dst_reg_range`): not for divisions and remainders,
+/// even of constants, nor for shifts by an amount not known to be below
+/// the width. Where it does not, the result is any 64-bit value, at either
+/// width; Axiom follows so that it accepts no program Linux refuses.
+fn linux_tracks_range(op: AluOp, bits: i32, src: &Scalar) -> bool {
+    match op {
+        AluOp::Div | AluOp::SDiv | AluOp::Mod | AluOp::SMod => false,
+        AluOp::Lsh | AluOp::Rsh | AluOp::Arsh => {
+            let amount = if bits == 32 { src.as_const32().map(u64::from) } else { src.as_const() };
+            amount.is_some_and(|s| s < bits as u64)
+        }
+        _ => true,
+    }
 }
 
 /// An unknown scalar of `bytes` bytes, zero-extended.
@@ -424,28 +441,24 @@ impl Verifier<'_> {
             }
             Instruction::Neg { width, dst } => {
                 let d = self.read(st, pc, dst)?;
-                let v = if d.ty == RegType::Scalar { d.var.neg(width) } else { Scalar::UNKNOWN };
+                // As Linux computes it: `0 - dst`, with the subtraction's bounds.
+                let v = if d.ty == RegType::Scalar {
+                    Scalar::constant(0).alu(width, AluOp::Sub, d.var)
+                } else {
+                    Scalar::UNKNOWN
+                };
                 self.set(st, pc, dst, RegState::scalar(v))?;
             }
             Instruction::Endian { op, dst, bits } => {
                 let d = self.read(st, pc, dst)?;
-                let v = match (d.ty, d.var.as_const()) {
-                    (RegType::Scalar, Some(c)) => {
-                        let out = match (op, bits) {
-                            (axiom_abi::instruction::EndianOp::ToLe, 16) => c as u16 as u64,
-                            (axiom_abi::instruction::EndianOp::ToLe, 32) => c as u32 as u64,
-                            (axiom_abi::instruction::EndianOp::ToLe, _) => c,
-                            (_, 16) => (c as u16).swap_bytes() as u64,
-                            (_, 32) => (c as u32).swap_bytes() as u64,
-                            _ => c.swap_bytes(),
-                        };
-                        Scalar::constant(out)
-                    }
-                    (RegType::Scalar, None)
-                        if op == axiom_abi::instruction::EndianOp::ToLe && bits < 64 =>
-                    {
+                let v = match (d.ty, op) {
+                    // Little endian on a little-endian machine: a truncation.
+                    (RegType::Scalar, EndianOp::ToLe) if bits == 64 => d.var,
+                    (RegType::Scalar, EndianOp::ToLe) => {
                         sized_unknown(bits as usize / 8).alu(Width::W64, AluOp::And, d.var)
                     }
+                    // A byte swap moves known bits with their bytes.
+                    (RegType::Scalar, _) => Scalar::from_tnum(d.var.var_off.bswap(bits as u32)),
                     _ if bits < 64 => sized_unknown(bits as usize / 8),
                     _ => Scalar::UNKNOWN,
                 };
@@ -656,7 +669,11 @@ impl Verifier<'_> {
             return Err(acc(pc, "frame pointer is read only".into()));
         }
         let result = if a.ty == RegType::Scalar && b.ty == RegType::Scalar {
-            RegState::scalar(a.var.alu(width, op, b.var))
+            RegState::scalar(if linux_tracks_range(op, bits, &b.var) {
+                a.var.alu(width, op, b.var)
+            } else {
+                Scalar::UNKNOWN
+            })
         } else {
             // A scalar added to a pointer decides which memory it reaches.
             if a.ty == RegType::Scalar {
@@ -736,25 +753,24 @@ impl Verifier<'_> {
         }
         let s = off.var;
         let tyname = ptr.ty.linux_name();
+        // Linux's `check_reg_sane_offset`: offsets it cannot reason about
+        // make the program malformed (EINVAL), not unsafe.
         if let Some(c) = s.as_const() {
             let c = c as i64;
             if !(-MAX_VAR_OFF..MAX_VAR_OFF).contains(&c) {
-                return Err(acc(
+                return Err(inval(
                     pc,
                     format!("math between {tyname} pointer and {c} is not allowed"),
                 ));
             }
             let new_off = if op == AluOp::Add { ptr.off as i64 + c } else { ptr.off as i64 - c };
             if !(-MAX_VAR_OFF..MAX_VAR_OFF).contains(&new_off) {
-                return Err(acc(
-                    pc,
-                    format!("value {new_off} makes {tyname} pointer be out of bounds"),
-                ));
+                return Err(inval(pc, format!("{tyname} pointer offset {new_off} is not allowed")));
             }
             return Ok(RegState { off: new_off as i32, ..ptr });
         }
         if s.smin == i64::MIN {
-            return Err(acc(
+            return Err(inval(
                 pc,
                 format!(
                     "math between {tyname} pointer and register with unbounded min value is not allowed"
@@ -762,7 +778,7 @@ impl Verifier<'_> {
             ));
         }
         if s.smin <= -MAX_VAR_OFF || s.smin >= MAX_VAR_OFF {
-            return Err(acc(
+            return Err(inval(
                 pc,
                 format!("value {} makes {tyname} pointer be out of bounds", s.smin),
             ));

@@ -175,6 +175,14 @@ impl Tnum {
         Tnum { value: self.value & m, mask: self.mask & m }
     }
 
+    /// The low `bits` bits (16, 32 or 64) with their bytes reversed,
+    /// zero-extended: what `be16/32/64` and `bswap` compute.
+    pub const fn bswap(self, bits: u32) -> Tnum {
+        let t = self.cast(bits / 8);
+        let shift = 64 - bits;
+        Tnum { value: t.value.swap_bytes() >> shift, mask: t.mask.swap_bytes() >> shift }
+    }
+
     /// The low 32 bits, zero-extended.
     pub const fn subreg(self) -> Tnum {
         self.cast(4)
@@ -294,6 +302,16 @@ mod tests {
             for x in members(a) {
                 assert!(neg.contains(x.wrapping_neg()));
                 assert!(a.cast(0).contains(0));
+            }
+            // Byte swaps, with the small tnum moved into each byte lane.
+            for lane in [0, 8, 24, 56] {
+                let t = a.lshift(lane);
+                let (s16, s32, s64) = (t.bswap(16), t.bswap(32), t.bswap(64));
+                for x in members(a).map(|x| x << lane) {
+                    assert!(s16.contains((x as u16).swap_bytes() as u64), "{t:?} {x:#x}");
+                    assert!(s32.contains((x as u32).swap_bytes() as u64));
+                    assert!(s64.contains(x.swap_bytes()));
+                }
             }
         }
     }

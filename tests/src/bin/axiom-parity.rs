@@ -1,0 +1,153 @@
+//! The verifier parity report: every case of the corpus through Axiom's
+//! verifier and, where the host allows `bpf()`, through Linux's, with the
+//! verdict Linux gave when the case was written beside them.
+//!
+//! `axiom-parity --record` asks Linux for the verdict of every case whose
+//! file says `expect: ?` and writes it into the file.
+
+use axiom_tests::paths::repo_root;
+use axiom_tests::vcorpus::{Case, axiom_verdict, linux_verdict, load, record_pending};
+use clap::Parser;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Axiom's verifier against Linux's, case by case.
+#[derive(Parser)]
+#[command(name = "axiom-parity")]
+struct Args {
+    /// Corpus directory (default: tests/verifier-corpus).
+    #[arg(long)]
+    corpus: Option<PathBuf>,
+    /// Fill in `expect: ?` lines with Linux's verdict first.
+    #[arg(long)]
+    record: bool,
+    /// Print every case, not only those that differ.
+    #[arg(long)]
+    all: bool,
+}
+
+/// Agreement counts of one corpus file.
+#[derive(Default)]
+struct Tally {
+    cases: usize,
+    unsafe_cases: usize,
+    same_verdict: usize,
+    same_message: usize,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let dir = args.corpus.unwrap_or_else(|| repo_root().join("tests/verifier-corpus"));
+    let live = axiom_tests::linux::available();
+    if args.record {
+        if let Err(why) = &live {
+            eprintln!("axiom-parity: cannot record, host bpf() refused: {why}");
+            return ExitCode::FAILURE;
+        }
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+            .collect();
+        files.sort();
+        for f in files {
+            match record_pending(&f) {
+                Ok(names) => names.iter().for_each(|n| println!("recorded {n}")),
+                Err(e) => {
+                    eprintln!("axiom-parity: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    }
+    let cases = match load(&dir) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("axiom-parity: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match &live {
+        Ok(()) => println!("Linux: live, host kernel {}", kernel_release()),
+        Err(why) => println!("Linux: recorded verdicts only ({why})"),
+    }
+    let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
+    let (mut unsafe_accepts, mut stale) = (0, 0);
+    for case in &cases {
+        let ours = axiom_verdict(case);
+        let now = live.as_ref().ok().map(|()| linux_verdict(case));
+        let linux = match &now {
+            Some(Ok(v)) => v.clone(),
+            _ => case.expect.clone(),
+        };
+        if matches!(&now, Some(Ok(v)) if *v != case.expect) {
+            stale += 1;
+        }
+        let t = tallies.entry(file_of(case).to_string()).or_default();
+        t.cases += 1;
+        t.unsafe_cases += usize::from(!case.expect.accepted());
+        t.same_verdict += usize::from(ours.accepted() == linux.accepted());
+        t.same_message += usize::from(ours == linux);
+        unsafe_accepts += usize::from(ours.accepted() && !linux.accepted());
+        let mark = match (ours.accepted() == linux.accepted(), ours == linux) {
+            (_, true) => "same",
+            (true, false) => "same verdict, other message",
+            (false, _) => "DIFFERENT VERDICT",
+        };
+        if args.all || ours != linux || now.as_ref().is_some_and(|v| v.as_ref() != Ok(&case.expect))
+        {
+            println!("{}: {mark}", case.name);
+            println!("    Axiom:    {ours}");
+            println!("    Linux:    {linux}");
+            match &now {
+                Some(Ok(v)) if *v != case.expect => {
+                    println!("    recorded: {} (stale)", case.expect)
+                }
+                Some(Err(e)) => println!("    Linux harness failed: {e}"),
+                _ => {}
+            }
+        }
+    }
+    println!();
+    println!("| corpus file | cases | unsafe | same verdict | same verdict and message |");
+    println!("|---|---:|---:|---:|---:|");
+    let mut total = Tally::default();
+    for (file, t) in &tallies {
+        println!(
+            "| {file} | {} | {} | {} | {} |",
+            t.cases, t.unsafe_cases, t.same_verdict, t.same_message
+        );
+        total.cases += t.cases;
+        total.unsafe_cases += t.unsafe_cases;
+        total.same_verdict += t.same_verdict;
+        total.same_message += t.same_message;
+    }
+    println!(
+        "| all | {} | {} | {} ({:.1}%) | {} ({:.1}%) |",
+        total.cases,
+        total.unsafe_cases,
+        total.same_verdict,
+        pct(total.same_verdict, total.cases),
+        total.same_message,
+        pct(total.same_message, total.cases)
+    );
+    println!("accepted by Axiom, refused by Linux: {unsafe_accepts}");
+    if stale > 0 {
+        println!("cases whose recorded verdict Linux no longer gives: {stale}");
+    }
+    if unsafe_accepts > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
+fn file_of(case: &Case) -> &str {
+    case.name.split_once(':').map_or("", |(f, _)| f)
+}
+
+fn pct(n: usize, d: usize) -> f64 {
+    if d == 0 { 0.0 } else { n as f64 * 100.0 / d as f64 }
+}
+
+fn kernel_release() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_string()
+}
