@@ -12,6 +12,7 @@ use crate::platform::{Arg, CtxField, FieldKind, HelperProto, MapInfo, Platform, 
 use crate::state::{
     ByteKind, Frame, MAX_FRAMES, Ref, RegState, RegType, STACK_SIZE, Slot, State, subsumes,
 };
+use crate::tnum::Tnum;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec;
@@ -811,22 +812,28 @@ impl Verifier<'_> {
         let write = matches!(access, Access::Write(_));
         match reg.ty {
             RegType::Stack { frame } => {
-                let Some(c) = reg.var.as_const() else {
-                    return Err(acc(
-                        pc,
-                        format!("R{r} variable stack access is not supported by Axiom yet"),
-                    ));
-                };
-                let total = reg.off as i64 + c as i64 + off;
-                if total % size as i64 != 0 {
+                let fixed = reg.off as i64 + off;
+                // Stack accesses are always aligned (Linux's strict check).
+                if !reg.var.var_off.add(Tnum::constant(fixed as u64)).is_aligned(size as u64) {
                     return Err(acc(
                         pc,
                         format!(
-                            "misaligned stack access off {}+{}+{} size {size}",
-                            c as i64, reg.off, off
+                            "misaligned stack access off {}+{}+{off} size {size}",
+                            tnum_text(reg.var.var_off),
+                            reg.off
                         ),
                     ));
                 }
+                if let Access::Write(v) = access
+                    && v.ty.is_pointer()
+                    && size != 8
+                {
+                    return Err(acc(pc, "invalid size of register spill".into()));
+                }
+                let Some(c) = reg.var.as_const() else {
+                    return self.stack_var_access(st, pc, r, frame, &reg, fixed, size, access);
+                };
+                let total = fixed + c as i64;
                 if total < -(STACK_SIZE as i64) || total + size as i64 > 0 {
                     return Err(acc(
                         pc,
@@ -840,40 +847,54 @@ impl Verifier<'_> {
                         },
                     ));
                 }
+                self.note_stack_depth(st, frame, total);
                 let f = &mut st.frames[frame as usize];
-                f.depth = f.depth.max((-total) as u32);
-                let sub = f.subprog;
-                let fi = self.cfg.subprog_of(sub);
-                self.depth[fi] = self.depth[fi].max((-total) as u32);
                 match access {
                     Access::Write(v) => {
                         stack_write(f, total, size, v);
                         Ok(v)
                     }
                     Access::Read => {
-                        stack_read(f, total, size, self.allow_uninit_stack).map_err(|i| {
-                            acc(
+                        stack_read(f, total, size, self.allow_uninit_stack).map_err(|e| match e {
+                            StackReadError::Uninit(i) => acc(
                                 pc,
                                 format!("invalid read from stack R{r} off {total}+{i} size {size}"),
-                            )
+                            ),
+                            StackReadError::FillSize => {
+                                acc(pc, "invalid size of register fill".into())
+                            }
                         })
                     }
                 }
             }
             RegType::Ctx => {
-                if reg.off != 0 || reg.var.as_const() != Some(0) {
+                if reg.off < 0 {
+                    return Err(acc(
+                        pc,
+                        format!("negative offset ctx ptr R{r} off={} disallowed", reg.off),
+                    ));
+                }
+                if reg.off != 0 {
                     return Err(acc(
                         pc,
                         format!("dereference of modified ctx ptr R{r} off={} disallowed", reg.off),
                     ));
                 }
+                if reg.var.as_const() != Some(0) {
+                    return Err(acc(
+                        pc,
+                        format!(
+                            "variable ctx access var_off={} disallowed",
+                            tnum_text(reg.var.var_off)
+                        ),
+                    ));
+                }
                 let field = ctx_field(self.prog, off, size, write).ok_or_else(|| {
                     acc(pc, format!("invalid bpf_context access off={off} size={size}"))
                 })?;
+                // Pointers may be stored in writable fields, as Linux lets
+                // privileged programs do.
                 if let Access::Write(v) = access {
-                    if v.ty != RegType::Scalar {
-                        return Err(acc(pc, format!("R{r} leaks addr into ctx")));
-                    }
                     return Ok(v);
                 }
                 Ok(match field.kind {
@@ -1334,18 +1355,44 @@ impl Verifier<'_> {
         match reg.ty {
             RegType::Stack { frame } => {
                 let Some(c) = reg.var.as_const() else {
-                    return Err(acc(
+                    // Linux lets a helper reach a variable stack range only
+                    // to read it, never as memory it fills.
+                    let (lo, hi) = self.stack_var_bounds(
                         pc,
-                        format!("R{r} variable stack access is not supported by Axiom yet"),
-                    ));
+                        r,
+                        reg,
+                        reg.off as i64,
+                        size,
+                        " indirect access to",
+                    )?;
+                    self.note_stack_depth(st, frame, lo);
+                    let f = &mut st.frames[frame as usize];
+                    for o in lo..hi {
+                        let (si, b) = locate(o);
+                        let slot = &mut f.stack[si];
+                        if uninit {
+                            // The helper may write any of these bytes.
+                            if slot.bytes[b] == ByteKind::Spill {
+                                scrub_spill(slot);
+                            }
+                            if slot.bytes[b] == ByteKind::Zero {
+                                slot.bytes[b] = ByteKind::Misc;
+                            }
+                        }
+                        if !self.allow_uninit_stack && slot.bytes[b] == ByteKind::Invalid {
+                            return Err(acc(
+                                pc,
+                                format!(
+                                    "invalid indirect read from stack R{r} var_off {}+{} size {size}",
+                                    tnum_text(reg.var.var_off),
+                                    reg.off
+                                ),
+                            ));
+                        }
+                    }
+                    return Ok(());
                 };
                 let start = reg.off as i64 + c as i64;
-                if start < -(STACK_SIZE as i64) || start + size as i64 > 0 {
-                    return Err(acc(
-                        pc,
-                        format!("invalid indirect access to stack R{r} off={start} size={size}"),
-                    ));
-                }
                 let f = &mut st.frames[frame as usize];
                 let fi = self.cfg.subprog_of(f.subprog);
                 self.depth[fi] = self.depth[fi].max((-start) as u32);
@@ -1394,6 +1441,115 @@ impl Verifier<'_> {
                 ),
             )),
         }
+    }
+
+    /// Records that the frame's function uses the stack down to `lowest`.
+    fn note_stack_depth(&mut self, st: &mut State, frame: u8, lowest: i64) {
+        let f = &mut st.frames[frame as usize];
+        f.depth = f.depth.max((-lowest) as u32);
+        let fi = self.cfg.subprog_of(f.subprog);
+        self.depth[fi] = self.depth[fi].max((-lowest) as u32);
+    }
+
+    /// A load or store at a variable stack offset (`fixed` plus the
+    /// register's variable part), as Linux allows privileged programs: every
+    /// byte it may touch must lie inside the stack; a store turns them all
+    /// into data (keeping known zeros and spilled zeros when it writes
+    /// zero), a load returns an unknown value (zero if every byte is zero).
+    #[allow(clippy::too_many_arguments)]
+    fn stack_var_access(
+        &mut self,
+        st: &mut State,
+        pc: usize,
+        r: u8,
+        frame: u8,
+        reg: &RegState,
+        fixed: i64,
+        size: usize,
+        access: Access,
+    ) -> VResult<RegState> {
+        let what = match access {
+            Access::Write(_) => " write to",
+            Access::Read => " read from",
+        };
+        let (lo, hi) = self.stack_var_bounds(pc, r, reg, fixed, size, what)?;
+        self.note_stack_depth(st, frame, lo);
+        let f = &mut st.frames[frame as usize];
+        match access {
+            Access::Write(v) => {
+                let zero = v.is_zero();
+                for o in lo..hi {
+                    let (si, b) = locate(o);
+                    let slot = &mut f.stack[si];
+                    if slot.bytes[b] == ByteKind::Spill {
+                        if zero && slot.spill.is_zero() {
+                            continue;
+                        }
+                        scrub_spill(slot);
+                    }
+                    slot.bytes[b] = if zero && slot.bytes[b] == ByteKind::Zero {
+                        ByteKind::Zero
+                    } else {
+                        ByteKind::Misc
+                    };
+                }
+                Ok(v)
+            }
+            Access::Read => {
+                let mut all_zero = true;
+                for o in lo..hi {
+                    let (si, b) = locate(o);
+                    let slot = &f.stack[si];
+                    match slot.bytes[b] {
+                        ByteKind::Invalid if !self.allow_uninit_stack => {
+                            return Err(acc(
+                                pc,
+                                format!(
+                                    "invalid read from stack R{r} var_off {}+{fixed} size {size}",
+                                    tnum_text(reg.var.var_off)
+                                ),
+                            ));
+                        }
+                        ByteKind::Zero => {}
+                        ByteKind::Spill if slot.spill.is_zero() => {}
+                        _ => all_zero = false,
+                    }
+                }
+                Ok(RegState::scalar(if all_zero {
+                    Scalar::constant(0)
+                } else {
+                    sized_unknown(size)
+                }))
+            }
+        }
+    }
+
+    /// The byte range `[lo, hi)` a variable-offset stack access may touch,
+    /// or Linux's error when it may leave the stack.
+    fn stack_var_bounds(
+        &self,
+        pc: usize,
+        r: u8,
+        reg: &RegState,
+        fixed: i64,
+        size: usize,
+        what: &str,
+    ) -> VResult<(i64, i64)> {
+        let v = &reg.var;
+        if v.smax >= MAX_VAR_OFF || v.smin <= -MAX_VAR_OFF {
+            return Err(acc(pc, format!("invalid unbounded variable-offset{what} stack R{r}")));
+        }
+        let (lo, hi) = (v.smin + fixed, v.smax + fixed + size as i64);
+        if lo < -(STACK_SIZE as i64) || hi > 0 {
+            return Err(inval(
+                pc,
+                format!(
+                    "invalid variable-offset{what} stack R{r} var_off={} off={fixed} size={size}",
+                    tnum_text(v.var_off)
+                ),
+            ));
+        }
+        Ok((lo, hi))
     }
 
     fn range_access(
@@ -1478,60 +1634,105 @@ fn locate(o: i64) -> (usize, usize) {
     (slot, byte)
 }
 
-fn stack_write(f: &mut Frame, o: i64, size: usize, v: RegState) {
-    let (slot, byte) = locate(o);
-    if size == 8 && byte == 0 {
-        f.stack[slot] = Slot { bytes: [ByteKind::Spill; 8], spill: v };
-        return;
-    }
-    let zero = v.is_zero();
-    for k in 0..size as i64 {
-        let (s, b) = locate(o + k);
-        let slot = &mut f.stack[s];
-        if slot.bytes.contains(&ByteKind::Spill) {
-            // Part of a spill overwritten: the rest becomes plain data.
-            for x in slot.bytes.iter_mut() {
-                if *x == ByteKind::Spill {
-                    *x = ByteKind::Misc;
-                }
-            }
-            slot.spill = RegState::NOT_INIT;
+/// A spilled register's slot becomes plain data: its spilled bytes are
+/// now unknown data (Linux's `scrub_spilled_slot`).
+fn scrub_spill(slot: &mut Slot) {
+    for b in slot.bytes.iter_mut() {
+        if *b != ByteKind::Invalid {
+            *b = ByteKind::Misc;
         }
-        slot.bytes[b] = if zero { ByteKind::Zero } else { ByteKind::Misc };
     }
-    let _ = byte;
+    slot.spill = RegState::NOT_INIT;
 }
 
-/// Reads `size` stack bytes at `o`; `Err(i)` names the first never-written
-/// byte, counted down from the highest (Linux's numbering in its message).
-fn stack_read(f: &Frame, o: i64, size: usize, allow_uninit: bool) -> Result<RegState, i64> {
+/// A store of `size` bytes at stack offset `o` (aligned). As Linux does for
+/// privileged programs, a store at the start of a slot spills the register:
+/// any pointer (8 bytes) or any scalar, of any size, which a fill of the
+/// same or a narrower size at the slot's start gives back.
+fn stack_write(f: &mut Frame, o: i64, size: usize, v: RegState) {
+    let (slot, byte) = locate(o);
+    let s = &mut f.stack[slot];
+    if byte == 0 && (size == 8 || v.ty == RegType::Scalar) {
+        for b in s.bytes[size..].iter_mut() {
+            if *b == ByteKind::Spill {
+                *b = ByteKind::Misc;
+            }
+        }
+        s.bytes[..size].fill(ByteKind::Spill);
+        s.spill = v;
+        return;
+    }
+    if s.bytes[0] == ByteKind::Spill {
+        scrub_spill(s);
+    }
+    let kind = if v.is_zero() { ByteKind::Zero } else { ByteKind::Misc };
+    s.bytes[byte..byte + size].fill(kind);
+}
+
+/// Why a stack load is refused.
+enum StackReadError {
+    /// The byte at this distance from the highest one was never written.
+    Uninit(i64),
+    /// A narrow load of part of a spilled pointer.
+    FillSize,
+}
+
+/// The value of a `size`-byte load at stack offset `o` (aligned), as Linux
+/// computes it: a fill of a spilled register at the slot's start gives the
+/// register (a narrower one its low bytes); any other load gives an unknown
+/// value, or zero when every byte is a known zero.
+fn stack_read(
+    f: &Frame,
+    o: i64,
+    size: usize,
+    allow_uninit: bool,
+) -> Result<RegState, StackReadError> {
     let (slot, byte) = locate(o);
     let s = &f.stack[slot];
-    if size == 8 && byte == 0 && s.bytes == [ByteKind::Spill; 8] {
-        return Ok(s.spill);
-    }
-    let mut all_zero = true;
-    for k in (0..size as i64).rev() {
-        let (si, b) = locate(o + k);
-        let slot = &f.stack[si];
-        match slot.bytes[b] {
-            ByteKind::Invalid if allow_uninit => all_zero = false,
-            ByteKind::Invalid => return Err(size as i64 - 1 - k),
-            ByteKind::Zero => {}
-            ByteKind::Spill if slot.spill.is_zero() => {}
-            _ => all_zero = false,
+    if s.bytes[0] == ByteKind::Spill {
+        let spill_size = s.bytes.iter().take_while(|b| **b == ByteKind::Spill).count();
+        if size == 8 && spill_size == 8 {
+            return Ok(s.spill);
+        }
+        if s.spill.ty != RegType::Scalar {
+            return Err(StackReadError::FillSize);
+        }
+        if size <= spill_size && byte == 0 {
+            return Ok(RegState::scalar(truncate(s.spill.var, size)));
         }
     }
-    // A narrow read of a spilled constant sees its bytes.
-    if size < 8
-        && s.bytes == [ByteKind::Spill; 8]
-        && s.spill.ty == RegType::Scalar
-        && let Some(c) = s.spill.var.as_const()
-    {
-        let v = (c >> (byte * 8)) & ((1u64 << (size * 8)) - 1);
-        return Ok(RegState::scalar(Scalar::constant(v)));
+    let (mut zeros, mut spills) = (0, 0);
+    for k in (0..size).rev() {
+        match s.bytes[byte + k] {
+            ByteKind::Invalid if !allow_uninit => {
+                return Err(StackReadError::Uninit((size - 1 - k) as i64));
+            }
+            ByteKind::Zero => zeros += 1,
+            ByteKind::Spill => spills += 1,
+            _ => {}
+        }
     }
-    Ok(RegState::scalar(if all_zero { Scalar::constant(0) } else { sized_unknown(size) }))
+    let zero = zeros == size || (spills == size && s.spill.is_zero());
+    Ok(RegState::scalar(if zero { Scalar::constant(0) } else { sized_unknown(size) }))
+}
+
+/// The low `size` bytes of `v`, zero-extended (Linux's
+/// `coerce_reg_to_size`).
+fn truncate(v: Scalar, size: usize) -> Scalar {
+    if size >= 8 || v.umax >> (size * 8) == 0 {
+        return v;
+    }
+    Scalar::from_tnum(v.var_off.cast(size as u32))
+}
+
+/// A tnum as Linux prints it: a constant as a number, else
+/// `(value; mask)`.
+fn tnum_text(t: Tnum) -> String {
+    if t.is_const() {
+        format!("{}", t.value as i64)
+    } else {
+        format!("({:#x}; {:#x})", t.value, t.mask)
+    }
 }
 
 fn ctx_field(prog: &ProgType, off: i64, size: usize, write: bool) -> Option<CtxField> {

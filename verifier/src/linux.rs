@@ -65,8 +65,8 @@ const XDP_MD: &[CtxField] = &[
     xdp_field(4, FieldKind::PacketEnd),
     xdp_field(8, FieldKind::PacketMeta),
     xdp_field(12, FieldKind::Scalar), // ingress_ifindex
+    // egress_ifindex (20) is readable by devmap programs only.
     xdp_field(16, FieldKind::Scalar), // rx_queue_index
-    xdp_field(20, FieldKind::Scalar), // egress_ifindex
 ];
 
 /// Helpers every program type here may call (Linux's base set).

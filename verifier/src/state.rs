@@ -303,16 +303,9 @@ fn reg_safe(old: &RegState, new: &RegState, precise: bool, ids: &mut IdMap) -> b
 }
 
 fn slot_safe(old: &Slot, new: &Slot, ids: &mut IdMap) -> bool {
-    if old.bytes == [ByteKind::Spill; 8] {
-        if new.bytes == [ByteKind::Spill; 8] {
-            return reg_safe(&old.spill, &new.spill, true, ids);
-        }
-        // An old spilled scalar is as general as any initialised bytes
-        // only if it was an unknown scalar.
-        return old.spill.ty == RegType::Scalar
-            && old.spill.var == Scalar::UNKNOWN
-            && new.bytes.iter().all(|b| *b != ByteKind::Invalid);
-    }
+    // An old unknown scalar spill is as general as any initialised bytes.
+    let old_any = old.spill.ty == RegType::Scalar && old.spill.var == Scalar::UNKNOWN;
+    let mut compare_spills = false;
     for i in 0..8 {
         let ok = match old.bytes[i] {
             ByteKind::Invalid => true,
@@ -324,13 +317,22 @@ fn slot_safe(old: &Slot, new: &Slot, ids: &mut IdMap) -> bool {
                 new.bytes[i] == ByteKind::Zero
                     || (new.bytes[i] == ByteKind::Spill && new.spill.is_zero())
             }
-            ByteKind::Spill => false,
+            ByteKind::Spill if new.bytes[i] == ByteKind::Spill => {
+                compare_spills = true;
+                true
+            }
+            ByteKind::Spill => old_any && new.bytes[i] != ByteKind::Invalid,
         };
         if !ok {
             return false;
         }
     }
-    true
+    // Spills of different sizes read back differently: only equal ones
+    // are compared register to register.
+    let spill_size = |s: &Slot| s.bytes.iter().take_while(|b| **b == ByteKind::Spill).count();
+    !compare_spills
+        || (spill_size(old) == spill_size(new) && reg_safe(&old.spill, &new.spill, true, ids))
+        || (old_any && new.bytes.iter().all(|b| *b != ByteKind::Invalid))
 }
 
 /// Whether `old`, a state from which every path was verified safe, covers
