@@ -390,3 +390,11 @@ pub fn reason_line(log: &str) -> String {
         });
     line.unwrap_or("(empty log)").trim_end().to_string()
 }
+
+/// The host's number of possible CPUs (Linux's `nr_cpu_ids`), from
+/// `/sys/devices/system/cpu/possible` (for example `0-1`).
+pub fn possible_cpus() -> Option<u32> {
+    let text = std::fs::read_to_string("/sys/devices/system/cpu/possible").ok()?;
+    let last = text.trim().rsplit([',', '-']).next()?;
+    last.parse::<u32>().ok().map(|n| n + 1)
+}

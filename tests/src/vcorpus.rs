@@ -221,6 +221,7 @@ pub fn axiom_verdict(case: &Case) -> Verdict {
             })
             .collect(),
         maps_by_index: Vec::new(),
+        possible_cpus: linux::possible_cpus(),
     };
     // Linux judged the cases loaded by root, which may read never-written
     // stack; Axiom compares in the same mode (its own default refuses).

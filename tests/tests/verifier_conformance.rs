@@ -35,6 +35,7 @@ fn conformance_verdicts_equal_linux() {
         let platform = LinuxPlatform {
             maps_by_fd: vec![(MEM_FD, array(case.mem.len().max(1) as u32)), (RESULT_FD, array(8))],
             maps_by_index: vec![],
+            possible_cpus: None,
         };
         let report = verify(&wrapped, PROG_SOCKET_FILTER, &platform, &Options::default());
         match &report.result {

@@ -30,6 +30,8 @@ pub const COMPLEXITY_LIMIT: u64 = 1_000_000;
 /// while loops of bounded length still find their earlier iterations.
 const MAX_STATES_PER_INSN: usize = 64;
 /// Largest variable offset Linux allows on a pointer (`BPF_MAX_VAR_OFF`).
+/// Linux's `MAX_PACKET_OFF`: no packet range is learnt beyond it.
+const MAX_PACKET_OFF: u64 = 0xffff;
 const MAX_VAR_OFF: i64 = 1 << 29;
 /// `BPF_MAP_TYPE_ARRAY` and `PERCPU_ARRAY`: direct value access.
 const ARRAY_MAPS: &[u32] = &[2, 6];
@@ -929,11 +931,24 @@ impl Verifier<'_> {
                 })
             }
             RegType::Packet | RegType::PacketMeta => {
-                let base_off = reg.off as i64 + off;
-                let (id, roff, range) = (reg.id, reg.off, reg.range);
-                self.bounded_access(pc, r, &reg, base_off, size, range as i64, |o| {
-                    format!("invalid access to packet, off={o} size={size}, R{r}(id={id},off={roff},r={range})")
-                })?;
+                // The range was learnt for pointers sharing this one's
+                // variable part: only the fixed offset counts against it.
+                if reg.var.smin < 0 {
+                    return Err(acc(
+                        pc,
+                        format!(
+                            "R{r} min value is negative, either use unsigned index or do a if (index >=0) check."
+                        ),
+                    ));
+                }
+                let o = reg.off as i64 + off;
+                if o < 0 || o + size as i64 > reg.range as i64 {
+                    let (id, roff, range) = (reg.id, reg.off, reg.range);
+                    self.log.line(&format!(
+                        "invalid access to packet, off={off} size={size}, R{r}(id={id},off={roff},r={range})"
+                    ));
+                    return Err(acc(pc, format!("R{r} offset is outside of the packet")));
+                }
                 Ok(match access {
                     Access::Write(v) => v,
                     Access::Read => RegState::scalar(sized_unknown(size)),
@@ -1071,8 +1086,14 @@ impl Verifier<'_> {
         }
         // Packet bounds checks.
         if width == Width::W64 {
-            let pkt_end = |p: &RegState, e: &RegState| {
-                matches!(p.ty, RegType::Packet | RegType::PacketMeta) && e.ty == RegType::PacketEnd
+            // `data` against `data_end`, or `data_meta` against `data`
+            // itself (Linux learns nothing from other pairs).
+            let pkt_end = |p: &RegState, e: &RegState| match p.ty {
+                RegType::Packet => e.ty == RegType::PacketEnd,
+                RegType::PacketMeta => {
+                    e.ty == RegType::Packet && e.off == 0 && e.var.as_const() == Some(0)
+                }
+                _ => false,
             };
             // (packet register, the branch where `pkt <= end`/`pkt < end`
             // holds (true = taken), strict)
@@ -1097,7 +1118,12 @@ impl Verifier<'_> {
             };
             if let Some((p, in_taken, strict)) = rule {
                 let mut taken = st.clone();
-                if p.var.as_const().is_some() || p.id != 0 {
+                // Linux's limits: no range from a pointer before the start or
+                // possibly beyond MAX_PACKET_OFF.
+                let within = p.off >= 0
+                    && p.var.umax <= MAX_PACKET_OFF
+                    && p.var.umax + p.off as u64 <= MAX_PACKET_OFF;
+                if within && (p.var.as_const().is_some() || p.id != 0) {
                     let new_range = (p.off as i64 + strict as i64).max(0) as u32;
                     let s = if in_taken { &mut taken } else { &mut *st };
                     mark_pkt_range(s, &p, new_range);
@@ -1212,7 +1238,7 @@ impl Verifier<'_> {
                         return Err(acc(
                             pc,
                             format!(
-                                "R{} min value is negative, either use unsigned index or do a if (index >=0) check.",
+                                "R{} min value is negative, either use unsigned or 'var &= const'",
                                 r + 1
                             ),
                         ));
@@ -1256,9 +1282,11 @@ impl Verifier<'_> {
                         return Err(expect("ringbuf_mem"));
                     }
                     if reg.off != 0 || reg.var.as_const() != Some(0) {
-                        return Err(acc(
+                        return Err(inval(
                             pc,
-                            format!("R{r} must have zero offset when passed to release func"),
+                            format!(
+                                "R{r} must have zero offset when passed to release func or trusted arg to kfunc"
+                            ),
                         ));
                     }
                     release = Some(reg.ref_id);
@@ -1310,6 +1338,10 @@ impl Verifier<'_> {
         }
         let r0 = match proto.ret {
             Ret::Integer | Ret::Void => RegState::scalar(Scalar::UNKNOWN),
+            Ret::CpuId => RegState::scalar(match self.platform.possible_cpus() {
+                Some(n) if n > 0 => Scalar::unsigned_range(0, u64::from(n) - 1),
+                _ => Scalar::UNKNOWN,
+            }),
             Ret::MapValueOrNull => {
                 let m = (self.maps.len() - 1) as u16;
                 // The map is the one passed in r1: find its number.
@@ -1363,7 +1395,7 @@ impl Verifier<'_> {
                         reg,
                         reg.off as i64,
                         size,
-                        " indirect access to",
+                        if uninit { " write to" } else { " read from" },
                     )?;
                     self.note_stack_depth(st, frame, lo);
                     let f = &mut st.frames[frame as usize];
@@ -1393,6 +1425,14 @@ impl Verifier<'_> {
                     return Ok(());
                 };
                 let start = reg.off as i64 + c as i64;
+                let what = if uninit { "write to" } else { "read from" };
+                let message = format!("invalid {what} stack R{r} off={start} size={size}");
+                if start < -(STACK_SIZE as i64) {
+                    return Err(acc(pc, message));
+                }
+                if start + size as i64 > 0 {
+                    return Err(inval(pc, message));
+                }
                 let f = &mut st.frames[frame as usize];
                 let fi = self.cfg.subprog_of(f.subprog);
                 self.depth[fi] = self.depth[fi].max((-start) as u32);
@@ -1436,7 +1476,7 @@ impl Verifier<'_> {
             _ => Err(acc(
                 pc,
                 format!(
-                    "R{r} type={} expected=fp, pkt, pkt_meta, map_key, map_value, mem",
+                    "R{r} type={} expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_",
                     reg.ty.linux_name()
                 ),
             )),
@@ -1540,14 +1580,19 @@ impl Verifier<'_> {
             return Err(acc(pc, format!("invalid unbounded variable-offset{what} stack R{r}")));
         }
         let (lo, hi) = (v.smin + fixed, v.smax + fixed + size as i64);
-        if lo < -(STACK_SIZE as i64) || hi > 0 {
-            return Err(inval(
-                pc,
-                format!(
-                    "invalid variable-offset{what} stack R{r} var_off={} off={fixed} size={size}",
-                    tnum_text(v.var_off)
-                ),
-            ));
+        let message = || {
+            format!(
+                "invalid variable-offset{what} stack R{r} var_off={} off={fixed} size={size}",
+                tnum_text(v.var_off)
+            )
+        };
+        // Below the stack is unsafe; above the frame, malformed (Linux's
+        // errnos).
+        if lo < -(STACK_SIZE as i64) {
+            return Err(acc(pc, message()));
+        }
+        if hi > 0 {
+            return Err(inval(pc, message()));
         }
         Ok((lo, hi))
     }

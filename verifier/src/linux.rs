@@ -139,7 +139,7 @@ pub const HELPERS: &[(i32, HelperProto)] = &[
         ),
     ),
     (7, proto("bpf_get_prandom_u32", NO_ARGS, Ret::Integer)),
-    (8, proto("bpf_get_smp_processor_id", NO_ARGS, Ret::Integer)),
+    (8, proto("bpf_get_smp_processor_id", NO_ARGS, Ret::CpuId)),
     (
         12,
         HelperProto {
@@ -217,6 +217,8 @@ pub struct LinuxPlatform {
     pub maps_by_fd: Vec<(i32, MapInfo)>,
     /// Maps by `fd_array` index.
     pub maps_by_index: Vec<MapInfo>,
+    /// The number of possible CPUs, if known (bounds CPU numbers).
+    pub possible_cpus: Option<u32>,
 }
 
 impl Platform for LinuxPlatform {
@@ -234,6 +236,10 @@ impl Platform for LinuxPlatform {
         } else {
             self.maps_by_fd.iter().find(|(fd, _)| *fd == imm).map(|(_, m)| *m)
         }
+    }
+
+    fn possible_cpus(&self) -> Option<u32> {
+        self.possible_cpus
     }
 }
 

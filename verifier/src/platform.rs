@@ -43,6 +43,9 @@ pub enum Ret {
     /// Reserved ring-buffer memory of the size in the `ConstAlloc`
     /// argument, or NULL; a reference the program must release.
     AllocMemOrNull,
+    /// A CPU number: below [`Platform::possible_cpus`] where the platform
+    /// knows it (Linux's refinement of `bpf_get_smp_processor_id`).
+    CpuId,
 }
 
 /// A helper's prototype.
@@ -127,4 +130,8 @@ pub trait Platform {
     /// The map a `lddw` refers to: by fd (`by_index` false) or by index in
     /// `fd_array` (true).
     fn map(&self, imm: i32, by_index: bool) -> Option<MapInfo>;
+    /// How many CPUs the system may have (Linux's `nr_cpu_ids`), if known.
+    fn possible_cpus(&self) -> Option<u32> {
+        None
+    }
 }

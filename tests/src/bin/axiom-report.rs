@@ -44,6 +44,7 @@ fn axiom_verify(case: &TestCase, body: &[Insn]) -> (bool, String, f64) {
     let platform = LinuxPlatform {
         maps_by_fd: vec![(100, array(case.mem.len().max(1) as u32)), (101, array(8))],
         maps_by_index: vec![],
+        possible_cpus: None,
     };
     let start = Instant::now();
     let report = verify(&wrapped, PROG_SOCKET_FILTER, &platform, &Options::default());
