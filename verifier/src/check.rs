@@ -6,7 +6,7 @@
 
 use crate::bounds::{Scalar, branch_taken, refine};
 use crate::cfg::{Cfg, build};
-use crate::error::{E2BIG, EACCES, EBADF, EINVAL, ENOSPC, VerifyError};
+use crate::error::{E2BIG, EACCES, EBADF, EFAULT, EINVAL, ENOSPC, VerifyError};
 use crate::log::{Log, alu_op_name, insn_text, state_text};
 use crate::platform::{Arg, CtxField, FieldKind, HelperProto, MapInfo, Platform, ProgType, Ret};
 use crate::state::{
@@ -30,6 +30,8 @@ pub const COMPLEXITY_LIMIT: u64 = 1_000_000;
 /// while loops of bounded length still find their earlier iterations.
 const MAX_STATES_PER_INSN: usize = 64;
 /// Largest variable offset Linux allows on a pointer (`BPF_MAX_VAR_OFF`).
+/// Linux's `BPF_COMPLEXITY_LIMIT_JMP_SEQ`: branches queued at once.
+const MAX_PENDING_BRANCHES: usize = 8192;
 /// Linux's `MAX_PACKET_OFF`: no packet range is learnt beyond it.
 const MAX_PACKET_OFF: u64 = 0xffff;
 const MAX_VAR_OFF: i64 = 1 << 29;
@@ -89,8 +91,13 @@ pub fn verify(slots: &[Insn], prog_type: u32, platform: &dyn Platform, opts: &Op
     let mut log = Log::new(opts.log_level, opts.log_size as usize);
     let result = run(slots, prog_type, platform, opts, &mut log);
     let result = match result {
-        Err(e) => {
+        Err(mut e) => {
             log.line(&e.message);
+            // Linux reports a log that lost its start over the refusal's
+            // own errno (the message stays the log's last line).
+            if log.overflowed() {
+                e.errno = ENOSPC;
+            }
             Err(e)
         }
         Ok((v, max_states)) => {
@@ -98,7 +105,7 @@ pub fn verify(slots: &[Insn], prog_type: u32, platform: &dyn Platform, opts: &Op
                 "processed {} insns (limit {}) max_states_per_insn {} total_states {} peak_states {} mark_read 0",
                 v.processed, opts.max_insns, max_states, v.total_states, v.total_states
             ));
-            if log.truncated {
+            if log.overflowed() {
                 Err(VerifyError::new(ENOSPC, None, "log buffer too small".into()))
             } else {
                 Ok(v)
@@ -123,6 +130,19 @@ fn run(
         ));
     };
     let cfg = build(slots)?;
+    // Without BTF for the program (Axiom takes none yet), Linux refuses
+    // tail calls outside the main function.
+    let tail_call_in_subprog = (0..cfg.insns.len()).any(|pc| {
+        matches!(cfg.insns[pc], Some(Instruction::Call(CallTarget::Helper(12))))
+            && cfg.subprog_of(pc) != 0
+    });
+    if tail_call_in_subprog {
+        return Err(VerifyError::new(
+            EINVAL,
+            None,
+            "tail_call is not allowed in subprogs without BTF".into(),
+        ));
+    }
     let n = slots.len();
     let mut v = Verifier {
         slots,
@@ -162,12 +182,18 @@ struct Node {
 struct Explored {
     state: State,
     node: usize,
+    /// Later visits this state covered, and did not.
+    hits: u32,
+    misses: u32,
 }
 
 struct Path {
     state: State,
     pc: usize,
     node: usize,
+    /// Instructions and jumps since this path last stored a state.
+    insns_since: u32,
+    jumps_since: u32,
 }
 
 /// What an instruction does to control flow.
@@ -334,15 +360,35 @@ impl Verifier<'_> {
         let pc = path.pc;
         let live = self.live_masks(&path.state, pc);
         let precise = self.precise_masks(&path.state, pc);
-        for e in &self.explored[pc] {
+        let mut k = 0;
+        while k < self.explored[pc].len() {
+            let e = &mut self.explored[pc][k];
             if self.nodes[e.node].branches == 0 {
                 if subsumes(&e.state, &path.state, &live, &precise) {
+                    e.hits += 1;
                     return Ok(true);
                 }
             } else if exact_match(&e.state, &path.state, &live) {
                 return Err(inval(pc, format!("infinite loop detected at insn {pc}")));
             }
+            // Linux's eviction: a state that keeps failing to cover later
+            // visits is dropped (an unfinished one only stops being
+            // compared), which keeps long loops linear in time and memory.
+            e.misses += 1;
+            if e.misses > e.hits * 3 + 3 {
+                self.explored[pc].remove(k);
+            } else {
+                k += 1;
+            }
         }
+        // Like Linux, store a new state only when the path has moved on
+        // since its last one (two jumps and eight instructions), or the
+        // list at this instruction is empty.
+        if !self.explored[pc].is_empty() && (path.jumps_since < 2 || path.insns_since < 8) {
+            return Ok(false);
+        }
+        path.jumps_since = 0;
+        path.insns_since = 0;
         let node = self.nodes.len();
         self.nodes.push(Node { parent: Some(path.node), branches: 1 });
         path.node = node;
@@ -355,13 +401,13 @@ impl Verifier<'_> {
         {
             list.remove(k);
         }
-        list.push(Explored { state: path.state.clone(), node });
+        list.push(Explored { state: path.state.clone(), node, hits: 0, misses: 0 });
         self.total_states += 1;
         Ok(false)
     }
 
     fn explore(&mut self, init: State) -> VResult<()> {
-        let mut work = vec![Path { state: init, pc: 0, node: 0 }];
+        let mut work = vec![Path { state: init, pc: 0, node: 0, insns_since: 0, jumps_since: 0 }];
         while let Some(mut path) = work.pop() {
             loop {
                 if self.processed >= self.max_insns {
@@ -376,6 +422,7 @@ impl Verifier<'_> {
                     break;
                 }
                 self.processed += 1;
+                path.insns_since += 1;
                 let pc = path.pc;
                 let Some(insn) = self.cfg.insns[pc] else {
                     return Err(inval(pc, format!("invalid insn idx {pc}")));
@@ -397,10 +444,28 @@ impl Verifier<'_> {
                 }
                 match flow {
                     Flow::Next => path.pc = pc + insn.len(),
-                    Flow::Goto(t) => path.pc = t,
+                    Flow::Goto(t) => {
+                        path.jumps_since += 1;
+                        path.pc = t;
+                    }
                     Flow::Fork(other, target) => {
                         self.nodes[path.node].branches += 1;
-                        work.push(Path { state: other, pc: target, node: path.node });
+                        work.push(Path {
+                            state: other,
+                            pc: target,
+                            node: path.node,
+                            insns_since: path.insns_since,
+                            jumps_since: path.jumps_since + 1,
+                        });
+                        // Linux's bound on branches waiting to be explored.
+                        if work.len() > MAX_PENDING_BRANCHES {
+                            return Err(VerifyError::new(
+                                EFAULT,
+                                Some(pc),
+                                format!("The sequence of {} jumps is too complex.", work.len()),
+                            ));
+                        }
+                        path.jumps_since += 1;
                         path.pc = pc + 1;
                     }
                     Flow::End => {
@@ -826,11 +891,23 @@ impl Verifier<'_> {
                         ),
                     ));
                 }
-                if let Access::Write(v) = access
-                    && v.ty.is_pointer()
-                    && size != 8
-                {
-                    return Err(acc(pc, "invalid size of register spill".into()));
+                if frame as usize >= st.frames.len() {
+                    // Ruled out by the checks below and at exits; refused
+                    // rather than trusted.
+                    return Err(acc(pc, format!("R{r} points into a returned frame")));
+                }
+                if let Access::Write(v) = access {
+                    if v.ty.is_pointer() && size != 8 {
+                        return Err(acc(pc, "invalid size of register spill".into()));
+                    }
+                    if matches!(v.ty, RegType::Stack { .. })
+                        && frame as usize + 1 != st.frames.len()
+                    {
+                        return Err(inval(
+                            pc,
+                            "cannot spill pointers to stack into stack frame of the caller".into(),
+                        ));
+                    }
                 }
                 let Some(c) = reg.var.as_const() else {
                     return self.stack_var_access(st, pc, r, frame, &reg, fixed, size, access);
@@ -842,10 +919,7 @@ impl Verifier<'_> {
                         if write {
                             format!("invalid write to stack R{r} off={total} size={size}")
                         } else {
-                            format!(
-                                "invalid read from stack R{r} off {}+{} size {size}",
-                                reg.off, off
-                            )
+                            format!("invalid read from stack R{r} off={total} size={size}")
                         },
                     ));
                 }
@@ -1158,6 +1232,9 @@ impl Verifier<'_> {
     fn exit(&mut self, st: &mut State, pc: usize) -> VResult<Flow> {
         let r0 = self.read(st, pc, Reg::R0)?;
         if st.frames.len() > 1 {
+            if let RegType::Stack { .. } = r0.ty {
+                return Err(inval(pc, "cannot return stack pointer to the caller".into()));
+            }
             let callee = st.frames.pop().expect("more than one frame");
             let f = st.cur_mut();
             f.regs[0] = r0;
@@ -1626,8 +1703,10 @@ impl Verifier<'_> {
 
     /// Linux's combined stack limit along every call chain.
     fn check_stack_depth(&self) -> VResult<()> {
+        // Linux rounds each frame to 16 bytes when the program is JIT
+        // compiled, as Axiom's always are.
         fn round(d: u32) -> u32 {
-            d.max(1).div_ceil(32) * 32
+            d.div_ceil(16) * 16
         }
         fn deepest(v: &Verifier, f: usize, seen: &mut Vec<usize>) -> (u32, u32) {
             let mut best = (0, 1);

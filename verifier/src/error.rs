@@ -10,6 +10,8 @@ pub const EACCES: i32 = 13;
 pub const E2BIG: i32 = 7;
 /// `ENOSPC`: the log buffer was too small.
 pub const ENOSPC: i32 = 28;
+/// `EFAULT`: Linux's errno for too many pending branches.
+pub const EFAULT: i32 = 14;
 /// `EBADF`: a `lddw` names no map.
 pub const EBADF: i32 = 9;
 

@@ -1,7 +1,8 @@
 //! The verifier log in Linux's format: at level 1 each processed
 //! instruction as `pc: (code) text`, at level 2 also the registers after
 //! it; the error message; the closing `processed N insns` line. A log that
-//! does not fit its buffer makes the load fail with `ENOSPC`, as in Linux.
+//! does not fit its buffer keeps its end and makes the load fail with
+//! `ENOSPC`, as in Linux.
 
 use crate::state::{RegType, State};
 use alloc::format;
@@ -19,8 +20,8 @@ pub struct Log {
     pub level: u32,
     text: String,
     cap: usize,
-    /// Whether something did not fit.
-    pub truncated: bool,
+    /// Whether text was dropped (see [`Log::overflowed`]).
+    truncated: bool,
 }
 
 impl Log {
@@ -30,23 +31,36 @@ impl Log {
         Log { level, text: String::new(), cap: cap.saturating_sub(1), truncated: false }
     }
 
-    /// Appends a line.
+    /// Appends a line. Past the capacity the oldest text is dropped, as
+    /// in Linux's rotating log: the end of the log, where the error is,
+    /// survives.
     pub fn line(&mut self, s: &str) {
         if self.level == 0 && self.cap == 0 {
             return;
         }
-        let room = self.cap.saturating_sub(self.text.len());
-        if s.len() + 1 > room {
-            self.truncated = true;
-            let mut cut = room.min(s.len());
-            while !s.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            self.text.push_str(&s[..cut]);
-            return;
-        }
         self.text.push_str(s);
         self.text.push('\n');
+        // Trim in batches so that a long log costs linear time.
+        if self.text.len() > self.cap.saturating_mul(2).max(4096) {
+            self.trim();
+        }
+    }
+
+    fn trim(&mut self) {
+        if self.text.len() <= self.cap {
+            return;
+        }
+        self.truncated = true;
+        let mut cut = self.text.len() - self.cap;
+        while !self.text.is_char_boundary(cut) {
+            cut += 1;
+        }
+        self.text.drain(..cut);
+    }
+
+    /// Whether the log has lost its beginning.
+    pub fn overflowed(&self) -> bool {
+        self.truncated || self.text.len() > self.cap
     }
 
     /// The text so far.
@@ -54,8 +68,9 @@ impl Log {
         &self.text
     }
 
-    /// Takes the text.
-    pub fn into_text(self) -> String {
+    /// Takes the text (its last `cap` bytes).
+    pub fn into_text(mut self) -> String {
+        self.trim();
         self.text
     }
 }

@@ -82,3 +82,24 @@ fn pruning_keeps_values_that_decide_safety() {
     let e = run(text, &Options::default()).result.unwrap_err();
     assert_eq!(e.errno, 13, "{e}");
 }
+
+#[test]
+fn an_overflowing_log_keeps_its_end_and_the_refusal_becomes_enospc() {
+    // 3000 processed instructions at level 1 cannot fit 1 KiB; the error,
+    // the last line, must survive.
+    let text = "mov %r0, 0\nloop:\nadd %r0, 1\njlt %r0, 1000, loop\nldxdw %r0, [%r0+0]\nexit";
+    let opts = Options { log_level: 1, log_size: 1024, ..Options::default() };
+    let r = run(text, &opts);
+    let e = r.result.unwrap_err();
+    assert_eq!((e.errno, e.message.as_str()), (28, "R0 invalid mem access 'scalar'"));
+    assert!(r.log.len() < 1024);
+    assert_eq!(r.log.lines().last(), Some("R0 invalid mem access 'scalar'"));
+}
+
+#[test]
+fn too_many_pending_branches_are_refused_like_linux() {
+    // Each iteration leaves the exit branch queued: an unknown bound.
+    let text = "ldxw %r2, [%r1+0]\nmov %r0, 0\nmov %r1, 0\nloop:\njge %r1, %r2, done\nadd %r0, 2\nadd %r1, 1\nja loop\ndone:\nexit";
+    let e = run(text, &Options::default()).result.unwrap_err();
+    assert_eq!((e.errno, e.message.as_str()), (14, "The sequence of 8193 jumps is too complex."));
+}

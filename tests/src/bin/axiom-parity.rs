@@ -25,6 +25,9 @@ struct Args {
     /// Print every case, not only those that differ.
     #[arg(long)]
     all: bool,
+    /// Only the cases whose name contains this text.
+    #[arg(long)]
+    only: Option<String>,
 }
 
 /// Agreement counts of one corpus file.
@@ -63,7 +66,10 @@ fn main() -> ExitCode {
         }
     }
     let cases = match load(&dir) {
-        Ok(c) => c,
+        Ok(c) => c
+            .into_iter()
+            .filter(|c| args.only.as_ref().is_none_or(|o| c.name.contains(o.as_str())))
+            .collect::<Vec<_>>(),
         Err(e) => {
             eprintln!("axiom-parity: {e}");
             return ExitCode::FAILURE;
