@@ -188,7 +188,9 @@ pub fn build(slots: &[Insn]) -> Result<Cfg, VerifyError> {
     // Reachability and prune points.
     let mut reached = vec![false; n];
     let mut prune = vec![false; n];
-    let mut work: Vec<usize> = subprogs.clone();
+    // As in Linux, a function is reachable only through calls from code
+    // that is itself reachable from the first instruction.
+    let mut work: Vec<usize> = vec![0];
     for &s in &subprogs {
         prune[s] = true;
     }
@@ -213,8 +215,11 @@ pub fn build(slots: &[Insn]) -> Result<Cfg, VerifyError> {
                 work.push(t);
                 work.push(next);
             }
-            Instruction::Call(_) => {
+            Instruction::Call(c) => {
                 prune[pc] = true;
+                if let CallTarget::Local(rel) = c {
+                    work.push((pc as i64 + 1 + *rel as i64) as usize);
+                }
                 work.push(next);
             }
             _ => work.push(next),

@@ -6,7 +6,8 @@
 
 use crate::bounds::{Scalar, branch_taken, refine};
 use crate::cfg::{Cfg, build};
-use crate::error::{E2BIG, EACCES, EBADF, EFAULT, EINVAL, ENOSPC, VerifyError};
+use crate::error::{E2BIG, EACCES, EBADF, EFAULT, EINVAL, ENOSPC, ENOTSUPP, VerifyError};
+use crate::linux::map_type;
 use crate::log::{Log, alu_op_name, insn_text, state_text};
 use crate::platform::{Arg, CtxField, FieldKind, HelperProto, MapInfo, Platform, ProgType, Ret};
 use crate::state::{
@@ -36,7 +37,6 @@ const MAX_PENDING_BRANCHES: usize = 8192;
 const MAX_PACKET_OFF: u64 = 0xffff;
 const MAX_VAR_OFF: i64 = 1 << 29;
 /// `BPF_MAP_TYPE_ARRAY` and `PERCPU_ARRAY`: direct value access.
-const ARRAY_MAPS: &[u32] = &[2, 6];
 const PROG_ARRAY: u32 = 3;
 const RINGBUF: u32 = 27;
 
@@ -565,7 +565,15 @@ impl Verifier<'_> {
                 f.regs[0] = RegState::scalar(sized_unknown(size.bytes()));
             }
             Instruction::Load { size, signed, dst, src, off } => {
+                let base = self.read(st, pc, src)?.ty;
                 let mut v = self.mem_access(st, pc, src, off, size.bytes(), Access::Read)?;
+                if signed && base == RegType::Ctx && v.ty != RegType::Scalar {
+                    // Pointer fields cannot be sign-extended.
+                    return Err(acc(
+                        pc,
+                        format!("invalid bpf_context access off={off} size={}", size.bytes()),
+                    ));
+                }
                 if signed && v.ty == RegType::Scalar {
                     v = RegState::scalar(Scalar::sext(size.bytes() as u32 * 8, &v.var));
                 }
@@ -594,6 +602,26 @@ impl Verifier<'_> {
                             "BPF_ATOMIC stores into R{} {} is not allowed",
                             dst.num(),
                             base.ty.linux_name()
+                        ),
+                    ));
+                }
+                // Atomics are always aligned (Linux checks them strictly
+                // even where plain accesses need not be).
+                let desc = match base.ty {
+                    RegType::MapValue { .. } => "value ",
+                    RegType::Mem { .. } => "",
+                    _ => "stack ",
+                };
+                let at =
+                    base.var.var_off.add(Tnum::constant((base.off as i64 + off as i64) as u64));
+                if !at.is_aligned(size.bytes() as u64) {
+                    return Err(acc(
+                        pc,
+                        format!(
+                            "misaligned {desc}access off {}+{}+{off} size {}",
+                            tnum_text(base.var.var_off),
+                            base.off,
+                            size.bytes()
                         ),
                     ));
                 }
@@ -675,20 +703,23 @@ impl Verifier<'_> {
             Pseudo::MapValue | Pseudo::MapIdxValue => {
                 let m = map(self, kind == Pseudo::MapIdxValue)?;
                 let info = self.maps[m as usize];
-                if !ARRAY_MAPS.contains(&info.map_type) {
+                // Only plain arrays have a direct value address in Linux,
+                // and only with a single element.
+                if info.map_type != map_type::ARRAY {
                     return Err(inval(
                         pc,
                         "no direct value access support for this map type".into(),
                     ));
                 }
+                let bad = format!(
+                    "invalid access to map value pointer, value_size={} off={}",
+                    info.value_size, next_imm as u32
+                );
+                if info.max_entries != 1 {
+                    return Err(VerifyError::new(ENOTSUPP, Some(pc), bad));
+                }
                 if next_imm < 0 || next_imm as u32 >= info.value_size {
-                    return Err(inval(
-                        pc,
-                        format!(
-                            "invalid access to map value pointer, value_size={} off={}",
-                            info.value_size, next_imm
-                        ),
-                    ));
+                    return Err(inval(pc, bad));
                 }
                 Ok(RegState { off: next_imm, ..RegState::pointer(RegType::MapValue { map: m }) })
             }
@@ -805,7 +836,12 @@ impl Verifier<'_> {
             _ => {}
         }
         match op {
-            AluOp::Add | AluOp::Sub => {}
+            AluOp::Add => {}
+            // Linux keeps frame pointers to additions (JITs may not cope).
+            AluOp::Sub if matches!(ptr.ty, RegType::Stack { .. }) => {
+                return Err(acc(pc, format!("R{d} subtraction from stack pointer prohibited")));
+            }
+            AluOp::Sub => {}
             AluOp::And | AluOp::Or | AluOp::Xor => {
                 return Err(acc(
                     pc,
@@ -1414,7 +1450,9 @@ impl Verifier<'_> {
             }
         }
         let r0 = match proto.ret {
-            Ret::Integer | Ret::Void => RegState::scalar(Scalar::UNKNOWN),
+            Ret::Integer => RegState::scalar(Scalar::UNKNOWN),
+            // Linux leaves r0 unreadable after a helper that returns nothing.
+            Ret::Void => RegState::NOT_INIT,
             Ret::CpuId => RegState::scalar(match self.platform.possible_cpus() {
                 Some(n) if n > 0 => Scalar::unsigned_range(0, u64::from(n) - 1),
                 _ => Scalar::UNKNOWN,

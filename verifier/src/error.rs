@@ -12,6 +12,8 @@ pub const E2BIG: i32 = 7;
 pub const ENOSPC: i32 = 28;
 /// `EFAULT`: Linux's errno for too many pending branches.
 pub const EFAULT: i32 = 14;
+/// `ENOTSUPP` (Linux-internal 524): a map without a direct value address.
+pub const ENOTSUPP: i32 = 524;
 /// `EBADF`: a `lddw` names no map.
 pub const EBADF: i32 = 9;
 

@@ -36,7 +36,7 @@ pub enum Arg {
 pub enum Ret {
     /// A scalar.
     Integer,
-    /// Nothing usable (`r0` is an unknown scalar, as in Linux).
+    /// Nothing: `r0` is left unreadable, as in Linux.
     Void,
     /// A pointer into the map's value, or NULL.
     MapValueOrNull,
