@@ -1516,7 +1516,7 @@ impl Verifier<'_> {
                     let f = &mut st.frames[frame as usize];
                     for o in lo..hi {
                         let (si, b) = locate(o);
-                        let slot = &mut f.stack[si];
+                        let slot = f.slot_mut(si);
                         if uninit {
                             // The helper may write any of these bytes.
                             if slot.bytes[b] == ByteKind::Spill {
@@ -1554,7 +1554,7 @@ impl Verifier<'_> {
                 for o in start..start + size as i64 {
                     let (slot, byte) = locate(o);
                     if uninit {
-                        let s = &mut f.stack[slot];
+                        let s = f.slot_mut(slot);
                         if s.bytes[byte] == ByteKind::Spill {
                             let spill = s.spill;
                             for b in s.bytes.iter_mut() {
@@ -1566,7 +1566,7 @@ impl Verifier<'_> {
                         }
                         s.bytes[byte] = ByteKind::Misc;
                     } else if !self.allow_uninit_stack
-                        && f.stack[slot].bytes[byte] == ByteKind::Invalid
+                        && f.slot(slot).bytes[byte] == ByteKind::Invalid
                     {
                         return Err(acc(
                             pc,
@@ -1635,7 +1635,7 @@ impl Verifier<'_> {
                 let zero = v.is_zero();
                 for o in lo..hi {
                     let (si, b) = locate(o);
-                    let slot = &mut f.stack[si];
+                    let slot = f.slot_mut(si);
                     if slot.bytes[b] == ByteKind::Spill {
                         if zero && slot.spill.is_zero() {
                             continue;
@@ -1654,7 +1654,7 @@ impl Verifier<'_> {
                 let mut all_zero = true;
                 for o in lo..hi {
                     let (si, b) = locate(o);
-                    let slot = &f.stack[si];
+                    let slot = f.slot(si);
                     match slot.bytes[b] {
                         ByteKind::Invalid if !self.allow_uninit_stack => {
                             return Err(acc(
@@ -1813,7 +1813,7 @@ fn scrub_spill(slot: &mut Slot) {
 /// same or a narrower size at the slot's start gives back.
 fn stack_write(f: &mut Frame, o: i64, size: usize, v: RegState) {
     let (slot, byte) = locate(o);
-    let s = &mut f.stack[slot];
+    let s = f.slot_mut(slot);
     if byte == 0 && (size == 8 || v.ty == RegType::Scalar) {
         for b in s.bytes[size..].iter_mut() {
             if *b == ByteKind::Spill {
@@ -1850,7 +1850,7 @@ fn stack_read(
     allow_uninit: bool,
 ) -> Result<RegState, StackReadError> {
     let (slot, byte) = locate(o);
-    let s = &f.stack[slot];
+    let s = f.slot(slot);
     if s.bytes[0] == ByteKind::Spill {
         let spill_size = s.bytes.iter().take_while(|b| **b == ByteKind::Spill).count();
         if size == 8 && spill_size == 8 {
@@ -1988,7 +1988,7 @@ fn exact_match(a: &State, b: &State, live: &[u16]) -> bool {
                 return false;
             }
         }
-        if fa.stack != fb.stack || fa.return_pc != fb.return_pc {
+        if !fa.same_stack(fb) || fa.return_pc != fb.return_pc {
             return false;
         }
     }

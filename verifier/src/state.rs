@@ -2,7 +2,6 @@
 //! acquired references, with the comparisons state pruning needs.
 
 use crate::bounds::Scalar;
-use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -212,7 +211,9 @@ impl Slot {
 pub struct Frame {
     /// `r0`..`r10`.
     pub regs: [RegState; 11],
-    /// 64 slots; slot 0 is `[fp-8, fp)`.
+    /// Slots from the top; slot 0 is `[fp-8, fp)`. Only slots up to the
+    /// deepest one touched are stored: the rest are never written (see
+    /// [`Frame::slot`]), which keeps states small.
     pub stack: Vec<Slot>,
     /// Instruction after the call that created the frame (0 for main).
     pub return_pc: usize,
@@ -227,7 +228,27 @@ impl Frame {
     pub fn new(frame_no: u8, subprog: usize, return_pc: usize) -> Frame {
         let mut regs = [RegState::NOT_INIT; 11];
         regs[10] = RegState::pointer(RegType::Stack { frame: frame_no });
-        Frame { regs, stack: vec![Slot::INVALID; STACK_SIZE / 8], return_pc, subprog, depth: 0 }
+        Frame { regs, stack: Vec::new(), return_pc, subprog, depth: 0 }
+    }
+
+    /// Slot `i` (never-written past the stored ones).
+    pub fn slot(&self, i: usize) -> &Slot {
+        self.stack.get(i).unwrap_or(&Slot::INVALID)
+    }
+
+    /// Slot `i`, for writing (the stored slots grow to include it).
+    pub fn slot_mut(&mut self, i: usize) -> &mut Slot {
+        debug_assert!(i < STACK_SIZE / 8);
+        if i >= self.stack.len() {
+            self.stack.resize(i + 1, Slot::INVALID);
+        }
+        &mut self.stack[i]
+    }
+
+    /// Whether both frames' stacks hold the same slots.
+    pub fn same_stack(&self, other: &Frame) -> bool {
+        let n = self.stack.len().max(other.stack.len());
+        (0..n).all(|i| self.slot(i) == other.slot(i))
     }
 }
 
@@ -355,8 +376,9 @@ pub fn subsumes(old: &State, new: &State, live: &[u16], precise: &[u16]) -> bool
                 return false;
             }
         }
-        for (so, sn) in fo.stack.iter().zip(&fnew.stack) {
-            if !slot_safe(so, sn, &mut ids) {
+        // Old slots never written cover anything: only stored ones count.
+        for (k, so) in fo.stack.iter().enumerate() {
+            if !slot_safe(so, fnew.slot(k), &mut ids) {
                 return false;
             }
         }
