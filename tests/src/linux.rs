@@ -398,3 +398,25 @@ pub fn possible_cpus() -> Option<u32> {
     let last = text.trim().rsplit([',', '-']).next()?;
     last.parse::<u32>().ok().map(|n| n + 1)
 }
+
+/// Linux's own measure of its verification of `slots`, in microseconds:
+/// the `verification time N usec` line of a `BPF_LOG_STATS` (level 4) log.
+/// `None` when the load fails or the line is missing.
+pub fn verification_time_us(prog_type: u32, slots: &[Insn]) -> Option<u64> {
+    let bytes: Vec<u8> = slots.iter().flat_map(|i| i.to_bytes()).collect();
+    let license = c"GPL";
+    let mut log = vec![0u8; 4096];
+    let attr = Attr::new()
+        .u32(0, prog_type)
+        .u32(4, slots.len() as u32)
+        .u64(8, bytes.as_ptr() as u64)
+        .u64(16, license.as_ptr() as u64)
+        .u32(24, 4)
+        .u32(28, log.len() as u32)
+        .u64(32, log.as_mut_ptr() as u64);
+    let _fd = sys::bpf_fd(cmd::PROG_LOAD, &mut attr.0.clone()).ok()?;
+    let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
+    let text = String::from_utf8_lossy(&log[..end]);
+    let line = text.lines().find_map(|l| l.strip_prefix("verification time "))?;
+    line.split_whitespace().next()?.parse().ok()
+}

@@ -131,16 +131,25 @@ fn run(
     };
     let cfg = build(slots)?;
     // Without BTF for the program (Axiom takes none yet), Linux refuses
-    // tail calls outside the main function.
-    let tail_call_in_subprog = (0..cfg.insns.len()).any(|pc| {
-        matches!(cfg.insns[pc], Some(Instruction::Call(CallTarget::Helper(12))))
-            && cfg.subprog_of(pc) != 0
-    });
-    if tail_call_in_subprog {
+    // legacy packet loads and tail calls outside the main function.
+    for f in 1..cfg.subprogs.len() {
+        let body = (cfg.subprogs[f]..cfg.subprog_end(f)).filter_map(|pc| cfg.insns[pc]);
+        let (mut ld_abs, mut tail_call) = (false, false);
+        for insn in body {
+            ld_abs |= matches!(insn, Instruction::LoadPacket { .. });
+            tail_call |= matches!(insn, Instruction::Call(CallTarget::Helper(12)));
+        }
+        let what = if ld_abs {
+            "LD_ABS"
+        } else if tail_call {
+            "tail_call"
+        } else {
+            continue;
+        };
         return Err(VerifyError::new(
             EINVAL,
             None,
-            "tail_call is not allowed in subprogs without BTF".into(),
+            format!("{what} is not allowed in subprogs without BTF"),
         ));
     }
     let n = slots.len();

@@ -37,6 +37,8 @@ struct Tally {
     unsafe_cases: usize,
     same_verdict: usize,
     same_message: usize,
+    /// Programs Axiom accepted and Linux refused.
+    unsafe_accepts: usize,
 }
 
 fn main() -> ExitCode {
@@ -139,11 +141,78 @@ fn main() -> ExitCode {
         total.same_message,
         pct(total.same_message, total.cases)
     );
+    let conf = conformance(live.is_ok());
+    println!(
+        "| conformance suite (live Linux) | {} | {} | {} ({:.1}%) | {} ({:.1}%) |",
+        conf.cases,
+        conf.unsafe_cases,
+        conf.same_verdict,
+        pct(conf.same_verdict, conf.cases),
+        conf.same_message,
+        pct(conf.same_message, conf.cases)
+    );
+    unsafe_accepts += conf.unsafe_accepts;
     println!("accepted by Axiom, refused by Linux: {unsafe_accepts}");
     if stale > 0 {
         println!("cases whose recorded verdict Linux no longer gives: {stale}");
     }
     if unsafe_accepts > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
+/// The conformance programs, loaded as the Linux harness loads them (a
+/// wrapper passes their memory as a map value), through both verifiers.
+/// Without a live Linux the table row is empty.
+fn conformance(live: bool) -> Tally {
+    use axiom_tests::conformance::{load_dir, parse};
+    use axiom_tests::linux::{LinuxOutcome, run_case, wrap};
+    use axiom_verifier::linux::{LinuxPlatform, PROG_SOCKET_FILTER};
+    use axiom_verifier::platform::MapInfo;
+    use axiom_verifier::{Options, verify};
+    let mut t = Tally::default();
+    if !live {
+        return t;
+    }
+    let array = |value_size: u32| MapInfo {
+        map_type: 2,
+        key_size: 4,
+        value_size,
+        max_entries: 1,
+        read_only: false,
+    };
+    let files = load_dir(&axiom_tests::paths::conformance_dir()).unwrap_or_default();
+    for (path, text) in &files {
+        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let Ok(case) = parse(&name, text) else { continue };
+        let Ok(body) = case.program() else { continue };
+        let (mem_fd, result_fd) = (100, 101);
+        let mem = (!case.mem.is_empty()).then_some(mem_fd);
+        let wrapped = wrap(mem, case.mem.len(), result_fd, &body);
+        let platform = LinuxPlatform {
+            maps_by_fd: vec![(mem_fd, array(case.mem.len().max(1) as u32)), (result_fd, array(8))],
+            maps_by_index: vec![],
+            possible_cpus: None,
+        };
+        let ours = verify(&wrapped, PROG_SOCKET_FILTER, &platform, &Options::default()).result;
+        t.cases += 1;
+        match (ours, run_case(&case)) {
+            (Ok(_), LinuxOutcome::Ran { .. }) => {
+                t.same_verdict += 1;
+                t.same_message += 1;
+            }
+            (Err(e), LinuxOutcome::Refused(r)) => {
+                t.unsafe_cases += 1;
+                t.same_verdict += 1;
+                t.same_message += usize::from(e.message == r.log && e.errno == r.errno.0);
+            }
+            (ours, theirs) => {
+                let refused = matches!(theirs, LinuxOutcome::Refused(_));
+                t.unsafe_cases += usize::from(refused);
+                t.unsafe_accepts += usize::from(refused && ours.is_ok());
+                println!("conformance {name}: Axiom {ours:?}, Linux {theirs:?}");
+            }
+        }
+    }
+    t
 }
 
 fn file_of(case: &Case) -> &str {

@@ -8,6 +8,8 @@
 //! * `test`: set-up, format and lint checks, every test, the bare build.
 //! * `run`: the main job (today the conformance and engine report; later
 //!   Axiom booted under QEMU with its default policies).
+//! * `parity [--record]`: the verifier parity report against the host kernel.
+//! * `bench`: the benchmarks, each against Linux in the same run.
 #![forbid(unsafe_code)]
 
 mod bare;
@@ -41,6 +43,15 @@ enum Command {
     },
     /// The main job: set up, build and run the report.
     Run,
+    /// The verifier parity report: the corpus and the conformance suite
+    /// through Axiom's verifier and the host kernel's.
+    Parity {
+        /// First ask Linux for the verdict of cases written `expect: ?`.
+        #[arg(long)]
+        record: bool,
+    },
+    /// The benchmarks (execution engines, verifier), against Linux.
+    Bench,
 }
 
 fn main() -> ExitCode {
@@ -51,6 +62,8 @@ fn main() -> ExitCode {
         Command::BuildBare => bare::build(),
         Command::Test { long } => steps::test(long),
         Command::Run => steps::run(),
+        Command::Parity { record } => steps::parity(record),
+        Command::Bench => steps::bench(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -79,5 +79,28 @@ pub fn run() -> Result<(), String> {
             &["run", "--release", "--quiet", "-p", "axiom-tests", "--bin", "axiom-report"],
             &[],
         )
+    })?;
+    timed("verifier parity", || parity(false))
+}
+
+/// The verifier parity report (`axiom-parity`), optionally recording the
+/// verdicts of new corpus cases first.
+pub fn parity(record: bool) -> Result<(), String> {
+    let mut args =
+        vec!["run", "--release", "--quiet", "-p", "axiom-tests", "--bin", "axiom-parity"];
+    if record {
+        args.extend(["--", "--record"]);
+    }
+    cargo_host(&args, &[])
+}
+
+/// Every benchmark: the execution engines and the verifier, each against
+/// Linux in the same run.
+pub fn bench() -> Result<(), String> {
+    timed("bench jit", || {
+        cargo_host(&["bench", "-q", "-p", "axiom-tests", "--bench", "jit"], &[])
+    })?;
+    timed("bench verifier", || {
+        cargo_host(&["bench", "-q", "-p", "axiom-tests", "--bench", "verifier"], &[])
     })
 }
