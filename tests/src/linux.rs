@@ -420,3 +420,25 @@ pub fn verification_time_us(prog_type: u32, slots: &[Insn]) -> Option<u64> {
     let line = text.lines().find_map(|l| l.strip_prefix("verification time "))?;
     line.split_whitespace().next()?.parse().ok()
 }
+
+/// Loads `slots` with a log of `log_level`; returns the errno (0 when
+/// loaded) and the whole log, for comparing logs line by line.
+pub fn load_with_log(prog_type: u32, slots: &[Insn], log_level: u32) -> (i32, String) {
+    let bytes: Vec<u8> = slots.iter().flat_map(|i| i.to_bytes()).collect();
+    let license = c"GPL";
+    let mut log = vec![0u8; 1 << 20];
+    let attr = Attr::new()
+        .u32(0, prog_type)
+        .u32(4, slots.len() as u32)
+        .u64(8, bytes.as_ptr() as u64)
+        .u64(16, license.as_ptr() as u64)
+        .u32(24, log_level)
+        .u32(28, log.len() as u32)
+        .u64(32, log.as_mut_ptr() as u64);
+    let errno = match sys::bpf_fd(cmd::PROG_LOAD, &mut attr.0.clone()) {
+        Ok(_) => 0,
+        Err(e) => e.0,
+    };
+    let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
+    (errno, String::from_utf8_lossy(&log[..end]).into_owned())
+}

@@ -86,10 +86,37 @@ pub struct Report {
     pub log: String,
 }
 
+/// Source line information for one instruction onwards (`.BTF.ext` line
+/// info, as the loader passes it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LineInfo {
+    /// The first instruction (slot index) the line covers.
+    pub insn: usize,
+    /// The source line's text.
+    pub source: String,
+    /// The source file name (empty if unknown).
+    pub file: String,
+    /// The line number.
+    pub line: u32,
+}
+
 /// Verifies `slots` as a program of type `prog_type`.
 pub fn verify(slots: &[Insn], prog_type: u32, platform: &dyn Platform, opts: &Options) -> Report {
+    verify_with_lines(slots, prog_type, platform, opts, &[])
+}
+
+/// [`verify`], with line info (sorted by instruction) printed in the log
+/// before the first instruction of each line, as Linux does:
+/// `; source @ file:line`.
+pub fn verify_with_lines(
+    slots: &[Insn],
+    prog_type: u32,
+    platform: &dyn Platform,
+    opts: &Options,
+    lines: &[LineInfo],
+) -> Report {
     let mut log = Log::new(opts.log_level, opts.log_size as usize);
-    let result = run(slots, prog_type, platform, opts, &mut log);
+    let result = run(slots, prog_type, platform, opts, lines, &mut log);
     let result = match result {
         Err(mut e) => {
             log.line(&e.message);
@@ -120,6 +147,7 @@ fn run(
     prog_type: u32,
     platform: &dyn Platform,
     opts: &Options,
+    lines: &[LineInfo],
     log: &mut Log,
 ) -> Result<(Verified, u32), VerifyError> {
     let Some(prog) = platform.prog_type(prog_type) else {
@@ -170,6 +198,8 @@ fn run(
         precise: vec![0; n],
         total_states: 0,
         allow_uninit_stack: opts.allow_uninit_stack,
+        lines,
+        last_line: None,
     };
     v.depth = vec![0; v.cfg.subprogs.len()];
     let mut init = State { frames: vec![Frame::new(0, 0, 0)], refs: Vec::new() };
@@ -224,6 +254,9 @@ struct Verifier<'a> {
     prog: &'a ProgType,
     maps: Vec<MapInfo>,
     log: &'a mut Log,
+    /// Line info to print beside instructions, and the last one printed.
+    lines: &'a [LineInfo],
+    last_line: Option<usize>,
     next_id: u32,
     processed: u64,
     explored: Vec<Vec<Explored>>,
@@ -347,6 +380,22 @@ impl Verifier<'_> {
         }
     }
 
+    /// Prints the source line covering `pc` if it is not the last printed.
+    fn log_line_info(&mut self, pc: usize) {
+        let k = self.lines.partition_point(|l| l.insn <= pc);
+        if k == 0 || self.last_line == Some(k - 1) {
+            return;
+        }
+        self.last_line = Some(k - 1);
+        let l = &self.lines[k - 1];
+        let text = if l.file.is_empty() {
+            format!("; {}", l.source.trim_start())
+        } else {
+            format!("; {} @ {}:{}", l.source.trim_start(), l.file, l.line)
+        };
+        self.log.line(&text);
+    }
+
     /// Ends a path: its node and every ancestor it completes.
     fn path_done(&mut self, mut node: usize) {
         loop {
@@ -437,6 +486,7 @@ impl Verifier<'_> {
                     return Err(inval(pc, format!("invalid insn idx {pc}")));
                 };
                 if self.log.level >= 1 {
+                    self.log_line_info(pc);
                     let name = match insn {
                         Instruction::Call(CallTarget::Helper(id)) => {
                             self.platform.helper(id).map(|p| p.name)

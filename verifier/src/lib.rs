@@ -21,7 +21,7 @@ pub mod platform;
 pub mod state;
 pub mod tnum;
 
-pub use check::{Options, Report, Verified, verify};
+pub use check::{LineInfo, Options, Report, Verified, verify, verify_with_lines};
 pub use error::VerifyError;
 
 /// The helper id of `bpf_tail_call`.

@@ -103,3 +103,19 @@ fn too_many_pending_branches_are_refused_like_linux() {
     let e = run(text, &Options::default()).result.unwrap_err();
     assert_eq!((e.errno, e.message.as_str()), (14, "The sequence of 8193 jumps is too complex."));
 }
+
+#[test]
+fn line_info_is_printed_once_per_line_before_its_instructions() {
+    use axiom_verifier::{LineInfo, verify_with_lines};
+    let slots = assemble("mov %r0, 1\nadd %r0, 2\nexit").unwrap();
+    let lines = [
+        LineInfo { insn: 0, source: "    int x = 1 + 2;".into(), file: "prog.c".into(), line: 3 },
+        LineInfo { insn: 2, source: "return x;".into(), file: "prog.c".into(), line: 4 },
+    ];
+    let platform = LinuxPlatform::default();
+    let opts = Options { log_level: 1, log_size: 4096, ..Options::default() };
+    let r = verify_with_lines(&slots, PROG_SOCKET_FILTER, &platform, &opts, &lines);
+    assert!(r.result.is_ok(), "{}", r.log);
+    let want = "; int x = 1 + 2; @ prog.c:3\n0: (b7) r0 = 1\n1: (07) r0 += 2\n; return x; @ prog.c:4\n2: (95) exit\n";
+    assert!(r.log.starts_with(want), "{}", r.log);
+}
