@@ -8,7 +8,7 @@ use crate::bounds::{Scalar, branch_taken, refine};
 use crate::cfg::{Cfg, build};
 use crate::error::{E2BIG, EACCES, EBADF, EFAULT, EINVAL, ENOSPC, ENOTSUPP, VerifyError};
 use crate::linux::map_type;
-use crate::log::{Log, alu_op_name, insn_text, state_text};
+use crate::log::{Log, alu_op_name, annotation_padding, insn_text, state_text};
 use crate::platform::{Arg, CtxField, FieldKind, HelperProto, MapInfo, Platform, ProgType, Ret};
 use crate::state::{
     ByteKind, Frame, MAX_FRAMES, Ref, RegState, RegType, STACK_SIZE, Slot, State, subsumes,
@@ -116,28 +116,34 @@ pub fn verify_with_lines(
     lines: &[LineInfo],
 ) -> Report {
     let mut log = Log::new(opts.log_level, opts.log_size as usize);
-    let result = run(slots, prog_type, platform, opts, lines, &mut log);
+    let mut stats = Stats::default();
+    let result = run(slots, prog_type, platform, opts, lines, &mut log, &mut stats);
+    match &result {
+        Err(e) => log.line(&e.message),
+        // A level-1 log keeps only a refused path: an accepted program's
+        // log is its statistics alone, as in Linux.
+        Ok(_) if opts.log_level == 1 => log.reset(0),
+        Ok(_) => {}
+    }
+    // Linux closes every log, accepted or not, with its statistics.
+    log.line(&format!(
+        "processed {} insns (limit {}) max_states_per_insn {} total_states {} peak_states {} mark_read 0",
+        stats.processed, opts.max_insns, stats.max_states, stats.total_states, stats.total_states
+    ));
+    // A log that outgrew its buffer fails the load with ENOSPC, whatever
+    // the verdict (a refusal keeps its message).
     let result = match result {
         Err(mut e) => {
-            log.line(&e.message);
-            // Linux reports a log that lost its start over the refusal's
-            // own errno (the message stays the log's last line).
             if log.overflowed() {
                 e.errno = ENOSPC;
             }
             Err(e)
         }
-        Ok((v, max_states)) => {
-            log.line(&format!(
-                "processed {} insns (limit {}) max_states_per_insn {} total_states {} peak_states {} mark_read 0",
-                v.processed, opts.max_insns, max_states, v.total_states, v.total_states
-            ));
-            if log.overflowed() {
-                Err(VerifyError::new(ENOSPC, None, "log buffer too small".into()))
-            } else {
-                Ok(v)
-            }
+        Ok(v) if log.overflowed() => {
+            drop(v);
+            Err(VerifyError::new(ENOSPC, None, "log buffer too small".into()))
         }
+        Ok(v) => Ok(v),
     };
     Report { result, log: log.into_text() }
 }
@@ -149,7 +155,8 @@ fn run(
     opts: &Options,
     lines: &[LineInfo],
     log: &mut Log,
-) -> Result<(Verified, u32), VerifyError> {
+    stats: &mut Stats,
+) -> Result<Verified, VerifyError> {
     let Some(prog) = platform.prog_type(prog_type) else {
         return Err(VerifyError::new(
             EINVAL,
@@ -200,17 +207,32 @@ fn run(
         allow_uninit_stack: opts.allow_uninit_stack,
         lines,
         last_line: None,
+        prev_log_pos: 0,
+        prev_insn_line: 0,
+        scratch_regs: 0x7ff,
+        scratch_slots: u64::MAX,
     };
     v.depth = vec![0; v.cfg.subprogs.len()];
     let mut init = State { frames: vec![Frame::new(0, 0, 0)], refs: Vec::new() };
     init.frames[0].regs[1] = RegState::pointer(RegType::Ctx);
-    v.explore(init)?;
+    if v.log.level >= 2 {
+        v.log_preamble();
+    }
+    let explored = v.explore(init);
+    stats.processed = v.processed;
+    stats.total_states = v.total_states;
+    stats.max_states = v.explored.iter().map(|e| e.len() as u32).max().unwrap_or(0);
+    explored?;
     v.check_stack_depth()?;
-    let max_states = v.explored.iter().map(|e| e.len() as u32).max().unwrap_or(0);
-    Ok((
-        Verified { processed: v.processed, total_states: v.total_states, stack_depth: v.depth },
-        max_states,
-    ))
+    Ok(Verified { processed: v.processed, total_states: v.total_states, stack_depth: v.depth })
+}
+
+/// What the closing `processed N insns` line reports.
+#[derive(Default)]
+struct Stats {
+    processed: u64,
+    total_states: u32,
+    max_states: u32,
 }
 
 struct Node {
@@ -233,6 +255,10 @@ struct Path {
     /// Instructions and jumps since this path last stored a state.
     insns_since: u32,
     jumps_since: u32,
+    /// The branch it was queued at, and the log's end then (a level-1
+    /// log forgets a finished path's instructions, as Linux's does).
+    from: usize,
+    log_pos: usize,
 }
 
 /// What an instruction does to control flow.
@@ -257,6 +283,13 @@ struct Verifier<'a> {
     /// Line info to print beside instructions, and the last one printed.
     lines: &'a [LineInfo],
     last_line: Option<usize>,
+    /// Linux's log bookkeeping: where the last instruction line starts
+    /// and ends, and what the instructions since the last annotation
+    /// touched (registers, stack slots of the current frame).
+    prev_log_pos: usize,
+    prev_insn_line: usize,
+    scratch_regs: u16,
+    scratch_slots: u64,
     next_id: u32,
     processed: u64,
     explored: Vec<Vec<Explored>>,
@@ -277,6 +310,27 @@ fn acc(pc: usize, m: String) -> VerifyError {
 
 fn inval(pc: usize, m: String) -> VerifyError {
     VerifyError::new(EINVAL, Some(pc), m)
+}
+
+/// The registers an instruction reads or writes, which Linux shows after
+/// it in the log.
+fn scratched_regs(insn: &Instruction) -> u16 {
+    let bit = |r: Reg| 1u16 << r.num();
+    let src = |o: &Operand| if let Operand::Reg(r) = o { bit(*r) } else { 0 };
+    match insn {
+        Instruction::Alu { dst, src: s, .. } => bit(*dst) | src(s),
+        Instruction::MovSx { dst, src: s, .. } => bit(*dst) | bit(*s),
+        Instruction::Neg { dst, .. } | Instruction::Endian { dst, .. } => bit(*dst),
+        Instruction::LoadImm64 { dst, .. } => bit(*dst),
+        Instruction::Load { dst, src: s, .. } => bit(*dst) | bit(*s),
+        Instruction::Store { dst, src: s, .. } => bit(*dst) | src(s),
+        Instruction::Atomic { dst, src: s, op, .. } => {
+            bit(*dst) | bit(*s) | if *op == AtomicOp::CmpXchg { 1 } else { 0 }
+        }
+        Instruction::Jump { dst, src: s, .. } => bit(*dst) | src(s),
+        Instruction::Call(_) | Instruction::LoadPacket { .. } => 0x3f,
+        _ => 0,
+    }
 }
 
 /// Whether Linux computes the result's range of `op` (its
@@ -380,6 +434,31 @@ impl Verifier<'_> {
         }
     }
 
+    /// Linux's level-2 preamble: each function's start, then the registers
+    /// live before each instruction (`0: .1........ (61) r2 = ...`).
+    fn log_preamble(&mut self) {
+        for (k, start) in self.cfg.subprogs.iter().enumerate() {
+            self.log.line(&format!("func#{k} @{start}"));
+        }
+        self.log.line("Live regs before insn:");
+        for pc in 0..self.slots.len() {
+            let Some(insn) = self.cfg.insns[pc] else { continue };
+            let live = self.cfg.live_in[pc];
+            let mask: String = (0..10)
+                .map(|r| if live & (1 << r) != 0 { char::from(b'0' + r) } else { '.' })
+                .collect();
+            let name = match insn {
+                Instruction::Call(CallTarget::Helper(id)) => {
+                    self.platform.helper(id).map(|p| p.name)
+                }
+                _ => None,
+            };
+            let text = insn_text(pc, self.slots, &insn, name);
+            let body = text.split_once(": ").map_or(text.as_str(), |(_, b)| b);
+            self.log.line(&format!("{pc:>7}: {mask} {body}"));
+        }
+    }
+
     /// Prints the source line covering `pc` if it is not the last printed.
     fn log_line_info(&mut self, pc: usize) {
         let k = self.lines.partition_point(|l| l.insn <= pc);
@@ -465,8 +544,28 @@ impl Verifier<'_> {
     }
 
     fn explore(&mut self, init: State) -> VResult<()> {
-        let mut work = vec![Path { state: init, pc: 0, node: 0, insns_since: 0, jumps_since: 0 }];
+        let mut work = vec![Path {
+            state: init,
+            pc: 0,
+            node: 0,
+            insns_since: 0,
+            jumps_since: 0,
+            from: 0,
+            log_pos: 0,
+        }];
+        let mut first = true;
         while let Some(mut path) = work.pop() {
+            // Linux's `do_print_state`: the first instruction of a queued
+            // branch shows where it came from.
+            let mut popped = !first;
+            first = false;
+            if popped && self.log.level >= 1 {
+                if self.log.level == 1 {
+                    self.log.reset(path.log_pos);
+                }
+                self.scratch_regs = 0x7ff;
+                self.scratch_slots = u64::MAX;
+            }
             loop {
                 if self.processed >= self.max_insns {
                     return Err(VerifyError::new(
@@ -476,6 +575,14 @@ impl Verifier<'_> {
                     ));
                 }
                 if self.cfg.prune[path.pc] && self.visit(&mut path)? {
+                    if self.log.level >= 1 {
+                        let line = if popped {
+                            format!("\nfrom {} to {}: safe", path.from, path.pc)
+                        } else {
+                            format!("{}: safe", path.pc)
+                        };
+                        self.log.line(&line);
+                    }
                     self.path_done(path.node);
                     break;
                 }
@@ -486,21 +593,11 @@ impl Verifier<'_> {
                     return Err(inval(pc, format!("invalid insn idx {pc}")));
                 };
                 if self.log.level >= 1 {
-                    self.log_line_info(pc);
-                    let name = match insn {
-                        Instruction::Call(CallTarget::Helper(id)) => {
-                            self.platform.helper(id).map(|p| p.name)
-                        }
-                        _ => None,
-                    };
-                    let text = insn_text(pc, self.slots, &insn, name);
-                    self.log.line(&text);
+                    self.log_insn(&path, pc, &insn, popped);
                 }
+                popped = false;
                 let flow = self.step(&mut path.state, pc, insn)?;
-                if self.log.level >= 2 {
-                    let s = format!("{pc}: {}", state_text(&path.state));
-                    self.log.line(&s);
-                }
+                self.scratch_regs |= scratched_regs(&insn);
                 match flow {
                     Flow::Next => path.pc = pc + insn.len(),
                     Flow::Goto(t) => {
@@ -515,6 +612,8 @@ impl Verifier<'_> {
                             node: path.node,
                             insns_since: path.insns_since,
                             jumps_since: path.jumps_since + 1,
+                            from: pc,
+                            log_pos: self.log.pos(),
                         });
                         // Linux's bound on branches waiting to be explored.
                         if work.len() > MAX_PENDING_BRANCHES {
@@ -535,6 +634,39 @@ impl Verifier<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Logs instruction `pc` as Linux does: at level 2 a queued branch's
+    /// origin and state first; the registers and stack slots the previous
+    /// instructions touched, appended to the previous instruction's line
+    /// (`; R0=1`); the source line; the instruction itself.
+    fn log_insn(&mut self, path: &Path, pc: usize, insn: &Instruction, popped: bool) {
+        if popped && self.log.level >= 2 {
+            let all = state_text(&path.state, 0x7ff, u64::MAX);
+            self.log.line(&format!("\nfrom {} to {pc}:{all}", path.from));
+        }
+        if self.scratch_regs != 0 || self.scratch_slots != 0 {
+            if self.prev_log_pos != 0 && self.prev_log_pos == self.log.pos() {
+                self.log.reset(self.prev_log_pos - 1);
+                let pad = annotation_padding(self.prev_insn_line);
+                self.log.write(&format!("{:pad$};", ""));
+            } else {
+                self.log.write(&format!("{pc}:"));
+            }
+            let text = state_text(&path.state, self.scratch_regs, self.scratch_slots);
+            self.log.line(&text);
+            self.scratch_regs = 0;
+            self.scratch_slots = 0;
+        }
+        self.log_line_info(pc);
+        let name = match insn {
+            Instruction::Call(CallTarget::Helper(id)) => self.platform.helper(*id).map(|p| p.name),
+            _ => None,
+        };
+        let start = self.log.pos();
+        self.log.line(&insn_text(pc, self.slots, insn, name));
+        self.prev_insn_line = self.log.pos() - start;
+        self.prev_log_pos = self.log.pos();
     }
 
     fn read(&self, st: &State, pc: usize, r: Reg) -> VResult<RegState> {
@@ -1019,6 +1151,9 @@ impl Verifier<'_> {
                     ));
                 }
                 self.note_stack_depth(st, frame, total);
+                if frame as usize + 1 == st.frames.len() {
+                    self.scratch_slots |= 1 << ((-total - 1) / 8);
+                }
                 let f = &mut st.frames[frame as usize];
                 match access {
                     Access::Write(v) => {
@@ -1112,9 +1247,9 @@ impl Verifier<'_> {
                 }
                 let o = reg.off as i64 + off;
                 if o < 0 || o + size as i64 > reg.range as i64 {
-                    let (id, roff, range) = (reg.id, reg.off, reg.range);
+                    let (id, range) = (reg.id, reg.range);
                     self.log.line(&format!(
-                        "invalid access to packet, off={off} size={size}, R{r}(id={id},off={roff},r={range})"
+                        "invalid access to packet, off={o} size={size}, R{r}(id={id},off={o},r={range})"
                     ));
                     return Err(acc(pc, format!("R{r} offset is outside of the packet")));
                 }

@@ -4,7 +4,7 @@
 //! does not fit its buffer keeps its end and makes the load fail with
 //! `ENOSPC`, as in Linux.
 
-use crate::state::{RegType, State};
+use crate::state::{ByteKind, RegType, State};
 use alloc::format;
 use alloc::string::String;
 use axiom_abi::Insn;
@@ -14,35 +14,68 @@ use axiom_abi::instruction::{
 };
 use core::fmt::Write;
 
-/// A bounded log.
+/// A bounded log, rotating like Linux's: past its capacity the oldest
+/// text is dropped; positions are absolute (counted from the start of the
+/// whole log), so a reset to an earlier position works as in Linux.
 pub struct Log {
-    /// Verbosity: 0 none, 1 instructions, 2 with states.
+    /// Verbosity: 0 none, 1 the failing path, 2 everything with states.
     pub level: u32,
     text: String,
     cap: usize,
-    /// Whether text was dropped (see [`Log::overflowed`]).
-    truncated: bool,
+    /// Bytes dropped from the front.
+    dropped: usize,
+    /// The furthest the log's end ever reached (Linux's `len_max`).
+    max_end: usize,
 }
 
 impl Log {
     /// A log of at most `cap` bytes (Linux's `log_size`, which counts the
     /// terminating NUL).
     pub fn new(level: u32, cap: usize) -> Log {
-        Log { level, text: String::new(), cap: cap.saturating_sub(1), truncated: false }
+        Log { level, text: String::new(), cap: cap.saturating_sub(1), dropped: 0, max_end: 0 }
     }
 
-    /// Appends a line. Past the capacity the oldest text is dropped, as
-    /// in Linux's rotating log: the end of the log, where the error is,
-    /// survives.
-    pub fn line(&mut self, s: &str) {
-        if self.level == 0 && self.cap == 0 {
+    /// Whether anything is logged at all.
+    fn enabled(&self) -> bool {
+        self.level > 0 || self.cap > 0
+    }
+
+    /// Appends text.
+    pub fn write(&mut self, s: &str) {
+        if !self.enabled() {
             return;
         }
         self.text.push_str(s);
-        self.text.push('\n');
+        self.max_end = self.max_end.max(self.pos());
         // Trim in batches so that a long log costs linear time.
         if self.text.len() > self.cap.saturating_mul(2).max(4096) {
             self.trim();
+        }
+    }
+
+    /// Appends a line.
+    pub fn line(&mut self, s: &str) {
+        self.write(s);
+        self.write("\n");
+    }
+
+    /// The absolute position of the end.
+    pub fn pos(&self) -> usize {
+        self.dropped + self.text.len()
+    }
+
+    /// Cuts the log back to absolute position `pos` (Linux's
+    /// `bpf_vlog_reset`).
+    pub fn reset(&mut self, pos: usize) {
+        if pos >= self.dropped {
+            let mut keep = pos - self.dropped;
+            while keep < self.text.len() && !self.text.is_char_boundary(keep) {
+                keep += 1;
+            }
+            self.text.truncate(keep);
+        } else {
+            self.text.clear();
+            self.dropped = pos;
         }
     }
 
@@ -50,17 +83,18 @@ impl Log {
         if self.text.len() <= self.cap {
             return;
         }
-        self.truncated = true;
         let mut cut = self.text.len() - self.cap;
         while !self.text.is_char_boundary(cut) {
             cut += 1;
         }
         self.text.drain(..cut);
+        self.dropped += cut;
     }
 
-    /// Whether the log has lost its beginning.
+    /// Whether the log ever outgrew its buffer (then the load fails with
+    /// `ENOSPC`, as in Linux).
     pub fn overflowed(&self) -> bool {
-        self.truncated || self.text.len() > self.cap
+        self.max_end > self.cap
     }
 
     /// The text so far.
@@ -206,12 +240,12 @@ pub fn insn_text(pc: usize, slots: &[Insn], i: &Instruction, helper_name: Option
         Instruction::Ja { off } => format!("goto pc{off:+}"),
         Instruction::Gotol { imm } => format!("gotol pc{imm:+}"),
         Instruction::Jump { width, cond, dst, src, off } => {
-            format!(
-                "if {} {} {} goto pc{off:+}",
-                r(width, dst.num()),
-                cond_sym(cond),
-                operand(width, &src)
-            )
+            // Linux writes jump immediates in hex.
+            let rhs = match src {
+                Operand::Imm(i) => format!("{:#x}", i as u32),
+                Operand::Reg(_) => operand(width, &src),
+            };
+            format!("if {} {} {rhs} goto pc{off:+}", r(width, dst.num()), cond_sym(cond))
         }
         Instruction::Call(CallTarget::Helper(id)) => {
             format!("call {}#{id}", helper_name.unwrap_or("unknown"))
@@ -226,20 +260,52 @@ pub fn insn_text(pc: usize, slots: &[Insn], i: &Instruction, helper_name: Option
     format!("{pc}: ({code:02x}) {body}")
 }
 
-/// The registers of the innermost frame, as level 2 prints them.
-pub fn state_text(st: &State) -> String {
+/// The innermost frame's registers in `regs` (a mask; not-initialised
+/// ones left out) and stack slots in `slots`, as Linux's
+/// `print_verifier_state` writes them: ` R0=1 R10=fp0 fp-8=mmmmmmmm`.
+pub fn state_text(st: &State, regs: u16, slots: u64) -> String {
     let mut s = String::new();
     let f = st.cur();
-    let mut first = true;
     for (n, reg) in f.regs.iter().enumerate() {
-        if reg.ty == RegType::NotInit {
+        if reg.ty == RegType::NotInit || regs & (1 << n) == 0 {
             continue;
         }
-        if !first {
-            s.push(' ');
+        let _ = write!(s, " R{n}={reg}");
+    }
+    for (i, slot) in f.stack.iter().enumerate() {
+        if slots & (1 << i) == 0 || slot.bytes.iter().all(|b| *b == ByteKind::Invalid) {
+            continue;
         }
-        first = false;
-        let _ = write!(s, "R{n}={reg}");
+        let off = -8 * (i as i64 + 1);
+        let spilled = slot.bytes.iter().take_while(|b| **b == ByteKind::Spill).count();
+        if spilled == 8 {
+            let _ = write!(s, " fp{off}={}", slot.spill);
+        } else {
+            // The other bytes' kinds, highest address first, then a narrow
+            // spill's value.
+            let kinds: String = slot.bytes[spilled..]
+                .iter()
+                .rev()
+                .map(|b| match b {
+                    ByteKind::Invalid => '?',
+                    ByteKind::Misc => 'm',
+                    ByteKind::Zero => '0',
+                    ByteKind::Spill => 'r',
+                })
+                .collect();
+            let value = if spilled > 0 { format!("{}", slot.spill) } else { String::new() };
+            let _ = write!(s, " fp{off}={kinds}{value}");
+        }
+    }
+    if !st.refs.is_empty() {
+        let ids: alloc::vec::Vec<String> = st.refs.iter().map(|r| format!("{}", r.id)).collect();
+        let _ = write!(s, " refs={}", ids.join(","));
     }
     s
+}
+
+/// Spaces before the `;` of an instruction's state annotation (Linux's
+/// `vlog_alignment`): `;` lands on a multiple of 8 columns, at least 40.
+pub fn annotation_padding(insn_line_len: usize) -> usize {
+    (insn_line_len + 4).max(40).div_ceil(8) * 8 - insn_line_len - 1
 }

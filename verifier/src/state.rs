@@ -2,6 +2,8 @@
 //! acquired references, with the comparisons state pruning needs.
 
 use crate::bounds::Scalar;
+use alloc::format;
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -122,40 +124,77 @@ impl RegState {
     }
 }
 
+/// A signed number as Linux logs it: decimal near zero, else hex.
+fn snum(v: i64) -> String {
+    if (-512..=512).contains(&v) { format!("{v}") } else { format!("{:#x}", v as u64) }
+}
+
+/// An unsigned number as Linux logs it.
+fn unum(v: u64) -> String {
+    if v <= 512 { format!("{v}") } else { format!("{v:#x}") }
+}
+
+/// A scalar's bounds as Linux's `print_scalar_ranges` writes them: unbounded
+/// ones left out, equal ones merged (`smax=umax=10`), then the known bits.
+fn write_ranges(f: &mut fmt::Formatter<'_>, v: &crate::bounds::Scalar) -> fmt::Result {
+    let mut items = [
+        ("smin", v.smin as u64, v.smin == i64::MIN),
+        ("smax", v.smax as u64, v.smax == i64::MAX),
+        ("umin", v.umin, v.umin == 0),
+        ("umax", v.umax, v.umax == u64::MAX),
+        ("smin32", v.s32min as i64 as u64, v.s32min == i32::MIN),
+        ("smax32", v.s32max as i64 as u64, v.s32max == i32::MAX),
+        ("umin32", v.u32min as u64, v.u32min == 0),
+        ("umax32", v.u32max as u64, v.u32max == u32::MAX),
+    ];
+    let mut sep = "";
+    for i in 0..items.len() {
+        let (name, val, omit) = items[i];
+        if omit {
+            continue;
+        }
+        let negative = |n: &str, x: u64| n.starts_with('s') && (x as i64) < 0;
+        write!(f, "{sep}{name}=")?;
+        sep = ",";
+        for j in (i + 2..items.len()).step_by(2) {
+            let (n2, v2, o2) = items[j];
+            if o2 || v2 != val || negative(n2, v2) != negative(name, val) {
+                continue;
+            }
+            items[j].2 = true;
+            write!(f, "{n2}=")?;
+        }
+        let text = if name.starts_with('s') { snum(val as i64) } else { unum(val) };
+        f.write_str(&text)?;
+    }
+    if v.var_off != crate::tnum::Tnum::UNKNOWN {
+        write!(f, "{sep}var_off=({:#x}; {:#x})", v.var_off.value, v.var_off.mask)?;
+    }
+    Ok(())
+}
+
 impl fmt::Display for RegState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.ty {
             RegType::NotInit => write!(f, "?"),
             RegType::Scalar => match self.var.as_const() {
-                Some(v) => write!(f, "{}", v as i64),
+                Some(v) => write!(f, "{}", snum(v as i64)),
+                None if self.var == crate::bounds::Scalar::UNKNOWN => write!(f, "scalar()"),
                 None => {
                     write!(f, "scalar(")?;
-                    let v = &self.var;
-                    let mut sep = "";
-                    if v.smin != i64::MIN {
-                        write!(f, "{sep}smin={}", v.smin)?;
-                        sep = ",";
-                    }
-                    if v.smax != i64::MAX {
-                        write!(f, "{sep}smax={}", v.smax)?;
-                        sep = ",";
-                    }
-                    if v.umin != 0 {
-                        write!(f, "{sep}umin={}", v.umin)?;
-                        sep = ",";
-                    }
-                    if v.umax != u64::MAX {
-                        write!(f, "{sep}umax={}", v.umax)?;
-                        sep = ",";
-                    }
-                    if v.var_off != crate::tnum::Tnum::UNKNOWN {
-                        write!(f, "{sep}var_off=({:#x}; {:#x})", v.var_off.value, v.var_off.mask)?;
-                    }
+                    write_ranges(f, &self.var)?;
                     write!(f, ")")
                 }
             },
-            RegType::Stack { frame } if self.off == 0 && frame == 0 => write!(f, "fp0"),
-            RegType::Stack { .. } => write!(f, "fp{}", self.off),
+            RegType::Stack { .. } if self.var.as_const() == Some(0) => write!(f, "fp{}", self.off),
+            RegType::Stack { .. } => {
+                write!(f, "fp(")?;
+                if self.off != 0 {
+                    write!(f, "off={},", self.off)?;
+                }
+                write_ranges(f, &self.var)?;
+                write!(f, ")")
+            }
             ty => {
                 write!(f, "{}(", ty.linux_name())?;
                 let mut sep = "";

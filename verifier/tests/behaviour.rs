@@ -19,20 +19,40 @@ fn uninitialised_stack_reads_are_refused_by_default() {
 }
 
 #[test]
-fn log_level_1_lists_instructions_and_statistics() {
-    let opts = Options { log_level: 1, log_size: 4096, ..Options::default() };
-    let r = run("mov %r0, 0\nexit", &opts);
+fn level_1_keeps_only_a_refused_path_and_level_2_everything() {
+    let level = |n| Options { log_level: n, log_size: 4096, ..Options::default() };
+    // Accepted: level 1 is the statistics alone, as in Linux.
+    let r = run("mov %r0, 0\nexit", &level(1));
     assert!(r.result.is_ok());
-    assert!(r.log.contains("0: (b7) r0 = 0"), "{}", r.log);
-    assert!(r.log.contains("1: (95) exit"), "{}", r.log);
-    assert!(r.log.contains("processed 2 insns (limit 1000000)"), "{}", r.log);
+    assert_eq!(r.log.lines().count(), 1, "{}", r.log);
+    assert!(r.log.starts_with("processed 2 insns (limit 1000000) "), "{}", r.log);
+    // Level 2: the preamble, each instruction with what it changed.
+    let r = run("mov %r0, 0\nexit", &level(2));
+    let want = "func#0 @0\nLive regs before insn:\n      0: .......... (b7) r0 = 0\n      1: 0......... (95) exit\n0: R1=ctx() R10=fp0\n0: (b7) r0 = 0                        ; R0=0\n1: (95) exit\n";
+    assert!(r.log.starts_with(want), "{}", r.log);
+    // Refused: level 1 keeps the failing path (the other branch's
+    // instructions are forgotten), then the error and the statistics.
+    let text = "ldxw %r2, [%r1+0]\nmov %r0, 0\njgt %r2, 10, +2\nadd %r0, 1\nja +1\nldxdw %r0, [%r2+0]\nexit";
+    let r = run(text, &level(1));
+    let lines: Vec<&str> = r.log.lines().collect();
+    assert!(!r.log.contains("3: (07)"), "{}", r.log);
+    assert!(
+        lines[3].starts_with(
+            "2: (25) if r2 > 0xa goto pc+2 5: R0=0 R1=ctx() R2=scalar(smin=umin=umin32=11,"
+        ),
+        "{}",
+        r.log
+    );
+    assert_eq!(lines[lines.len() - 2], "R2 invalid mem access 'scalar'");
+    assert!(lines[lines.len() - 1].starts_with("processed 7 insns"));
 }
 
 #[test]
-fn errors_end_the_log() {
+fn errors_come_before_the_statistics() {
     let opts = Options { log_level: 1, log_size: 4096, ..Options::default() };
     let r = run("exit", &opts);
-    assert_eq!(r.log.lines().last(), Some("R0 !read_ok"));
+    let lines: Vec<&str> = r.log.lines().collect();
+    assert_eq!(lines[lines.len() - 2], "R0 !read_ok");
 }
 
 #[test]
@@ -93,7 +113,8 @@ fn an_overflowing_log_keeps_its_end_and_the_refusal_becomes_enospc() {
     let e = r.result.unwrap_err();
     assert_eq!((e.errno, e.message.as_str()), (28, "R0 invalid mem access 'scalar'"));
     assert!(r.log.len() < 1024);
-    assert_eq!(r.log.lines().last(), Some("R0 invalid mem access 'scalar'"));
+    let lines: Vec<&str> = r.log.lines().collect();
+    assert_eq!(lines[lines.len() - 2], "R0 invalid mem access 'scalar'");
 }
 
 #[test]
@@ -113,9 +134,9 @@ fn line_info_is_printed_once_per_line_before_its_instructions() {
         LineInfo { insn: 2, source: "return x;".into(), file: "prog.c".into(), line: 4 },
     ];
     let platform = LinuxPlatform::default();
-    let opts = Options { log_level: 1, log_size: 4096, ..Options::default() };
+    let opts = Options { log_level: 2, log_size: 4096, ..Options::default() };
     let r = verify_with_lines(&slots, PROG_SOCKET_FILTER, &platform, &opts, &lines);
     assert!(r.result.is_ok(), "{}", r.log);
-    let want = "; int x = 1 + 2; @ prog.c:3\n0: (b7) r0 = 1\n1: (07) r0 += 2\n; return x; @ prog.c:4\n2: (95) exit\n";
-    assert!(r.log.starts_with(want), "{}", r.log);
+    let want = "; int x = 1 + 2; @ prog.c:3\n0: (b7) r0 = 1                        ; R0=1\n1: (07) r0 += 2                       ; R0=3\n; return x; @ prog.c:4\n2: (95) exit\n";
+    assert!(r.log.contains(want), "{}", r.log);
 }
