@@ -9,6 +9,7 @@
 
 extern crate alloc;
 
+pub mod aarch64;
 pub mod constprop;
 pub mod interp;
 pub mod x86_64;
