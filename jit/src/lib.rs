@@ -12,4 +12,5 @@ extern crate alloc;
 pub mod aarch64;
 pub mod constprop;
 pub mod interp;
+pub mod program;
 pub mod x86_64;

@@ -14,14 +14,13 @@
 
 use super::enc::{Arith, Asm, Cc, Mem, R, Shift, Sz, is_imm8};
 use crate::interp::{HELPER_TAIL_CALL, MAX_TAIL_CALLS, STACK_FRAME_SIZE};
+use crate::program::{JitEnv, JitError, JitImage, JitOptions, Program, Reloc};
 use alloc::vec;
 use alloc::vec::Vec;
 use axiom_abi::Insn;
 use axiom_abi::instruction::{
-    AluOp, AtomicOp, CallTarget, Cond, DecodeError, EndianOp, Instruction, Operand, Pseudo, Reg,
-    Size, Width, decode,
+    AluOp, AtomicOp, CallTarget, Cond, EndianOp, Instruction, Operand, Pseudo, Reg, Size, Width,
 };
-use core::fmt;
 
 /// BPF register to x86-64 register. `r1`..`r5` are the System V argument
 /// registers in order, so helpers are called with no moves; `r0` is the
@@ -41,177 +40,6 @@ const TAIL_COUNT: R = R::R12;
 
 fn x(r: Reg) -> R {
     REGMAP[r.idx()]
-}
-
-/// Where a program array keeps its size and its entries, as the runtime
-/// lays it out: `max_entries` is a `u32` and each entry a `u64` holding a
-/// target image's tail-call entry address, or 0 for an empty slot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TailCallAbi {
-    /// Byte offset of `max_entries` from the map pointer.
-    pub max_entries_offset: i32,
-    /// Byte offset of entry 0 from the map pointer.
-    pub entries_offset: i32,
-}
-
-/// JIT settings.
-#[derive(Clone, Copy, Debug)]
-pub struct JitOptions {
-    /// Constant blinding (Linux's `bpf_jit_harden`): every immediate is
-    /// loaded as `imm ^ key` and decoded with `key` at run time, so no
-    /// attacker-chosen constant appears in executable memory.
-    pub blinding: bool,
-    /// Seed of the blinding keys.
-    pub blinding_seed: u64,
-    /// Program array layout for `bpf_tail_call`.
-    pub tail_calls: TailCallAbi,
-    /// Call helpers through a register (`movabs r11, addr; call r11`)
-    /// instead of `call rel32`, for images the platform cannot place within
-    /// 2 GiB of the helpers.
-    pub far_helper_calls: bool,
-}
-
-impl Default for JitOptions {
-    fn default() -> Self {
-        Self {
-            blinding: false,
-            blinding_seed: 0x9e37_79b9_7f4a_7c15,
-            tail_calls: TailCallAbi { max_entries_offset: 0, entries_offset: 8 },
-            far_helper_calls: false,
-        }
-    }
-}
-
-impl JitOptions {
-    /// The hardened configuration: constant blinding on (Linux's
-    /// `bpf_jit_harden=2`, which blinds every program).
-    pub fn hardened() -> Self {
-        Self { blinding: true, ..Self::default() }
-    }
-}
-
-/// What the JIT needs from the runtime.
-pub trait JitEnv {
-    /// The address of helper `id`, a function with the System V signature
-    /// `extern "C" fn(u64, u64, u64, u64, u64) -> u64`.
-    fn helper_address(&self, id: i32) -> Option<u64>;
-
-    /// The value of a `lddw` pseudo form (a map's address, a map value's
-    /// address...).
-    fn resolve_lddw(&self, kind: Pseudo, imm: i32, next_imm: i32) -> Option<u64> {
-        let _ = (kind, imm, next_imm);
-        None
-    }
-
-    /// A table of helper addresses indexed by id (0 for none) and its
-    /// length, for `callx`.
-    fn helper_table(&self) -> Option<(u64, u32)> {
-        None
-    }
-}
-
-/// Why a program could not be compiled.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum JitError {
-    /// An invalid instruction.
-    Decode(DecodeError),
-    /// A jump or call whose target is outside its function or the program.
-    BadTarget {
-        /// Instruction index.
-        pc: usize,
-    },
-    /// A helper the runtime does not provide.
-    UnknownHelper {
-        /// Instruction index.
-        pc: usize,
-        /// Helper id.
-        id: i32,
-    },
-    /// A `lddw` pseudo form the runtime cannot resolve.
-    Unresolved {
-        /// Instruction index.
-        pc: usize,
-    },
-    /// An instruction the x86-64 JIT does not compile.
-    Unsupported {
-        /// Instruction index.
-        pc: usize,
-        /// What it is.
-        what: &'static str,
-    },
-    /// The jump passes did not converge (a JIT bug).
-    NotConverged,
-    /// A helper is more than 2 GiB away from where the image was placed.
-    HelperOutOfReach {
-        /// The helper's address.
-        target: u64,
-    },
-    /// An empty program.
-    Empty,
-}
-
-impl fmt::Display for JitError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            JitError::Decode(e) => write!(f, "{e}"),
-            JitError::BadTarget { pc } => write!(f, "insn {pc}: jump or call target out of range"),
-            JitError::UnknownHelper { pc, id } => write!(f, "insn {pc}: unknown helper {id}"),
-            JitError::Unresolved { pc } => write!(f, "insn {pc}: lddw pseudo value not resolved"),
-            JitError::Unsupported { pc, what } => {
-                write!(f, "insn {pc}: {what} is not supported by the x86-64 JIT")
-            }
-            JitError::NotConverged => write!(f, "JIT jump passes did not converge"),
-            JitError::HelperOutOfReach { target } => {
-                write!(f, "helper at {target:#x} is out of rel32 reach of the image")
-            }
-            JitError::Empty => write!(f, "empty program"),
-        }
-    }
-}
-
-impl core::error::Error for JitError {}
-
-/// A `call rel32` whose target is an absolute address, patched by
-/// [`JitImage::link`] once the image's address is known.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Reloc {
-    /// Offset of the 4-byte displacement in the image.
-    pub at: usize,
-    /// Absolute target address.
-    pub target: u64,
-}
-
-/// Compiled code, not yet placed in memory.
-#[derive(Clone, Debug)]
-pub struct JitImage {
-    /// The machine code.
-    pub code: Vec<u8>,
-    /// Offset of the entry point the runtime calls as
-    /// `extern "C" fn(ctx: u64, r2: u64) -> u64`.
-    pub entry: usize,
-    /// Offset of the main function, the entry for tail calls into this
-    /// program.
-    pub tail_call_entry: usize,
-    /// Native offset of the code of each BPF instruction slot.
-    pub insn_offsets: Vec<u32>,
-    /// Call sites to patch when the image is placed.
-    pub relocs: Vec<Reloc>,
-    /// Number of passes the jump sizing took.
-    pub passes: u32,
-}
-
-impl JitImage {
-    /// Patches the helper call sites for an image placed at `base`.
-    pub fn link(&mut self, base: u64) -> Result<(), JitError> {
-        for r in &self.relocs {
-            let next = base.wrapping_add(r.at as u64 + 4);
-            let rel = r.target.wrapping_sub(next) as i64;
-            let rel =
-                i32::try_from(rel).map_err(|_| JitError::HelperOutOfReach { target: r.target })?;
-            self.code[r.at..r.at + 4].copy_from_slice(&rel.to_le_bytes());
-        }
-        Ok(())
-    }
 }
 
 /// The byte that fills unused space in executable memory (`int3`).
@@ -279,87 +107,20 @@ pub fn compile(slots: &[Insn], env: &dyn JitEnv, opts: &JitOptions) -> Result<Ji
     Err(JitError::NotConverged)
 }
 
-fn regs_of(i: &Instruction) -> [Option<Reg>; 2] {
-    let op = |o: &Operand| match o {
-        Operand::Reg(r) => Some(*r),
-        Operand::Imm(_) => None,
-    };
-    match i {
-        Instruction::Alu { dst, src, .. } | Instruction::Jump { dst, src, .. } => {
-            [Some(*dst), op(src)]
-        }
-        Instruction::Store { dst, src, .. } => [Some(*dst), op(src)],
-        Instruction::MovSx { dst, src, .. }
-        | Instruction::Load { dst, src, .. }
-        | Instruction::Atomic { dst, src, .. } => [Some(*dst), Some(*src)],
-        Instruction::Neg { dst, .. }
-        | Instruction::Endian { dst, .. }
-        | Instruction::LoadImm64 { dst, .. } => [Some(*dst), None],
-        Instruction::CallX { reg } => [Some(*reg), None],
-        _ => [None, None],
-    }
-}
-
 fn analyse<'a>(slots: &[Insn], env: &'a dyn JitEnv, opts: JitOptions) -> Result<Ctx<'a>, JitError> {
-    let n = slots.len();
-    let mut insns = vec![None; n];
-    let mut pc = 0;
-    while pc < n {
-        let (insn, len) = decode(slots, pc).map_err(JitError::Decode)?;
-        insns[pc] = Some(insn);
-        pc += len;
-    }
-    let target = |pc: usize, off: i64| -> Result<usize, JitError> {
-        let t = pc as i64 + 1 + off;
-        if t < 0 || t as usize >= n || insns[t as usize].is_none() {
-            return Err(JitError::BadTarget { pc });
-        }
-        Ok(t as usize)
-    };
-    let mut starts = vec![0usize];
-    let mut tail_calls = false;
-    for (pc, i) in insns.iter().enumerate() {
-        match i {
-            Some(Instruction::Call(CallTarget::Local(off))) => {
-                starts.push(target(pc, *off as i64)?)
+    let Program { insns, funcs: shape, func_of, tail_calls, facts } = Program::analyse(slots)?;
+    let funcs = shape
+        .iter()
+        .map(|f| {
+            let saved: Vec<R> = (6..10).filter(|&r| f.used[r]).map(|r| REGMAP[r]).collect();
+            let mut frame = if f.used[10] { STACK_FRAME_SIZE as i32 } else { 0 };
+            // Calls need rsp 16-byte aligned: rbp is, after the push at entry.
+            if f.calls && !(frame as usize + 8 * saved.len()).is_multiple_of(16) {
+                frame += 8;
             }
-            Some(Instruction::Call(CallTarget::Helper(HELPER_TAIL_CALL))) => tail_calls = true,
-            _ => {}
-        }
-    }
-    starts.sort_unstable();
-    starts.dedup();
-    let mut func_of = vec![0; n];
-    let mut funcs = Vec::new();
-    for (f, &start) in starts.iter().enumerate() {
-        let end = starts.get(f + 1).copied().unwrap_or(n);
-        let (mut used, mut stack, mut calls) = ([false; 11], false, false);
-        for pc in start..end {
-            func_of[pc] = f;
-            let Some(i) = &insns[pc] else { continue };
-            for r in regs_of(i).into_iter().flatten() {
-                used[r.idx()] = true;
-            }
-            if matches!(i, Instruction::Call(_) | Instruction::CallX { .. }) {
-                calls = true;
-            }
-            if let Some(off) = i.jump_offset() {
-                let t = target(pc, off as i64)?;
-                if !(start..end).contains(&t) {
-                    return Err(JitError::BadTarget { pc });
-                }
-            }
-        }
-        stack |= used[10];
-        let saved: Vec<R> = (6..10).filter(|&r| used[r]).map(|r| REGMAP[r]).collect();
-        let mut frame = if stack { STACK_FRAME_SIZE as i32 } else { 0 };
-        // Calls need rsp 16-byte aligned: rbp is, after the push at entry.
-        if calls && !(frame as usize + 8 * saved.len()).is_multiple_of(16) {
-            frame += 8;
-        }
-        funcs.push(Func { start, end, saved, frame });
-    }
-    let facts = crate::constprop::analyse(&insns, &starts);
+            Func { start: f.start, end: f.end, saved, frame }
+        })
+        .collect();
     Ok(Ctx { insns, facts, funcs, func_of, tail_calls, env, opts })
 }
 

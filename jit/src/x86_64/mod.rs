@@ -6,7 +6,8 @@ pub mod disasm;
 pub mod enc;
 pub mod lower;
 
-pub use lower::{JitEnv, JitError, JitImage, JitOptions, Reloc, TRAP_BYTE, TailCallAbi, compile};
+pub use crate::program::{JitEnv, JitError, JitImage, JitOptions, Reloc, TailCallAbi};
+pub use lower::{TRAP_BYTE, compile};
 
 #[cfg(test)]
 mod enc_tests;
