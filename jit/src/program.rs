@@ -35,8 +35,12 @@ pub struct JitOptions {
     pub tail_calls: TailCallAbi,
     /// Call helpers through a register (`movabs r11, addr; call r11`)
     /// instead of `call rel32`, for images the platform cannot place within
-    /// 2 GiB of the helpers.
+    /// 2 GiB of the helpers (x86-64).
     pub far_helper_calls: bool,
+    /// Use the ARMv8.1 LSE atomic instructions; without them atomics are
+    /// load/store-exclusive loops (arm64). The runtime sets it from the
+    /// CPU's features.
+    pub aarch64_lse: bool,
 }
 
 impl Default for JitOptions {
@@ -46,6 +50,7 @@ impl Default for JitOptions {
             blinding_seed: 0x9e37_79b9_7f4a_7c15,
             tail_calls: TailCallAbi { max_entries_offset: 0, entries_offset: 8 },
             far_helper_calls: false,
+            aarch64_lse: true,
         }
     }
 }

@@ -90,6 +90,17 @@ pub fn load(slots: &[Insn], env: &TestJitEnv, opts: &JitOptions) -> Result<ExecI
     }
 }
 
+/// Compiles a program with the arm64 backend and maps it (on an arm64
+/// host; under `qemu-aarch64` in CI).
+pub fn load_aarch64(
+    slots: &[Insn],
+    env: &TestJitEnv,
+    opts: &JitOptions,
+) -> Result<ExecImage, JitRunError> {
+    let image = axiom_jit::aarch64::compile(slots, env, opts).map_err(JitRunError::Compile)?;
+    ExecImage::new(image).map_err(JitRunError::Exec)
+}
+
 /// Runs a conformance case through the JIT; returns `r0` and the input
 /// memory afterwards.
 pub fn run_case(case: &TestCase, opts: &JitOptions) -> Result<(u64, Vec<u8>), String> {

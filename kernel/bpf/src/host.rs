@@ -1,7 +1,9 @@
 //! JIT images in a host process's memory.
 
 use crate::raw::{self, Mapping};
-use axiom_jit::x86_64::{JitError, JitImage, TRAP_BYTE};
+use axiom_jit::program::{JitError, JitImage};
+#[cfg(not(target_arch = "aarch64"))]
+use axiom_jit::x86_64::TRAP_BYTE;
 
 const PAGE: usize = 4096;
 
@@ -28,6 +30,18 @@ impl core::fmt::Display for ExecError {
 
 impl std::error::Error for ExecError {}
 
+/// Fills unused code space with the host architecture's trap: `int3` on
+/// x86-64, `brk #0` on arm64 (images start word-aligned, so the fill is
+/// too).
+fn fill_traps(rest: &mut [u8]) {
+    #[cfg(target_arch = "aarch64")]
+    for (k, b) in rest.iter_mut().enumerate() {
+        *b = axiom_jit::aarch64::enc::BRK.to_le_bytes()[k % 4];
+    }
+    #[cfg(not(target_arch = "aarch64"))]
+    rest.fill(TRAP_BYTE);
+}
+
 /// An image mapped read+execute; unmapped on drop.
 pub struct ExecImage {
     map: Mapping,
@@ -37,9 +51,10 @@ pub struct ExecImage {
 }
 
 impl ExecImage {
-    /// Links `image` for a fresh mapping near this binary's text, writes it
-    /// (the rest of the pages filled with `int3`), then maps it
-    /// read+execute.
+    /// Links `image` (code for this host's architecture) for a fresh
+    /// mapping near this binary's text, writes it (the rest of the pages
+    /// filled with traps), makes it visible to instruction fetch, then maps
+    /// it read+execute.
     pub fn new(mut image: JitImage) -> Result<ExecImage, ExecError> {
         let len = image.code.len().div_ceil(PAGE).max(1) * PAGE;
         // 256 MiB below the text: well within rel32 reach of its helpers.
@@ -48,7 +63,8 @@ impl ExecImage {
         image.link(map.addr()).map_err(ExecError::Link)?;
         let bytes = map.bytes_mut();
         bytes[..image.code.len()].copy_from_slice(&image.code);
-        bytes[image.code.len()..].fill(TRAP_BYTE);
+        fill_traps(&mut bytes[image.code.len()..]);
+        raw::sync_icache(map.addr(), len);
         let map = map.seal_rx().map_err(ExecError::Protect)?;
         let base = map.addr();
         Ok(ExecImage {

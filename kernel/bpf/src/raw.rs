@@ -94,6 +94,24 @@ pub unsafe fn call_entry(entry: u64, r1: u64, r2: u64) -> u64 {
     f(r1, r2)
 }
 
+/// Makes freshly written code at `addr..addr + len` visible to instruction
+/// fetch: arm64 keeps separate instruction and data caches, so written
+/// code must be cleaned to the point of unification and the instruction
+/// cache invalidated before it runs (x86-64 needs nothing).
+pub fn sync_icache(addr: u64, len: usize) {
+    #[cfg(target_arch = "aarch64")]
+    {
+        unsafe extern "C" {
+            fn __clear_cache(start: *mut core::ffi::c_char, end: *mut core::ffi::c_char);
+        }
+        // SAFETY: libgcc's cache maintenance for a range of this process's
+        // own mapping; it reads no memory.
+        unsafe { __clear_cache(addr as *mut _, (addr as usize + len) as *mut _) };
+    }
+    #[cfg(not(target_arch = "aarch64"))]
+    let _ = (addr, len);
+}
+
 /// An address in this binary's text, to place images within `call rel32`
 /// reach of helpers linked into the same binary.
 pub fn text_address() -> usize {

@@ -21,20 +21,12 @@ pub fn build() -> Result<(), String> {
     Ok(())
 }
 
-fn build_target(target: &str) -> Result<(), String> {
-    let root = repo_root();
+/// Debian's cargo with the variables a rustup-started cargo leaves
+/// behind removed, `RUSTC` pointing at Debian's compiler and unstable
+/// options allowed.
+fn debian_cargo() -> Command {
     let mut cmd = Command::new("/usr/bin/cargo");
-    cmd.current_dir(&root)
-        .args(["build", "--release", "--target", target])
-        .args([
-            "-Zbuild-std=core,alloc,compiler_builtins",
-            "-Zbuild-std-features=compiler-builtins-mem",
-        ])
-        .args(["--target-dir", "target-bare"])
-        .args(["--features", "axiom-abi/alloc"]);
-    for c in CRATES {
-        cmd.args(["-p", c]);
-    }
+    cmd.current_dir(repo_root());
     // A cargo started by `cargo run` inherits the rustup toolchain's
     // variables; the Debian toolchain must not see them.
     for (k, _) in std::env::vars() {
@@ -47,6 +39,44 @@ fn build_target(target: &str) -> Result<(), String> {
         }
     }
     cmd.env("RUSTC", "/usr/bin/rustc").env("RUSTC_BOOTSTRAP", "1");
+    cmd
+}
+
+/// The arm64 JIT's execution tests: `tests/tests/jit_aarch64.rs` built for
+/// `aarch64-unknown-linux-gnu` (std from `rust-web-src`, linked by
+/// `aarch64-linux-gnu-gcc`) and run under `qemu-aarch64`, in
+/// `target-arm64`.
+pub fn test_arm64(long: bool) -> Result<(), String> {
+    let mut cmd = debian_cargo();
+    cmd.args(["test", "-p", "axiom-tests", "--test", "jit_aarch64"])
+        .args(["--target", "aarch64-unknown-linux-gnu", "-Zbuild-std"])
+        .args(["--target-dir", "target-arm64"])
+        .env("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER", "aarch64-linux-gnu-gcc")
+        .env(
+            "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER",
+            "qemu-aarch64 -L /usr/aarch64-linux-gnu",
+        )
+        .args(["--", "--nocapture"]);
+    if long {
+        cmd.env("AXIOM_LONG_TESTS", "1");
+    }
+    let status =
+        cmd.status().map_err(|e| format!("/usr/bin/cargo: {e} (run `cargo xtask setup`)"))?;
+    if status.success() { Ok(()) } else { Err("arm64 tests under qemu-aarch64 failed".into()) }
+}
+
+fn build_target(target: &str) -> Result<(), String> {
+    let mut cmd = debian_cargo();
+    cmd.args(["build", "--release", "--target", target])
+        .args([
+            "-Zbuild-std=core,alloc,compiler_builtins",
+            "-Zbuild-std-features=compiler-builtins-mem",
+        ])
+        .args(["--target-dir", "target-bare"])
+        .args(["--features", "axiom-abi/alloc"]);
+    for c in CRATES {
+        cmd.args(["-p", c]);
+    }
     let status =
         cmd.status().map_err(|e| format!("/usr/bin/cargo: {e} (run `cargo xtask setup`)"))?;
     if status.success() { Ok(()) } else { Err(format!("bare-metal build for {target} failed")) }

@@ -55,6 +55,7 @@ pub fn test(long: bool) -> Result<(), String> {
         ),
         ("cargo test", Box::new(move || cargo_host(&["test", "--workspace"], env))),
         ("build-bare", Box::new(crate::bare::build)),
+        ("arm64 JIT under qemu-aarch64", Box::new(move || crate::bare::test_arm64(long))),
     ];
 
     let mut passed = 0;
