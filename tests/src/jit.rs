@@ -115,3 +115,83 @@ pub fn run_case(case: &TestCase, opts: &JitOptions) -> Result<(u64, Vec<u8>), St
     let r0 = unsafe { image.run(r1, mem.len() as u64) };
     Ok((r0, mem))
 }
+
+/// A loader of programs into executable images (one per backend).
+pub type Loader = fn(&[Insn], &TestJitEnv, &JitOptions) -> Result<ExecImage, JitRunError>;
+
+/// A program array as [`JitOptions::default`]'s `TailCallAbi` lays it out:
+/// `max_entries` at 0, entries (tail-call entry addresses) from 8.
+fn prog_array(entries: &[u64]) -> Vec<u64> {
+    let mut a = vec![entries.len() as u64];
+    a.extend_from_slice(entries);
+    a
+}
+
+/// Tail calls through a program array: a program that tail-calls itself
+/// stops after 33, calls from a subprogram return to its caller, empty
+/// slots fall through; the result equals the interpreter's.
+pub fn check_tail_call_chain(load: Loader) {
+    use axiom_abi::asm::assemble;
+    use axiom_jit::interp::{HostEnv, Interpreter};
+    use std::rc::Rc;
+
+    let mut array = prog_array(&[0, 0, 0]);
+    let array_addr = array.as_mut_ptr() as u64;
+    // Slot 0: counts in ctx[0] and tail-calls itself; after 33 the call
+    // falls through. Slot 1: returns ctx[0] + 1000 (called from a subprog).
+    // Slot 2 stays empty.
+    let looping = assemble(&format!(
+        "mov %r6, %r1\nldxdw %r0, [%r6+0]\nadd %r0, 1\nstxdw [%r6+0], %r0\n\
+         lddw %r2, {array_addr:#x}\nmov %r3, 0\nmov %r1, %r6\ncall 12\n\
+         mov %r1, %r6\ncall local sub\nadd %r0, 7\nexit\n\
+         sub:\nmov %r6, %r1\nlddw %r2, {array_addr:#x}\nmov %r3, 2\ncall 12\n\
+         mov %r1, %r6\nlddw %r2, {array_addr:#x}\nmov %r3, 1\ncall 12\nmov %r0, 55\nexit"
+    ))
+    .unwrap();
+    let target = assemble("ldxdw %r0, [%r1+0]\nadd %r0, 1000\nexit").unwrap();
+    let env = TestJitEnv::new();
+    let img_loop = load(&looping, &env, &JitOptions::default()).unwrap();
+    let img_target = load(&target, &env, &JitOptions::default()).unwrap();
+    array[1] = img_loop.tail_call_entry();
+    array[2] = img_target.tail_call_entry();
+
+    let mut ctx = [0u64; 1];
+    let ctx_addr = ctx.as_mut_ptr() as u64;
+    // SAFETY: the programs touch only ctx and their stacks; tail calls
+    // jump to the images mapped above, which outlive the run.
+    #[allow(unsafe_code)]
+    let r0 = unsafe { img_loop.run(ctx_addr, 0) };
+
+    let mut ienv = HostEnv::default();
+    ienv.add_region(ctx_addr, vec![0; 8], true);
+    let (l, t): (Rc<[axiom_abi::Insn]>, Rc<[axiom_abi::Insn]>) = (looping.into(), target.into());
+    ienv.prog_arrays.insert(array_addr, vec![Some(l.clone()), Some(t), None]);
+    let out = Interpreter::default().run(&mut ienv, l, &[ctx_addr]).unwrap();
+    // 34 runs of the counting part, then the subprog's tail calls are over
+    // the limit too and fall through: 55 + 7.
+    assert_eq!(ctx[0], 34);
+    assert_eq!(u64::from_le_bytes(ienv.regions[0].data[..8].try_into().unwrap()), 34);
+    assert_eq!((r0, out.r0), (62, 62));
+}
+
+/// A tail call made in a subprogram replaces it, and returns to its
+/// caller.
+pub fn check_tail_call_from_subprogram(load: Loader) {
+    use axiom_abi::asm::assemble;
+    let mut array = prog_array(&[0]);
+    let array_addr = array.as_mut_ptr() as u64;
+    let main = assemble(&format!(
+        "mov %r6, %r1\ncall local sub\nadd %r0, 7\nexit\n\
+         sub:\nlddw %r2, {array_addr:#x}\nmov %r3, 0\ncall 12\nmov %r0, 55\nexit"
+    ))
+    .unwrap();
+    let target = assemble("mov %r0, 1000\nexit").unwrap();
+    let env = TestJitEnv::new();
+    let img_main = load(&main, &env, &JitOptions::default()).unwrap();
+    let img_target = load(&target, &env, &JitOptions::default()).unwrap();
+    array[1] = img_target.tail_call_entry();
+    // SAFETY: no memory is touched but the stacks; the target outlives the run.
+    #[allow(unsafe_code)]
+    let r0 = unsafe { img_main.run(0, 0) };
+    assert_eq!(r0, 1007);
+}

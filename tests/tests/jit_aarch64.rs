@@ -5,7 +5,7 @@
 //! conformance program gives the expected `r0` and the interpreter's
 //! memory, and thousands of generated programs agree with the interpreter.
 
-use axiom_jit::program::{JitError, JitOptions};
+use axiom_jit::program::JitOptions;
 use axiom_tests::conformance::{load_dir, parse};
 use axiom_tests::jit::TestJitEnv;
 use axiom_tests::paths::conformance_dir;
@@ -32,8 +32,6 @@ fn every_conformance_program_compiles() {
             let prog = case.program().unwrap();
             match axiom_jit::aarch64::compile(&prog, &env, &opts) {
                 Ok(image) => words += image.code.len() / 4,
-                // `callx` is not compiled by the arm64 backend yet.
-                Err(JitError::Unsupported { what: "callx", .. }) if name == "callx.data" => {}
                 Err(e) => failures.push(format!("{name}: {e}")),
             }
         }
@@ -61,9 +59,6 @@ mod on_arm64 {
             let mut ran = 0;
             for (path, text) in &files {
                 let name = path.file_name().unwrap().to_string_lossy();
-                if name == "callx.data" {
-                    continue;
-                }
                 let case = parse(&name, text).unwrap();
                 let expected = case.result.unwrap();
                 let (interp_r0, interp_mem) = run_interpreter_with_memory(&case).unwrap();
@@ -98,6 +93,23 @@ mod on_arm64 {
             );
             assert!(failures.is_empty(), "{}", failures.join("\n"));
         }
+    }
+
+    #[test]
+    fn tail_calls_chain_count_and_stop_at_33() {
+        axiom_tests::jit::check_tail_call_chain(load_aarch64);
+    }
+
+    #[test]
+    fn tail_call_from_a_subprogram_returns_to_its_caller() {
+        axiom_tests::jit::check_tail_call_from_subprogram(load_aarch64);
+    }
+
+    #[test]
+    fn images_are_mapped_read_execute_only() {
+        let prog = axiom_abi::asm::assemble("mov %r0, 1\nexit").unwrap();
+        let image = load_aarch64(&prog, &TestJitEnv::new(), &JitOptions::default()).unwrap();
+        assert_eq!(image.protection().as_deref(), Some("r-xp"));
     }
 
     fn xor_helper(args: [u64; 5], _: &mut [Region], _: &mut Stack) -> Result<u64, EnvError> {

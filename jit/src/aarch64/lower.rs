@@ -10,11 +10,15 @@
 //! pass that finds one out of range turns it into `b.!cond +8; b target`
 //! (±128 MiB) for good and emits again, until the layout stops changing.
 //!
-//! Not yet: tail calls, `callx`, legacy packet loads, constant folding
-//! from [`crate::constprop`] (the x86-64 backend's size work).
+//! A program that makes tail calls starts with a trampoline that keeps the
+//! run's tail-call count on its stack and its address in `x26`; a tail call
+//! unwinds the caller's frame and branches to the target's main function.
+//!
+//! Not yet: legacy packet loads, constant folding from
+//! [`crate::constprop`] (the x86-64 backend's size work).
 
 use super::enc::{self, AtomicOp as Lse, Cond as C, FP, LR, SP, Size as S, W, X, XZR};
-use crate::interp::{HELPER_TAIL_CALL, STACK_FRAME_SIZE};
+use crate::interp::{HELPER_TAIL_CALL, MAX_TAIL_CALLS, STACK_FRAME_SIZE};
 use crate::program::{JitEnv, JitError, JitImage, JitOptions, Program};
 use alloc::vec;
 use alloc::vec::Vec;
@@ -28,6 +32,9 @@ use axiom_abi::instruction::{
 /// result is moved there from `x0`); `r6`..`r9` are callee-saved
 /// `x19`..`x22`; `r10` is `x25`.
 const REGMAP: [X; 11] = [X(7), X(0), X(1), X(2), X(3), X(4), X(19), X(20), X(21), X(22), X(25)];
+
+/// Holds the address of the tail-call counter while a run makes tail calls.
+const TAIL_COUNT: X = X(26);
 
 /// Scratch registers, never holding a BPF register.
 const T0: X = X(9);
@@ -97,6 +104,7 @@ struct Ctx<'a> {
     insns: Vec<Option<Instruction>>,
     funcs: Vec<Func>,
     func_of: Vec<usize>,
+    tail_calls: bool,
     env: &'a dyn JitEnv,
     opts: JitOptions,
 }
@@ -116,15 +124,6 @@ struct Pass<'p> {
 /// offset 0).
 pub fn compile(slots: &[Insn], env: &dyn JitEnv, opts: &JitOptions) -> Result<JitImage, JitError> {
     let Program { insns, funcs: shape, func_of, tail_calls, .. } = Program::analyse(slots)?;
-    if tail_calls {
-        let pc = insns
-            .iter()
-            .position(|i| {
-                matches!(i, Some(Instruction::Call(CallTarget::Helper(HELPER_TAIL_CALL))))
-            })
-            .unwrap_or(0);
-        return Err(JitError::Unsupported { pc, what: "bpf_tail_call" });
-    }
     let funcs = shape
         .iter()
         .map(|f| {
@@ -137,7 +136,7 @@ pub fn compile(slots: &[Insn], env: &dyn JitEnv, opts: &JitOptions) -> Result<Ji
             Func { start: f.start, end: f.end, pairs, stack: f.used[10] }
         })
         .collect();
-    let ctx = Ctx { insns, funcs, func_of, env, opts: *opts };
+    let ctx = Ctx { insns, funcs, func_of, tail_calls, env, opts: *opts };
     let mut long = vec![false; ctx.insns.len()];
     let mut prev: Option<Layout> = None;
     for pass in 0..16 {
@@ -159,6 +158,8 @@ pub fn compile(slots: &[Insn], env: &dyn JitEnv, opts: &JitOptions) -> Result<Ji
             return Ok(JitImage {
                 code: code.iter().flat_map(|w| w.to_le_bytes()).collect(),
                 entry: 0,
+                // With a trampoline, offset 0 enters it; tail calls from
+                // other programs enter the main function directly.
                 tail_call_entry: cur.entry[0] * 4,
                 insn_offsets: cur.start.iter().map(|&o| (o * 4) as u32).collect(),
                 relocs: Vec::new(),
@@ -251,6 +252,9 @@ impl Pass<'_> {
 
 impl Ctx<'_> {
     fn emit(&self, p: &mut Pass) -> Result<(), JitError> {
+        if self.tail_calls {
+            self.trampoline(p);
+        }
         for (f, func) in self.funcs.iter().enumerate() {
             p.cur.entry[f] = p.pos();
             // Prologue: frame record, callee-saved pairs, BPF frame pointer
@@ -269,20 +273,110 @@ impl Ctx<'_> {
                 let Some(insn) = self.insns[pc] else { continue };
                 self.insn(p, f, pc, insn)?;
             }
-            // Epilogue.
             p.cur.epilogue[f] = p.pos();
-            if func.stack {
-                p.put(enc::add_imm(W::X64, SP, X(25), 0));
-            }
-            for &(a, b) in func.pairs.iter().rev() {
-                p.put(enc::ldp_post(a, b, SP, 16));
-            }
-            p.put(enc::ldp_post(FP, LR, SP, 16));
+            self.unwind(p, func);
             if f == 0 {
                 p.put(enc::mov(W::X64, X(0), REGMAP[0]));
             }
             p.put(enc::RET);
         }
+        Ok(())
+    }
+
+    /// Restores the callee-saved registers and the caller's frame record.
+    fn unwind(&self, p: &mut Pass, func: &Func) {
+        if func.stack {
+            p.put(enc::add_imm(W::X64, SP, X(25), 0));
+        }
+        for &(a, b) in func.pairs.iter().rev() {
+            p.put(enc::ldp_post(a, b, SP, 16));
+        }
+        p.put(enc::ldp_post(FP, LR, SP, 16));
+    }
+
+    /// Keeps the run's tail-call count in a zeroed stack slot whose
+    /// address stays in `x26`, then calls the main function.
+    fn trampoline(&self, p: &mut Pass) {
+        p.put(enc::stp_pre(FP, LR, SP, -16));
+        p.put(enc::add_imm(W::X64, FP, SP, 0));
+        p.put(enc::stp_pre(TAIL_COUNT, XZR, SP, -16));
+        p.put(enc::add_imm(W::X64, TAIL_COUNT, SP, 8));
+        let here = p.pos() as i64;
+        let rel = p.prev.map_or(0, |l| (l.entry[0] as i64 - here) * 4);
+        p.put(enc::bl(rel as i32));
+        p.put(enc::ldp_post(TAIL_COUNT, T0, SP, 16));
+        p.put(enc::ldp_post(FP, LR, SP, 16));
+        p.put(enc::RET);
+    }
+
+    /// `bpf_tail_call(ctx = r1, array = r2, index = r3)` in Linux's order:
+    /// index below `max_entries`, count below 33 (then counted), slot not
+    /// empty; then this frame is unwound and the target entered with `r1`
+    /// still the context. Otherwise execution falls through.
+    fn tail_call(&self, p: &mut Pass, f: usize) {
+        let abi = self.opts.tail_calls;
+        let (array, index) = (REGMAP[2], REGMAP[3]);
+        let field = |p: &mut Pass, rt: X, base: X, off: i32, size: S| {
+            if (-256..256).contains(&off) {
+                p.put(enc::ldur(size, rt, base, off));
+            } else {
+                p.mov_imm(W::X64, T2, off as i64 as u64);
+                p.put(enc::ldr_reg(size, rt, base, T2));
+            }
+        };
+        let mut outs = Vec::new();
+        field(p, T0, array, abi.max_entries_offset, S::W);
+        p.put(enc::cmp(W::W32, index, T0));
+        outs.push(p.pos());
+        p.put(0);
+        p.put(enc::ldur(S::W, T1, TAIL_COUNT, 0));
+        p.put(enc::cmp_imm(W::W32, T1, MAX_TAIL_CALLS));
+        outs.push(p.pos());
+        p.put(0);
+        p.put(enc::add_imm(W::W32, T1, T1, 1));
+        p.put(enc::stur(S::W, T1, TAIL_COUNT, 0));
+        p.put(enc::mov(W::W32, T0, index));
+        p.put(enc::lsl_imm(W::X64, T0, T0, 3));
+        p.put(enc::add(W::X64, T0, T0, array));
+        field(p, T0, T0, abi.entries_offset, S::X);
+        p.put(enc::cmp_imm(W::X64, T0, 0));
+        let empty = p.pos();
+        p.put(0);
+        self.unwind(p, &self.funcs[f]);
+        p.put(enc::br(T0));
+        let out = p.pos();
+        for at in outs {
+            p.code[at] = enc::b_cond(C::Hs, ((out - at) * 4) as i32);
+        }
+        p.code[empty] = enc::b_cond(C::Eq, ((out - empty) * 4) as i32);
+    }
+
+    /// `callx reg`: the helper whose id `reg` holds, through the runtime's
+    /// table; an unknown id gives `r0 = 0`.
+    fn callx(&self, p: &mut Pass, pc: usize, reg: Reg) -> Result<(), JitError> {
+        let (table, len) = self
+            .env
+            .helper_table()
+            .ok_or(JitError::Unsupported { pc, what: "callx without a helper table" })?;
+        p.put(enc::mov(W::X64, T0, x(reg)));
+        p.mov_imm(W::X64, T1, len as u64);
+        p.put(enc::cmp(W::X64, T0, T1));
+        let bad = p.pos();
+        p.put(0);
+        p.mov_imm(W::X64, T1, table);
+        p.put(enc::lsl_imm(W::X64, T0, T0, 3));
+        p.put(enc::add(W::X64, T0, T0, T1));
+        p.put(enc::ldur(S::X, T0, T0, 0));
+        p.put(enc::cmp_imm(W::X64, T0, 0));
+        let empty = p.pos();
+        p.put(0);
+        p.put(enc::blr(T0));
+        p.put(enc::mov(W::X64, REGMAP[0], X(0)));
+        p.put(enc::b(8));
+        let zero = p.pos();
+        p.put(enc::movz(W::X64, REGMAP[0], 0, 0));
+        p.code[bad] = enc::b_cond(C::Hs, ((zero - bad) * 4) as i32);
+        p.code[empty] = enc::b_cond(C::Eq, ((zero - empty) * 4) as i32);
         Ok(())
     }
 
@@ -416,6 +510,7 @@ impl Ctx<'_> {
                 let t = self.target(p, pc, off as i64);
                 p.branch(pc, Some(cond_of(cond)), t);
             }
+            Instruction::Call(CallTarget::Helper(HELPER_TAIL_CALL)) => self.tail_call(p, f),
             Instruction::Call(CallTarget::Helper(id)) => {
                 let addr = self.env.helper_address(id).ok_or(JitError::UnknownHelper { pc, id })?;
                 p.mov_imm(W::X64, T0, addr);
@@ -440,9 +535,7 @@ impl Ctx<'_> {
             Instruction::Call(CallTarget::Kfunc { .. }) => {
                 return Err(JitError::Unsupported { pc, what: "kfunc calls" });
             }
-            Instruction::CallX { .. } => {
-                return Err(JitError::Unsupported { pc, what: "callx" });
-            }
+            Instruction::CallX { reg } => self.callx(p, pc, reg)?,
             Instruction::LoadPacket { .. } => {
                 return Err(JitError::Unsupported { pc, what: "legacy packet loads" });
             }
