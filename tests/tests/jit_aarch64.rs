@@ -106,6 +106,23 @@ mod on_arm64 {
     }
 
     #[test]
+    fn conditional_branches_beyond_1_mib_run() {
+        // 30,000 `callx` of an unknown id (r0 = 0 each) between a branch and
+        // its target: over 1 MiB of code, past b.cond's reach.
+        let text = format!(
+            "mov %r5, 99\nmov %r0, 5\njeq %r1, 0, +30000\n{}exit",
+            "call %r5\n".repeat(30_000)
+        );
+        let prog = axiom_abi::asm::assemble(&text).unwrap();
+        let image = load_aarch64(&prog, &TestJitEnv::new(), &JitOptions::default()).unwrap();
+        assert!(image.code_len() > 1 << 20);
+        // SAFETY: the program touches no memory and ends.
+        #[allow(unsafe_code)]
+        let (taken, fallthrough) = unsafe { (image.run(0, 0), image.run(1, 0)) };
+        assert_eq!((taken, fallthrough), (5, 0));
+    }
+
+    #[test]
     fn images_are_mapped_read_execute_only() {
         let prog = axiom_abi::asm::assemble("mov %r0, 1\nexit").unwrap();
         let image = load_aarch64(&prog, &TestJitEnv::new(), &JitOptions::default()).unwrap();

@@ -658,3 +658,46 @@ impl Ctx<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axiom_abi::asm::assemble;
+
+    struct NoHelpers;
+    impl JitEnv for NoHelpers {
+        fn helper_address(&self, _: i32) -> Option<u64> {
+            None
+        }
+        fn helper_table(&self) -> Option<(u64, u32)> {
+            Some((0x1000_0000, 8))
+        }
+    }
+
+    fn word_at(img: &JitImage, byte: usize) -> u32 {
+        u32::from_le_bytes(img.code[byte..byte + 4].try_into().unwrap())
+    }
+
+    #[test]
+    fn conditional_branches_beyond_1_mib_take_the_long_form() {
+        // 30,000 `callx` (each over 60 bytes of code) between the branch
+        // and its target: more than b.cond's 1 MiB.
+        let far = 30_000;
+        let text = format!("jeq %r1, 0, +{far}\n{}exit", "call %r5\n".repeat(far));
+        let img = compile(&assemble(&text).unwrap(), &NoHelpers, &JitOptions::default()).unwrap();
+        let at = img.insn_offsets[0] as usize + 4; // after the `cmp`
+        // b.ne +8 (over the long branch), then b to the target.
+        assert_eq!(word_at(&img, at), enc::b_cond(C::Ne, 8));
+        let target = img.insn_offsets[far + 1] as i64;
+        assert_eq!(word_at(&img, at + 4), enc::b((target - (at as i64 + 4)) as i32));
+        // A near branch keeps the short form.
+        let img = compile(
+            &assemble("jeq %r1, 0, +1\nmov %r0, 1\nexit").unwrap(),
+            &NoHelpers,
+            &JitOptions::default(),
+        )
+        .unwrap();
+        let at = img.insn_offsets[0] as usize + 4;
+        assert_eq!(word_at(&img, at), enc::b_cond(C::Eq, 8));
+    }
+}

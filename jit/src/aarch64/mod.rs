@@ -1,6 +1,9 @@
 //! The arm64 backend (issue 6): named encoders ([`enc`]), checked against
-//! LLVM's assembler, and the lowering of BPF programs ([`lower`]).
+//! LLVM's assembler, the lowering of BPF programs ([`lower`]) and, with the
+//! `disasm` feature, a disassembly of its output.
 
+#[cfg(feature = "disasm")]
+pub mod disasm;
 pub mod enc;
 pub mod lower;
 
