@@ -1,9 +1,10 @@
 //! Axiom's BPF execution engines.
 //!
 //! [`interp`] is the reference interpreter: it defines what every eBPF
-//! instruction does in Axiom, and every native backend (issue 4: x86_64,
-//! issue 6: arm64) is tested against it. The native code generators arrive
-//! with those issues; this crate produces bytes and never maps memory.
+//! instruction does in Axiom, and every native backend ([`x86_64`],
+//! [`aarch64`]) is tested against it. [`program`] is what the backends
+//! share, [`constprop`] the constant facts they may use. This crate
+//! produces bytes and never maps memory.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 

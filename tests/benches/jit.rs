@@ -493,6 +493,7 @@ fn main() {
             },
         );
     }
+    arm64_table(&files);
     println!("\nconformance programs where Axiom's code is larger than Linux's: {}", larger.len());
     for r in larger {
         println!(
@@ -502,4 +503,73 @@ fn main() {
             r.linux_size.unwrap()
         );
     }
+}
+
+/// The arm64 backend next to the x86-64 one on the same programs: compile
+/// time per BPF instruction (on this host) and native bytes per BPF
+/// instruction.
+fn arm64_table(files: &[(std::path::PathBuf, String)]) {
+    let env = JitBenchEnv(TestJitEnv::new());
+    let opts = JitOptions::default();
+    // The map of the lookup loop is any address here: only compiled.
+    let mut programs: Vec<(String, Vec<Insn>)> = benches()
+        .into_iter()
+        .map(|b| {
+            let prog = if b.uses_map { with_map_address(&b.prog, 0x1000) } else { b.prog };
+            (b.name, prog)
+        })
+        .collect();
+    let mut conf = Vec::new();
+    for (path, text) in files {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if let Ok(prog) = parse(&name, text).unwrap().program() {
+            conf.push(prog);
+        }
+    }
+    let measure = |prog: &[Insn]| {
+        let x86 = time_ns(|| {
+            black_box(compile(prog, &env, &opts).ok());
+        });
+        let arm = time_ns(|| {
+            black_box(axiom_jit::aarch64::compile(prog, &env, &opts).ok());
+        });
+        let x86_len = compile(prog, &env, &opts).map_or(0, |i| i.code.len());
+        let arm_len = axiom_jit::aarch64::compile(prog, &env, &opts).map_or(0, |i| i.code.len());
+        (x86, arm, x86_len, arm_len)
+    };
+    println!("\n## arm64 JIT next to x86-64 (compiled on this host)\n");
+    println!(
+        "| program | insns | x86-64 ns/insn | arm64 ns/insn | x86-64 bytes/insn | arm64 bytes/insn |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    for (name, prog) in programs.drain(..) {
+        let (x86, arm, xl, al) = measure(&prog);
+        let n = prog.len() as f64;
+        println!(
+            "| {name} | {} | {:.1} | {:.1} | {:.2} | {:.2} |",
+            prog.len(),
+            x86 / n,
+            arm / n,
+            xl as f64 / n,
+            al as f64 / n
+        );
+    }
+    let rows: Vec<(f64, f64, f64, f64)> = conf
+        .iter()
+        .map(|p| {
+            let (x86, arm, xl, al) = measure(p);
+            let n = p.len() as f64;
+            (x86 / n, arm / n, xl as f64 / n, al as f64 / n)
+        })
+        .collect();
+    let med = |f: fn(&(f64, f64, f64, f64)) -> f64| median(rows.iter().map(f).collect());
+    println!(
+        "| conformance ({} programs, median) | {} | {:.1} | {:.1} | {:.2} | {:.2} |",
+        rows.len(),
+        median(conf.iter().map(|p| p.len() as f64).collect()),
+        med(|r| r.0),
+        med(|r| r.1),
+        med(|r| r.2),
+        med(|r| r.3)
+    );
 }

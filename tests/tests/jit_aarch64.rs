@@ -123,6 +123,13 @@ mod on_arm64 {
     }
 
     #[test]
+    fn the_host_options_follow_the_cpu() {
+        let opts = axiom_bpf::host::host_jit_options();
+        assert_eq!(opts.aarch64_lse, std::arch::is_aarch64_feature_detected!("lse"));
+        println!("this CPU (qemu-aarch64's): LSE atomics {}", opts.aarch64_lse);
+    }
+
+    #[test]
     fn images_are_mapped_read_execute_only() {
         let prog = axiom_abi::asm::assemble("mov %r0, 1\nexit").unwrap();
         let image = load_aarch64(&prog, &TestJitEnv::new(), &JitOptions::default()).unwrap();

@@ -103,3 +103,13 @@ impl ExecImage {
         self.map.protection()
     }
 }
+
+/// JIT options for code that runs on this host: on arm64, LSE atomics
+/// only where the CPU has them (load/store-exclusive loops otherwise).
+pub fn host_jit_options() -> axiom_jit::program::JitOptions {
+    axiom_jit::program::JitOptions {
+        #[cfg(target_arch = "aarch64")]
+        aarch64_lse: std::arch::is_aarch64_feature_detected!("lse"),
+        ..axiom_jit::program::JitOptions::default()
+    }
+}
