@@ -2,6 +2,7 @@
 //! corpus reader and runner, and the host Linux `bpf()` oracle.
 #![deny(unsafe_code)]
 
+pub mod bpfprogs;
 pub mod conformance;
 pub mod jit;
 pub mod linux;

@@ -23,6 +23,7 @@ mod cmd {
     pub const PROG_LOAD: u32 = 5;
     pub const PROG_TEST_RUN: u32 = 10;
     pub const OBJ_GET_INFO_BY_FD: u32 = 15;
+    pub const MAP_FREEZE: u32 = 22;
 }
 
 const BPF_MAP_TYPE_HASH: u32 = 1;
@@ -441,4 +442,33 @@ pub fn load_with_log(prog_type: u32, slots: &[Insn], log_level: u32) -> (i32, St
     };
     let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
     (errno, String::from_utf8_lossy(&log[..end]).into_owned())
+}
+
+/// Creates the maps of a loaded object in the host kernel, as libbpf
+/// would: global data arrays filled with their initial contents and
+/// read-only ones frozen. Returns the fds by map index.
+pub fn create_object_maps(maps: &[axiom_loader::MapDef]) -> Result<Vec<OwnedFd>, String> {
+    let mut fds = Vec::new();
+    for m in maps {
+        // map_type @0, key_size @4, value_size @8, max_entries @12,
+        // map_flags @16
+        let attr = Attr::new()
+            .u32(0, m.map_type)
+            .u32(4, m.key_size)
+            .u32(8, m.value_size)
+            .u32(12, m.max_entries)
+            .u32(16, m.flags);
+        let fd = sys::bpf_fd(cmd::MAP_CREATE, &mut attr.0.clone())
+            .map_err(|e| format!("map `{}`: {e}", m.name))?;
+        if let axiom_loader::MapOrigin::Data { init, frozen } = &m.origin {
+            map_update(&fd, init).map_err(|e| format!("map `{}` init: {e}", m.name))?;
+            if *frozen {
+                let attr = Attr::new().u32(0, fd.as_raw_fd() as u32);
+                sys::bpf(cmd::MAP_FREEZE, &mut attr.0.clone())
+                    .map_err(|e| format!("map `{}` freeze: {e}", m.name))?;
+            }
+        }
+        fds.push(fd);
+    }
+    Ok(fds)
 }

@@ -11,7 +11,8 @@ use std::process::Command;
 pub const TARGETS: &[&str] = &["x86_64-unknown-none", "aarch64-unknown-none"];
 
 /// The no_std crates every target must build.
-pub const CRATES: &[&str] = &["axiom-abi", "axiom-jit", "axiom-verifier", "axiom-bpf"];
+pub const CRATES: &[&str] =
+    &["axiom-abi", "axiom-jit", "axiom-verifier", "axiom-bpf", "axiom-loader"];
 
 /// Builds [`CRATES`] for every target.
 pub fn build() -> Result<(), String> {
