@@ -1,0 +1,269 @@
+//! Where programs go: one trait, a backend per target. `linux` uses the
+//! host kernel's real `bpf()`; `axiom` is Axiom's runtime in this process
+//! (verifier and JIT; maps, helpers and test runs are not there yet).
+
+use axiom_abi::uapi::types::cmd;
+use axiom_loader::{MapDef, MapOrigin, Program};
+use std::fmt;
+use std::os::fd::{AsRawFd, OwnedFd};
+
+/// A failure, with the verifier's log when it refused a program.
+#[derive(Debug)]
+pub struct Failure {
+    /// What failed, in a sentence.
+    pub message: String,
+    /// The verifier's log, if any.
+    pub log: String,
+}
+
+impl Failure {
+    fn new(message: String) -> Self {
+        Failure { message, log: String::new() }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// A program loaded by a backend.
+pub struct Loaded {
+    /// The verifier's log (empty when none was asked for).
+    pub log: String,
+    /// The kernel's program fd (Linux), if any.
+    pub fd: Option<OwnedFd>,
+}
+
+/// The result of a test run.
+#[derive(Clone, Copy, Debug)]
+pub struct RunResult {
+    /// The program's return value.
+    pub retval: u32,
+    /// Mean run time, nanoseconds.
+    pub duration_ns: u32,
+}
+
+/// A place programs are loaded into.
+pub trait Backend {
+    /// Its name on the command line.
+    fn name(&self) -> &'static str;
+    /// Creates the object's maps (global data filled, read-only data
+    /// frozen); returns their handles by index.
+    fn create_maps(&mut self, maps: &[MapDef]) -> Result<Vec<i32>, Failure>;
+    /// Verifies and loads `prog` with its map references resolved to
+    /// `maps`.
+    fn load(&mut self, prog: &Program, maps: &[i32], log_level: u32) -> Result<Loaded, Failure>;
+    /// Runs a loaded program once per repeat on `data` (like
+    /// `BPF_PROG_TEST_RUN`).
+    fn run(&mut self, loaded: &Loaded, data: &[u8], repeat: u32) -> Result<RunResult, Failure>;
+}
+
+fn errno_text(e: i32) -> String {
+    format!("{} (errno {e})", std::io::Error::from_raw_os_error(e))
+}
+
+/// The host Linux kernel through `bpf()`.
+#[derive(Default)]
+pub struct Linux {
+    maps: Vec<OwnedFd>,
+}
+
+impl Backend for Linux {
+    fn name(&self) -> &'static str {
+        "linux"
+    }
+
+    fn create_maps(&mut self, maps: &[MapDef]) -> Result<Vec<i32>, Failure> {
+        use axiom_abi::uapi::attr::{MapCreateAttr, MapElemAttr};
+        let mut handles = Vec::new();
+        for m in maps {
+            let mut name = [0u8; 16];
+            for (d, s) in name.iter_mut().zip(m.name.trim_start_matches('.').bytes().take(15)) {
+                *d = if s.is_ascii_alphanumeric() || s == b'_' { s } else { b'_' };
+            }
+            let attr = MapCreateAttr {
+                map_type: m.map_type,
+                key_size: m.key_size,
+                value_size: m.value_size,
+                max_entries: m.max_entries,
+                map_flags: m.flags,
+                map_name: name,
+                ..MapCreateAttr::default()
+            };
+            let mut buf = [0u8; 128];
+            attr.write_to(&mut buf);
+            let fd = crate::sys::bpf_fd(cmd::MAP_CREATE, &mut buf).map_err(|e| {
+                Failure::new(format!("map `{}`: creation refused: {}", m.name, errno_text(e)))
+            })?;
+            if let MapOrigin::Data { init, frozen } = &m.origin {
+                let key = 0u32;
+                let attr = MapElemAttr {
+                    map_fd: fd.as_raw_fd() as u32,
+                    key: &key as *const u32 as u64,
+                    value: init.as_ptr() as u64,
+                    ..MapElemAttr::default()
+                };
+                let mut buf = [0u8; 128];
+                attr.write_to(&mut buf);
+                crate::sys::bpf(cmd::MAP_UPDATE_ELEM, &mut buf).map_err(|e| {
+                    Failure::new(format!(
+                        "map `{}`: initial data refused: {}",
+                        m.name,
+                        errno_text(e)
+                    ))
+                })?;
+                if *frozen {
+                    let mut buf = [0u8; 128];
+                    buf[..4].copy_from_slice(&(fd.as_raw_fd() as u32).to_le_bytes());
+                    crate::sys::bpf(cmd::MAP_FREEZE, &mut buf).map_err(|e| {
+                        Failure::new(format!("map `{}`: freeze refused: {}", m.name, errno_text(e)))
+                    })?;
+                }
+            }
+            handles.push(fd.as_raw_fd());
+            self.maps.push(fd);
+        }
+        Ok(handles)
+    }
+
+    fn load(&mut self, prog: &Program, maps: &[i32], log_level: u32) -> Result<Loaded, Failure> {
+        use axiom_abi::uapi::attr::ProgLoadAttr;
+        let insns = prog.with_map_handles(|i| maps.get(i).copied().unwrap_or(-1));
+        let bytes: Vec<u8> = insns.iter().flat_map(|i| i.to_bytes()).collect();
+        let license = c"GPL";
+        let mut log = vec![0u8; if log_level > 0 { 1 << 24 } else { 1 << 16 }];
+        let mut name = [0u8; 16];
+        for (d, s) in name.iter_mut().zip(prog.name.bytes().take(15)) {
+            *d = s;
+        }
+        let attr = ProgLoadAttr {
+            prog_type: prog.prog_type,
+            insn_cnt: insns.len() as u32,
+            insns: bytes.as_ptr() as u64,
+            license: license.as_ptr() as u64,
+            // Without a log level Linux writes nothing: ask for level 1 to
+            // have the reason of a refusal.
+            log_level: log_level.max(1),
+            log_size: log.len() as u32,
+            log_buf: log.as_mut_ptr() as u64,
+            prog_name: name,
+            expected_attach_type: prog.attach_type,
+            ..ProgLoadAttr::default()
+        };
+        let mut buf = [0u8; 168];
+        attr.write_to(&mut buf);
+        let r = crate::sys::bpf_fd(cmd::PROG_LOAD, &mut buf);
+        let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
+        let text = String::from_utf8_lossy(&log[..end]).into_owned();
+        match r {
+            Ok(fd) => {
+                Ok(Loaded { log: if log_level > 0 { text } else { String::new() }, fd: Some(fd) })
+            }
+            Err(e) => Err(Failure {
+                message: format!("program `{}`: Linux refused it: {}", prog.name, errno_text(e)),
+                log: text,
+            }),
+        }
+    }
+
+    fn run(&mut self, loaded: &Loaded, data: &[u8], repeat: u32) -> Result<RunResult, Failure> {
+        use axiom_abi::uapi::attr::TestRunAttr;
+        let fd = loaded.fd.as_ref().ok_or_else(|| Failure::new("no program fd".into()))?;
+        let attr = TestRunAttr {
+            prog_fd: fd.as_raw_fd() as u32,
+            data_size_in: data.len() as u32,
+            data_in: data.as_ptr() as u64,
+            repeat,
+            ..TestRunAttr::default()
+        };
+        let mut buf = [0u8; 168];
+        attr.write_to(&mut buf);
+        crate::sys::bpf(cmd::PROG_TEST_RUN, &mut buf)
+            .map_err(|e| Failure::new(format!("test run refused: {}", errno_text(e))))?;
+        let out = TestRunAttr::from_bytes(&buf);
+        Ok(RunResult { retval: out.retval, duration_ns: out.duration })
+    }
+}
+
+/// Axiom's runtime in this process: the verifier (Linux's program types
+/// and helpers) and the JIT of this host's architecture.
+#[derive(Default)]
+pub struct Axiom {
+    maps: Vec<MapDef>,
+}
+
+impl Backend for Axiom {
+    fn name(&self) -> &'static str {
+        "axiom"
+    }
+
+    fn create_maps(&mut self, maps: &[MapDef]) -> Result<Vec<i32>, Failure> {
+        self.maps = maps.to_vec();
+        Ok((0..maps.len() as i32).collect())
+    }
+
+    fn load(&mut self, prog: &Program, maps: &[i32], log_level: u32) -> Result<Loaded, Failure> {
+        use axiom_verifier::linux::LinuxPlatform;
+        use axiom_verifier::platform::MapInfo;
+        let platform = LinuxPlatform {
+            maps_by_fd: self
+                .maps
+                .iter()
+                .zip(maps)
+                .map(|(m, &h)| {
+                    let info = MapInfo {
+                        map_type: m.map_type,
+                        key_size: m.key_size,
+                        value_size: m.value_size,
+                        max_entries: m.max_entries,
+                        read_only: matches!(m.origin, MapOrigin::Data { frozen: true, .. }),
+                    };
+                    (h, info)
+                })
+                .collect(),
+            maps_by_index: Vec::new(),
+            possible_cpus: std::thread::available_parallelism().ok().map(|n| n.get() as u32),
+        };
+        let insns = prog.with_map_handles(|i| maps.get(i).copied().unwrap_or(-1));
+        let lines: Vec<axiom_verifier::LineInfo> = prog
+            .lines
+            .iter()
+            .map(|l| axiom_verifier::LineInfo {
+                insn: l.insn,
+                source: l.source.clone(),
+                file: l.file.clone(),
+                line: l.line,
+            })
+            .collect();
+        let opts = axiom_verifier::Options {
+            log_level: log_level.max(1),
+            log_size: 1 << 24,
+            allow_uninit_stack: true,
+            ..axiom_verifier::Options::default()
+        };
+        let report =
+            axiom_verifier::verify_with_lines(&insns, prog.prog_type, &platform, &opts, &lines);
+        match report.result {
+            Ok(_) => {
+                Ok(Loaded { log: if log_level > 0 { report.log } else { String::new() }, fd: None })
+            }
+            Err(e) => Err(Failure {
+                message: format!(
+                    "program `{}`: Axiom's verifier refused it: {} (errno {})",
+                    prog.name, e.message, e.errno
+                ),
+                log: report.log,
+            }),
+        }
+    }
+
+    fn run(&mut self, _: &Loaded, _: &[u8], _: u32) -> Result<RunResult, Failure> {
+        Err(Failure::new(
+            "test runs on the axiom backend need the in-process runtime's maps and helpers, \
+             which are not built yet (issue 7 continues); use --backend linux"
+                .into(),
+        ))
+    }
+}

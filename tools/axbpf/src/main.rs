@@ -1,0 +1,342 @@
+//! `axbpf`: loads clang-built `.bpf.o` files the way libbpf does into
+//! Axiom's runtime or the host Linux kernel, with bpftool's verbs.
+//! Every failure ends with a one-line reason on stderr and exit status 1.
+
+#![deny(unsafe_code)]
+
+mod backend;
+mod sys;
+
+use axiom_abi::uapi::attr::{GetIdAttr, InfoAttr, MapInfo, ProgInfo};
+use axiom_abi::uapi::types::{MAP_TYPE_NAMES, PROG_TYPE_NAMES, cmd};
+use axiom_loader::Object;
+use backend::{Axiom, Backend, Failure, Linux};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Axiom's BPF tool.
+#[derive(Parser)]
+#[command(
+    name = "axbpf",
+    version,
+    about = "Load, verify, run and inspect BPF objects on Axiom or Linux"
+)]
+struct Cli {
+    /// Print listings as JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Target {
+    /// Axiom's runtime in this process.
+    Axiom,
+    /// The host Linux kernel.
+    Linux,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Arch {
+    /// x86-64.
+    X86_64,
+    /// arm64.
+    Aarch64,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Verify every program of an object (Linux-format log with source lines).
+    Verify {
+        /// The object file.
+        obj: PathBuf,
+        /// Only this program.
+        #[arg(long)]
+        prog: Option<String>,
+        /// Verifier log level (1: the failing path, 2: everything).
+        #[arg(long, default_value_t = 0)]
+        log_level: u32,
+        /// Where to verify.
+        #[arg(long, value_enum, default_value = "axiom")]
+        backend: Target,
+    },
+    /// Load an object: create its maps and load every program.
+    Load {
+        /// The object file.
+        obj: PathBuf,
+        /// Where to load it.
+        #[arg(long, value_enum, default_value = "linux")]
+        backend: Target,
+    },
+    /// Run a program on input data (like BPF_PROG_TEST_RUN).
+    Run {
+        /// The object file.
+        obj: PathBuf,
+        /// The program.
+        #[arg(long)]
+        prog: String,
+        /// Input packet data (default: 64 zero bytes).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Runs to average over.
+        #[arg(long, default_value_t = 1)]
+        repeat: u32,
+        /// Where to run it.
+        #[arg(long, value_enum, default_value = "linux")]
+        backend: Target,
+    },
+    /// Programs.
+    Prog {
+        #[command(subcommand)]
+        what: ProgCommand,
+    },
+    /// Maps.
+    Map {
+        #[command(subcommand)]
+        what: MapCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProgCommand {
+    /// The host kernel's loaded programs.
+    List,
+    /// An object's program after loading: its instructions (`xlated`) or
+    /// Axiom's native code (`jited`).
+    Dump {
+        /// `xlated` or `jited`.
+        #[arg(value_parser = ["xlated", "jited"])]
+        kind: String,
+        /// The object file.
+        obj: PathBuf,
+        /// The program.
+        #[arg(long)]
+        prog: String,
+        /// Native code for this architecture.
+        #[arg(long, value_enum, default_value = "x86-64")]
+        arch: Arch,
+    },
+}
+
+#[derive(Subcommand)]
+enum MapCommand {
+    /// The host kernel's maps.
+    List,
+}
+
+fn main() -> ExitCode {
+    sys::default_sigpipe();
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            if !f.log.is_empty() {
+                eprint!("{}", f.log);
+                if !f.log.ends_with('\n') {
+                    eprintln!();
+                }
+            }
+            eprintln!("axbpf: {}", f.message);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn fail(message: String) -> Failure {
+    Failure { message, log: String::new() }
+}
+
+fn open(path: &PathBuf) -> Result<Object, Failure> {
+    let bytes =
+        std::fs::read(path).map_err(|e| fail(format!("{}: cannot read: {e}", path.display())))?;
+    axiom_loader::load(&bytes).map_err(|e| fail(format!("{}: {e}", path.display())))
+}
+
+fn backend(t: Target) -> Box<dyn Backend> {
+    match t {
+        Target::Axiom => Box::new(Axiom::default()),
+        Target::Linux => Box::new(Linux::default()),
+    }
+}
+
+fn find<'o>(obj: &'o Object, name: &str) -> Result<&'o axiom_loader::Program, Failure> {
+    obj.programs.iter().find(|p| p.name == name).ok_or_else(|| {
+        let names: Vec<&str> = obj.programs.iter().map(|p| p.name.as_str()).collect();
+        fail(format!("no program `{name}` (the object has: {})", names.join(", ")))
+    })
+}
+
+fn run(cli: &Cli) -> Result<(), Failure> {
+    match &cli.command {
+        Command::Verify { obj, prog, log_level, backend: t } => {
+            let o = open(obj)?;
+            let mut b = backend(*t);
+            let maps = b.create_maps(&o.maps)?;
+            for p in o.programs.iter().filter(|p| prog.as_ref().is_none_or(|n| *n == p.name)) {
+                let loaded = b.load(p, &maps, *log_level)?;
+                print!("{}", loaded.log);
+                println!("{}: {} accepted ({} insns)", b.name(), p.name, p.insns.len());
+            }
+            if let Some(n) = prog {
+                find(&o, n)?;
+            }
+            Ok(())
+        }
+        Command::Load { obj, backend: t } => {
+            let o = open(obj)?;
+            let mut b = backend(*t);
+            let maps = b.create_maps(&o.maps)?;
+            for p in &o.programs {
+                b.load(p, &maps, 0)?;
+                println!(
+                    "{}: loaded {} ({}, {} insns)",
+                    b.name(),
+                    p.name,
+                    p.section,
+                    p.insns.len()
+                );
+            }
+            println!("{}: {} maps, {} programs", b.name(), o.maps.len(), o.programs.len());
+            Ok(())
+        }
+        Command::Run { obj, prog, data, repeat, backend: t } => {
+            let o = open(obj)?;
+            let p = find(&o, prog)?;
+            let input = match data {
+                Some(path) => std::fs::read(path)
+                    .map_err(|e| fail(format!("{}: cannot read: {e}", path.display())))?,
+                None => vec![0u8; 64],
+            };
+            let mut b = backend(*t);
+            let maps = b.create_maps(&o.maps)?;
+            let loaded = b.load(p, &maps, 0)?;
+            let r = b.run(&loaded, &input, *repeat)?;
+            if cli.json {
+                println!("{{\"retval\":{},\"duration_ns\":{}}}", r.retval, r.duration_ns);
+            } else {
+                println!("retval {} duration {} ns", r.retval, r.duration_ns);
+            }
+            Ok(())
+        }
+        Command::Prog { what: ProgCommand::Dump { kind, obj, prog, arch } } => {
+            let o = open(obj)?;
+            let p = find(&o, prog)?;
+            // Maps get placeholder handles: the dump shows the code shape.
+            let insns = p.with_map_handles(|i| i as i32);
+            if kind == "xlated" {
+                let text = axiom_abi::llvm::disassemble_program(&insns)
+                    .map_err(|e| fail(format!("{}: {e}", p.name)))?;
+                print!("{text}");
+                return Ok(());
+            }
+            let env = DumpEnv;
+            let opts = axiom_jit::program::JitOptions::default();
+            let (image, text) = match arch {
+                Arch::X86_64 => {
+                    let i = axiom_jit::x86_64::compile(&insns, &env, &opts)
+                        .map_err(|e| fail(format!("{}: {e}", p.name)))?;
+                    let t = axiom_jit::x86_64::disasm::disassemble(&i.code, 0, &i.insn_offsets);
+                    (i, t)
+                }
+                Arch::Aarch64 => {
+                    let i = axiom_jit::aarch64::compile(&insns, &env, &opts)
+                        .map_err(|e| fail(format!("{}: {e}", p.name)))?;
+                    let t = axiom_jit::aarch64::disasm::disassemble(&i.code, 0, &i.insn_offsets);
+                    (i, t)
+                }
+            };
+            print!("{text}");
+            println!("; {} bytes for {} BPF instructions", image.code.len(), insns.len());
+            Ok(())
+        }
+        Command::Prog { what: ProgCommand::List } => list(cli.json, true),
+        Command::Map { what: MapCommand::List } => list(cli.json, false),
+    }
+}
+
+/// Helper and map addresses for dumps: placeholders, the code is not run.
+struct DumpEnv;
+
+impl axiom_jit::program::JitEnv for DumpEnv {
+    fn helper_address(&self, id: i32) -> Option<u64> {
+        Some(0x1000_0000 + id as u64 * 0x10)
+    }
+    fn resolve_lddw(&self, _: axiom_abi::instruction::Pseudo, imm: i32, next: i32) -> Option<u64> {
+        Some(0x2000_0000 + imm as u64 * 0x1000 + next as u64)
+    }
+    fn helper_table(&self) -> Option<(u64, u32)> {
+        Some((0x3000_0000, 256))
+    }
+}
+
+fn cstr(b: &[u8]) -> String {
+    String::from_utf8_lossy(&b[..b.iter().position(|&c| c == 0).unwrap_or(b.len())]).into_owned()
+}
+
+fn type_name(table: &[(u32, &'static str)], t: u32, prefix: &str) -> String {
+    table
+        .iter()
+        .find(|(n, _)| *n == t)
+        .map_or(t.to_string(), |(_, s)| s.trim_start_matches(prefix).to_lowercase())
+}
+
+/// Lists the host kernel's programs or maps through their ids.
+fn list(json: bool, progs: bool) -> Result<(), Failure> {
+    let (next_cmd, fd_cmd) = if progs {
+        (cmd::PROG_GET_NEXT_ID, cmd::PROG_GET_FD_BY_ID)
+    } else {
+        (cmd::MAP_GET_NEXT_ID, cmd::MAP_GET_FD_BY_ID)
+    };
+    let mut rows = Vec::new();
+    let mut id = 0u32;
+    loop {
+        let mut buf = [0u8; 128];
+        GetIdAttr { start_id: id, ..GetIdAttr::default() }.write_to(&mut buf);
+        match sys::bpf(next_cmd, &mut buf) {
+            Ok(_) => id = GetIdAttr::from_bytes(&buf).next_id,
+            Err(libc::ENOENT) => break,
+            Err(e) => {
+                return Err(fail(format!(
+                    "listing refused: {} (errno {e})",
+                    std::io::Error::from_raw_os_error(e)
+                )));
+            }
+        }
+        let mut buf = [0u8; 128];
+        GetIdAttr { start_id: id, ..GetIdAttr::default() }.write_to(&mut buf);
+        // Gone between the two calls: skip it.
+        let Ok(fd) = sys::bpf_fd(fd_cmd, &mut buf) else { continue };
+        let mut info = vec![0u8; if progs { ProgInfo::SIZE } else { MapInfo::SIZE }];
+        let mut buf = [0u8; 128];
+        InfoAttr {
+            bpf_fd: std::os::fd::AsRawFd::as_raw_fd(&fd) as u32,
+            info_len: info.len() as u32,
+            info: info.as_mut_ptr() as u64,
+        }
+        .write_to(&mut buf);
+        if sys::bpf(cmd::OBJ_GET_INFO_BY_FD, &mut buf).is_err() {
+            continue;
+        }
+        rows.push(if progs {
+            let p = ProgInfo::from_bytes(&info);
+            (p.id, type_name(PROG_TYPE_NAMES, p.type_, "BPF_PROG_TYPE_"), cstr(&p.name))
+        } else {
+            let m = MapInfo::from_bytes(&info);
+            (m.id, type_name(MAP_TYPE_NAMES, m.type_, "BPF_MAP_TYPE_"), cstr(&m.name))
+        });
+    }
+    if json {
+        let items: Vec<String> = rows
+            .iter()
+            .map(|(id, t, n)| format!("{{\"id\":{id},\"type\":\"{t}\",\"name\":\"{n}\"}}"))
+            .collect();
+        println!("[{}]", items.join(","));
+    } else {
+        for (id, t, n) in rows {
+            println!("{id}: {t}  name {n}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,160 @@
+//! `axbpf` as a user runs it: every bpf-progs object loads on both
+//! backends, runs on Linux, dumps; and every failure (file missing, not
+//! ELF, not BPF, unknown section, no license, verifier refusal, map
+//! creation refused) ends with a clear message and exit status 1, never a
+//! panic.
+
+use axiom_tests::bpfprogs;
+use axiom_tests::paths::repo_root;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn axbpf(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_axbpf")).args(args).output().expect("axbpf runs")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = axbpf(args);
+    let (so, se) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "axbpf {args:?} failed:\n{so}\n{se}");
+    so.into_owned()
+}
+
+/// Runs a command that must fail: exit 1, the reason on stderr, no panic.
+fn fails(args: &[&str], reason: &str) -> String {
+    let out = axbpf(args);
+    let se = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "axbpf {args:?}: {se}");
+    assert!(!se.contains("panicked"), "axbpf {args:?} panicked: {se}");
+    assert!(se.contains(reason), "axbpf {args:?}: expected `{reason}` in:\n{se}");
+    se
+}
+
+fn linux() -> bool {
+    match axiom_tests::linux::available() {
+        Ok(()) => true,
+        Err(why) => {
+            println!("Linux backend skipped: host bpf() not usable: {why}");
+            false
+        }
+    }
+}
+
+fn build(src: &str) -> PathBuf {
+    let obj = repo_root()
+        .join("target/bpf-progs")
+        .join(Path::new(src).file_name().unwrap().to_string_lossy().replace(".bpf.c", ".bpf.o"));
+    std::fs::create_dir_all(obj.parent().unwrap()).unwrap();
+    let status = Command::new("clang-22")
+        .args(["-target", "bpf", "-O2", "-g", "-I/usr/include/x86_64-linux-gnu", "-c"])
+        .arg(repo_root().join(src))
+        .arg("-o")
+        .arg(&obj)
+        .status()
+        .expect("clang-22");
+    assert!(status.success());
+    obj
+}
+
+#[test]
+fn every_object_loads_on_both_backends() {
+    let live = linux();
+    let objects = bpfprogs::build().unwrap();
+    for obj in &objects {
+        let o = obj.to_str().unwrap();
+        let out = ok(&["load", o, "--backend", "axiom"]);
+        assert!(out.contains("programs"), "{out}");
+        if live {
+            let out = ok(&["load", o, "--backend", "linux"]);
+            assert!(out.contains("linux: loaded"), "{out}");
+        }
+    }
+    println!("axbpf: {} objects loaded", objects.len());
+}
+
+#[test]
+fn verify_prints_linux_format_logs_with_source_lines() {
+    let objects = bpfprogs::build().unwrap();
+    let obj = objects.iter().find(|p| p.ends_with("subprogs.bpf.o")).unwrap();
+    let out = ok(&["verify", obj.to_str().unwrap(), "--log-level", "2"]);
+    assert!(out.contains("subprogs.bpf.c:"), "{out}");
+    assert!(out.contains("call pc+"), "{out}");
+    assert!(out.contains("processed "), "{out}");
+    assert!(out.contains("axiom: hash_len accepted"), "{out}");
+}
+
+#[test]
+fn run_and_dumps() {
+    let objects = bpfprogs::build().unwrap();
+    let obj = objects.iter().find(|p| p.ends_with("socket_count.bpf.o")).unwrap();
+    let o = obj.to_str().unwrap();
+    if linux() {
+        // The filter returns skb->len: Linux's test run takes the 14-byte
+        // Ethernet header off the 64 bytes of default data.
+        let out = ok(&["--json", "run", o, "--prog", "count_packets"]);
+        assert!(out.starts_with("{\"retval\":50,"), "{out}");
+    }
+    fails(&["run", o, "--prog", "count_packets", "--backend", "axiom"], "not built yet");
+    let xlated = ok(&["prog", "dump", "xlated", o, "--prog", "count_packets"]);
+    assert!(xlated.contains("call 0x1"), "{xlated}");
+    for arch in ["x86-64", "aarch64"] {
+        let jited = ok(&["prog", "dump", "jited", o, "--prog", "count_packets", "--arch", arch]);
+        assert!(
+            jited.contains("; insn 0") && jited.contains("bytes for 16 BPF instructions"),
+            "{jited}"
+        );
+    }
+    fails(&["run", o, "--prog", "nope"], "no program `nope` (the object has: count_packets)");
+    if linux() {
+        let listing = ok(&["--json", "prog", "list"]);
+        assert!(listing.starts_with('[') && listing.trim_end().ends_with(']'), "{listing}");
+    }
+}
+
+#[test]
+fn failures_are_clear_and_never_panic() {
+    fails(&["verify", "/nonexistent.bpf.o"], "/nonexistent.bpf.o: cannot read");
+    let cargo_toml = repo_root().join("Cargo.toml");
+    fails(&["verify", cargo_toml.to_str().unwrap()], "not a valid ELF object");
+    let native = std::env::current_exe().unwrap();
+    fails(&["verify", native.to_str().unwrap()], "not EM_BPF");
+    // Renamed sections: no license, unknown program section.
+    let objects = bpfprogs::build().unwrap();
+    let good =
+        std::fs::read(objects.iter().find(|p| p.ends_with("socket_count.bpf.o")).unwrap()).unwrap();
+    let dir = std::env::temp_dir().join(format!("axbpf-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let renamed = |from: &[u8], to: &[u8], name: &str| {
+        let mut b = good.clone();
+        for at in 0..b.len() - from.len() {
+            if b[at..at + from.len()] == *from {
+                b[at..at + to.len()].copy_from_slice(to);
+            }
+        }
+        let p = dir.join(name);
+        std::fs::write(&p, b).unwrap();
+        p
+    };
+    let p = renamed(b"license\0", b"lxcense\0", "nolicense.bpf.o");
+    fails(&["load", p.to_str().unwrap(), "--backend", "axiom"], "no `license` section");
+    let p = renamed(b"socket\0", b"sockex\0", "unknown.bpf.o");
+    fails(
+        &["load", p.to_str().unwrap(), "--backend", "axiom"],
+        "section `sockex`: no program type",
+    );
+    // A verifier refusal, with its log on stderr.
+    let unsafe_obj = build("tests/data/unsafe_lookup.bpf.c");
+    let u = unsafe_obj.to_str().unwrap();
+    let se = fails(&["verify", u, "--log-level", "1"], "Axiom's verifier refused it");
+    assert!(se.contains("invalid mem access 'map_value_or_null'"), "{se}");
+    assert!(se.contains("unsafe_lookup.bpf.c:"), "source lines in the log: {se}");
+    if linux() {
+        fails(&["load", u, "--backend", "linux"], "Linux refused it");
+        let bad = build("tests/data/bad_ringbuf.bpf.c");
+        fails(
+            &["load", bad.to_str().unwrap(), "--backend", "linux"],
+            "map `events`: creation refused",
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
