@@ -103,5 +103,6 @@ pub fn bench() -> Result<(), String> {
     })?;
     timed("bench verifier", || {
         cargo_host(&["bench", "-q", "-p", "axiom-tests", "--bench", "verifier"], &[])
-    })
+    })?;
+    timed("bench load", || cargo_host(&["bench", "-q", "-p", "axbpf", "--bench", "load"], &[]))
 }
