@@ -34,6 +34,8 @@ pub struct Loaded {
     pub log: String,
     /// The kernel's program fd (Linux), if any.
     pub fd: Option<OwnedFd>,
+    /// The in-process runtime's compiled program (Axiom), if any.
+    pub image: Option<(axiom_bpf::host::ExecImage, u32)>,
 }
 
 /// The result of a test run.
@@ -158,9 +160,11 @@ impl Backend for Linux {
         let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
         let text = String::from_utf8_lossy(&log[..end]).into_owned();
         match r {
-            Ok(fd) => {
-                Ok(Loaded { log: if log_level > 0 { text } else { String::new() }, fd: Some(fd) })
-            }
+            Ok(fd) => Ok(Loaded {
+                log: if log_level > 0 { text } else { String::new() },
+                fd: Some(fd),
+                image: None,
+            }),
             Err(e) => Err(Failure {
                 message: format!("program `{}`: Linux refused it: {}", prog.name, errno_text(e)),
                 log: text,
@@ -188,10 +192,11 @@ impl Backend for Linux {
 }
 
 /// Axiom's runtime in this process: the verifier (Linux's program types
-/// and helpers) and the JIT of this host's architecture.
+/// and helpers), maps and helpers, the JIT of this host's architecture.
 #[derive(Default)]
 pub struct Axiom {
     maps: Vec<MapDef>,
+    runtime: axiom_bpf::runtime::Runtime,
 }
 
 impl Backend for Axiom {
@@ -200,8 +205,26 @@ impl Backend for Axiom {
     }
 
     fn create_maps(&mut self, maps: &[MapDef]) -> Result<Vec<i32>, Failure> {
+        let mut handles = Vec::new();
+        for m in maps {
+            let spec = axiom_bpf::maps::MapSpec {
+                map_type: m.map_type,
+                key_size: m.key_size,
+                value_size: m.value_size,
+                max_entries: m.max_entries,
+                flags: m.flags,
+            };
+            let (init, frozen) = match &m.origin {
+                MapOrigin::Data { init, frozen } => (Some(init.as_slice()), *frozen),
+                _ => (None, false),
+            };
+            let i = self.runtime.create_map(spec, init, frozen).map_err(|e| {
+                Failure::new(format!("map `{}`: creation refused: {}", m.name, errno_text(e.0)))
+            })?;
+            handles.push(i as i32);
+        }
         self.maps = maps.to_vec();
-        Ok((0..maps.len() as i32).collect())
+        Ok(handles)
     }
 
     fn load(&mut self, prog: &Program, maps: &[i32], log_level: u32) -> Result<Loaded, Failure> {
@@ -224,7 +247,8 @@ impl Backend for Axiom {
                 })
                 .collect(),
             maps_by_index: Vec::new(),
-            possible_cpus: std::thread::available_parallelism().ok().map(|n| n.get() as u32),
+            // The runtime runs programs on one CPU.
+            possible_cpus: Some(1),
         };
         let insns = prog.with_map_handles(|i| maps.get(i).copied().unwrap_or(-1));
         let lines: Vec<axiom_verifier::LineInfo> = prog
@@ -245,25 +269,30 @@ impl Backend for Axiom {
         };
         let report =
             axiom_verifier::verify_with_lines(&insns, prog.prog_type, &platform, &opts, &lines);
-        match report.result {
-            Ok(_) => {
-                Ok(Loaded { log: if log_level > 0 { report.log } else { String::new() }, fd: None })
-            }
-            Err(e) => Err(Failure {
+        if let Err(e) = report.result {
+            return Err(Failure {
                 message: format!(
                     "program `{}`: Axiom's verifier refused it: {} (errno {})",
                     prog.name, e.message, e.errno
                 ),
                 log: report.log,
-            }),
+            });
         }
+        let image = self
+            .runtime
+            .compile(&insns)
+            .map_err(|e| Failure::new(format!("program `{}`: JIT: {e}", prog.name)))?;
+        Ok(Loaded {
+            log: if log_level > 0 { report.log } else { String::new() },
+            fd: None,
+            image: Some((image, prog.prog_type)),
+        })
     }
 
-    fn run(&mut self, _: &Loaded, _: &[u8], _: u32) -> Result<RunResult, Failure> {
-        Err(Failure::new(
-            "test runs on the axiom backend need the in-process runtime's maps and helpers, \
-             which are not built yet (issue 7 continues); use --backend linux"
-                .into(),
-        ))
+    fn run(&mut self, loaded: &Loaded, data: &[u8], repeat: u32) -> Result<RunResult, Failure> {
+        let (image, prog_type) =
+            loaded.image.as_ref().ok_or_else(|| Failure::new("no compiled program".into()))?;
+        let r = self.runtime.test_run(image, *prog_type, data, repeat).map_err(Failure::new)?;
+        Ok(RunResult { retval: r.retval, duration_ns: r.duration_ns })
     }
 }

@@ -94,7 +94,8 @@ fn run_and_dumps() {
         let out = ok(&["--json", "run", o, "--prog", "count_packets"]);
         assert!(out.starts_with("{\"retval\":50,"), "{out}");
     }
-    fails(&["run", o, "--prog", "count_packets", "--backend", "axiom"], "not built yet");
+    let out = ok(&["--json", "run", o, "--prog", "count_packets", "--backend", "axiom"]);
+    assert!(out.starts_with("{\"retval\":50,"), "{out}");
     let xlated = ok(&["prog", "dump", "xlated", o, "--prog", "count_packets"]);
     assert!(xlated.contains("call 0x1"), "{xlated}");
     for arch in ["x86-64", "aarch64"] {
@@ -157,4 +158,63 @@ fn failures_are_clear_and_never_panic() {
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The program names of an object, from `axbpf load --backend axiom`.
+fn programs(obj: &str) -> Vec<String> {
+    ok(&["load", obj, "--backend", "axiom"])
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("axiom: loaded ").map(|r| r.split(' ').next().unwrap().to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn runs_give_the_same_return_value_on_both_backends() {
+    let live = linux();
+    let objects = bpfprogs::build().unwrap();
+    let dir = std::env::temp_dir().join(format!("axbpf-run-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // 64 zero bytes (the default) and 200 bytes of an IPv4 frame.
+    let mut frame = vec![0u8; 200];
+    frame[12] = 0x08;
+    let big = dir.join("frame.bin");
+    std::fs::write(&big, &frame).unwrap();
+    let (mut compared, mut xdp) = (0, 0);
+    for obj in &objects {
+        let o = obj.to_str().unwrap();
+        for p in programs(o) {
+            for data in [None, Some(big.to_str().unwrap())] {
+                let mut args = vec!["--json", "run", o, "--prog", p.as_str(), "--repeat", "3"];
+                if let Some(d) = data {
+                    args.extend(["--data", d]);
+                }
+                let mut axiom = args.clone();
+                axiom.extend(["--backend", "axiom"]);
+                let out = axbpf(&axiom);
+                if !out.status.success() {
+                    // XDP runs need context rewriting: a clear refusal.
+                    let se = String::from_utf8_lossy(&out.stderr);
+                    assert!(se.contains("need context rewriting"), "{o} {p}: {se}");
+                    xdp += 1;
+                    continue;
+                }
+                let ours = String::from_utf8_lossy(&out.stdout).into_owned();
+                let retval = |s: &str| s.split(',').next().unwrap().to_string();
+                if live {
+                    let mut linux = args.clone();
+                    linux.extend(["--backend", "linux"]);
+                    let theirs = ok(&linux);
+                    assert_eq!(retval(&ours), retval(&theirs), "{o} {p} {data:?}");
+                    compared += 1;
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    println!(
+        "axbpf run: {compared} runs equal on Axiom and Linux; {xdp} XDP runs refused on Axiom"
+    );
+    assert!(!live || compared >= 20, "only {compared} runs compared");
 }

@@ -1,0 +1,177 @@
+//! The BPF helpers of the in-process runtime, as native functions JIT code
+//! calls with the System V / AAPCS64 convention. This module and `raw` hold
+//! the runtime's unsafe code: helpers turn the addresses a verified program
+//! passes into references.
+//!
+//! What the verifier guarantees (and these functions rely on): a map
+//! argument is the address of a live [`Map`] of the right kind; a key or
+//! value pointer covers the map's key or value size; a memory argument
+//! covers its size argument; a ring-buffer record was reserved from that
+//! map and not yet released.
+#![allow(unsafe_code)]
+
+use crate::maps::Map;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+/// The hidden part of a socket filter's context: where its packet data is.
+#[repr(C)]
+pub struct SkbCtx {
+    /// `struct __sk_buff` as programs see it.
+    pub skb: [u8; 192],
+    /// The packet data after the Ethernet header (`skb->data`).
+    pub data: *const u8,
+    /// Its length.
+    pub len: u64,
+}
+
+fn map<'a>(addr: u64) -> &'a mut Map {
+    // SAFETY: the verifier only lets a program pass a map argument that is
+    // the address of a map the runtime owns, and the runtime does not touch
+    // its maps while a program runs.
+    unsafe { &mut *(addr as *mut Map) }
+}
+
+fn bytes<'a>(addr: u64, len: usize) -> &'a [u8] {
+    // SAFETY: the verifier proved `len` bytes readable at `addr` (a key,
+    // value or memory argument of this size).
+    unsafe { core::slice::from_raw_parts(addr as *const u8, len) }
+}
+
+fn bytes_mut<'a>(addr: u64, len: usize) -> &'a mut [u8] {
+    // SAFETY: the verifier proved `len` bytes writable at `addr`.
+    unsafe { core::slice::from_raw_parts_mut(addr as *mut u8, len) }
+}
+
+fn neg(e: axiom_abi::uapi::errno::Errno) -> u64 {
+    (-(e.0 as i64)) as u64
+}
+
+/// `bpf_map_lookup_elem(map, key)`.
+pub extern "C" fn map_lookup_elem(m: u64, key: u64, _: u64, _: u64, _: u64) -> u64 {
+    let m = map(m);
+    let k = bytes(key, m.spec.key_size as usize);
+    m.lookup(k).unwrap_or(0)
+}
+
+/// `bpf_map_update_elem(map, key, value, flags)`.
+pub extern "C" fn map_update_elem(m: u64, key: u64, value: u64, flags: u64, _: u64) -> u64 {
+    let m = map(m);
+    let (k, v) = (bytes(key, m.spec.key_size as usize), bytes(value, m.spec.value_size as usize));
+    m.update(k, v, flags).map_or_else(neg, |()| 0)
+}
+
+/// `bpf_map_delete_elem(map, key)`.
+pub extern "C" fn map_delete_elem(m: u64, key: u64, _: u64, _: u64, _: u64) -> u64 {
+    let m = map(m);
+    let k = bytes(key, m.spec.key_size as usize);
+    m.delete(k).map_or_else(neg, |()| 0)
+}
+
+fn clock() -> u64 {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
+/// `bpf_ktime_get_ns()` and `bpf_ktime_get_boot_ns()`: a monotonic clock.
+pub extern "C" fn ktime_get_ns(_: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    clock()
+}
+
+/// `bpf_get_prandom_u32()`.
+pub extern "C" fn get_prandom_u32(_: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    static STATE: AtomicU64 = AtomicU64::new(0x9e37_79b9_7f4a_7c15);
+    let mut x = STATE.load(Ordering::Relaxed);
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    STATE.store(x, Ordering::Relaxed);
+    x & 0xffff_ffff
+}
+
+/// `bpf_get_smp_processor_id()`: the runtime runs programs on one CPU.
+pub extern "C" fn get_smp_processor_id(_: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    0
+}
+
+/// `bpf_trace_printk(fmt, size, ...)`: the format is not expanded; returns
+/// the bytes it would write.
+pub extern "C" fn trace_printk(_fmt: u64, size: u64, _: u64, _: u64, _: u64) -> u64 {
+    size
+}
+
+/// `bpf_skb_load_bytes(skb, offset, to, len)`.
+pub extern "C" fn skb_load_bytes(ctx: u64, off: u64, to: u64, len: u64, _: u64) -> u64 {
+    // SAFETY: the verifier only passes the program's context here, which
+    // the runtime built as an `SkbCtx` for this run.
+    let skb = unsafe { &*(ctx as *const SkbCtx) };
+    let (off, len) = (off as u32 as usize, len as usize);
+    if off.checked_add(len).is_none_or(|end| end as u64 > skb.len) {
+        return neg(axiom_abi::uapi::errno::Errno::EFAULT);
+    }
+    // SAFETY: `data` holds `len` bytes for the run; the range was checked.
+    let data = unsafe { core::slice::from_raw_parts(skb.data, skb.len as usize) };
+    bytes_mut(to, len).copy_from_slice(&data[off..off + len]);
+    0
+}
+
+/// `bpf_ringbuf_output(ringbuf, data, size, flags)`.
+pub extern "C" fn ringbuf_output(m: u64, data: u64, size: u64, _: u64, _: u64) -> u64 {
+    map(m).output(bytes(data, size as usize)).map_or_else(neg, |()| 0)
+}
+
+/// `bpf_ringbuf_reserve(ringbuf, size, flags)`.
+pub extern "C" fn ringbuf_reserve(m: u64, size: u64, _: u64, _: u64, _: u64) -> u64 {
+    map(m).reserve(size).unwrap_or(0)
+}
+
+/// The ring buffer a record came from: the runtime registers its ring
+/// buffers for the run (`bpf_ringbuf_submit` gets only the record).
+pub(crate) static RINGBUFS: std::sync::Mutex<Vec<u64>> = std::sync::Mutex::new(Vec::new());
+
+fn release(rec: u64, keep: bool) -> u64 {
+    let rings = RINGBUFS.lock().map(|r| r.clone()).unwrap_or_default();
+    for m in rings {
+        if map(m).release(rec, keep) {
+            break;
+        }
+    }
+    0
+}
+
+/// `bpf_ringbuf_submit(data, flags)`.
+pub extern "C" fn ringbuf_submit(rec: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    release(rec, true)
+}
+
+/// `bpf_ringbuf_discard(data, flags)`.
+pub extern "C" fn ringbuf_discard(rec: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    release(rec, false)
+}
+
+/// `bpf_ringbuf_query(ringbuf, flags)`: the bytes waiting to be read.
+pub extern "C" fn ringbuf_query(m: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    map(m).queued()
+}
+
+/// A helper function's address, by Linux's helper id.
+pub fn address(id: i32) -> Option<u64> {
+    type Helper = extern "C" fn(u64, u64, u64, u64, u64) -> u64;
+    let f: Helper = match id {
+        1 => map_lookup_elem,
+        2 => map_update_elem,
+        3 => map_delete_elem,
+        5 | 125 => ktime_get_ns,
+        6 => trace_printk,
+        7 => get_prandom_u32,
+        8 => get_smp_processor_id,
+        26 => skb_load_bytes,
+        130 => ringbuf_output,
+        131 => ringbuf_reserve,
+        132 => ringbuf_submit,
+        133 => ringbuf_discard,
+        134 => ringbuf_query,
+        _ => return None,
+    };
+    Some(f as usize as u64)
+}

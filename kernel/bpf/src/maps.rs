@@ -1,0 +1,373 @@
+//! BPF maps with Linux's semantics: arrays (and per-CPU arrays, one CPU),
+//! hash and LRU hash maps, program arrays, ring buffers. Every value lives
+//! at a fixed address for the map's life (programs hold pointers to them);
+//! a deleted hash value is kept until [`Map::collect`] runs, when no
+//! program does, as Linux keeps it until an RCU grace period ends.
+
+use alloc::boxed::Box;
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::vec;
+use alloc::vec::Vec;
+use axiom_abi::uapi::errno::Errno;
+use axiom_abi::uapi::types::map_type as mt;
+
+/// `BPF_ANY`, `BPF_NOEXIST`, `BPF_EXIST`.
+pub mod update {
+    /// Create or replace.
+    pub const ANY: u64 = 0;
+    /// Create only.
+    pub const NOEXIST: u64 = 1;
+    /// Replace only.
+    pub const EXIST: u64 = 2;
+}
+
+/// A map's shape, as `BPF_MAP_CREATE` gives it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MapSpec {
+    /// `BPF_MAP_TYPE_*`.
+    pub map_type: u32,
+    /// Key size in bytes.
+    pub key_size: u32,
+    /// Value size in bytes.
+    pub value_size: u32,
+    /// Entries (ring buffers: bytes, a power of two).
+    pub max_entries: u32,
+    /// `map_flags`.
+    pub flags: u32,
+}
+
+enum Storage {
+    /// `max_entries * value_size` bytes, allocated once.
+    Array(Box<[u8]>),
+    /// Keys to values; `order` is the LRU order (front: least recent).
+    Hash { entries: BTreeMap<Vec<u8>, Box<[u8]>>, lru: Option<VecDeque<Vec<u8>>> },
+    /// `[max_entries, entry 0, entry 1, ...]` as `u64`s: the layout the JITs'
+    /// tail calls read (an entry is a program's tail-call entry address).
+    ProgArray(Box<[u64]>),
+    /// Submitted records, reservations in flight, and the bytes queued.
+    Ringbuf { records: VecDeque<Box<[u8]>>, reserved: Vec<Box<[u8]>>, queued: usize },
+}
+
+/// One map.
+pub struct Map {
+    /// Its shape.
+    pub spec: MapSpec,
+    storage: Storage,
+    /// Values deleted while a program may still hold them.
+    graveyard: Vec<Box<[u8]>>,
+    /// Frozen: no more updates from user space.
+    pub frozen: bool,
+}
+
+impl Map {
+    /// Creates a map, with Linux's checks.
+    pub fn new(spec: MapSpec) -> Result<Map, Errno> {
+        let s = spec;
+        let storage = match s.map_type {
+            mt::ARRAY | mt::PERCPU_ARRAY => {
+                if s.key_size != 4 || s.value_size == 0 || s.max_entries == 0 {
+                    return Err(Errno::EINVAL);
+                }
+                let bytes = (s.max_entries as usize)
+                    .checked_mul(s.value_size as usize)
+                    .filter(|&b| b <= 1 << 30)
+                    .ok_or(Errno::E2BIG)?;
+                Storage::Array(vec![0u8; bytes].into_boxed_slice())
+            }
+            mt::HASH | mt::LRU_HASH | mt::PERCPU_HASH => {
+                if s.key_size == 0 || s.value_size == 0 || s.max_entries == 0 {
+                    return Err(Errno::EINVAL);
+                }
+                let lru = (s.map_type == mt::LRU_HASH).then(VecDeque::new);
+                Storage::Hash { entries: BTreeMap::new(), lru }
+            }
+            mt::PROG_ARRAY => {
+                if s.key_size != 4 || s.value_size != 4 || s.max_entries == 0 {
+                    return Err(Errno::EINVAL);
+                }
+                let mut a = vec![0u64; s.max_entries as usize + 1];
+                a[0] = s.max_entries as u64;
+                Storage::ProgArray(a.into_boxed_slice())
+            }
+            mt::RINGBUF => {
+                if s.key_size != 0 || s.value_size != 0 || !s.max_entries.is_power_of_two() {
+                    return Err(Errno::EINVAL);
+                }
+                Storage::Ringbuf { records: VecDeque::new(), reserved: Vec::new(), queued: 0 }
+            }
+            _ => return Err(Errno::EINVAL),
+        };
+        Ok(Map { spec, storage, graveyard: Vec::new(), frozen: false })
+    }
+
+    /// The address programs use for this map: the program array's table
+    /// for program arrays, else the map itself.
+    pub fn program_address(&self) -> u64 {
+        match &self.storage {
+            Storage::ProgArray(a) => a.as_ptr() as u64,
+            _ => self as *const Map as u64,
+        }
+    }
+
+    /// The address of an array's first value (global data's `lddw` of a
+    /// variable adds its offset); `None` for other kinds.
+    pub fn value_address(&self) -> Option<u64> {
+        match &self.storage {
+            Storage::Array(a) => Some(a.as_ptr() as u64),
+            _ => None,
+        }
+    }
+
+    fn array_index(&self, key: &[u8]) -> Option<usize> {
+        let i = u32::from_le_bytes(key.get(..4)?.try_into().ok()?);
+        (i < self.spec.max_entries).then_some(i as usize)
+    }
+
+    /// The value stored under `key`: its address, which stays valid while
+    /// the map lives (`bpf_map_lookup_elem`).
+    pub fn lookup(&mut self, key: &[u8]) -> Option<u64> {
+        let vs = self.spec.value_size as usize;
+        let index = self.array_index(key);
+        match &mut self.storage {
+            Storage::Array(a) => index.map(|i| a[i * vs..].as_ptr() as u64),
+            Storage::Hash { entries, lru } => {
+                let v = entries.get(key)?.as_ptr() as u64;
+                if let Some(order) = lru {
+                    order.retain(|k| k.as_slice() != key);
+                    order.push_back(key.to_vec());
+                }
+                Some(v)
+            }
+            _ => None,
+        }
+    }
+
+    /// Copies the value under `key` (the user-space lookup).
+    pub fn read(&mut self, key: &[u8]) -> Option<Vec<u8>> {
+        let vs = self.spec.value_size as usize;
+        let index = self.array_index(key);
+        match &self.storage {
+            Storage::Array(a) => index.map(|i| a[i * vs..(i + 1) * vs].to_vec()),
+            Storage::Hash { entries, .. } => entries.get(key).map(|v| v.to_vec()),
+            _ => None,
+        }
+    }
+
+    /// `bpf_map_update_elem` with Linux's flags and errors.
+    pub fn update(&mut self, key: &[u8], value: &[u8], flags: u64) -> Result<(), Errno> {
+        if flags > update::EXIST {
+            return Err(Errno::EINVAL);
+        }
+        let vs = self.spec.value_size as usize;
+        let max = self.spec.max_entries as usize;
+        let index = self.array_index(key);
+        match &mut self.storage {
+            Storage::Array(a) => {
+                let i = index.ok_or(Errno::E2BIG)?;
+                if flags == update::NOEXIST {
+                    return Err(Errno::EEXIST);
+                }
+                a[i * vs..(i + 1) * vs].copy_from_slice(&value[..vs]);
+                Ok(())
+            }
+            Storage::Hash { entries, lru } => {
+                let exists = entries.contains_key(key);
+                match (flags, exists) {
+                    (update::NOEXIST, true) => return Err(Errno::EEXIST),
+                    (update::EXIST, false) => return Err(Errno::ENOENT),
+                    _ => {}
+                }
+                if let Some(v) = entries.get_mut(key) {
+                    // In place: programs holding the value see the update.
+                    v.copy_from_slice(&value[..vs]);
+                } else {
+                    if entries.len() >= max {
+                        let Some(order) = lru.as_mut() else { return Err(Errno::E2BIG) };
+                        // Evict the least recently used entry.
+                        if let Some(old) = order.pop_front()
+                            && let Some(v) = entries.remove(&old)
+                        {
+                            self.graveyard.push(v);
+                        }
+                    }
+                    entries.insert(key.to_vec(), value[..vs].to_vec().into_boxed_slice());
+                }
+                if let Some(order) = lru {
+                    order.retain(|k| k.as_slice() != key);
+                    order.push_back(key.to_vec());
+                }
+                Ok(())
+            }
+            Storage::ProgArray(a) => {
+                let i = index.ok_or(Errno::E2BIG)?;
+                a[i + 1] = u64::from_le_bytes(
+                    value.get(..8).ok_or(Errno::EINVAL)?.try_into().unwrap_or([0; 8]),
+                );
+                Ok(())
+            }
+            Storage::Ringbuf { .. } => Err(Errno::EINVAL),
+        }
+    }
+
+    /// `bpf_map_delete_elem`.
+    pub fn delete(&mut self, key: &[u8]) -> Result<(), Errno> {
+        let index = self.array_index(key);
+        match &mut self.storage {
+            Storage::Array(_) => Err(Errno::EINVAL),
+            Storage::Hash { entries, lru } => {
+                let v = entries.remove(key).ok_or(Errno::ENOENT)?;
+                self.graveyard.push(v);
+                if let Some(order) = lru {
+                    order.retain(|k| k.as_slice() != key);
+                }
+                Ok(())
+            }
+            Storage::ProgArray(a) => {
+                let i = index.ok_or(Errno::E2BIG)?;
+                a[i + 1] = 0;
+                Ok(())
+            }
+            Storage::Ringbuf { .. } => Err(Errno::EINVAL),
+        }
+    }
+
+    /// Sets a program array slot to a tail-call entry address (0: empty).
+    pub fn set_prog(&mut self, index: u32, entry: u64) -> Result<(), Errno> {
+        match &mut self.storage {
+            Storage::ProgArray(a) if index < self.spec.max_entries => {
+                a[index as usize + 1] = entry;
+                Ok(())
+            }
+            Storage::ProgArray(_) => Err(Errno::E2BIG),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// `bpf_ringbuf_reserve`: a zeroed record of `size` bytes, or `None`
+    /// when the ring is full.
+    pub fn reserve(&mut self, size: u64) -> Option<u64> {
+        let cap = self.spec.max_entries as usize;
+        let Storage::Ringbuf { reserved, queued, .. } = &mut self.storage else { return None };
+        let size = usize::try_from(size).ok()?;
+        // Each record takes an 8-byte header and rounds up to 8 bytes.
+        let need = 8 + size.div_ceil(8) * 8;
+        let pending: usize = reserved.iter().map(|r| 8 + r.len().div_ceil(8) * 8).sum();
+        if *queued + pending + need > cap {
+            return None;
+        }
+        let rec = vec![0u8; size].into_boxed_slice();
+        let addr = rec.as_ptr() as u64;
+        reserved.push(rec);
+        Some(addr)
+    }
+
+    /// `bpf_ringbuf_submit` (`keep`) or `bpf_ringbuf_discard` of the
+    /// record at `addr`.
+    pub fn release(&mut self, addr: u64, keep: bool) -> bool {
+        let Storage::Ringbuf { records, reserved, queued } = &mut self.storage else {
+            return false;
+        };
+        let Some(i) = reserved.iter().position(|r| r.as_ptr() as u64 == addr) else { return false };
+        let rec = reserved.swap_remove(i);
+        if keep {
+            *queued += 8 + rec.len().div_ceil(8) * 8;
+            records.push_back(rec);
+        }
+        true
+    }
+
+    /// `bpf_ringbuf_output`: a record with a copy of `data`.
+    pub fn output(&mut self, data: &[u8]) -> Result<(), Errno> {
+        let addr = self.reserve(data.len() as u64).ok_or(Errno::ENOSPC)?;
+        if let Storage::Ringbuf { reserved, .. } = &mut self.storage
+            && let Some(r) = reserved.iter_mut().find(|r| r.as_ptr() as u64 == addr)
+        {
+            r.copy_from_slice(data);
+        }
+        self.release(addr, true);
+        Ok(())
+    }
+
+    /// Takes the oldest submitted ring-buffer record (what a consumer
+    /// reads).
+    pub fn consume(&mut self) -> Option<Box<[u8]>> {
+        let Storage::Ringbuf { records, queued, .. } = &mut self.storage else { return None };
+        let rec = records.pop_front()?;
+        *queued -= 8 + rec.len().div_ceil(8) * 8;
+        Some(rec)
+    }
+
+    /// Bytes submitted and not yet consumed (`bpf_ringbuf_query`'s
+    /// `BPF_RB_AVAIL_DATA`).
+    pub fn queued(&self) -> u64 {
+        match &self.storage {
+            Storage::Ringbuf { queued, .. } => *queued as u64,
+            _ => 0,
+        }
+    }
+
+    /// Frees values deleted while programs could hold them; call when no
+    /// program runs.
+    pub fn collect(&mut self) {
+        self.graveyard.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(map_type: u32, key: u32, value: u32, entries: u32) -> MapSpec {
+        MapSpec { map_type, key_size: key, value_size: value, max_entries: entries, flags: 0 }
+    }
+
+    #[test]
+    fn arrays_keep_fixed_addresses_and_linux_errors() {
+        let mut m = Map::new(spec(mt::ARRAY, 4, 8, 4)).unwrap();
+        let a = m.lookup(&1u32.to_le_bytes()).unwrap();
+        m.update(&1u32.to_le_bytes(), &7u64.to_le_bytes(), update::ANY).unwrap();
+        assert_eq!(m.lookup(&1u32.to_le_bytes()), Some(a));
+        assert_eq!(m.read(&1u32.to_le_bytes()), Some(7u64.to_le_bytes().to_vec()));
+        assert_eq!(m.lookup(&4u32.to_le_bytes()), None);
+        assert_eq!(m.update(&9u32.to_le_bytes(), &[0; 8], 0), Err(Errno::E2BIG));
+        assert_eq!(m.update(&0u32.to_le_bytes(), &[0; 8], update::NOEXIST), Err(Errno::EEXIST));
+        assert_eq!(m.delete(&0u32.to_le_bytes()), Err(Errno::EINVAL));
+        assert!(Map::new(spec(mt::ARRAY, 8, 8, 4)).is_err());
+    }
+
+    #[test]
+    fn hash_maps_follow_the_update_flags_and_lru_evicts() {
+        let mut m = Map::new(spec(mt::HASH, 4, 4, 2)).unwrap();
+        let k = |i: u32| i.to_le_bytes();
+        assert_eq!(m.update(&k(1), &k(10), update::EXIST), Err(Errno::ENOENT));
+        m.update(&k(1), &k(10), update::NOEXIST).unwrap();
+        assert_eq!(m.update(&k(1), &k(11), update::NOEXIST), Err(Errno::EEXIST));
+        m.update(&k(2), &k(20), update::ANY).unwrap();
+        assert_eq!(m.update(&k(3), &k(30), update::ANY), Err(Errno::E2BIG));
+        m.delete(&k(1)).unwrap();
+        assert_eq!(m.delete(&k(1)), Err(Errno::ENOENT));
+        let mut l = Map::new(spec(mt::LRU_HASH, 4, 4, 2)).unwrap();
+        l.update(&k(1), &k(10), 0).unwrap();
+        l.update(&k(2), &k(20), 0).unwrap();
+        l.lookup(&k(1));
+        l.update(&k(3), &k(30), 0).unwrap();
+        assert!(l.read(&k(2)).is_none(), "2 was least recently used");
+        assert!(l.read(&k(1)).is_some() && l.read(&k(3)).is_some());
+    }
+
+    #[test]
+    fn ring_buffers_reserve_submit_discard_and_fill_up() {
+        let mut r = Map::new(spec(mt::RINGBUF, 0, 0, 64)).unwrap();
+        let a = r.reserve(16).unwrap();
+        let b = r.reserve(16).unwrap();
+        assert!(r.release(a, true));
+        assert!(r.release(b, false));
+        assert!(!r.release(b, true), "released twice");
+        assert_eq!(r.queued(), 24);
+        r.output(&[1, 2, 3]).unwrap();
+        assert!(r.reserve(40).is_none(), "full");
+        assert_eq!(r.consume().unwrap().len(), 16);
+        assert_eq!(&*r.consume().unwrap(), &[1, 2, 3]);
+        assert!(Map::new(spec(mt::RINGBUF, 0, 0, 100)).is_err());
+    }
+}

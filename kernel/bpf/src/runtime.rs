@@ -1,0 +1,143 @@
+//! The in-process runtime: maps, helpers and JIT-compiled programs in a
+//! host process (what `axbpf --backend axiom` loads into and runs), with
+//! test runs like Linux's `BPF_PROG_TEST_RUN`.
+
+use crate::helpers::{self, SkbCtx};
+use crate::host::{ExecError, ExecImage};
+use crate::maps::{Map, MapSpec};
+use axiom_abi::Insn;
+use axiom_abi::instruction::Pseudo;
+use axiom_abi::uapi::errno::Errno;
+use axiom_abi::uapi::types::{map_type, prog_type};
+use axiom_jit::program::{JitEnv, JitError, JitOptions};
+use std::time::Instant;
+
+/// Maps and the means to compile and run programs that use them.
+#[derive(Default)]
+pub struct Runtime {
+    /// Maps by index (what a program's `lddw` names). Boxed: compiled
+    /// programs hold their addresses, which must not move as maps are
+    /// added.
+    #[allow(clippy::vec_box)]
+    maps: Vec<Box<Map>>,
+}
+
+/// The result of a test run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TestRun {
+    /// The program's 32-bit return value, as Linux reports it.
+    pub retval: u32,
+    /// Mean run time, nanoseconds.
+    pub duration_ns: u32,
+}
+
+impl JitEnv for Runtime {
+    fn helper_address(&self, id: i32) -> Option<u64> {
+        helpers::address(id)
+    }
+
+    fn resolve_lddw(&self, kind: Pseudo, imm: i32, next_imm: i32) -> Option<u64> {
+        let m = self.maps.get(usize::try_from(imm).ok()?)?;
+        match kind {
+            Pseudo::MapFd | Pseudo::MapIdx => Some(m.program_address()),
+            Pseudo::MapValue | Pseudo::MapIdxValue => {
+                Some(m.value_address()? + next_imm as u32 as u64)
+            }
+            _ => None,
+        }
+    }
+}
+
+impl Runtime {
+    /// Creates a map, optionally filled with `init` (its first value) and
+    /// frozen; returns its index.
+    pub fn create_map(
+        &mut self,
+        spec: MapSpec,
+        init: Option<&[u8]>,
+        frozen: bool,
+    ) -> Result<usize, Errno> {
+        let mut m = Map::new(spec)?;
+        if let Some(bytes) = init {
+            m.update(&0u32.to_le_bytes(), bytes, 0)?;
+        }
+        m.frozen = frozen;
+        self.maps.push(Box::new(m));
+        Ok(self.maps.len() - 1)
+    }
+
+    /// Map `i`.
+    pub fn map(&mut self, i: usize) -> Option<&mut Map> {
+        self.maps.get_mut(i).map(|m| &mut **m)
+    }
+
+    /// JIT-compiles a verified program whose `lddw` instructions name maps
+    /// by index, for this host's architecture, and maps it executable.
+    pub fn compile(&self, insns: &[Insn]) -> Result<ExecImage, String> {
+        let opts = crate::host::host_jit_options();
+        let compile = |opts: &JitOptions| -> Result<ExecImage, ExecError> {
+            #[cfg(target_arch = "aarch64")]
+            let image = axiom_jit::aarch64::compile(insns, self, opts);
+            #[cfg(not(target_arch = "aarch64"))]
+            let image = axiom_jit::x86_64::compile(insns, self, opts);
+            ExecImage::new(image.map_err(ExecError::Link)?)
+        };
+        match compile(&opts) {
+            Err(ExecError::Link(JitError::HelperOutOfReach { .. })) => {
+                compile(&JitOptions { far_helper_calls: true, ..opts }).map_err(|e| e.to_string())
+            }
+            r => r.map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Runs `image` (a program of `prog_type`) `repeat` times on packet
+    /// `data`, as Linux's test run does for socket filters: `skb->len` is
+    /// the data after the 14-byte Ethernet header, `skb->protocol` its
+    /// EtherType.
+    pub fn test_run(
+        &mut self,
+        image: &ExecImage,
+        prog_type: u32,
+        data: &[u8],
+        repeat: u32,
+    ) -> Result<TestRun, String> {
+        if prog_type != prog_type::SOCKET_FILTER {
+            return Err(format!(
+                "test runs of program type {prog_type} need context rewriting (XDP's 32-bit packet \
+                 fields, ...), which the in-process runtime does not do yet; socket filters run"
+            ));
+        }
+        if data.len() < 14 {
+            return Err("packet data shorter than an Ethernet header (14 bytes)".into());
+        }
+        let payload = &data[14..];
+        let mut ctx =
+            Box::new(SkbCtx { skb: [0; 192], data: payload.as_ptr(), len: payload.len() as u64 });
+        ctx.skb[0..4].copy_from_slice(&(payload.len() as u32).to_le_bytes());
+        ctx.skb[16..18].copy_from_slice(&data[12..14]);
+        if let Ok(mut rings) = helpers::RINGBUFS.lock() {
+            *rings = self
+                .maps
+                .iter()
+                .filter(|m| m.spec.map_type == map_type::RINGBUF)
+                .map(|m| m.program_address())
+                .collect();
+        }
+        let ctx_addr = &mut *ctx as *mut SkbCtx as u64;
+        let repeat = repeat.max(1);
+        let start = Instant::now();
+        let mut r0 = 0;
+        for _ in 0..repeat {
+            // SAFETY: the program was verified against this runtime's maps
+            // and helpers, and gets the context it was verified for.
+            #[allow(unsafe_code)]
+            let r = unsafe { image.run(ctx_addr, 0) };
+            r0 = r;
+        }
+        let ns = start.elapsed().as_nanos() / repeat as u128;
+        for m in &mut self.maps {
+            m.collect();
+        }
+        Ok(TestRun { retval: r0 as u32, duration_ns: ns.min(u32::MAX as u128) as u32 })
+    }
+}
