@@ -75,6 +75,10 @@ pub struct Verified {
     pub total_states: u32,
     /// Deepest stack use of each function, bytes.
     pub stack_depth: Vec<u32>,
+    /// The instructions that load or store context fields, sorted: a
+    /// runtime whose context layout differs from the program's view
+    /// rewrites them (Linux's `convert_ctx_accesses`).
+    pub ctx_accesses: Vec<usize>,
 }
 
 /// The outcome and the log text.
@@ -209,6 +213,7 @@ fn run(
         last_line: None,
         prev_log_pos: 0,
         prev_insn_line: 0,
+        ctx_accesses: Vec::new(),
         scratch_regs: 0x7ff,
         scratch_slots: u64::MAX,
     };
@@ -224,7 +229,15 @@ fn run(
     stats.max_states = v.explored.iter().map(|e| e.len() as u32).max().unwrap_or(0);
     explored?;
     v.check_stack_depth()?;
-    Ok(Verified { processed: v.processed, total_states: v.total_states, stack_depth: v.depth })
+    let mut ctx_accesses = core::mem::take(&mut v.ctx_accesses);
+    ctx_accesses.sort_unstable();
+    ctx_accesses.dedup();
+    Ok(Verified {
+        processed: v.processed,
+        total_states: v.total_states,
+        stack_depth: v.depth,
+        ctx_accesses,
+    })
 }
 
 /// What the closing `processed N insns` line reports.
@@ -288,6 +301,8 @@ struct Verifier<'a> {
     /// touched (registers, stack slots of the current frame).
     prev_log_pos: usize,
     prev_insn_line: usize,
+    /// Instructions seen accessing the context.
+    ctx_accesses: Vec<usize>,
     scratch_regs: u16,
     scratch_slots: u64,
     next_id: u32,
@@ -1174,6 +1189,9 @@ impl Verifier<'_> {
                 }
             }
             RegType::Ctx => {
+                if self.ctx_accesses.last() != Some(&pc) {
+                    self.ctx_accesses.push(pc);
+                }
                 if reg.off < 0 {
                     return Err(acc(
                         pc,

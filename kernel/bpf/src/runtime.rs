@@ -73,7 +73,15 @@ impl Runtime {
 
     /// JIT-compiles a verified program whose `lddw` instructions name maps
     /// by index, for this host's architecture, and maps it executable.
-    pub fn compile(&self, insns: &[Insn]) -> Result<ExecImage, String> {
+    /// `ctx_accesses` (from the verifier) are the instructions that touch
+    /// the context, rewritten for the runtime's context layout.
+    pub fn compile(
+        &self,
+        insns: &[Insn],
+        prog_type: u32,
+        ctx_accesses: &[usize],
+    ) -> Result<ExecImage, String> {
+        let insns = &rewrite_ctx(insns, prog_type, ctx_accesses)?;
         let opts = crate::host::host_jit_options();
         let compile = |opts: &JitOptions| -> Result<ExecImage, ExecError> {
             #[cfg(target_arch = "aarch64")]
@@ -101,10 +109,13 @@ impl Runtime {
         data: &[u8],
         repeat: u32,
     ) -> Result<TestRun, String> {
+        if prog_type == prog_type::XDP {
+            return self.run_xdp(image, data, repeat);
+        }
         if prog_type != prog_type::SOCKET_FILTER {
             return Err(format!(
-                "test runs of program type {prog_type} need context rewriting (XDP's 32-bit packet \
-                 fields, ...), which the in-process runtime does not do yet; socket filters run"
+                "test runs of program type {prog_type} are not supported by the in-process \
+                 runtime; socket filters and XDP run"
             ));
         }
         if data.len() < 14 {
@@ -115,6 +126,35 @@ impl Runtime {
             Box::new(SkbCtx { skb: [0; 192], data: payload.as_ptr(), len: payload.len() as u64 });
         ctx.skb[0..4].copy_from_slice(&(payload.len() as u32).to_le_bytes());
         ctx.skb[16..18].copy_from_slice(&data[12..14]);
+        let ctx_addr = &mut *ctx as *mut SkbCtx as u64;
+        self.run_timed(image, ctx_addr, repeat)
+    }
+
+    /// An XDP test run: the whole frame, received on interface 1 queue 0
+    /// as Linux's test run gives it.
+    fn run_xdp(&mut self, image: &ExecImage, data: &[u8], repeat: u32) -> Result<TestRun, String> {
+        let mut frame = data.to_vec();
+        let start = frame.as_mut_ptr() as u64;
+        let mut ctx = Box::new(XdpCtx {
+            data: start,
+            data_end: start + frame.len() as u64,
+            data_meta: start,
+            ingress_ifindex: 1,
+            rx_queue_index: 0,
+            egress_ifindex: 0,
+        });
+        let ctx_addr = &mut *ctx as *mut XdpCtx as u64;
+        let r = self.run_timed(image, ctx_addr, repeat);
+        drop(frame);
+        r
+    }
+
+    fn run_timed(
+        &mut self,
+        image: &ExecImage,
+        ctx_addr: u64,
+        repeat: u32,
+    ) -> Result<TestRun, String> {
         if let Ok(mut rings) = helpers::RINGBUFS.lock() {
             *rings = self
                 .maps
@@ -123,7 +163,6 @@ impl Runtime {
                 .map(|m| m.program_address())
                 .collect();
         }
-        let ctx_addr = &mut *ctx as *mut SkbCtx as u64;
         let repeat = repeat.max(1);
         let start = Instant::now();
         let mut r0 = 0;
@@ -140,4 +179,49 @@ impl Runtime {
         }
         Ok(TestRun { retval: r0 as u32, duration_ns: ns.min(u32::MAX as u128) as u32 })
     }
+}
+
+/// The runtime's XDP context: `struct xdp_md`'s fields at full width.
+#[repr(C)]
+struct XdpCtx {
+    data: u64,
+    data_end: u64,
+    data_meta: u64,
+    ingress_ifindex: u32,
+    rx_queue_index: u32,
+    egress_ifindex: u32,
+}
+
+/// Rewrites context accesses for the runtime's layout: XDP's 32-bit
+/// `data`, `data_end` and `data_meta` fields become 64-bit loads of
+/// [`XdpCtx`]'s pointers, the other fields move to their places. Socket
+/// filters see `struct __sk_buff` as it is.
+fn rewrite_ctx(
+    insns: &[Insn],
+    prog_type: u32,
+    ctx_accesses: &[usize],
+) -> Result<Vec<Insn>, String> {
+    let mut out = insns.to_vec();
+    if prog_type != prog_type::XDP {
+        return Ok(out);
+    }
+    for &pc in ctx_accesses {
+        let i = &mut out[pc];
+        // ldxw rX, [ctx + field]
+        let (off, code) = match i.off {
+            0 => (0, 0x79),
+            4 => (8, 0x79),
+            8 => (16, 0x79),
+            12 => (24, 0x61),
+            16 => (28, 0x61),
+            20 => (32, 0x61),
+            other => return Err(format!("insn {pc}: xdp_md field at {other} not supported")),
+        };
+        if i.code != 0x61 {
+            return Err(format!("insn {pc}: context access {:#04x} not supported", i.code));
+        }
+        i.code = code;
+        i.off = off;
+    }
+    Ok(out)
 }

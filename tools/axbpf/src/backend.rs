@@ -269,18 +269,21 @@ impl Backend for Axiom {
         };
         let report =
             axiom_verifier::verify_with_lines(&insns, prog.prog_type, &platform, &opts, &lines);
-        if let Err(e) = report.result {
-            return Err(Failure {
-                message: format!(
-                    "program `{}`: Axiom's verifier refused it: {} (errno {})",
-                    prog.name, e.message, e.errno
-                ),
-                log: report.log,
-            });
-        }
+        let verified = match report.result {
+            Ok(v) => v,
+            Err(e) => {
+                return Err(Failure {
+                    message: format!(
+                        "program `{}`: Axiom's verifier refused it: {} (errno {})",
+                        prog.name, e.message, e.errno
+                    ),
+                    log: report.log,
+                });
+            }
+        };
         let image = self
             .runtime
-            .compile(&insns)
+            .compile(&insns, prog.prog_type, &verified.ctx_accesses)
             .map_err(|e| Failure::new(format!("program `{}`: JIT: {e}", prog.name)))?;
         Ok(Loaded {
             log: if log_level > 0 { report.log } else { String::new() },
