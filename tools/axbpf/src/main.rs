@@ -5,6 +5,7 @@
 #![deny(unsafe_code)]
 
 mod backend;
+mod kernel;
 mod sys;
 
 use axiom_abi::uapi::attr::{GetIdAttr, InfoAttr, MapInfo, ProgInfo};
@@ -69,6 +70,13 @@ enum Command {
         /// Where to load it.
         #[arg(long, value_enum, default_value = "linux")]
         backend: Target,
+        /// Pin every program as DIR/<program> (Linux, on a bpffs).
+        #[arg(long)]
+        pin: Option<PathBuf>,
+        /// Attach the programs to a hook (Axiom's hooks arrive with the
+        /// kernel; refused until then).
+        #[arg(long)]
+        attach: Option<String>,
     },
     /// Run a program on input data (like BPF_PROG_TEST_RUN).
     Run {
@@ -103,6 +111,11 @@ enum Command {
 enum ProgCommand {
     /// The host kernel's loaded programs.
     List,
+    /// One of the host kernel's programs, by id.
+    Show {
+        /// Program id.
+        id: u32,
+    },
     /// An object's program after loading: its instructions (`xlated`) or
     /// Axiom's native code (`jited`).
     Dump {
@@ -124,6 +137,41 @@ enum ProgCommand {
 enum MapCommand {
     /// The host kernel's maps.
     List,
+    /// Every entry of a map, by id.
+    Dump {
+        /// Map id.
+        id: u32,
+    },
+    /// One entry.
+    Lookup {
+        /// Map id.
+        id: u32,
+        /// The key, as hex bytes (`01 00 00 00` or `01000000`).
+        #[arg(long)]
+        key: String,
+    },
+    /// Create or replace an entry.
+    Update {
+        /// Map id.
+        id: u32,
+        /// The key, as hex bytes.
+        #[arg(long)]
+        key: String,
+        /// The value, as hex bytes.
+        #[arg(long)]
+        value: String,
+        /// `any`, `noexist` or `exist`.
+        #[arg(long, default_value = "any", value_parser = ["any", "noexist", "exist"])]
+        flags: String,
+    },
+    /// Delete an entry.
+    Delete {
+        /// Map id.
+        id: u32,
+        /// The key, as hex bytes.
+        #[arg(long)]
+        key: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -184,12 +232,21 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::Load { obj, backend: t } => {
+        Command::Load { obj, backend: t, pin, attach } => {
+            if let Some(hook) = attach {
+                return Err(fail(format!(
+                    "--attach {hook}: attaching needs Axiom's hooks, which arrive with the kernel \
+                     (issue 10); load and pin work now"
+                )));
+            }
+            if pin.is_some() && matches!(t, Target::Axiom) {
+                return Err(fail("--pin needs the linux backend (a bpffs)".into()));
+            }
             let o = open(obj)?;
             let mut b = backend(*t);
             let maps = b.create_maps(&o.maps)?;
             for p in &o.programs {
-                b.load(p, &maps, 0)?;
+                let loaded = b.load(p, &maps, 0)?;
                 println!(
                     "{}: loaded {} ({}, {} insns)",
                     b.name(),
@@ -197,6 +254,11 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                     p.section,
                     p.insns.len()
                 );
+                if let (Some(dir), Some(fd)) = (pin, &loaded.fd) {
+                    let path = dir.join(&p.name);
+                    kernel::pin(fd, &path)?;
+                    println!("pinned {}", path.display());
+                }
             }
             println!("{}: {} maps, {} programs", b.name(), o.maps.len(), o.programs.len());
             Ok(())
@@ -253,6 +315,22 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         }
         Command::Prog { what: ProgCommand::List } => list(cli.json, true),
         Command::Map { what: MapCommand::List } => list(cli.json, false),
+        Command::Prog { what: ProgCommand::Show { id } } => kernel::prog_show(*id, cli.json),
+        Command::Map { what: MapCommand::Dump { id } } => kernel::map_dump(*id, cli.json),
+        Command::Map { what: MapCommand::Lookup { id, key } } => {
+            kernel::map_lookup(*id, &kernel::hex(key)?, cli.json)
+        }
+        Command::Map { what: MapCommand::Update { id, key, value, flags } } => {
+            let f = match flags.as_str() {
+                "noexist" => 1,
+                "exist" => 2,
+                _ => 0,
+            };
+            kernel::map_update(*id, &kernel::hex(key)?, &kernel::hex(value)?, f)
+        }
+        Command::Map { what: MapCommand::Delete { id, key } } => {
+            kernel::map_delete(*id, &kernel::hex(key)?)
+        }
     }
 }
 

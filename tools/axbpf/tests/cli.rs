@@ -212,3 +212,47 @@ fn runs_give_the_same_return_value_on_both_backends() {
     assert!(!live || compared >= 28, "only {compared} runs compared");
     assert_eq!(xdp, 6, "the XDP programs all ran");
 }
+
+#[test]
+fn pinned_objects_are_inspected_by_id() {
+    let objects = bpfprogs::build().unwrap();
+    let obj = objects.iter().find(|p| p.ends_with("socket_count.bpf.o")).unwrap();
+    let o = obj.to_str().unwrap();
+    fails(&["load", o, "--attach", "sched"], "attaching needs Axiom's hooks");
+    fails(
+        &["load", o, "--backend", "axiom", "--pin", "/sys/fs/bpf/x"],
+        "--pin needs the linux backend",
+    );
+    if !linux() || !Path::new("/sys/fs/bpf").is_dir() {
+        return;
+    }
+    let dir = format!("/sys/fs/bpf/axbpf-test-{}", std::process::id());
+    let out = ok(&["load", o, "--pin", &dir]);
+    assert!(out.contains(&format!("pinned {dir}/count_packets")), "{out}");
+    let id_of = |listing: &str, name: &str| -> String {
+        // `[{"id":N,"type":"...","name":"..."},...]`: the newest with that name.
+        listing
+            .split("{\"id\":")
+            .filter(|item| item.contains(&format!("\"name\":\"{name}\"")))
+            .filter_map(|item| item.split(',').next().map(str::to_string))
+            .last()
+            .expect("listed")
+    };
+    let prog = id_of(&ok(&["--json", "prog", "list"]), "count_packets");
+    let shown = ok(&["prog", "show", &prog]);
+    assert!(shown.contains("name count_packets") && shown.contains("jited"), "{shown}");
+    let map = id_of(&ok(&["--json", "map", "list"]), "totals");
+    let value = "01 00 00 00 00 00 00 00 02 00 00 00 00 00 00 00";
+    ok(&["map", "update", &map, "--key", "00 00 00 00", "--value", value]);
+    let found = ok(&["--json", "map", "lookup", &map, "--key", "00000000"]);
+    assert_eq!(found.trim(), "{\"key\":[0,0,0,0],\"value\":[1,0,0,0,0,0,0,0,2,0,0,0,0,0,0,0]}");
+    let dump = ok(&["map", "dump", &map]);
+    assert!(dump.contains("Found 1 elements"), "{dump}");
+    fails(&["map", "lookup", &map, "--key", "0000"], "the key has 2 bytes, the map's keys 4");
+    fails(&["map", "update", &map, "--key", "00000000", "--value", "01"], "the value has 1 bytes");
+    fails(&["map", "update", &map, "--key", "00000000", "--value", "zz"], "not hex");
+    // Arrays have no deletion: Linux's EINVAL, reported.
+    fails(&["map", "delete", &map, "--key", "00000000"], "delete: Invalid argument");
+    fails(&["map", "dump", "4000000000"], "map 4000000000");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,202 @@
+//! The host kernel's objects by id, and pinning: `prog show`, the `map`
+//! verbs, `load --pin`.
+
+use crate::backend::Failure;
+use crate::sys;
+use axiom_abi::uapi::attr::{GetIdAttr, InfoAttr, MapElemAttr, MapInfo, ObjAttr, ProgInfo};
+use axiom_abi::uapi::types::cmd;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
+
+fn fail(message: String) -> Failure {
+    Failure { message, log: String::new() }
+}
+
+fn errno(what: &str, e: i32) -> Failure {
+    fail(format!("{what}: {} (errno {e})", std::io::Error::from_raw_os_error(e)))
+}
+
+/// Parses hex bytes, spaces allowed (`01 00 00 00`).
+pub fn hex(text: &str) -> Result<Vec<u8>, Failure> {
+    let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let digits = digits.trim_start_matches("0x");
+    if digits.is_empty() || !digits.len().is_multiple_of(2) {
+        return Err(fail(format!("`{text}`: expected an even number of hex digits")));
+    }
+    (0..digits.len())
+        .step_by(2)
+        .map(|i| {
+            u8::from_str_radix(&digits[i..i + 2], 16)
+                .map_err(|_| fail(format!("`{text}`: not hex")))
+        })
+        .collect()
+}
+
+fn to_hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(" ")
+}
+
+fn json_bytes(b: &[u8]) -> String {
+    format!("[{}]", b.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(","))
+}
+
+fn fd_by_id(cmd_fd: u32, id: u32, what: &str) -> Result<OwnedFd, Failure> {
+    let mut buf = [0u8; 128];
+    GetIdAttr { start_id: id, ..GetIdAttr::default() }.write_to(&mut buf);
+    sys::bpf_fd(cmd_fd, &mut buf).map_err(|e| errno(&format!("{what} {id}"), e))
+}
+
+fn info(fd: &OwnedFd, len: usize) -> Result<Vec<u8>, Failure> {
+    let mut info = vec![0u8; len];
+    let mut buf = [0u8; 128];
+    InfoAttr {
+        bpf_fd: fd.as_raw_fd() as u32,
+        info_len: len as u32,
+        info: info.as_mut_ptr() as u64,
+    }
+    .write_to(&mut buf);
+    sys::bpf(cmd::OBJ_GET_INFO_BY_FD, &mut buf).map_err(|e| errno("object info", e))?;
+    Ok(info)
+}
+
+fn map(id: u32) -> Result<(OwnedFd, MapInfo), Failure> {
+    let fd = fd_by_id(cmd::MAP_GET_FD_BY_ID, id, "map")?;
+    let m = MapInfo::from_bytes(&info(&fd, MapInfo::SIZE)?);
+    Ok((fd, m))
+}
+
+fn elem(fd: &OwnedFd, key: &[u8], value: u64, flags: u64) -> [u8; 128] {
+    let mut buf = [0u8; 128];
+    MapElemAttr { map_fd: fd.as_raw_fd() as u32, key: key.as_ptr() as u64, value, flags }
+        .write_to(&mut buf);
+    buf
+}
+
+fn check_key(m: &MapInfo, key: &[u8]) -> Result<(), Failure> {
+    if key.len() != m.key_size as usize {
+        return Err(fail(format!(
+            "the key has {} bytes, the map's keys {}",
+            key.len(),
+            m.key_size
+        )));
+    }
+    Ok(())
+}
+
+/// `prog show ID`.
+pub fn prog_show(id: u32, json: bool) -> Result<(), Failure> {
+    let fd = fd_by_id(cmd::PROG_GET_FD_BY_ID, id, "program")?;
+    let p = ProgInfo::from_bytes(&info(&fd, ProgInfo::SIZE)?);
+    let name = String::from_utf8_lossy(&p.name).trim_end_matches('\0').to_string();
+    let tag: String = p.tag.iter().map(|b| format!("{b:02x}")).collect();
+    if json {
+        println!(
+            "{{\"id\":{},\"type\":{},\"name\":\"{name}\",\"tag\":\"{tag}\",\"xlated_bytes\":{},\"jited_bytes\":{}}}",
+            p.id, p.type_, p.xlated_prog_len, p.jited_prog_len
+        );
+    } else {
+        println!(
+            "{}: type {} name {name} tag {tag}\n    xlated {}B jited {}B",
+            p.id, p.type_, p.xlated_prog_len, p.jited_prog_len
+        );
+    }
+    Ok(())
+}
+
+/// `map dump ID`: every key and value.
+pub fn map_dump(id: u32, json: bool) -> Result<(), Failure> {
+    let (fd, m) = map(id)?;
+    let mut entries = Vec::new();
+    let mut key: Option<Vec<u8>> = None;
+    loop {
+        let mut next = vec![0u8; m.key_size as usize];
+        let cur = key.as_deref().map_or(0, |k| k.as_ptr() as u64);
+        let mut buf = [0u8; 128];
+        MapElemAttr {
+            map_fd: fd.as_raw_fd() as u32,
+            key: cur,
+            value: next.as_mut_ptr() as u64,
+            flags: 0,
+        }
+        .write_to(&mut buf);
+        match sys::bpf(cmd::MAP_GET_NEXT_KEY, &mut buf) {
+            Ok(_) => {}
+            Err(libc::ENOENT) => break,
+            Err(e) => return Err(errno("next key", e)),
+        }
+        let mut value = vec![0u8; m.value_size as usize];
+        let mut buf = elem(&fd, &next, value.as_mut_ptr() as u64, 0);
+        // An entry deleted meanwhile is skipped.
+        if sys::bpf(cmd::MAP_LOOKUP_ELEM, &mut buf).is_ok() {
+            entries.push((next.clone(), value));
+        }
+        key = Some(next);
+    }
+    if json {
+        let items: Vec<String> = entries
+            .iter()
+            .map(|(k, v)| format!("{{\"key\":{},\"value\":{}}}", json_bytes(k), json_bytes(v)))
+            .collect();
+        println!("[{}]", items.join(","));
+    } else {
+        for (k, v) in &entries {
+            println!("key: {}  value: {}", to_hex(k), to_hex(v));
+        }
+        println!("Found {} elements", entries.len());
+    }
+    Ok(())
+}
+
+/// `map lookup ID --key K`.
+pub fn map_lookup(id: u32, key: &[u8], json: bool) -> Result<(), Failure> {
+    let (fd, m) = map(id)?;
+    check_key(&m, key)?;
+    let mut value = vec![0u8; m.value_size as usize];
+    let mut buf = elem(&fd, key, value.as_mut_ptr() as u64, 0);
+    sys::bpf(cmd::MAP_LOOKUP_ELEM, &mut buf).map_err(|e| errno("lookup", e))?;
+    if json {
+        println!("{{\"key\":{},\"value\":{}}}", json_bytes(key), json_bytes(&value));
+    } else {
+        println!("key: {}  value: {}", to_hex(key), to_hex(&value));
+    }
+    Ok(())
+}
+
+/// `map update ID --key K --value V`.
+pub fn map_update(id: u32, key: &[u8], value: &[u8], flags: u64) -> Result<(), Failure> {
+    let (fd, m) = map(id)?;
+    check_key(&m, key)?;
+    if value.len() != m.value_size as usize {
+        return Err(fail(format!(
+            "the value has {} bytes, the map's values {}",
+            value.len(),
+            m.value_size
+        )));
+    }
+    let mut buf = elem(&fd, key, value.as_ptr() as u64, flags);
+    sys::bpf(cmd::MAP_UPDATE_ELEM, &mut buf).map_err(|e| errno("update", e))?;
+    Ok(())
+}
+
+/// `map delete ID --key K`.
+pub fn map_delete(id: u32, key: &[u8]) -> Result<(), Failure> {
+    let (fd, m) = map(id)?;
+    check_key(&m, key)?;
+    let mut buf = elem(&fd, key, 0, 0);
+    sys::bpf(cmd::MAP_DELETE_ELEM, &mut buf).map_err(|e| errno("delete", e))?;
+    Ok(())
+}
+
+/// Pins an object at `path` (a bpffs path; its directory is created).
+pub fn pin(fd: &OwnedFd, path: &Path) -> Result<(), Failure> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| fail(format!("{}: {e}", dir.display())))?;
+    }
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| fail(format!("{}: a NUL in the path", path.display())))?;
+    let mut buf = [0u8; 128];
+    ObjAttr { pathname: c.as_ptr() as u64, bpf_fd: fd.as_raw_fd() as u32, ..ObjAttr::default() }
+        .write_to(&mut buf);
+    sys::bpf(cmd::OBJ_PIN, &mut buf).map_err(|e| errno(&format!("pin {}", path.display()), e))?;
+    Ok(())
+}
