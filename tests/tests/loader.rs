@@ -99,3 +99,48 @@ fn every_bpf_progs_object_loads_on_axiom_and_linux() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert_eq!(with_lines, programs, "line info missing from some logs");
 }
+
+#[test]
+fn core_relocations_follow_the_running_kernel() {
+    let Ok(vmlinux) = std::fs::read("/sys/kernel/btf/vmlinux") else {
+        println!("skipped: no /sys/kernel/btf/vmlinux");
+        return;
+    };
+    let src = axiom_tests::paths::repo_root().join("tests/data/core_task.bpf.c");
+    let obj = axiom_tests::paths::repo_root().join("target/bpf-progs/core_task.bpf.o");
+    std::fs::create_dir_all(obj.parent().unwrap()).unwrap();
+    let ok = std::process::Command::new("clang-22")
+        .args(["-target", "bpf", "-O2", "-g", "-I/usr/include/x86_64-linux-gnu", "-c"])
+        .arg(&src)
+        .arg("-o")
+        .arg(&obj)
+        .status()
+        .expect("clang-22");
+    assert!(ok.success());
+    let bytes = std::fs::read(&obj).unwrap();
+    // Without target BTF: refused, naming the relocation.
+    let e = load(&bytes).unwrap_err();
+    assert!(e.to_string().contains("relocation kind 0 of `0:1`"), "{e}");
+    // Against the kernel's BTF: `&t->tgid` becomes the kernel's offset,
+    // which bpftool reads from the same BTF independently.
+    let o = axiom_loader::load_for(&bytes, Some(&vmlinux)).unwrap();
+    let p = &o.programs[0];
+    let patched = p.insns.iter().find(|i| i.code == 0xb7 && i.dst == 1).unwrap().imm;
+    let raw = std::process::Command::new("bpftool")
+        .args(["btf", "dump", "file", "/sys/kernel/btf/vmlinux", "format", "raw"])
+        .output();
+    if let Ok(out) = raw {
+        let text = String::from_utf8_lossy(&out.stdout);
+        let start = text.find("STRUCT 'task_struct'").expect("task_struct in BTF");
+        let line = text[start..].lines().find(|l| l.trim_start().starts_with("'tgid'")).unwrap();
+        let bits: i32 = line.split("bits_offset=").nth(1).unwrap().trim().parse().unwrap();
+        assert_eq!(patched, bits / 8, "tgid offset");
+    }
+    assert_ne!(patched, 4, "the local offset was kept");
+    // And the kernel accepts the relocated program (a kprobe).
+    if linux::available().is_ok()
+        && let Err(r) = linux::load_program_type(p.prog_type, &p.insns)
+    {
+        panic!("Linux refused the relocated program: {} {}", r.errno, r.log);
+    }
+}

@@ -196,10 +196,22 @@ fn fail(message: String) -> Failure {
     Failure { message, log: String::new() }
 }
 
-fn open(path: &PathBuf) -> Result<Object, Failure> {
+/// Reads and links an object for `target`: CO-RE relocations are applied
+/// against the running kernel's BTF for Linux; Axiom has no kernel types
+/// to apply them against.
+fn open_for(path: &PathBuf, target: Target) -> Result<Object, Failure> {
     let bytes =
         std::fs::read(path).map_err(|e| fail(format!("{}: cannot read: {e}", path.display())))?;
-    axiom_loader::load(&bytes).map_err(|e| fail(format!("{}: {e}", path.display())))
+    let vmlinux = match target {
+        Target::Linux => std::fs::read("/sys/kernel/btf/vmlinux").ok(),
+        Target::Axiom => None,
+    };
+    axiom_loader::load_for(&bytes, vmlinux.as_deref())
+        .map_err(|e| fail(format!("{}: {e}", path.display())))
+}
+
+fn open(path: &PathBuf) -> Result<Object, Failure> {
+    open_for(path, Target::Axiom)
 }
 
 fn backend(t: Target) -> Box<dyn Backend> {
@@ -219,7 +231,7 @@ fn find<'o>(obj: &'o Object, name: &str) -> Result<&'o axiom_loader::Program, Fa
 fn run(cli: &Cli) -> Result<(), Failure> {
     match &cli.command {
         Command::Verify { obj, prog, log_level, backend: t } => {
-            let o = open(obj)?;
+            let o = open_for(obj, *t)?;
             let mut b = backend(*t);
             let maps = b.create_maps(&o.maps)?;
             for p in o.programs.iter().filter(|p| prog.as_ref().is_none_or(|n| *n == p.name)) {
@@ -242,7 +254,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             if pin.is_some() && matches!(t, Target::Axiom) {
                 return Err(fail("--pin needs the linux backend (a bpffs)".into()));
             }
-            let o = open(obj)?;
+            let o = open_for(obj, *t)?;
             let mut b = backend(*t);
             let maps = b.create_maps(&o.maps)?;
             for p in &o.programs {
@@ -264,7 +276,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Run { obj, prog, data, repeat, backend: t } => {
-            let o = open(obj)?;
+            let o = open_for(obj, *t)?;
             let p = find(&o, prog)?;
             let input = match data {
                 Some(path) => std::fs::read(path)

@@ -256,3 +256,14 @@ fn pinned_objects_are_inspected_by_id() {
     fails(&["map", "dump", "4000000000"], "map 4000000000");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn core_objects_load_on_linux_and_are_refused_clearly_on_axiom() {
+    let obj = build("tests/data/core_task.bpf.c");
+    let o = obj.to_str().unwrap();
+    fails(&["load", o, "--backend", "axiom"], "needs the target's BTF");
+    if linux() && Path::new("/sys/kernel/btf/vmlinux").exists() {
+        let out = ok(&["load", o, "--backend", "linux"]);
+        assert!(out.contains("linux: loaded current_tgid (kprobe/do_nanosleep"), "{out}");
+    }
+}

@@ -25,6 +25,8 @@ pub struct Type {
     /// or size) triples; for arrays one entry (elem type, index type,
     /// nelems).
     pub members: Vec<(String, u32, u32)>,
+    /// `kind_flag` (for structs: member offsets carry bitfield sizes).
+    pub kflag: bool,
 }
 
 /// A parsed `.BTF` section.
@@ -64,6 +66,7 @@ impl Btf {
             name: String::new(),
             size_or_type: 0,
             members: Vec::new(),
+            kflag: false,
         });
         let t = types_bytes;
         let mut off = 0;
@@ -112,7 +115,14 @@ impl Btf {
             if off > t.len() {
                 return Err(LoadError::Btf("truncated type section".into()));
             }
-            btf.types.push(Type { kind: k, name: btf.str(name_off)?, size_or_type, members });
+            let kflag = info & (1 << 31) != 0;
+            btf.types.push(Type {
+                kind: k,
+                name: btf.str(name_off)?,
+                size_or_type,
+                members,
+                kflag,
+            });
         }
         Ok(btf)
     }
@@ -276,13 +286,26 @@ pub struct Line {
     pub line: u32,
 }
 
+/// A CO-RE relocation record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CoreRelo {
+    /// Instruction slot within the section.
+    pub insn: usize,
+    /// The local (object's) BTF type the access starts from.
+    pub type_id: u32,
+    /// The access string (`0:1:2`: indices into the type).
+    pub access: String,
+    /// libbpf's relocation kind (0: field byte offset...).
+    pub kind: u32,
+}
+
 /// What `.BTF.ext` says about one section.
 #[derive(Clone, Debug, Default)]
 pub struct SectionExt {
     /// Line info, sorted by instruction.
     pub lines: Vec<Line>,
-    /// CO-RE relocations: (instruction slot, access string, kind).
-    pub core_relos: Vec<(usize, String, u32)>,
+    /// CO-RE relocations.
+    pub core_relos: Vec<CoreRelo>,
 }
 
 /// Parses `.BTF.ext`: line info and CO-RE relocation records per section
@@ -338,7 +361,12 @@ pub fn parse_ext(b: &[u8], btf: &Btf) -> Result<Vec<(String, SectionExt)>, LoadE
                         line: d >> 10,
                     });
                 } else {
-                    out[i].1.core_relos.push((insn, btf.str(c)?, d));
+                    out[i].1.core_relos.push(CoreRelo {
+                        insn,
+                        type_id: a,
+                        access: btf.str(c)?,
+                        kind: d,
+                    });
                 }
                 p += rec_size;
             }
@@ -348,4 +376,126 @@ pub fn parse_ext(b: &[u8], btf: &Btf) -> Result<Vec<(String, SectionExt)>, LoadE
         e.lines.sort_by_key(|l| l.insn);
     }
     Ok(out)
+}
+
+/// The kinds of CO-RE relocation Axiom applies.
+pub mod core_kind {
+    /// `FIELD_BYTE_OFFSET`.
+    pub const FIELD_BYTE_OFFSET: u32 = 0;
+    /// `FIELD_BYTE_SIZE`.
+    pub const FIELD_BYTE_SIZE: u32 = 1;
+    /// `FIELD_EXISTS`.
+    pub const FIELD_EXISTS: u32 = 2;
+    /// `TYPE_EXISTS`.
+    pub const TYPE_EXISTS: u32 = 8;
+    /// `TYPE_SIZE`.
+    pub const TYPE_SIZE: u32 = 9;
+}
+
+/// A name without libbpf's `___flavour` suffix.
+fn essential(name: &str) -> &str {
+    name.find("___").map_or(name, |i| &name[..i])
+}
+
+impl Btf {
+    /// The bit offset and type of member `name` of struct/union `id`,
+    /// looking through anonymous members.
+    fn member(&self, id: u32, name: &str) -> Option<(u32, u32)> {
+        let t = self.get(self.resolve(id).ok()?).ok()?;
+        if !matches!(t.kind, kind::STRUCT | kind::UNION) {
+            return None;
+        }
+        for (n, ty, off) in &t.members {
+            let bits = if t.kflag { off & 0xff_ffff } else { *off };
+            if n == name {
+                return Some((bits, *ty));
+            }
+            if n.is_empty()
+                && let Some((inner, ty2)) = self.member(*ty, name)
+            {
+                return Some((bits + inner, ty2));
+            }
+        }
+        None
+    }
+}
+
+/// The value a CO-RE relocation resolves to against `target`: a field's
+/// byte offset or size, whether it exists, a type's existence or size.
+/// `Ok(None)` when the field or type does not exist in the target (for
+/// the `*_EXISTS` kinds that is the value 0).
+pub fn core_value(local: &Btf, target: &Btf, r: &CoreRelo) -> Result<u32, String> {
+    let root = local.get(r.type_id).map_err(|e| e.to_string())?;
+    let name = essential(&root.name);
+    let indices: Vec<u32> = r
+        .access
+        .split(':')
+        .map(|x| x.parse::<u32>().map_err(|_| format!("bad access string `{}`", r.access)))
+        .collect::<Result<_, _>>()?;
+    let candidates: Vec<u32> = (1..target.types.len() as u32)
+        .filter(|&i| {
+            let t = &target.types[i as usize];
+            t.kind == root.kind && essential(&t.name) == name && !name.is_empty()
+        })
+        .collect();
+    let exists_kind = matches!(r.kind, core_kind::FIELD_EXISTS | core_kind::TYPE_EXISTS);
+    if candidates.is_empty() {
+        return if exists_kind {
+            Ok(0)
+        } else {
+            Err(format!("no type `{name}` in the target's BTF"))
+        };
+    }
+    match r.kind {
+        core_kind::TYPE_EXISTS => return Ok(1),
+        core_kind::TYPE_SIZE => return target.size_of(candidates[0]).map_err(|e| e.to_string()),
+        core_kind::FIELD_BYTE_OFFSET | core_kind::FIELD_BYTE_SIZE | core_kind::FIELD_EXISTS => {}
+        other => return Err(format!("relocation kind {other} is not supported by Axiom yet")),
+    }
+    'candidates: for cand in candidates {
+        // Index 0 steps over the root pointer; then members by name.
+        let (mut local_ty, mut target_ty) = (r.type_id, cand);
+        let mut bits = indices[0] * 8 * target.size_of(cand).map_err(|e| e.to_string())?;
+        for &i in &indices[1..] {
+            let lt = local
+                .get(local.resolve(local_ty).map_err(|e| e.to_string())?)
+                .map_err(|e| e.to_string())?;
+            match lt.kind {
+                kind::STRUCT | kind::UNION => {
+                    let Some((member, ty, _)) = lt.members.get(i as usize) else {
+                        return Err(format!("access `{}`: no member {i}", r.access));
+                    };
+                    let Some((off, tty)) = target.member(target_ty, member) else {
+                        continue 'candidates;
+                    };
+                    bits += off;
+                    local_ty = *ty;
+                    target_ty = tty;
+                }
+                kind::ARRAY => {
+                    let tt = target
+                        .get(target.resolve(target_ty).map_err(|e| e.to_string())?)
+                        .map_err(|e| e.to_string())?;
+                    if tt.kind != kind::ARRAY {
+                        continue 'candidates;
+                    }
+                    let elem = tt.members[0].1;
+                    bits += i * 8 * target.size_of(elem).map_err(|e| e.to_string())?;
+                    local_ty = lt.members[0].1;
+                    target_ty = elem;
+                }
+                _ => return Err(format!("access `{}`: not a struct, union or array", r.access)),
+            }
+        }
+        return Ok(match r.kind {
+            core_kind::FIELD_BYTE_OFFSET => bits / 8,
+            core_kind::FIELD_BYTE_SIZE => target.size_of(target_ty).map_err(|e| e.to_string())?,
+            _ => 1,
+        });
+    }
+    if r.kind == core_kind::FIELD_EXISTS {
+        Ok(0)
+    } else {
+        Err(format!("`{name}` has no field at `{}` in the target's BTF", r.access))
+    }
 }

@@ -178,8 +178,16 @@ enum Target {
     Text(usize),
 }
 
-/// Parses an object.
+/// Parses an object for a target without BTF: an object that needs CO-RE
+/// relocations is refused, naming the first one.
 pub fn load(bytes: &[u8]) -> Result<Object, LoadError> {
+    load_for(bytes, None)
+}
+
+/// Parses an object; CO-RE relocations are applied against `target_btf`
+/// (the target kernel's BTF, such as `/sys/kernel/btf/vmlinux`) when given.
+pub fn load_for(bytes: &[u8], target_btf: Option<&[u8]>) -> Result<Object, LoadError> {
+    let target = target_btf.map(Btf::parse).transpose()?;
     let elf = ElfFile64::<Endianness>::parse(bytes).map_err(|e| LoadError::Elf(e.to_string()))?;
     let machine = elf.elf_header().e_machine.get(elf.endian());
     if machine != EM_BPF {
@@ -368,6 +376,38 @@ pub fn load(bytes: &[u8]) -> Result<Object, LoadError> {
         }
         code.push((sec.index(), Code { name, insns, relocs }));
     }
+    // CO-RE: patch the instructions against the target's BTF, or refuse.
+    for (_, c) in code.iter_mut() {
+        let Some(e) = ext.iter().find(|(n, _)| *n == c.name).map(|(_, e)| e) else { continue };
+        for r in &e.core_relos {
+            let (Some(t), Some(local)) = (&target, &btf) else {
+                return Err(LoadError::CoRe(format!(
+                    "section `{}` insn {}: relocation kind {} of `{}` needs the target's BTF, \
+                     which this backend does not have",
+                    c.name, r.insn, r.kind, r.access
+                )));
+            };
+            let v = btf::core_value(local, t, r).map_err(|e| {
+                LoadError::CoRe(format!("section `{}` insn {}: {e}", c.name, r.insn))
+            })?;
+            let i = c.insns.get_mut(r.insn).ok_or_else(|| {
+                LoadError::CoRe(format!("section `{}`: relocation past the code", c.name))
+            })?;
+            match i.code & 0x07 {
+                // Loads and stores: the offset.
+                0x01..=0x03 => {
+                    i.off = i16::try_from(v).map_err(|_| {
+                        LoadError::CoRe(format!(
+                            "section `{}` insn {}: offset {v} too large",
+                            c.name, r.insn
+                        ))
+                    })?
+                }
+                // ALU and lddw: the immediate.
+                _ => i.imm = v as i32,
+            }
+        }
+    }
     let text = code.iter().find(|(_, c)| c.name == ".text").map(|(_, c)| c);
     let ext_of = |sec: &str| ext.iter().find(|(n, _)| n == sec).map(|(_, e)| e);
 
@@ -376,15 +416,6 @@ pub fn load(bytes: &[u8]) -> Result<Object, LoadError> {
     for (index, c) in code.iter().filter(|(_, c)| c.name != ".text") {
         let (prog_type, attach_type, attach_to) = sections::program_type(&c.name)
             .ok_or_else(|| LoadError::UnknownSection(c.name.clone()))?;
-        if let Some(e) = ext_of(&c.name)
-            && let Some((insn, access, kind)) = e.core_relos.first()
-        {
-            return Err(LoadError::CoRe(format!(
-                "section `{}` insn {insn}: relocation kind {kind} of `{access}` needs the target's \
-                 BTF, which this backend does not have",
-                c.name
-            )));
-        }
         let mut funcs: Vec<_> = elf
             .symbols()
             .filter(|s| {
