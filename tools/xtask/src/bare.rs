@@ -66,6 +66,27 @@ pub fn test_arm64(long: bool) -> Result<(), String> {
     if status.success() { Ok(()) } else { Err("arm64 tests under qemu-aarch64 failed".into()) }
 }
 
+/// Builds the x86-64 kernel (static relocation model, linked by
+/// `ld.lld-22` with its linker script) into `target-kernel`; returns the
+/// image's path.
+pub fn build_kernel() -> Result<std::path::PathBuf, String> {
+    let mut cmd = debian_cargo();
+    cmd.args(["build", "--release", "-p", "axiom-kernel", "--target", "x86_64-unknown-none"])
+        .args([
+            "-Zbuild-std=core,alloc,compiler_builtins",
+            "-Zbuild-std-features=compiler-builtins-mem",
+        ])
+        .args(["--target-dir", "target-kernel"])
+        .env("CARGO_TARGET_X86_64_UNKNOWN_NONE_LINKER", "ld.lld-22")
+        .env("CARGO_TARGET_X86_64_UNKNOWN_NONE_RUSTFLAGS", "-C relocation-model=static");
+    let status =
+        cmd.status().map_err(|e| format!("/usr/bin/cargo: {e} (run `cargo xtask setup`)"))?;
+    if !status.success() {
+        return Err("kernel build failed".into());
+    }
+    Ok(repo_root().join("target-kernel/x86_64-unknown-none/release/axiom-kernel"))
+}
+
 fn build_target(target: &str) -> Result<(), String> {
     let mut cmd = debian_cargo();
     cmd.args(["build", "--release", "--target", target])

@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 mod bare;
+mod qemu;
 mod setup;
 mod steps;
 

@@ -56,6 +56,7 @@ pub fn test(long: bool) -> Result<(), String> {
         ("cargo test", Box::new(move || cargo_host(&["test", "--workspace"], env))),
         ("build-bare", Box::new(crate::bare::build)),
         ("arm64 JIT under qemu-aarch64", Box::new(move || crate::bare::test_arm64(long))),
+        ("kernel under QEMU (x86_64)", Box::new(crate::qemu::test)),
     ];
 
     let mut passed = 0;
@@ -81,7 +82,19 @@ pub fn run() -> Result<(), String> {
             &[],
         )
     })?;
-    timed("verifier parity", || parity(false))
+    timed("verifier parity", || parity(false))?;
+    timed("Axiom under QEMU", || {
+        let kernel = crate::bare::build_kernel()?;
+        let b = crate::qemu::boot(&kernel, "microvm", 1, "")?;
+        print!("{}", b.console);
+        println!(
+            "QEMU ({}, microvm, 32 MiB): process start to exit {:.1} ms, exit status {:?}",
+            crate::qemu::accel(),
+            b.elapsed.as_secs_f64() * 1000.0,
+            b.status
+        );
+        if b.status == Some(1) { Ok(()) } else { Err("the kernel did not pass its tests".into()) }
+    })
 }
 
 /// The verifier parity report (`axiom-parity`), optionally recording the

@@ -1,0 +1,114 @@
+//! Boot, heap, tests.
+
+extern crate alloc;
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use axiom_hal as hal;
+use core::fmt::Write;
+use linked_list_allocator::LockedHeap;
+
+/// The kernel heap: 1 MiB in the image's `.bss` for now (the frame
+/// allocator and page tables arrive next).
+#[global_allocator]
+static HEAP: LockedHeap = LockedHeap::empty();
+static HEAP_SPACE: spin_cell::Cell = spin_cell::Cell::new();
+
+mod spin_cell {
+    /// A 1 MiB block handed to the heap once.
+    #[repr(align(4096))]
+    pub struct Cell(pub core::cell::UnsafeCell<[u8; 1 << 20]>);
+    // SAFETY: handed to the allocator exactly once, at boot, on one CPU.
+    #[allow(unsafe_code)]
+    unsafe impl Sync for Cell {}
+    impl Cell {
+        pub const fn new() -> Self {
+            Cell(core::cell::UnsafeCell::new([0; 1 << 20]))
+        }
+    }
+}
+
+/// Console output.
+struct Console;
+
+impl Write for Console {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        hal::console(s.as_bytes());
+        Ok(())
+    }
+}
+
+macro_rules! println {
+    ($($t:tt)*) => {{
+        let _ = writeln!(Console, $($t)*);
+    }};
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    println!("axiom: PANIC: {info}");
+    hal::exit(false)
+}
+
+/// The kernel's in-QEMU tests.
+const TESTS: &[(&str, fn() -> bool)] =
+    &[("heap: boxes and growing vectors", heap_test), ("cycle counter advances", cycles_test)];
+
+fn heap_test() -> bool {
+    let b = Box::new(41u64);
+    let mut v: Vec<u64> = Vec::new();
+    for i in 0..10_000 {
+        v.push(i);
+    }
+    *b + 1 == 42 && v.iter().sum::<u64>() == 49_995_000
+}
+
+fn cycles_test() -> bool {
+    let a = hal::cycles();
+    let mut x = 0u64;
+    for i in 0..1000 {
+        x = x.wrapping_add(core::hint::black_box(i));
+    }
+    core::hint::black_box(x);
+    hal::cycles() > a
+}
+
+/// Entered from the boot code with the PVH start info's address.
+#[allow(unsafe_code)]
+// SAFETY: the one symbol the boot code calls; nothing else is exported.
+#[unsafe(no_mangle)]
+pub extern "C" fn kernel_main(start_info: u64) -> ! {
+    let entry = hal::cycles();
+    {
+        let mut heap = HEAP.lock();
+        // SAFETY: the block is static, unused by anything else, and given
+        // to the heap once.
+        #[allow(unsafe_code)]
+        unsafe {
+            heap.init(HEAP_SPACE.0.get() as *mut u8, 1 << 20)
+        };
+    }
+    let cmdline = hal::cmdline(start_info);
+    println!("axiom: booted (PVH), heap 1024 KiB, command line `{cmdline}`");
+    // `axiom.test=fail` adds a failing test: the harness must notice.
+    let fail_case: &[(&str, fn() -> bool)] = if cmdline.split(' ').any(|w| w == "axiom.test=fail") {
+        &[("deliberate failure", || false)]
+    } else {
+        &[]
+    };
+    let mut failed = 0;
+    for (name, test) in TESTS.iter().chain(fail_case) {
+        let ok = test();
+        println!("test {name} ... {}", if ok { "ok" } else { "FAILED" });
+        failed += usize::from(!ok);
+    }
+    let init = hal::cycles();
+    println!("axiom: entry to tests done in {} cycles", init - entry);
+    if failed == 0 {
+        println!("axiom: all {} tests passed", TESTS.len());
+        hal::exit(true)
+    } else {
+        println!("axiom: {failed} of {} tests failed", TESTS.len() + fail_case.len());
+        hal::exit(false)
+    }
+}

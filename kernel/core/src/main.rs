@@ -1,0 +1,13 @@
+//! The Axiom kernel. Today: it boots (PVH on QEMU's `microvm` and `q35`),
+//! sets up its heap, runs its in-kernel tests, prints boot metrics and
+//! ends QEMU with the result. Safe code only: the hardware is reached
+//! through `axiom-hal`.
+#![cfg_attr(target_os = "none", no_std, no_main)]
+#![deny(unsafe_code)]
+
+#[cfg(target_os = "none")]
+mod kernel;
+
+/// Host builds only type-check the kernel.
+#[cfg(not(target_os = "none"))]
+fn main() {}

@@ -1,0 +1,33 @@
+//! Axiom's hardware layer. Every architecture folder exports the same
+//! names: [`console`] (write bytes to the boot console), [`exit`] (end the
+//! machine with a status the harness reads), [`cycles`] (the cycle
+//! counter), [`cmdline`] (the boot command line), and the boot entry that
+//! calls the kernel's `kernel_main(boot_info)`. The
+//! rest of the kernel is safe code on top of these.
+#![no_std]
+
+#[cfg(all(target_arch = "x86_64", target_os = "none"))]
+mod x86_64;
+#[cfg(all(target_arch = "x86_64", target_os = "none"))]
+pub use x86_64::{cmdline, console, cycles, exit};
+
+/// Stand-ins on hosts (where the kernel is only type-checked).
+#[cfg(not(all(target_arch = "x86_64", target_os = "none")))]
+mod host {
+    /// Writes bytes to the console (nothing on a host build).
+    pub fn console(_bytes: &[u8]) {}
+    /// Ends the machine (a host build only type-checks the kernel).
+    pub fn exit(success: bool) -> ! {
+        panic!("axiom-hal: exit({success}) on a host build")
+    }
+    /// The cycle counter (0 on a host build).
+    pub fn cycles() -> u64 {
+        0
+    }
+    /// The kernel command line (empty on a host build).
+    pub fn cmdline(_boot_info: u64) -> &'static str {
+        ""
+    }
+}
+#[cfg(not(all(target_arch = "x86_64", target_os = "none")))]
+pub use host::{cmdline, console, cycles, exit};

@@ -1,0 +1,136 @@
+//! The PVH entry: QEMU (and Xen) start a kernel whose ELF carries a
+//! `XEN_ELFNOTE_PHYS32_ENTRY` note in 32-bit protected mode, paging off,
+//! `ebx` pointing at the `hvm_start_info`. This builds an identity map of
+//! the first GiB with 2 MiB pages, enters long mode and calls the kernel's
+//! `kernel_main(start_info)` on the boot stack.
+#![allow(unsafe_code)]
+
+core::arch::global_asm!(
+    r#"
+    .section .note.pvh, "a", @note
+    .balign 4
+    .long 4
+    .long 4
+    .long 18
+    .asciz "Xen"
+    .long pvh_start
+
+    .section .text.boot, "ax"
+    .code32
+    .global pvh_start
+pvh_start:
+    cli
+    mov esi, ebx
+    mov eax, offset boot_pdpt
+    or eax, 3
+    mov dword ptr [boot_pml4], eax
+    mov eax, offset boot_pd
+    or eax, 3
+    mov dword ptr [boot_pdpt], eax
+    xor ecx, ecx
+2:
+    mov eax, ecx
+    shl eax, 21
+    or eax, 0x83
+    mov dword ptr [boot_pd + ecx * 8], eax
+    inc ecx
+    cmp ecx, 512
+    jne 2b
+    mov eax, offset boot_pml4
+    mov cr3, eax
+    mov eax, cr4
+    or eax, 0x20
+    mov cr4, eax
+    mov ecx, 0xc0000080
+    rdmsr
+    or eax, 0x900
+    wrmsr
+    mov eax, cr0
+    or eax, 0x80000001
+    mov cr0, eax
+    lgdt [boot_gdt_ptr]
+    .byte 0xea
+    .long boot_long_mode
+    .word 0x08
+
+    .code64
+boot_long_mode:
+    mov ax, 0x10
+    mov ds, ax
+    mov es, ax
+    mov ss, ax
+    xor eax, eax
+    mov fs, ax
+    mov gs, ax
+    lea rsp, [rip + boot_stack_top]
+    mov edi, esi
+    call kernel_main
+3:
+    hlt
+    jmp 3b
+
+    .section .rodata.boot, "a"
+    .balign 16
+boot_gdt:
+    .quad 0
+    .quad 0x00af9a000000ffff
+    .quad 0x00cf92000000ffff
+boot_gdt_ptr:
+    .word boot_gdt_ptr - boot_gdt - 1
+    .long boot_gdt
+
+    .section .bss.boot, "aw", @nobits
+    .balign 4096
+boot_pml4:
+    .space 4096
+boot_pdpt:
+    .space 4096
+boot_pd:
+    .space 4096
+boot_stack:
+    .space 65536
+boot_stack_top:
+    "#
+);
+
+/// What the PVH loader tells the kernel: `struct hvm_start_info`.
+#[repr(C)]
+struct StartInfo {
+    magic: u32,
+    version: u32,
+    flags: u32,
+    nr_modules: u32,
+    modlist_paddr: u64,
+    cmdline_paddr: u64,
+    rsdp_paddr: u64,
+    memmap_paddr: u64,
+    memmap_entries: u32,
+    reserved: u32,
+}
+
+/// `hvm_start_info.magic`.
+const START_MAGIC: u32 = 0x336e_c578;
+
+/// The kernel command line from the PVH start info at `addr` (empty if
+/// the structure is missing or malformed).
+pub fn cmdline(addr: u64) -> &'static str {
+    if addr == 0 || addr % 8 != 0 || addr >= 1 << 30 {
+        return "";
+    }
+    // SAFETY: the loader placed the start info at `addr`, inside the
+    // identity-mapped first GiB; it is read, never written.
+    let info = unsafe { &*(addr as *const StartInfo) };
+    if info.magic != START_MAGIC || info.cmdline_paddr == 0 || info.cmdline_paddr >= 1 << 30 {
+        return "";
+    }
+    let start = info.cmdline_paddr as *const u8;
+    let mut len = 0;
+    // SAFETY: the command line is a NUL-terminated string the loader wrote
+    // in mapped memory; at most 4 KiB is read.
+    while len < 4096 && unsafe { *start.add(len) } != 0 {
+        len += 1;
+    }
+    // SAFETY: `len` bytes were just read from there.
+    let bytes = unsafe { core::slice::from_raw_parts(start, len) };
+    core::str::from_utf8(bytes).unwrap_or("")
+}
