@@ -25,8 +25,11 @@ pub fn build() -> Result<Vec<PathBuf>, String> {
             let obj = out.join(format!("{stem}.bpf.o"));
             let fresh = |p: &PathBuf| std::fs::metadata(p).and_then(|m| m.modified()).ok();
             if fresh(&obj).is_none() || fresh(&obj) < fresh(&path) {
+                // Paths relative to the repository: the same bytes in every
+                // checkout, so mutation tests see the same inputs in CI.
+                let prefix = format!("-ffile-prefix-map={}=.", root.display());
                 let status = Command::new("clang-22")
-                    .args(["-target", "bpf", "-O2", "-g", "-Wall", "-Werror"])
+                    .args(["-target", "bpf", "-O2", "-g", "-Wall", "-Werror", &prefix])
                     .args(["-I/usr/include/x86_64-linux-gnu", "-c"])
                     .arg(&path)
                     .arg("-o")

@@ -45,6 +45,11 @@ fn clear_errors_for_bad_files() {
     let e = load(&replace(&good, b"socket\0", b"sockex\0")).unwrap_err();
     assert_eq!(e, LoadError::UnknownSection("sockex".into()));
     assert_eq!(e.to_string(), "section `sockex`: no program type for this SEC() name");
+    // A mutation CI found: a `.bss` of 2^64 bytes once made the loader
+    // allocate (and panic).
+    let huge = std::fs::read(repo_root().join("tests/data/huge_bss.bpf.o")).unwrap();
+    let e = load(&huge).unwrap_err();
+    assert!(e.to_string().contains("bytes of global data, more than 16 MiB"), "{e}");
 }
 
 #[test]

@@ -158,13 +158,20 @@ impl Btf {
 
     /// The size in bytes of type `id`.
     pub fn size_of(&self, id: u32) -> Result<u32, LoadError> {
+        self.size_at_depth(id, 0)
+    }
+
+    fn size_at_depth(&self, id: u32, depth: u32) -> Result<u32, LoadError> {
+        if depth > 32 {
+            return Err(LoadError::Btf(format!("type {id}: arrays nested too deeply")));
+        }
         let id = self.resolve(id)?;
         let t = self.get(id)?;
         Ok(match t.kind {
             kind::PTR => 8,
             kind::ARRAY => {
                 let (_, elem, n) = &t.members[0];
-                self.size_of(*elem)?.saturating_mul(*n)
+                self.size_at_depth(*elem, depth + 1)?.saturating_mul(*n)
             }
             _ => t.size_or_type,
         })
@@ -211,7 +218,7 @@ impl Btf {
             if v.kind != kind::VAR {
                 return Err(LoadError::Btf(format!("`.maps` entry {var} is not a variable")));
             }
-            let mut m = self.map_def(v.size_or_type, &v.name)?;
+            let mut m = self.map_def(v.size_or_type, &v.name, 0)?;
             m.offset = offset;
             maps.push(m);
         }
@@ -219,7 +226,10 @@ impl Btf {
     }
 
     /// A map definition struct (`struct { __uint(type, ...); ... }`).
-    fn map_def(&self, struct_id: u32, name: &str) -> Result<BtfMap, LoadError> {
+    fn map_def(&self, struct_id: u32, name: &str, depth: u32) -> Result<BtfMap, LoadError> {
+        if depth > 2 {
+            return Err(LoadError::Map(format!("map `{name}`: inner maps nested too deeply")));
+        }
         let s = self.get(self.resolve(struct_id)?)?;
         if s.kind != kind::STRUCT {
             return Err(LoadError::Map(format!("map `{name}`: definition is not a struct")));
@@ -256,7 +266,7 @@ impl Btf {
                     if target.kind == kind::ARRAY {
                         let elem = self.get(self.resolve(target.members[0].1)?)?;
                         if elem.kind == kind::PTR {
-                            let inner = self.map_def(elem.size_or_type, name)?;
+                            let inner = self.map_def(elem.size_or_type, name, depth + 1)?;
                             m.inner = Some(alloc::boxed::Box::new(inner));
                         }
                     }
@@ -401,6 +411,13 @@ impl Btf {
     /// The bit offset and type of member `name` of struct/union `id`,
     /// looking through anonymous members.
     fn member(&self, id: u32, name: &str) -> Option<(u32, u32)> {
+        self.member_at_depth(id, name, 0)
+    }
+
+    fn member_at_depth(&self, id: u32, name: &str, depth: u32) -> Option<(u32, u32)> {
+        if depth > 16 {
+            return None;
+        }
         let t = self.get(self.resolve(id).ok()?).ok()?;
         if !matches!(t.kind, kind::STRUCT | kind::UNION) {
             return None;
@@ -411,9 +428,9 @@ impl Btf {
                 return Some((bits, *ty));
             }
             if n.is_empty()
-                && let Some((inner, ty2)) = self.member(*ty, name)
+                && let Some((inner, ty2)) = self.member_at_depth(*ty, name, depth + 1)
             {
-                return Some((bits + inner, ty2));
+                return Some((bits.saturating_add(inner), ty2));
             }
         }
         None
@@ -455,7 +472,9 @@ pub fn core_value(local: &Btf, target: &Btf, r: &CoreRelo) -> Result<u32, String
     'candidates: for cand in candidates {
         // Index 0 steps over the root pointer; then members by name.
         let (mut local_ty, mut target_ty) = (r.type_id, cand);
-        let mut bits = indices[0] * 8 * target.size_of(cand).map_err(|e| e.to_string())?;
+        let mut bits = indices[0]
+            .saturating_mul(8)
+            .saturating_mul(target.size_of(cand).map_err(|e| e.to_string())?);
         for &i in &indices[1..] {
             let lt = local
                 .get(local.resolve(local_ty).map_err(|e| e.to_string())?)
@@ -468,7 +487,7 @@ pub fn core_value(local: &Btf, target: &Btf, r: &CoreRelo) -> Result<u32, String
                     let Some((off, tty)) = target.member(target_ty, member) else {
                         continue 'candidates;
                     };
-                    bits += off;
+                    bits = bits.saturating_add(off);
                     local_ty = *ty;
                     target_ty = tty;
                 }
@@ -480,7 +499,8 @@ pub fn core_value(local: &Btf, target: &Btf, r: &CoreRelo) -> Result<u32, String
                         continue 'candidates;
                     }
                     let elem = tt.members[0].1;
-                    bits += i * 8 * target.size_of(elem).map_err(|e| e.to_string())?;
+                    let size = target.size_of(elem).map_err(|e| e.to_string())?;
+                    bits = bits.saturating_add(i.saturating_mul(8).saturating_mul(size));
                     local_ty = lt.members[0].1;
                     target_ty = elem;
                 }

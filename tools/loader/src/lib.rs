@@ -159,6 +159,8 @@ const R_BPF_64_32: u32 = 10;
 const R_BPF_64_ABS: [u32; 2] = [2, 3];
 /// `EM_BPF`.
 const EM_BPF: u16 = 247;
+/// The largest global data section (a single array value).
+const MAX_DATA_SECTION: u64 = 16 << 20;
 
 /// One code section: its instructions, what its relocations refer to.
 struct Code {
@@ -233,7 +235,7 @@ pub fn load_for(bytes: &[u8], target_btf: Option<&[u8]>) -> Result<Object, LoadE
         for s in syms {
             let off = s.address() as usize;
             let field = |k: usize| {
-                data.get(off + 4 * k..off + 4 * k + 4)
+                data.get(off.saturating_add(4 * k)..off.saturating_add(4 * k + 4))
                     .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
                     .ok_or_else(|| LoadError::Map(format!("legacy map at {off}: truncated")))
             };
@@ -244,7 +246,7 @@ pub fn load_for(bytes: &[u8], target_btf: Option<&[u8]>) -> Result<Object, LoadE
                 key_size: field(1)?,
                 value_size: field(2)?,
                 max_entries: field(3)?,
-                flags: if data.len() >= off + 20 { field(4)? } else { 0 },
+                flags: if data.len().saturating_sub(20) >= off { field(4)? } else { 0 },
                 pinning: 0,
                 inner: None,
                 origin: MapOrigin::Legacy,
@@ -259,6 +261,13 @@ pub fn load_for(bytes: &[u8], target_btf: Option<&[u8]>) -> Result<Object, LoadE
             || name.starts_with(".data.");
         if !is_data || sec.size() == 0 {
             continue;
+        }
+        if sec.size() > MAX_DATA_SECTION {
+            return Err(LoadError::Map(format!(
+                "section `{name}`: {} bytes of global data, more than {} MiB",
+                sec.size(),
+                MAX_DATA_SECTION >> 20
+            )));
         }
         let init = if sec.kind() == SectionKind::UninitializedData {
             vec![0; sec.size() as usize]
@@ -345,7 +354,7 @@ pub fn load_for(bytes: &[u8], target_btf: Option<&[u8]>) -> Result<Object, LoadE
                         let off = if sym.kind() == object::SymbolKind::Section {
                             insn.imm as u32
                         } else {
-                            sym.address() as u32 + insn.imm as u32
+                            (sym.address() as u32).wrapping_add(insn.imm as u32)
                         };
                         Target::Value(i, off)
                     } else {
@@ -360,9 +369,10 @@ pub fn load_for(bytes: &[u8], target_btf: Option<&[u8]>) -> Result<Object, LoadE
                             "{name}+{off}: call to `{sym_name}` outside .text"
                         )));
                     }
-                    let t = sym.address() as i64 / 8 + insn.imm as i64 + 1;
+                    let t = (sym.address() / 8) as i64 + insn.imm as i64 + 1;
+                    let t = if t >= 1 << 24 { -1 } else { t };
                     Target::Text(usize::try_from(t).map_err(|_| {
-                        LoadError::Reloc(format!("{name}+{off}: call target before .text"))
+                        LoadError::Reloc(format!("{name}+{off}: call target outside .text"))
                     })?)
                 }
                 other => {
@@ -432,11 +442,11 @@ pub fn load_for(bytes: &[u8], target_btf: Option<&[u8]>) -> Result<Object, LoadE
             continue;
         }
         for (k, s) in funcs.iter().enumerate() {
-            let start = s.address() as usize / 8;
+            let start = (s.address() / 8) as usize;
             let end = if s.size() > 0 {
-                start + s.size() as usize / 8
+                start.saturating_add((s.size() / 8) as usize)
             } else {
-                funcs.get(k + 1).map_or(c.insns.len(), |n| n.address() as usize / 8)
+                funcs.get(k + 1).map_or(c.insns.len(), |n| (n.address() / 8) as usize)
             };
             let f = (s.name().unwrap_or("").to_string(), start, end);
             programs.push(link(c, text, f, prog_type, attach_type, &attach_to, ext_of)?);
@@ -468,6 +478,10 @@ fn apply(
     t: &Target,
     text_base: Option<usize>,
 ) -> Result<(), LoadError> {
+    let needs = if matches!(t, Target::Text(_)) { 1 } else { 2 };
+    if slot.checked_add(needs).is_none_or(|end| end > insns.len()) {
+        return Err(LoadError::Reloc(format!("instruction {slot}: relocation past the code")));
+    }
     match *t {
         Target::Map(i) => {
             insns[slot].src = 1;
@@ -482,7 +496,7 @@ fn apply(
         Target::Text(t) => {
             let base = text_base
                 .ok_or_else(|| LoadError::Reloc("call into .text, which is missing".into()))?;
-            insns[slot].imm = (base + t) as i32 - slot as i32 - 1;
+            insns[slot].imm = (base.wrapping_add(t) as i64 - slot as i64 - 1) as i32;
         }
     }
     Ok(())
@@ -523,7 +537,7 @@ fn link<'a>(
         .unwrap_or_default();
     if let (Some(base), Some(t)) = (text_base, text) {
         for (s, tg) in &t.relocs {
-            apply(&mut insns, base + s, tg, text_base)?;
+            apply(&mut insns, base.saturating_add(*s), tg, text_base)?;
         }
         if let Some(e) = ext_of(".text") {
             lines.extend(e.lines.iter().map(|l| Line { insn: base + l.insn, ..l.clone() }));
