@@ -1,7 +1,6 @@
 //! Boot, heap, tests.
 
-extern crate alloc;
-
+use crate::frames::{FRAME, Frames};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use axiom_hal as hal;
@@ -51,8 +50,38 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
 }
 
 /// The kernel's in-QEMU tests.
-const TESTS: &[(&str, fn() -> bool)] =
-    &[("heap: boxes and growing vectors", heap_test), ("cycle counter advances", cycles_test)];
+const TESTS: &[(&str, fn() -> bool)] = &[
+    ("heap: boxes and growing vectors", heap_test),
+    ("cycle counter advances", cycles_test),
+    ("frames: distinct, aligned, outside the kernel, returned", frames_test),
+];
+
+/// The memory map and kernel range, saved at boot for the tests.
+static BOOT: spin::Once<(Vec<hal::Region>, (u64, u64))> = spin::Once::new();
+
+fn frames_test() -> bool {
+    let Some((map, image)) = BOOT.get() else { return false };
+    let mut f = Frames::new(map, &[*image]);
+    let before = f.available;
+    if before == 0 {
+        return false;
+    }
+    let mut got = Vec::new();
+    for _ in 0..256 {
+        let Some(a) = f.alloc() else { return false };
+        if a % FRAME != 0 || a < 0x100000 || (a + FRAME > image.0 && a < image.1) {
+            return false;
+        }
+        got.push(a);
+    }
+    let mut sorted = got.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let distinct = sorted.len() == got.len();
+    let returned = got.iter().all(|&a| f.free(a));
+    let double_free_refused = !f.free(got[0]);
+    distinct && returned && double_free_refused && f.available == before
+}
 
 fn heap_test() -> bool {
     let b = Box::new(41u64);
@@ -89,6 +118,19 @@ pub extern "C" fn kernel_main(start_info: u64) -> ! {
         };
     }
     let cmdline = hal::cmdline(start_info);
+    let mut regions = [hal::Region::default(); 64];
+    let n = hal::memory_map(start_info, &mut regions);
+    let image = hal::kernel_image();
+    BOOT.call_once(|| (regions[..n].to_vec(), image));
+    let usable: u64 = regions[..n].iter().filter(|r| r.usable).map(|r| r.len).sum();
+    let frames = Frames::new(&regions[..n], &[image]);
+    println!(
+        "axiom: memory map {n} regions, {} KiB usable; image {} KiB at {:#x}; {} free frames",
+        usable / 1024,
+        (image.1 - image.0) / 1024,
+        image.0,
+        frames.available
+    );
     println!("axiom: booted (PVH), heap 1024 KiB, command line `{cmdline}`");
     // `axiom.test=fail` adds a failing test: the harness must notice.
     let fail_case: &[(&str, fn() -> bool)] = if cmdline.split(' ').any(|w| w == "axiom.test=fail") {

@@ -6,6 +6,10 @@
 #![deny(unsafe_code)]
 
 #[cfg(target_os = "none")]
+extern crate alloc;
+#[cfg(target_os = "none")]
+mod frames;
+#[cfg(target_os = "none")]
 mod kernel;
 
 /// Host builds only type-check the kernel.

@@ -1,7 +1,8 @@
 //! Axiom's hardware layer. Every architecture folder exports the same
 //! names: [`console`] (write bytes to the boot console), [`exit`] (end the
 //! machine with a status the harness reads), [`cycles`] (the cycle
-//! counter), [`cmdline`] (the boot command line), and the boot entry that
+//! counter), [`cmdline`] and [`memory_map`] (what the boot loader said),
+//! [`kernel_image`] (where the kernel lies), and the boot entry that
 //! calls the kernel's `kernel_main(boot_info)`. The
 //! rest of the kernel is safe code on top of these.
 #![no_std]
@@ -9,7 +10,7 @@
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 mod x86_64;
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
-pub use x86_64::{cmdline, console, cycles, exit};
+pub use x86_64::{Region, cmdline, console, cycles, exit, kernel_image, memory_map};
 
 /// Stand-ins on hosts (where the kernel is only type-checked).
 #[cfg(not(all(target_arch = "x86_64", target_os = "none")))]
@@ -28,6 +29,24 @@ mod host {
     pub fn cmdline(_boot_info: u64) -> &'static str {
         ""
     }
+    /// A range of physical memory.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct Region {
+        /// First byte.
+        pub base: u64,
+        /// Length in bytes.
+        pub len: u64,
+        /// RAM the kernel may use.
+        pub usable: bool,
+    }
+    /// The memory map (none on a host build).
+    pub fn memory_map(_boot_info: u64, _out: &mut [Region]) -> usize {
+        0
+    }
+    /// The kernel image's range (none on a host build).
+    pub fn kernel_image() -> (u64, u64) {
+        (0, 0)
+    }
 }
 #[cfg(not(all(target_arch = "x86_64", target_os = "none")))]
-pub use host::{cmdline, console, cycles, exit};
+pub use host::{Region, cmdline, console, cycles, exit, kernel_image, memory_map};

@@ -134,3 +134,59 @@ pub fn cmdline(addr: u64) -> &'static str {
     let bytes = unsafe { core::slice::from_raw_parts(start, len) };
     core::str::from_utf8(bytes).unwrap_or("")
 }
+
+/// One entry of the PVH memory map (`struct hvm_memmap_table_entry`).
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct MemmapEntry {
+    addr: u64,
+    size: u64,
+    kind: u32,
+    reserved: u32,
+}
+
+/// A range of physical memory and whether the kernel may use it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Region {
+    /// First byte.
+    pub base: u64,
+    /// Length in bytes.
+    pub len: u64,
+    /// RAM the kernel may use (E820 type 1).
+    pub usable: bool,
+}
+
+/// The physical memory map the PVH loader passed (at most `out.len()`
+/// entries are copied); returns how many were.
+pub fn memory_map(addr: u64, out: &mut [Region]) -> usize {
+    if addr == 0 || addr % 8 != 0 || addr >= 1 << 30 {
+        return 0;
+    }
+    // SAFETY: as in `cmdline`: the loader's start info, read only.
+    let info = unsafe { &*(addr as *const StartInfo) };
+    if info.magic != START_MAGIC || info.version < 1 || info.memmap_paddr == 0 {
+        return 0;
+    }
+    let n = (info.memmap_entries as usize).min(out.len());
+    if info.memmap_paddr >= 1 << 30 || info.memmap_paddr % 8 != 0 {
+        return 0;
+    }
+    let table = info.memmap_paddr as *const MemmapEntry;
+    for (i, slot) in out.iter_mut().take(n).enumerate() {
+        // SAFETY: the table holds `memmap_entries` entries in mapped memory.
+        let e = unsafe { *table.add(i) };
+        *slot = Region { base: e.addr, len: e.size, usable: e.kind == 1 };
+    }
+    n
+}
+
+unsafe extern "C" {
+    static __kernel_start: u8;
+    static __kernel_end: u8;
+}
+
+/// The physical range the kernel image occupies (text, data, bss).
+pub fn kernel_image() -> (u64, u64) {
+    // Only the addresses of the linker script's symbols are taken.
+    (&raw const __kernel_start as u64, &raw const __kernel_end as u64)
+}

@@ -6,7 +6,7 @@
 mod boot;
 mod port;
 
-pub use boot::cmdline;
+pub use boot::{Region, cmdline, kernel_image, memory_map};
 
 /// Writes bytes to COM1 (the 16550 at 0x3f8), `\n` as `\r\n`.
 pub fn console(bytes: &[u8]) {

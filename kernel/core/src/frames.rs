@@ -1,0 +1,79 @@
+//! The physical frame allocator: 4 KiB frames of the usable RAM the boot
+//! loader reported, minus the first MiB and the kernel image, tracked in a
+//! bitmap (one bit per frame, set when free). Safe code: it hands out
+//! frame numbers; mapping them is the paging code's business.
+
+use alloc::vec;
+use alloc::vec::Vec;
+use axiom_hal::Region;
+
+/// Frame size.
+pub const FRAME: u64 = 4096;
+
+/// Free frames of physical memory.
+pub struct Frames {
+    /// Bit `i` set: frame `i` (address `i * FRAME`) is free.
+    free: Vec<u64>,
+    /// Where to start looking.
+    next: usize,
+    /// Free frames now.
+    pub available: usize,
+    /// Frames it managed at the start.
+    pub total: usize,
+}
+
+impl Frames {
+    /// The usable frames of `map`, except those below 1 MiB and those in
+    /// `reserved` (the kernel image, its heap...).
+    pub fn new(map: &[Region], reserved: &[(u64, u64)]) -> Frames {
+        let top = map.iter().filter(|r| r.usable).map(|r| r.base + r.len).max().unwrap_or(0);
+        let frames = (top / FRAME) as usize;
+        let mut f = Frames { free: vec![0; frames.div_ceil(64)], next: 0, available: 0, total: 0 };
+        for r in map.iter().filter(|r| r.usable) {
+            let first = r.base.div_ceil(FRAME).max(0x100000 / FRAME);
+            let end = (r.base + r.len) / FRAME;
+            for n in first..end {
+                let addr = n * FRAME;
+                if reserved.iter().any(|&(lo, hi)| addr + FRAME > lo && addr < hi) {
+                    continue;
+                }
+                f.free[n as usize / 64] |= 1 << (n % 64);
+                f.available += 1;
+            }
+        }
+        f.total = f.available;
+        f
+    }
+
+    /// A free frame's address.
+    pub fn alloc(&mut self) -> Option<u64> {
+        for k in 0..self.free.len() {
+            let i = (self.next + k) % self.free.len();
+            let word = self.free[i];
+            if word != 0 {
+                let bit = word.trailing_zeros() as usize;
+                self.free[i] &= !(1 << bit);
+                self.next = i;
+                self.available -= 1;
+                return Some((i * 64 + bit) as u64 * FRAME);
+            }
+        }
+        None
+    }
+
+    /// Returns a frame; `false` if it was not allocated (a double free or
+    /// an address the allocator never managed).
+    pub fn free(&mut self, addr: u64) -> bool {
+        let n = (addr / FRAME) as usize;
+        if !addr.is_multiple_of(FRAME) || n / 64 >= self.free.len() {
+            return false;
+        }
+        let (i, bit) = (n / 64, n % 64);
+        if self.free[i] & (1 << bit) != 0 {
+            return false;
+        }
+        self.free[i] |= 1 << bit;
+        self.available += 1;
+        true
+    }
+}
