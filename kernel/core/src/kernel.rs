@@ -54,7 +54,15 @@ const TESTS: &[(&str, fn() -> bool)] = &[
     ("heap: boxes and growing vectors", heap_test),
     ("cycle counter advances", cycles_test),
     ("frames: distinct, aligned, outside the kernel, returned", frames_test),
+    ("exceptions: breakpoints are handled and return", breakpoint_test),
 ];
+
+fn breakpoint_test() -> bool {
+    let before = hal::breakpoints();
+    hal::breakpoint();
+    hal::breakpoint();
+    hal::breakpoints() == before + 2
+}
 
 /// The memory map and kernel range, saved at boot for the tests.
 static BOOT: spin::Once<(Vec<hal::Region>, (u64, u64))> = spin::Once::new();
@@ -108,6 +116,7 @@ fn cycles_test() -> bool {
 #[unsafe(no_mangle)]
 pub extern "C" fn kernel_main(start_info: u64) -> ! {
     let entry = hal::cycles();
+    hal::init();
     {
         let mut heap = HEAP.lock();
         // SAFETY: the block is static, unused by anything else, and given
@@ -132,6 +141,10 @@ pub extern "C" fn kernel_main(start_info: u64) -> ! {
         frames.available
     );
     println!("axiom: booted (PVH), heap 1024 KiB, command line `{cmdline}`");
+    // `axiom.test=fault` faults on purpose: the handler must report it.
+    if cmdline.split(' ').any(|w| w == "axiom.test=fault") {
+        hal::fault();
+    }
     // `axiom.test=fail` adds a failing test: the harness must notice.
     let fail_case: &[(&str, fn() -> bool)] = if cmdline.split(' ').any(|w| w == "axiom.test=fail") {
         &[("deliberate failure", || false)]

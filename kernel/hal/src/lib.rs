@@ -2,7 +2,9 @@
 //! names: [`console`] (write bytes to the boot console), [`exit`] (end the
 //! machine with a status the harness reads), [`cycles`] (the cycle
 //! counter), [`cmdline`] and [`memory_map`] (what the boot loader said),
-//! [`kernel_image`] (where the kernel lies), and the boot entry that
+//! [`kernel_image`] (where the kernel lies), [`init`] (the CPU's tables:
+//! exceptions are reported and end the machine; [`breakpoint`] returns),
+//! and the boot entry that
 //! calls the kernel's `kernel_main(boot_info)`. The
 //! rest of the kernel is safe code on top of these.
 #![no_std]
@@ -10,7 +12,10 @@
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 mod x86_64;
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
-pub use x86_64::{Region, cmdline, console, cycles, exit, kernel_image, memory_map};
+pub use x86_64::{
+    Region, breakpoint, breakpoints, cmdline, console, cycles, exit, fault, init, kernel_image,
+    memory_map,
+};
 
 /// Stand-ins on hosts (where the kernel is only type-checked).
 #[cfg(not(all(target_arch = "x86_64", target_os = "none")))]
@@ -47,6 +52,19 @@ mod host {
     pub fn kernel_image() -> (u64, u64) {
         (0, 0)
     }
+    /// Sets up the CPU's tables (nothing on a host build).
+    pub fn init() {}
+    /// Raises a breakpoint (nothing on a host build).
+    pub fn breakpoint() {}
+    /// Breakpoints handled (none on a host build).
+    pub fn breakpoints() -> u64 {
+        0
+    }
+    /// Faults deliberately (nothing on a host build).
+    pub fn fault() {}
 }
 #[cfg(not(all(target_arch = "x86_64", target_os = "none")))]
-pub use host::{Region, cmdline, console, cycles, exit, kernel_image, memory_map};
+pub use host::{
+    Region, breakpoint, breakpoints, cmdline, console, cycles, exit, fault, init, kernel_image,
+    memory_map,
+};

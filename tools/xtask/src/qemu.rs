@@ -50,8 +50,9 @@ pub fn boot(kernel: &Path, machine: &str, cpus: u32, append: &str) -> Result<Boo
     Ok(Boot { console, status, elapsed })
 }
 
-/// The in-QEMU tests on every machine and vCPU count, and a run with a
-/// deliberately failing test that the harness must report as failed.
+/// The in-QEMU tests on every machine and vCPU count, and runs with a
+/// deliberately failing test and a deliberate page fault that the
+/// harness must report as failures.
 pub fn test() -> Result<(), String> {
     let kernel = crate::bare::build_kernel()?;
     let mut failures = Vec::new();
@@ -83,6 +84,13 @@ pub fn test() -> Result<(), String> {
         ));
     } else {
         println!("kernel with a deliberately failing test: exit 3, reported");
+    }
+    // An exception must be reported with its vector and address.
+    let b = boot(&kernel, "microvm", 1, "axiom.test=fault")?;
+    if b.status != Some(3) || !b.console.contains("exception 14 (page fault)") {
+        failures.push(format!("a page fault was not reported: exit {:?}\n{}", b.status, b.console));
+    } else {
+        println!("kernel with a deliberate page fault: exit 3, reported");
     }
     if failures.is_empty() { Ok(()) } else { Err(failures.join("\n")) }
 }

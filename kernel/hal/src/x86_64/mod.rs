@@ -1,12 +1,15 @@
 //! x86-64: the PVH entry (32-bit protected mode to long mode with an
 //! identity map of the first GiB), the 16550 serial console on COM1, and
 //! QEMU's `isa-debug-exit` device. The unsafe code of this architecture is
-//! in [`boot`] (the entry) and [`port`] (I/O instructions).
+//! in [`boot`] (the entry), [`cpu`] (GDT, TSS, IDT, exception stubs) and
+//! [`port`] (I/O instructions).
 
 mod boot;
+mod cpu;
 mod port;
 
 pub use boot::{Region, cmdline, kernel_image, memory_map};
+pub use cpu::{breakpoint, breakpoints, fault, init};
 
 /// Writes bytes to COM1 (the 16550 at 0x3f8), `\n` as `\r\n`.
 pub fn console(bytes: &[u8]) {

@@ -1,0 +1,320 @@
+//! The CPU's tables: a GDT with a TSS (whose IST 1 stack takes double
+//! faults), and an IDT for the 32 exception vectors. Breakpoints return
+//! (and are counted, for the tests); any other exception prints what
+//! happened and where, and ends the machine with a failure.
+#![allow(unsafe_code)]
+
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+core::arch::global_asm!(
+    r#"
+    .macro isr_noerr n
+    .global axiom_isr\n
+axiom_isr\n:
+    push 0
+    push \n
+    jmp axiom_isr_common
+    .endm
+    .macro isr_err n
+    .global axiom_isr\n
+axiom_isr\n:
+    push \n
+    jmp axiom_isr_common
+    .endm
+
+    .section .text
+    isr_noerr 0
+    isr_noerr 1
+    isr_noerr 2
+    isr_noerr 3
+    isr_noerr 4
+    isr_noerr 5
+    isr_noerr 6
+    isr_noerr 7
+    isr_err 8
+    isr_noerr 9
+    isr_err 10
+    isr_err 11
+    isr_err 12
+    isr_err 13
+    isr_err 14
+    isr_noerr 15
+    isr_noerr 16
+    isr_err 17
+    isr_noerr 18
+    isr_noerr 19
+    isr_noerr 20
+    isr_err 21
+    isr_noerr 22
+    isr_noerr 23
+    isr_noerr 24
+    isr_noerr 25
+    isr_noerr 26
+    isr_noerr 27
+    isr_noerr 28
+    isr_err 29
+    isr_err 30
+    isr_noerr 31
+
+axiom_isr_common:
+    push rax
+    push rcx
+    push rdx
+    push rsi
+    push rdi
+    push r8
+    push r9
+    push r10
+    push r11
+    mov rdi, rsp
+    cld
+    call axiom_exception
+    pop r11
+    pop r10
+    pop r9
+    pop r8
+    pop rdi
+    pop rsi
+    pop rdx
+    pop rcx
+    pop rax
+    add rsp, 16
+    iretq
+
+    .section .rodata
+    .balign 8
+    .global axiom_isr_table
+axiom_isr_table:
+    .quad axiom_isr0, axiom_isr1, axiom_isr2, axiom_isr3, axiom_isr4, axiom_isr5, axiom_isr6, axiom_isr7
+    .quad axiom_isr8, axiom_isr9, axiom_isr10, axiom_isr11, axiom_isr12, axiom_isr13, axiom_isr14, axiom_isr15
+    .quad axiom_isr16, axiom_isr17, axiom_isr18, axiom_isr19, axiom_isr20, axiom_isr21, axiom_isr22, axiom_isr23
+    .quad axiom_isr24, axiom_isr25, axiom_isr26, axiom_isr27, axiom_isr28, axiom_isr29, axiom_isr30, axiom_isr31
+    "#
+);
+
+unsafe extern "C" {
+    static axiom_isr_table: [u64; 32];
+}
+
+/// The registers an exception stub saved, then what the CPU pushed.
+#[repr(C)]
+struct Frame {
+    r11: u64,
+    r10: u64,
+    r9: u64,
+    r8: u64,
+    rdi: u64,
+    rsi: u64,
+    rdx: u64,
+    rcx: u64,
+    rax: u64,
+    vector: u64,
+    error: u64,
+    rip: u64,
+    cs: u64,
+    rflags: u64,
+    rsp: u64,
+    ss: u64,
+}
+
+static BREAKPOINTS: AtomicU64 = AtomicU64::new(0);
+
+const NAMES: [&str; 32] = [
+    "divide error",
+    "debug",
+    "NMI",
+    "breakpoint",
+    "overflow",
+    "bound range",
+    "invalid opcode",
+    "device not available",
+    "double fault",
+    "coprocessor overrun",
+    "invalid TSS",
+    "segment not present",
+    "stack fault",
+    "general protection",
+    "page fault",
+    "reserved",
+    "x87 error",
+    "alignment check",
+    "machine check",
+    "SIMD error",
+    "virtualization",
+    "control protection",
+    "reserved",
+    "reserved",
+    "reserved",
+    "reserved",
+    "reserved",
+    "reserved",
+    "hypervisor injection",
+    "VMM communication",
+    "security",
+    "reserved",
+];
+
+#[unsafe(no_mangle)]
+extern "C" fn axiom_exception(f: &mut Frame) {
+    if f.vector == 3 {
+        BREAKPOINTS.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    let mut cr2: u64 = 0;
+    if f.vector == 14 {
+        // SAFETY: reads the faulting address; no side effects.
+        unsafe { core::arch::asm!("mov {}, cr2", out(reg) cr2, options(nomem, nostack)) };
+    }
+    let mut line = [0u8; 160];
+    let n = format_exception(&mut line, f, cr2);
+    super::console(&line[..n]);
+    super::exit(false);
+}
+
+/// `axiom: exception 14 (page fault) at rip 0x... error 0x2 address 0x...`
+fn format_exception(out: &mut [u8], f: &Frame, cr2: u64) -> usize {
+    struct W<'a>(&'a mut [u8], usize);
+    impl core::fmt::Write for W<'_> {
+        fn write_str(&mut self, s: &str) -> core::fmt::Result {
+            for &b in s.as_bytes() {
+                if self.1 < self.0.len() {
+                    self.0[self.1] = b;
+                    self.1 += 1;
+                }
+            }
+            Ok(())
+        }
+    }
+    let mut w = W(out, 0);
+    let name = NAMES.get(f.vector as usize).copied().unwrap_or("?");
+    let _ = core::fmt::Write::write_fmt(
+        &mut w,
+        format_args!(
+            "axiom: exception {} ({name}) at rip {:#x} error {:#x} address {cr2:#x} rsp {:#x}\n",
+            f.vector, f.rip, f.error, f.rsp
+        ),
+    );
+    w.1
+}
+
+/// One IDT gate.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Gate {
+    offset_low: u16,
+    selector: u16,
+    ist: u8,
+    attributes: u8,
+    offset_mid: u16,
+    offset_high: u32,
+    zero: u32,
+}
+
+#[repr(C, align(16))]
+struct Tables {
+    gdt: [u64; 5],
+    tss: [u32; 26],
+    idt: [Gate; 32],
+    df_stack: [u8; 16384],
+}
+
+struct Cpu(UnsafeCell<Tables>);
+// SAFETY: written once by `init` on the boot CPU before any other CPU or
+// interrupt uses it; read by the hardware afterwards.
+unsafe impl Sync for Cpu {}
+
+static CPU: Cpu = Cpu(UnsafeCell::new(Tables {
+    gdt: [0; 5],
+    tss: [0; 26],
+    idt: [Gate {
+        offset_low: 0,
+        selector: 0,
+        ist: 0,
+        attributes: 0,
+        offset_mid: 0,
+        offset_high: 0,
+        zero: 0,
+    }; 32],
+    df_stack: [0; 16384],
+}));
+
+#[repr(C, packed)]
+struct Pointer {
+    limit: u16,
+    base: u64,
+}
+
+/// Loads the GDT (with the TSS) and the IDT of the exception vectors.
+pub fn init() {
+    // SAFETY: runs once at boot on one CPU, before interrupts are enabled;
+    // the tables are static, so the hardware's pointers stay valid.
+    unsafe {
+        let t = &mut *CPU.0.get();
+        t.gdt = [0, 0x00af_9a00_0000_ffff, 0x00cf_9200_0000_ffff, 0, 0];
+        // The double-fault stack (IST 1): its top, 16-byte aligned.
+        let ist1 = (t.df_stack.as_ptr() as u64 + t.df_stack.len() as u64) & !15;
+        t.tss[9] = ist1 as u32;
+        t.tss[10] = (ist1 >> 32) as u32;
+        t.tss[25] = 104 << 16; // I/O map base beyond the limit: no I/O map.
+        let base = t.tss.as_ptr() as u64;
+        let limit = 103u64;
+        t.gdt[3] = (limit & 0xffff)
+            | (base & 0xff_ffff) << 16
+            | 0x89 << 40
+            | ((limit >> 16) & 0xf) << 48
+            | ((base >> 24) & 0xff) << 56;
+        t.gdt[4] = base >> 32;
+        for (v, gate) in t.idt.iter_mut().enumerate() {
+            let h = axiom_isr_table[v];
+            *gate = Gate {
+                offset_low: h as u16,
+                selector: 0x08,
+                ist: if v == 8 { 1 } else { 0 },
+                attributes: 0x8e,
+                offset_mid: (h >> 16) as u16,
+                offset_high: (h >> 32) as u32,
+                zero: 0,
+            };
+        }
+        let gdt = Pointer { limit: (5 * 8 - 1) as u16, base: t.gdt.as_ptr() as u64 };
+        let idt = Pointer { limit: (32 * 16 - 1) as u16, base: t.idt.as_ptr() as u64 };
+        core::arch::asm!(
+            "lgdt [{gdt}]",
+            "push 0x08",
+            "lea {tmp}, [rip + 2f]",
+            "push {tmp}",
+            "retfq",
+            "2:",
+            "mov {tmp:x}, 0x10",
+            "mov ds, {tmp:x}",
+            "mov es, {tmp:x}",
+            "mov ss, {tmp:x}",
+            "mov {tmp:x}, 0x18",
+            "ltr {tmp:x}",
+            "lidt [{idt}]",
+            gdt = in(reg) &gdt,
+            idt = in(reg) &idt,
+            tmp = out(reg) _,
+        );
+    }
+}
+
+/// Executes `int3`; the handler counts it and returns.
+pub fn breakpoint() {
+    // SAFETY: raises a breakpoint exception, which `init`'s IDT handles
+    // and returns from.
+    unsafe { core::arch::asm!("int3") };
+}
+
+/// Breakpoint exceptions handled so far.
+pub fn breakpoints() -> u64 {
+    BREAKPOINTS.load(Ordering::Relaxed)
+}
+
+/// Touches an unmapped address: the page-fault path (for the harness).
+pub fn fault() {
+    // SAFETY: deliberately reads an address outside the identity map; the
+    // page-fault handler reports it and ends the machine.
+    unsafe { core::ptr::read_volatile(0x4000_0000_0000 as *const u8) };
+}
