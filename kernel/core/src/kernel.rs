@@ -55,7 +55,24 @@ const TESTS: &[(&str, fn() -> bool)] = &[
     ("cycle counter advances", cycles_test),
     ("frames: distinct, aligned, outside the kernel, returned", frames_test),
     ("exceptions: breakpoints are handled and return", breakpoint_test),
+    ("paging: text read+execute, rodata read-only, data no-execute, page 0 unmapped", wx_test),
 ];
+
+/// The kernel's page tables, once built.
+static SPACE: spin::Once<crate::paging::AddressSpace> = spin::Once::new();
+
+fn wx_test() -> bool {
+    use crate::paging::{NO_EXECUTE, WRITABLE};
+    let Some(space) = SPACE.get() else { return false };
+    let (rodata, text, _, data) = hal::paging::sections();
+    let flags = |a: u64| space.translate(a).map(|(p, f)| (p == a, f));
+    let text_ok = matches!(flags(text), Some((true, f)) if f & (WRITABLE | NO_EXECUTE) == 0);
+    let rodata_ok =
+        matches!(flags(rodata), Some((true, f)) if f & WRITABLE == 0 && f & NO_EXECUTE != 0);
+    let data_ok =
+        matches!(flags(data), Some((true, f)) if f & WRITABLE != 0 && f & NO_EXECUTE != 0);
+    text_ok && rodata_ok && data_ok && space.translate(0).is_none()
+}
 
 fn breakpoint_test() -> bool {
     let before = hal::breakpoints();
@@ -132,15 +149,30 @@ pub extern "C" fn kernel_main(start_info: u64) -> ! {
     let image = hal::kernel_image();
     BOOT.call_once(|| (regions[..n].to_vec(), image));
     let usable: u64 = regions[..n].iter().filter(|r| r.usable).map(|r| r.len).sum();
-    let frames = Frames::new(&regions[..n], &[image]);
+    let mut frames = Frames::new(&regions[..n], &[image]);
+    let ram_top =
+        regions[..n].iter().filter(|r| r.usable).map(|r| r.base + r.len).max().unwrap_or(0);
+    let Some(space) = crate::paging::kernel_space(&mut frames, ram_top) else {
+        println!("axiom: out of frames for the page tables");
+        hal::exit(false)
+    };
+    hal::paging::activate(space.pml4);
+    let tables = space.tables;
+    SPACE.call_once(|| space);
     println!(
-        "axiom: memory map {n} regions, {} KiB usable; image {} KiB at {:#x}; {} free frames",
+        "axiom: memory map {n} regions, {} KiB usable; image {} KiB at {:#x}; {} free frames; \
+         page tables {} KiB (W^X)",
         usable / 1024,
         (image.1 - image.0) / 1024,
         image.0,
-        frames.available
+        frames.available,
+        tables * 4
     );
     println!("axiom: booted (PVH), heap 1024 KiB, command line `{cmdline}`");
+    // `axiom.test=wx` writes to kernel text: W^X must stop it.
+    if cmdline.split(' ').any(|w| w == "axiom.test=wx") {
+        hal::paging::poke(hal::paging::sections().1);
+    }
     // `axiom.test=fault` faults on purpose: the handler must report it.
     if cmdline.split(' ').any(|w| w == "axiom.test=fault") {
         hal::fault();

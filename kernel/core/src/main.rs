@@ -11,6 +11,8 @@ extern crate alloc;
 mod frames;
 #[cfg(target_os = "none")]
 mod kernel;
+#[cfg(target_os = "none")]
+mod paging;
 
 /// Host builds only type-check the kernel.
 #[cfg(not(target_os = "none"))]

@@ -12,6 +12,8 @@
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 mod x86_64;
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
+pub use x86_64::paging;
+#[cfg(all(target_arch = "x86_64", target_os = "none"))]
 pub use x86_64::{
     Region, breakpoint, breakpoints, cmdline, console, cycles, exit, fault, init, kernel_image,
     memory_map,

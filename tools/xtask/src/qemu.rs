@@ -92,5 +92,18 @@ pub fn test() -> Result<(), String> {
     } else {
         println!("kernel with a deliberate page fault: exit 3, reported");
     }
+    // W^X: a write to kernel text must fault (present page, write: error 3).
+    let b = boot(&kernel, "microvm", 1, "axiom.test=wx")?;
+    if b.status != Some(3)
+        || !b.console.contains("exception 14 (page fault)")
+        || !b.console.contains("error 0x3")
+    {
+        failures.push(format!(
+            "a write to kernel text did not fault: exit {:?}\n{}",
+            b.status, b.console
+        ));
+    } else {
+        println!("kernel writing to its own text: page fault, exit 3 (W^X holds)");
+    }
     if failures.is_empty() { Ok(()) } else { Err(failures.join("\n")) }
 }

@@ -6,6 +6,7 @@
 
 mod boot;
 mod cpu;
+pub mod paging;
 mod port;
 
 pub use boot::{Region, cmdline, kernel_image, memory_map};

@@ -1,0 +1,90 @@
+//! The kernel's page tables: 4 KiB pages identity-mapping RAM with W^X —
+//! kernel text read+execute, read-only data read-only and not executable,
+//! everything else read+write and not executable; page 0 unmapped so that
+//! null dereferences fault. Table frames come from the frame allocator;
+//! `axiom-hal` writes the entries.
+
+use crate::frames::{FRAME, Frames};
+use axiom_hal::paging as hw;
+
+/// Present.
+pub const PRESENT: u64 = 1;
+/// Writable.
+pub const WRITABLE: u64 = 1 << 1;
+/// Not executable.
+pub const NO_EXECUTE: u64 = 1 << 63;
+const ADDR: u64 = 0x000f_ffff_ffff_f000;
+
+/// A set of page tables.
+pub struct AddressSpace {
+    /// The root table's physical address (what CR3 holds).
+    pub pml4: u64,
+    /// Table frames in use, the root included.
+    pub tables: usize,
+}
+
+impl AddressSpace {
+    /// An empty address space.
+    pub fn new(frames: &mut Frames) -> Option<AddressSpace> {
+        let pml4 = frames.alloc()?;
+        hw::zero_frame(pml4);
+        Some(AddressSpace { pml4, tables: 1 })
+    }
+
+    fn next_table(&mut self, frames: &mut Frames, table: u64, index: usize) -> Option<u64> {
+        let e = hw::read_entry(table, index);
+        if e & PRESENT != 0 {
+            return Some(e & ADDR);
+        }
+        let t = frames.alloc()?;
+        hw::zero_frame(t);
+        // Upper levels allow everything; the last level decides.
+        hw::write_entry(table, index, t | PRESENT | WRITABLE);
+        self.tables += 1;
+        Some(t)
+    }
+
+    /// Maps the 4 KiB page at `virt` to `phys` with `flags`.
+    pub fn map(&mut self, frames: &mut Frames, virt: u64, phys: u64, flags: u64) -> Option<()> {
+        let idx = |level: u32| ((virt >> (12 + 9 * level)) & 511) as usize;
+        let pdpt = self.next_table(frames, self.pml4, idx(3))?;
+        let pd = self.next_table(frames, pdpt, idx(2))?;
+        let pt = self.next_table(frames, pd, idx(1))?;
+        hw::write_entry(pt, idx(0), (phys & ADDR) | flags | PRESENT);
+        Some(())
+    }
+
+    /// The physical address and flags `virt`'s page maps to.
+    pub fn translate(&self, virt: u64) -> Option<(u64, u64)> {
+        let mut table = self.pml4;
+        for level in (1..4).rev() {
+            let e = hw::read_entry(table, ((virt >> (12 + 9 * level)) & 511) as usize);
+            if e & PRESENT == 0 {
+                return None;
+            }
+            table = e & ADDR;
+        }
+        let e = hw::read_entry(table, ((virt >> 12) & 511) as usize);
+        (e & PRESENT != 0).then_some(((e & ADDR) | (virt & (FRAME - 1)), e & !ADDR))
+    }
+}
+
+/// The kernel's address space: RAM below `ram_top` identity-mapped with
+/// W^X by section.
+pub fn kernel_space(frames: &mut Frames, ram_top: u64) -> Option<AddressSpace> {
+    let (rodata, text, text_end, _data) = hw::sections();
+    let mut space = AddressSpace::new(frames)?;
+    let mut page = FRAME;
+    while page < ram_top {
+        let flags = if (text..text_end).contains(&page) {
+            0
+        } else if (rodata..text).contains(&page) {
+            NO_EXECUTE
+        } else {
+            WRITABLE | NO_EXECUTE
+        };
+        space.map(frames, page, page, flags)?;
+        page += FRAME;
+    }
+    Some(space)
+}

@@ -1,0 +1,78 @@
+//! Page-table memory and the switch to new tables. Page-table frames are
+//! reached through the boot identity map (the kernel's tables keep
+//! physical memory identity-mapped), so an entry is read and written by
+//! physical address.
+#![allow(unsafe_code)]
+
+/// Where page-table frames may lie: inside the boot identity map.
+const MAPPED: u64 = 1 << 30;
+
+fn entry_ptr(table: u64, index: usize) -> *mut u64 {
+    assert!(table % 4096 == 0 && table < MAPPED && index < 512, "bad page-table access");
+    (table + index as u64 * 8) as *mut u64
+}
+
+/// Entry `index` of the page table at physical `table`.
+pub fn read_entry(table: u64, index: usize) -> u64 {
+    // SAFETY: `entry_ptr` checked a page-aligned table in mapped memory.
+    unsafe { entry_ptr(table, index).read_volatile() }
+}
+
+/// Sets entry `index` of the page table at physical `table`.
+pub fn write_entry(table: u64, index: usize, value: u64) {
+    // SAFETY: as above; the kernel owns the table frames it writes.
+    unsafe { entry_ptr(table, index).write_volatile(value) }
+}
+
+/// Zeroes the frame at physical `frame` (a new page table).
+pub fn zero_frame(frame: u64) {
+    for i in 0..512 {
+        write_entry(frame, i, 0);
+    }
+}
+
+/// Switches to the page tables rooted at `pml4` and turns on write
+/// protection for the kernel (CR0.WP), so read-only pages hold in ring 0.
+pub fn activate(pml4: u64) {
+    // SAFETY: the caller built tables that map the running code, its
+    // stack and data (the kernel's paging code checks this by
+    // construction); the switch flushes the TLB.
+    unsafe {
+        core::arch::asm!(
+            "mov cr3, {pml4}",
+            "mov {tmp}, cr0",
+            "or {tmp}, {wp}",
+            "mov cr0, {tmp}",
+            pml4 = in(reg) pml4,
+            tmp = out(reg) _,
+            wp = const 1u64 << 16,
+            options(nostack),
+        )
+    };
+}
+
+/// Writes a byte to `addr` (for the W^X test: a write to kernel text
+/// must fault).
+pub fn poke(addr: u64) {
+    // SAFETY: deliberately writes through the page tables; on read-only
+    // pages the page-fault handler reports it and ends the machine.
+    unsafe { core::ptr::write_volatile(addr as *mut u8, 0xcc) };
+}
+
+unsafe extern "C" {
+    static __text_start: u8;
+    static __text_end: u8;
+    static __rodata_start: u8;
+    static __data_start: u8;
+}
+
+/// The kernel's sections: `[rodata, text, data)` boundaries as the linker
+/// script lays them out: (rodata start, text start, text end, data start).
+pub fn sections() -> (u64, u64, u64, u64) {
+    (
+        &raw const __rodata_start as u64,
+        &raw const __text_start as u64,
+        &raw const __text_end as u64,
+        &raw const __data_start as u64,
+    )
+}
