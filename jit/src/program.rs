@@ -300,3 +300,23 @@ fn regs_of(i: &Instruction) -> [Option<Reg>; 2] {
         _ => [None, None],
     }
 }
+
+/// For disassemblies: writes a `; insn i` line for each BPF slot whose
+/// code starts at native offset `off` (slots that emitted nothing are
+/// skipped), advancing `next` past the slots before `off`.
+#[cfg(feature = "disasm")]
+pub(crate) fn mark_insns(
+    out: &mut alloc::string::String,
+    offsets: &[u32],
+    next: &mut usize,
+    off: usize,
+) {
+    use core::fmt::Write;
+    while *next < offsets.len() && offsets[*next] as usize <= off {
+        let k = *next;
+        if offsets[k] as usize == off && (k == 0 || offsets[k - 1] != offsets[k]) {
+            let _ = writeln!(out, "; insn {k}");
+        }
+        *next += 1;
+    }
+}

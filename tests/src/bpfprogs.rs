@@ -3,7 +3,7 @@
 //! is newer than its object).
 
 use crate::paths::repo_root;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Builds every `bpf-progs/**/*.bpf.c`; returns the objects' paths, sorted.
@@ -25,24 +25,64 @@ pub fn build() -> Result<Vec<PathBuf>, String> {
             let obj = out.join(format!("{stem}.bpf.o"));
             let fresh = |p: &PathBuf| std::fs::metadata(p).and_then(|m| m.modified()).ok();
             if fresh(&obj).is_none() || fresh(&obj) < fresh(&path) {
-                // Paths relative to the repository: the same bytes in every
-                // checkout, so mutation tests see the same inputs in CI.
-                let prefix = format!("-ffile-prefix-map={}=.", root.display());
-                let status = Command::new("clang-22")
-                    .args(["-target", "bpf", "-O2", "-g", "-Wall", "-Werror", &prefix])
-                    .args(["-I/usr/include/x86_64-linux-gnu", "-c"])
-                    .arg(&path)
-                    .arg("-o")
-                    .arg(&obj)
-                    .status()
-                    .map_err(|e| format!("clang-22: {e} (run `cargo xtask setup`)"))?;
-                if !status.success() {
-                    return Err(format!("clang-22 failed on {}", path.display()));
-                }
+                compile(&root, &path, &obj)?;
             }
             objects.push(obj);
         }
     }
     objects.sort();
     Ok(objects)
+}
+
+/// Compiles one C source to a BPF object, with paths relative to the
+/// repository: the same bytes in every checkout, so mutation tests see the
+/// same inputs in CI.
+fn compile(root: &Path, src: &Path, obj: &Path) -> Result<(), String> {
+    let prefix = format!("-ffile-prefix-map={}=.", root.display());
+    let status = Command::new("clang-22")
+        .args(["-target", "bpf", "-O2", "-g", "-Wall", "-Werror", &prefix])
+        .args(["-I/usr/include/x86_64-linux-gnu", "-c"])
+        .arg(src)
+        .arg("-o")
+        .arg(obj)
+        .status()
+        .map_err(|e| format!("clang-22: {e} (run `cargo xtask setup`)"))?;
+    if status.success() { Ok(()) } else { Err(format!("clang-22 failed on {}", src.display())) }
+}
+
+/// Builds one BPF C source of the repository (`tests/data/x.bpf.c`) into
+/// `target/bpf-progs/x.bpf.o`; returns the object's path.
+pub fn build_one(src: &str) -> Result<PathBuf, String> {
+    let root = repo_root();
+    let out = root.join("target/bpf-progs");
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let name = Path::new(src).file_name().map(|n| n.to_string_lossy().replace(".bpf.c", ".bpf.o"));
+    let obj = out.join(name.ok_or_else(|| format!("{src}: no file name"))?);
+    compile(&root, &root.join(src), &obj)?;
+    Ok(obj)
+}
+
+/// The verifier's view of an object's maps (map `i` as fd `i`; frozen
+/// global data read-only), with the host's number of possible CPUs.
+pub fn platform(maps: &[axiom_loader::MapDef]) -> axiom_verifier::linux::LinuxPlatform {
+    use axiom_loader::MapOrigin;
+    use axiom_verifier::platform::MapInfo;
+    axiom_verifier::linux::LinuxPlatform {
+        maps_by_fd: maps
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let info = MapInfo {
+                    map_type: m.map_type,
+                    key_size: m.key_size,
+                    value_size: m.value_size,
+                    max_entries: m.max_entries,
+                    read_only: matches!(m.origin, MapOrigin::Data { frozen: true, .. }),
+                };
+                (i as i32, info)
+            })
+            .collect(),
+        maps_by_index: Vec::new(),
+        possible_cpus: crate::linux::possible_cpus(),
+    }
 }

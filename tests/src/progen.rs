@@ -306,6 +306,29 @@ fn layout(items: &[Item], starts: &[usize]) -> Vec<Insn> {
     out
 }
 
+fn xor_helper(
+    args: [u64; 5],
+    _: &mut [axiom_jit::interp::Region],
+    _: &mut axiom_jit::interp::Stack,
+) -> Result<u64, axiom_jit::interp::EnvError> {
+    Ok(args[0] ^ args[1])
+}
+
+/// Runs a generated program on the reference interpreter with `mem` at
+/// `addr` (and helper 1 as `r1 ^ r2`, like the JIT tests' helper): its `r0`
+/// and the memory afterwards, for differential tests.
+pub fn interpret(prog: &[Insn], mem: &[u8], addr: u64) -> (u64, Vec<u8>) {
+    use axiom_jit::interp::{HostEnv, Interpreter};
+    let mut env = HostEnv::default();
+    env.add_region(addr, mem.to_vec(), true);
+    env.helpers.insert(1, xor_helper);
+    let prog: std::rc::Rc<[Insn]> = prog.into();
+    let out = Interpreter::default()
+        .run(&mut env, prog, &[addr, mem.len() as u64])
+        .expect("generated programs run");
+    (out.r0, env.regions.swap_remove(0).data)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

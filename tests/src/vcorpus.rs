@@ -202,11 +202,11 @@ pub fn load(dir: &Path) -> Result<Vec<Case>, String> {
     Ok(all)
 }
 
-/// Axiom's verdict on a case.
-pub fn axiom_verdict(case: &Case) -> Verdict {
-    let platform = LinuxPlatform {
-        maps_by_fd: case
-            .maps
+/// The verifier's view of `maps` (map `i` as fd `i`), with the host's
+/// number of possible CPUs.
+pub fn platform(maps: &[MapSpec]) -> LinuxPlatform {
+    LinuxPlatform {
+        maps_by_fd: maps
             .iter()
             .enumerate()
             .map(|(i, m)| {
@@ -222,7 +222,12 @@ pub fn axiom_verdict(case: &Case) -> Verdict {
             .collect(),
         maps_by_index: Vec::new(),
         possible_cpus: linux::possible_cpus(),
-    };
+    }
+}
+
+/// Axiom's verdict on a case.
+pub fn axiom_verdict(case: &Case) -> Verdict {
+    let platform = platform(&case.maps);
     // Linux judged the cases loaded by root, which may read never-written
     // stack; Axiom compares in the same mode (its own default refuses).
     // The Linux harness loads without a log, and on failure again with a

@@ -43,12 +43,9 @@ fn every_conformance_program_compiles() {
 #[cfg(target_arch = "aarch64")]
 mod on_arm64 {
     use super::*;
-    use axiom_abi::Insn;
-    use axiom_jit::interp::{EnvError, HostEnv, Interpreter, Region, Stack};
     use axiom_tests::conformance::run_interpreter_with_memory;
     use axiom_tests::jit::load_aarch64;
-    use axiom_tests::progen::{Rng, generate};
-    use std::rc::Rc;
+    use axiom_tests::progen::{Rng, generate, interpret};
 
     #[test]
     fn every_conformance_program_matches_the_interpreter() {
@@ -136,22 +133,7 @@ mod on_arm64 {
         assert_eq!(image.protection().as_deref(), Some("r-xp"));
     }
 
-    fn xor_helper(args: [u64; 5], _: &mut [Region], _: &mut Stack) -> Result<u64, EnvError> {
-        Ok(args[0] ^ args[1])
-    }
-
     const MEM_LEN: usize = 128;
-
-    fn interpret(prog: &[Insn], mem: &[u8], addr: u64) -> (u64, Vec<u8>) {
-        let mut env = HostEnv::default();
-        env.add_region(addr, mem.to_vec(), true);
-        env.helpers.insert(1, xor_helper);
-        let prog: Rc<[Insn]> = prog.into();
-        let out = Interpreter::default()
-            .run(&mut env, prog, &[addr, mem.len() as u64])
-            .expect("generated programs run");
-        (out.r0, env.regions.swap_remove(0).data)
-    }
 
     #[test]
     fn random_programs_agree_with_the_interpreter() {

@@ -2,29 +2,11 @@
 //! identical `r0` and identical memory effects. 20,000 programs by default
 //! (half of them with constant blinding); `AXIOM_LONG_TESTS=1` runs 1,000,000.
 
-use axiom_abi::Insn;
-use axiom_jit::interp::{EnvError, HostEnv, Interpreter, Region, Stack};
 use axiom_jit::x86_64::JitOptions;
 use axiom_tests::jit::{TestJitEnv, load};
-use axiom_tests::progen::{Rng, generate};
-use std::rc::Rc;
+use axiom_tests::progen::{Rng, generate, interpret};
 
 const MEM_LEN: usize = 128;
-
-fn xor_helper(args: [u64; 5], _: &mut [Region], _: &mut Stack) -> Result<u64, EnvError> {
-    Ok(args[0] ^ args[1])
-}
-
-fn interpret(prog: &[Insn], mem: &[u8], addr: u64) -> (u64, Vec<u8>) {
-    let mut env = HostEnv::default();
-    env.add_region(addr, mem.to_vec(), true);
-    env.helpers.insert(1, xor_helper);
-    let prog: Rc<[Insn]> = prog.into();
-    let out = Interpreter::default()
-        .run(&mut env, prog, &[addr, mem.len() as u64])
-        .expect("generated programs run");
-    (out.r0, env.regions.swap_remove(0).data)
-}
 
 #[test]
 fn random_programs_agree_with_the_interpreter() {

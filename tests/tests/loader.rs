@@ -3,11 +3,9 @@
 //! host allows `bpf()`, the host kernel loads the same instructions with
 //! the same maps (created as libbpf creates them).
 
-use axiom_loader::{MapOrigin, load};
+use axiom_loader::load;
 use axiom_tests::bpfprogs;
 use axiom_tests::linux;
-use axiom_verifier::linux::LinuxPlatform;
-use axiom_verifier::platform::MapInfo;
 use axiom_verifier::{Options, verify_with_lines};
 use std::os::fd::AsRawFd;
 
@@ -31,25 +29,7 @@ fn every_bpf_progs_object_loads_on_axiom_and_linux() {
             }
         };
         assert_eq!(obj.license, "GPL", "{name}");
-        let platform = LinuxPlatform {
-            maps_by_fd: obj
-                .maps
-                .iter()
-                .enumerate()
-                .map(|(i, m)| {
-                    let info = MapInfo {
-                        map_type: m.map_type,
-                        key_size: m.key_size,
-                        value_size: m.value_size,
-                        max_entries: m.max_entries,
-                        read_only: matches!(m.origin, MapOrigin::Data { frozen: true, .. }),
-                    };
-                    (i as i32, info)
-                })
-                .collect(),
-            maps_by_index: Vec::new(),
-            possible_cpus: linux::possible_cpus(),
-        };
+        let platform = bpfprogs::platform(&obj.maps);
         let fds = match &live {
             Ok(()) => match linux::create_object_maps(&obj.maps) {
                 Ok(f) => Some(f),
@@ -106,17 +86,7 @@ fn core_relocations_follow_the_running_kernel() {
         println!("skipped: no /sys/kernel/btf/vmlinux");
         return;
     };
-    let src = axiom_tests::paths::repo_root().join("tests/data/core_task.bpf.c");
-    let obj = axiom_tests::paths::repo_root().join("target/bpf-progs/core_task.bpf.o");
-    std::fs::create_dir_all(obj.parent().unwrap()).unwrap();
-    let ok = std::process::Command::new("clang-22")
-        .args(["-target", "bpf", "-O2", "-g", "-I/usr/include/x86_64-linux-gnu", "-c"])
-        .arg(&src)
-        .arg("-o")
-        .arg(&obj)
-        .status()
-        .expect("clang-22");
-    assert!(ok.success());
+    let obj = bpfprogs::build_one("tests/data/core_task.bpf.c").expect("clang-22");
     let bytes = std::fs::read(&obj).unwrap();
     // Without target BTF: refused, naming the relocation.
     let e = load(&bytes).unwrap_err();

@@ -54,17 +54,7 @@ fn clear_errors_for_bad_files() {
 
 #[test]
 fn core_relocations_are_named_not_ignored() {
-    let src = repo_root().join("tests/data/core_reloc.bpf.c");
-    let obj = repo_root().join("target/bpf-progs/core_reloc.bpf.o");
-    std::fs::create_dir_all(obj.parent().unwrap()).unwrap();
-    let ok = std::process::Command::new("clang-22")
-        .args(["-target", "bpf", "-O2", "-g", "-I/usr/include/x86_64-linux-gnu", "-c"])
-        .arg(&src)
-        .arg("-o")
-        .arg(&obj)
-        .status()
-        .expect("clang-22");
-    assert!(ok.success());
+    let obj = bpfprogs::build_one("tests/data/core_reloc.bpf.c").expect("clang-22");
     let e = load(&std::fs::read(&obj).unwrap()).unwrap_err();
     assert!(matches!(e, LoadError::CoRe(_)), "{e}");
     assert!(e.to_string().contains("section `socket`"), "{e}");

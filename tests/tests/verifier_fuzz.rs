@@ -13,9 +13,8 @@ use axiom_abi::Insn;
 use axiom_jit::interp::{EnvError, Fault, HostEnv, Interpreter, Region, Stack};
 use axiom_tests::paths::repo_root;
 use axiom_tests::progen::{Rng, generate};
-use axiom_tests::vcorpus::{Case, MapSpec, Verdict, linux_verdict, load};
-use axiom_verifier::linux::{LinuxPlatform, PROG_SOCKET_FILTER, PROG_XDP};
-use axiom_verifier::platform::MapInfo;
+use axiom_tests::vcorpus::{Case, MapSpec, Verdict, linux_verdict, load, platform};
+use axiom_verifier::linux::{PROG_SOCKET_FILTER, PROG_XDP};
 use axiom_verifier::{Options, verify};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
@@ -204,27 +203,6 @@ fn mutate(rng: &mut Rng, prog: &mut Vec<Insn>) {
             }
         }
         _ => prog.push(random_insn(rng)),
-    }
-}
-
-fn platform(maps: &[MapSpec]) -> LinuxPlatform {
-    LinuxPlatform {
-        maps_by_fd: maps
-            .iter()
-            .enumerate()
-            .map(|(i, m)| {
-                let info = MapInfo {
-                    map_type: m.map_type,
-                    key_size: m.key,
-                    value_size: m.value,
-                    max_entries: m.entries,
-                    read_only: false,
-                };
-                (i as i32, info)
-            })
-            .collect(),
-        maps_by_index: Vec::new(),
-        possible_cpus: axiom_tests::linux::possible_cpus(),
     }
 }
 

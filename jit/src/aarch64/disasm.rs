@@ -15,14 +15,7 @@ pub fn disassemble(code: &[u8], base: u64, insn_offsets: &[u32]) -> String {
     let mut next_mark = 0;
     for (k, word) in code.chunks_exact(4).enumerate() {
         let off = k * 4;
-        while next_mark < insn_offsets.len() && insn_offsets[next_mark] as usize <= off {
-            if insn_offsets[next_mark] as usize == off
-                && (next_mark == 0 || insn_offsets[next_mark - 1] != insn_offsets[next_mark])
-            {
-                let _ = writeln!(out, "; insn {next_mark}");
-            }
-            next_mark += 1;
-        }
+        crate::program::mark_insns(&mut out, insn_offsets, &mut next_mark, off);
         let mut insn = Instruction::default();
         let mut reader = U8Reader::new(word);
         let text = match decoder.decode_into(&mut insn, &mut reader) {

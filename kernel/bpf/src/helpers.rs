@@ -1,16 +1,14 @@
 //! The BPF helpers of the in-process runtime, as native functions JIT code
-//! calls with the System V / AAPCS64 convention. This module and `raw` hold
-//! the runtime's unsafe code: helpers turn the addresses a verified program
-//! passes into references.
+//! calls with the System V / AAPCS64 convention. The addresses a verified
+//! program passes become references in `raw`.
 //!
-//! What the verifier guarantees (and these functions rely on): a map
-//! argument is the address of a live [`Map`] of the right kind; a key or
+//! What the verifier guarantees (and `raw` relies on): a map
+//! argument is the address of a live [`Map`](crate::maps::Map) of the right kind; a key or
 //! value pointer covers the map's key or value size; a memory argument
 //! covers its size argument; a ring-buffer record was reserved from that
 //! map and not yet released.
-#![allow(unsafe_code)]
 
-use crate::maps::Map;
+use crate::raw::{bytes_at as bytes, bytes_mut_at as bytes_mut, map_at as map, skb_at, skb_data};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -23,24 +21,6 @@ pub struct SkbCtx {
     pub data: *const u8,
     /// Its length.
     pub len: u64,
-}
-
-fn map<'a>(addr: u64) -> &'a mut Map {
-    // SAFETY: the verifier only lets a program pass a map argument that is
-    // the address of a map the runtime owns, and the runtime does not touch
-    // its maps while a program runs.
-    unsafe { &mut *(addr as *mut Map) }
-}
-
-fn bytes<'a>(addr: u64, len: usize) -> &'a [u8] {
-    // SAFETY: the verifier proved `len` bytes readable at `addr` (a key,
-    // value or memory argument of this size).
-    unsafe { core::slice::from_raw_parts(addr as *const u8, len) }
-}
-
-fn bytes_mut<'a>(addr: u64, len: usize) -> &'a mut [u8] {
-    // SAFETY: the verifier proved `len` bytes writable at `addr`.
-    unsafe { core::slice::from_raw_parts_mut(addr as *mut u8, len) }
 }
 
 fn neg(e: axiom_abi::uapi::errno::Errno) -> u64 {
@@ -102,15 +82,12 @@ pub extern "C" fn trace_printk(_fmt: u64, size: u64, _: u64, _: u64, _: u64) -> 
 
 /// `bpf_skb_load_bytes(skb, offset, to, len)`.
 pub extern "C" fn skb_load_bytes(ctx: u64, off: u64, to: u64, len: u64, _: u64) -> u64 {
-    // SAFETY: the verifier only passes the program's context here, which
-    // the runtime built as an `SkbCtx` for this run.
-    let skb = unsafe { &*(ctx as *const SkbCtx) };
+    let skb = skb_at(ctx);
     let (off, len) = (off as u32 as usize, len as usize);
     if off.checked_add(len).is_none_or(|end| end as u64 > skb.len) {
         return neg(axiom_abi::uapi::errno::Errno::EFAULT);
     }
-    // SAFETY: `data` holds `len` bytes for the run; the range was checked.
-    let data = unsafe { core::slice::from_raw_parts(skb.data, skb.len as usize) };
+    let data = skb_data(skb);
     bytes_mut(to, len).copy_from_slice(&data[off..off + len]);
     0
 }

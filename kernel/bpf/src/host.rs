@@ -75,17 +75,9 @@ impl ExecImage {
         })
     }
 
-    /// Runs the program with `r1` and `r2`; returns `r0`.
-    ///
-    /// # Safety
-    ///
-    /// The program must only touch memory it may touch (what the verifier
-    /// will prove), call helpers that exist, and end.
-    #[allow(unsafe_code)]
-    pub unsafe fn run(&self, r1: u64, r2: u64) -> u64 {
-        // SAFETY: the image is mapped executable for as long as `self`
-        // lives; the caller vouches for the program.
-        unsafe { raw::call_entry(self.entry, r1, r2) }
+    /// The entry point's address (what [`ExecImage::run`] calls).
+    pub(crate) fn entry(&self) -> u64 {
+        self.entry
     }
 
     /// The address tail calls into this program jump to.

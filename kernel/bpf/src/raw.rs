@@ -1,5 +1,7 @@
 //! The runtime's one unsafe module (host platform): anonymous memory
-//! mappings, their protection changes, and calls into JIT code.
+//! mappings, their protection changes, calls into JIT code, and the
+//! helpers' access to what a verified program passes them (maps, keys,
+//! values, memory, its context).
 #![allow(unsafe_code)]
 
 use core::ptr::NonNull;
@@ -116,4 +118,62 @@ pub fn sync_icache(addr: u64, len: usize) {
 /// reach of helpers linked into the same binary.
 pub fn text_address() -> usize {
     text_address as *const () as usize
+}
+
+impl crate::host::ExecImage {
+    /// Runs the program with `r1` and `r2`; returns `r0`.
+    ///
+    /// # Safety
+    ///
+    /// The program must only touch memory it may touch (what the verifier
+    /// will prove), call helpers that exist, and end.
+    pub unsafe fn run(&self, r1: u64, r2: u64) -> u64 {
+        // SAFETY: the image is mapped executable for as long as `self`
+        // lives; the caller vouches for the program.
+        unsafe { call_entry(self.entry(), r1, r2) }
+    }
+}
+
+/// Runs a program the in-process runtime verified against its own maps
+/// and helpers, with the context it was verified for.
+pub(crate) fn run_verified(image: &crate::host::ExecImage, ctx: u64) -> u64 {
+    // SAFETY: the runtime compiles only programs its verifier accepted for
+    // this program type, with these maps and helpers, and passes a context
+    // of the verified layout that outlives the run.
+    unsafe { image.run(ctx, 0) }
+}
+
+/// The map at `addr`.
+pub(crate) fn map_at<'a>(addr: u64) -> &'a mut crate::maps::Map {
+    // SAFETY: the verifier only lets a program pass a map argument that is
+    // the address of a map the runtime owns, and the runtime does not touch
+    // its maps while a program runs.
+    unsafe { &mut *(addr as *mut crate::maps::Map) }
+}
+
+/// `len` bytes a verified program passed at `addr`.
+pub(crate) fn bytes_at<'a>(addr: u64, len: usize) -> &'a [u8] {
+    // SAFETY: the verifier proved `len` bytes readable at `addr` (a key,
+    // value or memory argument of this size).
+    unsafe { core::slice::from_raw_parts(addr as *const u8, len) }
+}
+
+/// `len` writable bytes a verified program passed at `addr`.
+pub(crate) fn bytes_mut_at<'a>(addr: u64, len: usize) -> &'a mut [u8] {
+    // SAFETY: the verifier proved `len` bytes writable at `addr`.
+    unsafe { core::slice::from_raw_parts_mut(addr as *mut u8, len) }
+}
+
+/// The socket filter context a program passes back to a helper.
+pub(crate) fn skb_at<'a>(ctx: u64) -> &'a crate::helpers::SkbCtx {
+    // SAFETY: the verifier only passes the program's context here, which
+    // the runtime built as an `SkbCtx` for this run.
+    unsafe { &*(ctx as *const crate::helpers::SkbCtx) }
+}
+
+/// The packet data of a socket filter context.
+pub(crate) fn skb_data(skb: &crate::helpers::SkbCtx) -> &[u8] {
+    // SAFETY: `data` holds `len` bytes for the run, owned by the runtime's
+    // test run, which outlives it.
+    unsafe { core::slice::from_raw_parts(skb.data, skb.len as usize) }
 }

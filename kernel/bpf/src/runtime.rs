@@ -167,10 +167,7 @@ impl Runtime {
         let start = Instant::now();
         let mut r0 = 0;
         for _ in 0..repeat {
-            // SAFETY: the program was verified against this runtime's maps
-            // and helpers, and gets the context it was verified for.
-            #[allow(unsafe_code)]
-            let r = unsafe { image.run(ctx_addr, 0) };
+            let r = crate::raw::run_verified(image, ctx_addr);
             r0 = r;
         }
         let ns = start.elapsed().as_nanos() / repeat as u128;

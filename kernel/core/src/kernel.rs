@@ -5,27 +5,6 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use axiom_hal as hal;
 use core::fmt::Write;
-use linked_list_allocator::LockedHeap;
-
-/// The kernel heap: 1 MiB in the image's `.bss` for now (the frame
-/// allocator and page tables arrive next).
-#[global_allocator]
-static HEAP: LockedHeap = LockedHeap::empty();
-static HEAP_SPACE: spin_cell::Cell = spin_cell::Cell::new();
-
-mod spin_cell {
-    /// A 1 MiB block handed to the heap once.
-    #[repr(align(4096))]
-    pub struct Cell(pub core::cell::UnsafeCell<[u8; 1 << 20]>);
-    // SAFETY: handed to the allocator exactly once, at boot, on one CPU.
-    #[allow(unsafe_code)]
-    unsafe impl Sync for Cell {}
-    impl Cell {
-        pub const fn new() -> Self {
-            Cell(core::cell::UnsafeCell::new([0; 1 << 20]))
-        }
-    }
-}
 
 /// Console output.
 struct Console;
@@ -127,22 +106,13 @@ fn cycles_test() -> bool {
     hal::cycles() > a
 }
 
+hal::entry!(kernel_start);
+
 /// Entered from the boot code with the PVH start info's address.
-#[allow(unsafe_code)]
-// SAFETY: the one symbol the boot code calls; nothing else is exported.
-#[unsafe(no_mangle)]
-pub extern "C" fn kernel_main(start_info: u64) -> ! {
+fn kernel_start(start_info: u64) -> ! {
     let entry = hal::cycles();
     hal::init();
-    {
-        let mut heap = HEAP.lock();
-        // SAFETY: the block is static, unused by anything else, and given
-        // to the heap once.
-        #[allow(unsafe_code)]
-        unsafe {
-            heap.init(HEAP_SPACE.0.get() as *mut u8, 1 << 20)
-        };
-    }
+    hal::init_heap();
     let cmdline = hal::cmdline(start_info);
     let mut regions = [hal::Region::default(); 64];
     let n = hal::memory_map(start_info, &mut regions);
@@ -168,7 +138,7 @@ pub extern "C" fn kernel_main(start_info: u64) -> ! {
         frames.available,
         tables * 4
     );
-    println!("axiom: booted (PVH), heap 1024 KiB, command line `{cmdline}`");
+    println!("axiom: booted (PVH), heap {} KiB, command line `{cmdline}`", hal::HEAP_SIZE / 1024);
     // `axiom.test=wx` writes to kernel text: W^X must stop it.
     if cmdline.split(' ').any(|w| w == "axiom.test=wx") {
         hal::paging::poke(hal::paging::sections().1);

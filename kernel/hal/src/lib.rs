@@ -4,13 +4,34 @@
 //! counter), [`cmdline`] and [`memory_map`] (what the boot loader said),
 //! [`kernel_image`] (where the kernel lies), [`init`] (the CPU's tables:
 //! exceptions are reported and end the machine; [`breakpoint`] returns),
+//! [`init_heap`] (the kernel heap), [`entry!`] (the kernel's entry symbol)
 //! and the boot entry that
 //! calls the kernel's `kernel_main(boot_info)`. The
 //! rest of the kernel is safe code on top of these.
 #![no_std]
 
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
+mod heap;
+#[cfg(all(target_arch = "x86_64", target_os = "none"))]
+pub use heap::{HEAP_SIZE, init_heap};
+#[cfg(all(target_arch = "x86_64", target_os = "none"))]
 mod x86_64;
+
+/// Defines the symbol the boot code calls, `kernel_main(boot_info)`, as a
+/// call of `$start`: the kernel itself stays free of unsafe attributes.
+#[macro_export]
+macro_rules! entry {
+    ($start:path) => {
+        /// The boot code's call into the kernel.
+        #[allow(unsafe_code)]
+        // SAFETY: the one symbol the boot code calls; nothing else is
+        // exported under that name.
+        #[unsafe(no_mangle)]
+        pub extern "C" fn kernel_main(boot_info: u64) -> ! {
+            $start(boot_info)
+        }
+    };
+}
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 pub use x86_64::paging;
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
@@ -64,9 +85,13 @@ mod host {
     }
     /// Faults deliberately (nothing on a host build).
     pub fn fault() {}
+    /// Heap size (a host build uses the host's allocator).
+    pub const HEAP_SIZE: usize = 0;
+    /// Gives the heap its memory (nothing on a host build).
+    pub fn init_heap() {}
 }
 #[cfg(not(all(target_arch = "x86_64", target_os = "none")))]
 pub use host::{
-    Region, breakpoint, breakpoints, cmdline, console, cycles, exit, fault, init, kernel_image,
-    memory_map,
+    HEAP_SIZE, Region, breakpoint, breakpoints, cmdline, console, cycles, exit, fault, init,
+    init_heap, kernel_image, memory_map,
 };

@@ -29,28 +29,8 @@ fn time_us(runs: usize, mut f: impl FnMut() -> bool) -> Option<f64> {
 }
 
 fn axiom_load(bytes: &[u8]) -> bool {
-    use axiom_verifier::linux::LinuxPlatform;
-    use axiom_verifier::platform::MapInfo;
     let Ok(obj) = axiom_loader::load(bytes) else { return false };
-    let platform = LinuxPlatform {
-        maps_by_fd: obj
-            .maps
-            .iter()
-            .enumerate()
-            .map(|(i, m)| {
-                let info = MapInfo {
-                    map_type: m.map_type,
-                    key_size: m.key_size,
-                    value_size: m.value_size,
-                    max_entries: m.max_entries,
-                    read_only: false,
-                };
-                (i as i32, info)
-            })
-            .collect(),
-        maps_by_index: Vec::new(),
-        possible_cpus: linux::possible_cpus(),
-    };
+    let platform = bpfprogs::platform(&obj.maps);
     let env = Env;
     obj.programs.iter().all(|p| {
         let insns = p.with_map_handles(|i| i as i32);

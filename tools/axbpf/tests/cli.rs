@@ -41,19 +41,7 @@ fn linux() -> bool {
 }
 
 fn build(src: &str) -> PathBuf {
-    let obj = repo_root()
-        .join("target/bpf-progs")
-        .join(Path::new(src).file_name().unwrap().to_string_lossy().replace(".bpf.c", ".bpf.o"));
-    std::fs::create_dir_all(obj.parent().unwrap()).unwrap();
-    let status = Command::new("clang-22")
-        .args(["-target", "bpf", "-O2", "-g", "-I/usr/include/x86_64-linux-gnu", "-c"])
-        .arg(repo_root().join(src))
-        .arg("-o")
-        .arg(&obj)
-        .status()
-        .expect("clang-22");
-    assert!(status.success());
-    obj
+    bpfprogs::build_one(src).expect("clang-22")
 }
 
 #[test]
