@@ -612,7 +612,9 @@ impl Verifier<'_> {
                 }
                 popped = false;
                 let flow = self.step(&mut path.state, pc, insn)?;
-                self.scratch_regs |= scratched_regs(&insn);
+                if self.log.level >= 1 {
+                    self.scratch_regs |= scratched_regs(&insn);
+                }
                 match flow {
                     Flow::Next => path.pc = pc + insn.len(),
                     Flow::Goto(t) => {
@@ -1166,7 +1168,7 @@ impl Verifier<'_> {
                     ));
                 }
                 self.note_stack_depth(st, frame, total);
-                if frame as usize + 1 == st.frames.len() {
+                if self.log.level >= 1 && frame as usize + 1 == st.frames.len() {
                     self.scratch_slots |= 1 << ((-total - 1) / 8);
                 }
                 let f = &mut st.frames[frame as usize];
