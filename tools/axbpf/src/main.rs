@@ -202,12 +202,17 @@ fn fail(message: String) -> Failure {
 fn open_for(path: &PathBuf, target: Target) -> Result<Object, Failure> {
     let bytes =
         std::fs::read(path).map_err(|e| fail(format!("{}: cannot read: {e}", path.display())))?;
-    let vmlinux = match target {
-        Target::Linux => std::fs::read("/sys/kernel/btf/vmlinux").ok(),
-        Target::Axiom => None,
+    let loaded = match (axiom_loader::load(&bytes), target) {
+        // Read the kernel's BTF (megabytes) only for objects that need it.
+        (Err(axiom_loader::LoadError::CoRe(_)), Target::Linux) => {
+            match std::fs::read("/sys/kernel/btf/vmlinux") {
+                Ok(vmlinux) => axiom_loader::load_for(&bytes, Some(&vmlinux)),
+                Err(_) => axiom_loader::load(&bytes),
+            }
+        }
+        (r, _) => r,
     };
-    axiom_loader::load_for(&bytes, vmlinux.as_deref())
-        .map_err(|e| fail(format!("{}: {e}", path.display())))
+    loaded.map_err(|e| fail(format!("{}: {e}", path.display())))
 }
 
 fn open(path: &PathBuf) -> Result<Object, Failure> {

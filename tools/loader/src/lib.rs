@@ -189,7 +189,8 @@ pub fn load(bytes: &[u8]) -> Result<Object, LoadError> {
 /// Parses an object; CO-RE relocations are applied against `target_btf`
 /// (the target kernel's BTF, such as `/sys/kernel/btf/vmlinux`) when given.
 pub fn load_for(bytes: &[u8], target_btf: Option<&[u8]>) -> Result<Object, LoadError> {
-    let target = target_btf.map(Btf::parse).transpose()?;
+    // The target's BTF is parsed only if a CO-RE relocation needs it.
+    let mut target: Option<Btf> = None;
     let elf = ElfFile64::<Endianness>::parse(bytes).map_err(|e| LoadError::Elf(e.to_string()))?;
     let machine = elf.elf_header().e_machine.get(elf.endian());
     if machine != EM_BPF {
@@ -390,6 +391,11 @@ pub fn load_for(bytes: &[u8], target_btf: Option<&[u8]>) -> Result<Object, LoadE
     for (_, c) in code.iter_mut() {
         let Some(e) = ext.iter().find(|(n, _)| *n == c.name).map(|(_, e)| e) else { continue };
         for r in &e.core_relos {
+            if target.is_none()
+                && let Some(raw) = target_btf
+            {
+                target = Some(Btf::parse(raw)?);
+            }
             let (Some(t), Some(local)) = (&target, &btf) else {
                 return Err(LoadError::CoRe(format!(
                     "section `{}` insn {}: relocation kind {} of `{}` needs the target's BTF, \
