@@ -32,17 +32,37 @@ impl Frames {
         for r in map.iter().filter(|r| r.usable) {
             let first = r.base.div_ceil(FRAME).max(0x100000 / FRAME);
             let end = (r.base + r.len) / FRAME;
-            for n in first..end {
-                let addr = n * FRAME;
-                if reserved.iter().any(|&(lo, hi)| addr + FRAME > lo && addr < hi) {
-                    continue;
-                }
-                f.free[n as usize / 64] |= 1 << (n % 64);
-                f.available += 1;
-            }
+            f.mark_free(first, end);
+        }
+        for &(lo, hi) in reserved {
+            f.mark_used(lo / FRAME, hi.div_ceil(FRAME).min(frames as u64));
         }
         f.total = f.available;
         f
+    }
+
+    /// Marks frames `[first, end)` free.
+    fn mark_free(&mut self, first: u64, end: u64) {
+        for n in first..end {
+            let bit = 1u64 << (n % 64);
+            let word = &mut self.free[n as usize / 64];
+            if *word & bit == 0 {
+                *word |= bit;
+                self.available += 1;
+            }
+        }
+    }
+
+    /// Marks frames `[first, end)` in use.
+    fn mark_used(&mut self, first: u64, end: u64) {
+        for n in first..end {
+            let bit = 1u64 << (n % 64);
+            let word = &mut self.free[n as usize / 64];
+            if *word & bit != 0 {
+                *word &= !bit;
+                self.available -= 1;
+            }
+        }
     }
 
     /// A free frame's address.

@@ -35,7 +35,34 @@ const TESTS: &[(&str, fn() -> bool)] = &[
     ("frames: distinct, aligned, outside the kernel, returned", frames_test),
     ("exceptions: breakpoints are handled and return", breakpoint_test),
     ("paging: text read+execute, rodata read-only, data no-execute, page 0 unmapped", wx_test),
+    ("clock: calibrated against a reference", clock_test),
+    ("timer: ticks arrive at the programmed rate", tick_test),
 ];
+
+/// The clock calibration, once done.
+static CLOCK: spin::Once<hal::Calibration> = spin::Once::new();
+
+fn clock_test() -> bool {
+    // A TSC between 100 MHz and 20 GHz, and an APIC timer that counted.
+    CLOCK.get().is_some_and(|c| (100_000..20_000_000).contains(&c.tsc_khz) && c.lapic_khz > 0)
+}
+
+fn tick_test() -> bool {
+    // Interrupts arrive: wait for 20 more ticks (bounded by a cycle count,
+    // so a dead timer fails the test instead of hanging it).
+    let start = crate::time::ticks();
+    let give_up = hal::cycles() + CLOCK.get().map_or(0, |c| c.tsc_khz * 2000);
+    while crate::time::ticks() < start + 20 && hal::cycles() < give_up {
+        hal::wait_for_interrupt();
+    }
+    if crate::time::ticks() < start + 20 {
+        return false;
+    }
+    // The mean interval over the first ticks is the programmed period,
+    // within a factor of two (a wrong calibration is off by far more).
+    let period = 1_000_000_000 / crate::time::HZ;
+    crate::time::tick_stats(16).is_some_and(|s| s.mean > period / 2 && s.mean < period * 2)
+}
 
 /// The kernel's page tables, once built.
 static SPACE: spin::Once<crate::paging::AddressSpace> = spin::Once::new();
@@ -113,32 +140,63 @@ fn kernel_start(start_info: u64) -> ! {
     let entry = hal::cycles();
     hal::init();
     hal::init_heap();
+    let cpus = hal::discover(start_info);
     let cmdline = hal::cmdline(start_info);
     let mut regions = [hal::Region::default(); 64];
     let n = hal::memory_map(start_info, &mut regions);
     let image = hal::kernel_image();
     BOOT.call_once(|| (regions[..n].to_vec(), image));
-    let usable: u64 = regions[..n].iter().filter(|r| r.usable).map(|r| r.len).sum();
     let mut frames = Frames::new(&regions[..n], &[image]);
     let ram_top =
         regions[..n].iter().filter(|r| r.usable).map(|r| r.base + r.len).max().unwrap_or(0);
-    let Some(space) = crate::paging::kernel_space(&mut frames, ram_top) else {
+    let Some(space) = crate::paging::kernel_space(&mut frames, ram_top, &hal::device_ranges())
+    else {
         println!("axiom: out of frames for the page tables");
         hal::exit(false)
     };
     hal::paging::activate(space.pml4);
     let tables = space.tables;
     SPACE.call_once(|| space);
+    hal::start_interrupts();
+    let Some(clock) = hal::calibrate() else {
+        println!("axiom: no clock reference counts (PIT, CPUID 0x15): cannot calibrate the TSC");
+        hal::exit(false)
+    };
+    CLOCK.call_once(|| clock);
+    crate::time::set_rate(clock.tsc_khz);
+    let mode = hal::start_tick(crate::time::HZ, &clock, crate::time::tick);
+    hal::enable_interrupts();
+    let init = hal::cycles();
+
+    println!("axiom: booted (PVH), {cpus} CPU(s), command line `{cmdline}`");
     println!(
-        "axiom: memory map {n} regions, {} KiB usable; image {} KiB at {:#x}; {} free frames; \
-         page tables {} KiB (W^X)",
-        usable / 1024,
-        (image.1 - image.0) / 1024,
-        image.0,
-        frames.available,
-        tables * 4
+        "axiom: init reached {} us after kernel entry",
+        crate::time::cycles_to_ns(init - entry) / 1000
     );
-    println!("axiom: booted (PVH), heap {} KiB, command line `{cmdline}`", hal::HEAP_SIZE / 1024);
+    println!(
+        "axiom: clock TSC {} kHz (reference: {}), APIC timer {} kHz; tick {} Hz ({mode})",
+        clock.tsc_khz,
+        clock.source,
+        clock.lapic_khz,
+        crate::time::HZ
+    );
+    let usable: u64 = regions[..n].iter().filter(|r| r.usable).map(|r| r.len).sum();
+    let (rodata, text, text_end, data) = hal::paging::sections();
+    let footprint = (image.1 - image.0) + tables as u64 * 4096;
+    println!(
+        "axiom: memory: image {} KiB (rodata {} KiB, text {} KiB, data+bss {} KiB incl. a {} KiB \
+         heap, {} KiB in use), page tables {} KiB; footprint {} KiB; {} of {} KiB usable RAM free",
+        (image.1 - image.0) / 1024,
+        (text - rodata) / 1024,
+        (text_end - text) / 1024,
+        (image.1 - data) / 1024,
+        hal::HEAP_SIZE / 1024,
+        hal::heap_used() / 1024,
+        tables * 4,
+        footprint / 1024,
+        frames.available as u64 * 4,
+        usable / 1024,
+    );
     // `axiom.test=wx` writes to kernel text: W^X must stop it.
     if cmdline.split(' ').any(|w| w == "axiom.test=wx") {
         hal::paging::poke(hal::paging::sections().1);
@@ -159,13 +217,37 @@ fn kernel_start(start_info: u64) -> ! {
         println!("test {name} ... {}", if ok { "ok" } else { "FAILED" });
         failed += usize::from(!ok);
     }
-    let init = hal::cycles();
-    println!("axiom: entry to tests done in {} cycles", init - entry);
+    tick_metrics();
     if failed == 0 {
         println!("axiom: all {} tests passed", TESTS.len());
         hal::exit(true)
     } else {
         println!("axiom: {failed} of {} tests failed", TESTS.len() + fail_case.len());
         hal::exit(false)
+    }
+}
+
+/// Waits for the first 1,001 ticks and prints their interval statistics.
+fn tick_metrics() {
+    const N: usize = 1000;
+    let give_up = hal::cycles() + CLOCK.get().map_or(0, |c| c.tsc_khz * 10_000);
+    while (crate::time::ticks() as usize) <= N && hal::cycles() < give_up {
+        hal::wait_for_interrupt();
+    }
+    match crate::time::tick_stats(N) {
+        Some(s) => println!(
+            "axiom: timer over {} ticks: interval mean {}.{:03} us, jitter (stddev) {}.{:03} us, \
+             min {}.{:03} us, max {}.{:03} us",
+            s.count,
+            s.mean / 1000,
+            s.mean % 1000,
+            s.stddev / 1000,
+            s.stddev % 1000,
+            s.min / 1000,
+            s.min % 1000,
+            s.max / 1000,
+            s.max % 1000
+        ),
+        None => println!("axiom: timer: fewer than {} ticks in 10 s", N + 1),
     }
 }

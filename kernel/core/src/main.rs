@@ -13,6 +13,8 @@ mod frames;
 mod kernel;
 #[cfg(target_os = "none")]
 mod paging;
+#[cfg(target_os = "none")]
+mod time;
 
 /// Host builds only type-check the kernel.
 #[cfg(not(target_os = "none"))]

@@ -11,6 +11,8 @@ use axiom_hal::paging as hw;
 pub const PRESENT: u64 = 1;
 /// Writable.
 pub const WRITABLE: u64 = 1 << 1;
+/// Caching disabled, write-through (device registers).
+pub const UNCACHED: u64 = 1 << 3 | 1 << 4;
 /// Not executable.
 pub const NO_EXECUTE: u64 = 1 << 63;
 const ADDR: u64 = 0x000f_ffff_ffff_f000;
@@ -54,6 +56,32 @@ impl AddressSpace {
         Some(())
     }
 
+    /// Identity-maps the pages of `[start, end)` with the flags `flags_of`
+    /// gives each page address: one table walk per 2 MiB, not per page.
+    pub fn identity_map_range(
+        &mut self,
+        frames: &mut Frames,
+        start: u64,
+        end: u64,
+        flags_of: impl Fn(u64) -> u64,
+    ) -> Option<()> {
+        let mut page = start & !(FRAME - 1);
+        while page < end {
+            let idx = |level: u32| ((page >> (12 + 9 * level)) & 511) as usize;
+            let pdpt = self.next_table(frames, self.pml4, idx(3))?;
+            let pd = self.next_table(frames, pdpt, idx(2))?;
+            let pt = self.next_table(frames, pd, idx(1))?;
+            for i in idx(0)..512 {
+                if page >= end {
+                    break;
+                }
+                hw::write_entry(pt, i, (page & ADDR) | flags_of(page) | PRESENT);
+                page += FRAME;
+            }
+        }
+        Some(())
+    }
+
     /// The physical address and flags `virt`'s page maps to.
     pub fn translate(&self, virt: u64) -> Option<(u64, u64)> {
         let mut table = self.pml4;
@@ -70,21 +98,26 @@ impl AddressSpace {
 }
 
 /// The kernel's address space: RAM below `ram_top` identity-mapped with
-/// W^X by section.
-pub fn kernel_space(frames: &mut Frames, ram_top: u64) -> Option<AddressSpace> {
+/// W^X by section, and the `devices` ranges (base, length) identity-mapped
+/// uncached, writable and not executable.
+pub fn kernel_space(
+    frames: &mut Frames,
+    ram_top: u64,
+    devices: &[(u64, u64)],
+) -> Option<AddressSpace> {
     let (rodata, text, text_end, _data) = hw::sections();
     let mut space = AddressSpace::new(frames)?;
-    let mut page = FRAME;
-    while page < ram_top {
-        let flags = if (text..text_end).contains(&page) {
+    space.identity_map_range(frames, FRAME, ram_top, |page| {
+        if (text..text_end).contains(&page) {
             0
         } else if (rodata..text).contains(&page) {
             NO_EXECUTE
         } else {
             WRITABLE | NO_EXECUTE
-        };
-        space.map(frames, page, page, flags)?;
-        page += FRAME;
+        }
+    })?;
+    for &(base, len) in devices.iter().filter(|d| d.1 != 0) {
+        space.identity_map_range(frames, base, base + len, |_| WRITABLE | NO_EXECUTE | UNCACHED)?;
     }
     Some(space)
 }

@@ -31,3 +31,8 @@ pub fn init_heap() {
     // allocator exactly once.
     unsafe { HEAP.lock().init(BLOCK.0.get() as *mut u8, HEAP_SIZE) };
 }
+
+/// Bytes of the heap in use now.
+pub fn heap_used() -> usize {
+    HEAP.lock().used()
+}

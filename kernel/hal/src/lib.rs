@@ -4,8 +4,10 @@
 //! counter), [`cmdline`] and [`memory_map`] (what the boot loader said),
 //! [`kernel_image`] (where the kernel lies), [`init`] (the CPU's tables:
 //! exceptions are reported and end the machine; [`breakpoint`] returns),
-//! [`init_heap`] (the kernel heap), [`entry!`] (the kernel's entry symbol)
-//! and the boot entry that
+//! [`init_heap`] (the kernel heap), [`entry!`] (the kernel's entry symbol),
+//! the machine's processors and interrupt controller ([`discover`],
+//! [`device_ranges`], [`start_interrupts`], [`set_handler`]), the clock
+//! and tick ([`calibrate`], [`start_tick`]) and the boot entry that
 //! calls the kernel's `kernel_main(boot_info)`. The
 //! rest of the kernel is safe code on top of these.
 #![no_std]
@@ -13,7 +15,7 @@
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 mod heap;
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
-pub use heap::{HEAP_SIZE, init_heap};
+pub use heap::{HEAP_SIZE, heap_used, init_heap};
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 mod x86_64;
 
@@ -36,8 +38,10 @@ macro_rules! entry {
 pub use x86_64::paging;
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 pub use x86_64::{
-    Region, breakpoint, breakpoints, cmdline, console, cycles, exit, fault, init, kernel_image,
-    memory_map,
+    Calibration, MAX_CPUS, Region, TICK_VECTOR, breakpoint, breakpoints, calibrate, cmdline,
+    console, cpu_count, cycles, device_ranges, disable_interrupts, discover, enable_interrupts,
+    exit, fault, init, kernel_image, memory_map, set_handler, start_interrupts, start_tick,
+    stop_tick, unhandled_interrupts, wait_for_interrupt,
 };
 
 /// Stand-ins on hosts (where the kernel is only type-checked).
@@ -85,13 +89,71 @@ mod host {
     }
     /// Faults deliberately (nothing on a host build).
     pub fn fault() {}
+    /// The most processors the kernel starts.
+    pub const MAX_CPUS: usize = 16;
+    /// The tick's interrupt vector.
+    pub const TICK_VECTOR: u8 = 32;
+    /// Clock calibration results.
+    #[derive(Clone, Copy, Debug)]
+    pub struct Calibration {
+        /// Cycle-counter rate, kHz.
+        pub tsc_khz: u64,
+        /// Timer rate, kHz.
+        pub lapic_khz: u64,
+        /// The reference used.
+        pub source: &'static str,
+    }
+    /// Calibrates the clock (nothing on a host build).
+    pub fn calibrate() -> Option<Calibration> {
+        None
+    }
+    /// Processors (one on a host build).
+    pub fn cpu_count() -> usize {
+        1
+    }
+    /// Device registers to map (none on a host build).
+    pub fn device_ranges() -> [(u64, u64); 2] {
+        [(0, 0); 2]
+    }
+    /// Interrupts off; whether they were on (never, on a host build).
+    pub fn disable_interrupts() -> bool {
+        false
+    }
+    /// Interrupts on (nothing on a host build).
+    pub fn enable_interrupts() {}
+    /// Reads the machine description (one CPU on a host build).
+    pub fn discover(_boot_info: u64) -> usize {
+        1
+    }
+    /// Registers an interrupt handler (nothing on a host build).
+    pub fn set_handler(_vector: u8, _handler: fn(u8)) {}
+    /// Starts the interrupt controller (nothing on a host build).
+    pub fn start_interrupts() {}
+    /// Starts the tick (nothing on a host build).
+    pub fn start_tick(_hz: u64, _cal: &Calibration, _handler: fn()) -> &'static str {
+        "none"
+    }
+    /// Stops the tick (nothing on a host build).
+    pub fn stop_tick() {}
+    /// Interrupts without a handler (none on a host build).
+    pub fn unhandled_interrupts() -> u64 {
+        0
+    }
+    /// Waits for an interrupt (returns at once on a host build).
+    pub fn wait_for_interrupt() {}
     /// Heap size (a host build uses the host's allocator).
     pub const HEAP_SIZE: usize = 0;
     /// Gives the heap its memory (nothing on a host build).
     pub fn init_heap() {}
+    /// Heap bytes in use (none on a host build).
+    pub fn heap_used() -> usize {
+        0
+    }
 }
 #[cfg(not(all(target_arch = "x86_64", target_os = "none")))]
 pub use host::{
-    HEAP_SIZE, Region, breakpoint, breakpoints, cmdline, console, cycles, exit, fault, init,
-    init_heap, kernel_image, memory_map,
+    Calibration, HEAP_SIZE, MAX_CPUS, Region, TICK_VECTOR, breakpoint, breakpoints, calibrate,
+    cmdline, console, cpu_count, cycles, device_ranges, disable_interrupts, discover,
+    enable_interrupts, exit, fault, heap_used, init, init_heap, kernel_image, memory_map,
+    set_handler, start_interrupts, start_tick, stop_tick, unhandled_interrupts, wait_for_interrupt,
 };

@@ -10,6 +10,8 @@
 //!   Axiom booted under QEMU with its default policies).
 //! * `parity [--record]`: the verifier parity report against the host kernel.
 //! * `bench`: the benchmarks, each against Linux in the same run.
+//! * `kernel [--machine M] [--cpus N] [--append ARGS]`: one boot of the
+//!   kernel under QEMU, its console shown.
 #![forbid(unsafe_code)]
 
 mod bare;
@@ -53,6 +55,18 @@ enum Command {
     },
     /// The benchmarks (execution engines, verifier), against Linux.
     Bench,
+    /// Build the kernel and boot it once under QEMU, showing its console.
+    Kernel {
+        /// QEMU machine: `microvm` or `q35`.
+        #[arg(long, default_value = "microvm")]
+        machine: String,
+        /// vCPUs.
+        #[arg(long, default_value_t = 1)]
+        cpus: u32,
+        /// Kernel command line.
+        #[arg(long, default_value = "")]
+        append: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -65,6 +79,7 @@ fn main() -> ExitCode {
         Command::Run => steps::run(),
         Command::Parity { record } => steps::parity(record),
         Command::Bench => steps::bench(),
+        Command::Kernel { machine, cpus, append } => qemu::boot_once(&machine, cpus, &append),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -15,6 +15,8 @@ pub struct Boot {
     pub status: Option<i32>,
     /// From starting QEMU to its exit.
     pub elapsed: Duration,
+    /// From starting QEMU to the kernel's `axiom: init reached` line.
+    pub init_at: Option<Duration>,
 }
 
 /// Whether this host can use KVM (hardware virtualization in the CPU
@@ -41,13 +43,77 @@ pub fn boot(kernel: &Path, machine: &str, cpus: u32, append: &str) -> Result<Boo
         cmd.args(["-append", append]);
     }
     let start = Instant::now();
-    let out =
-        cmd.output().map_err(|e| format!("qemu-system-x86_64: {e} (run `cargo xtask setup`)"))?;
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("qemu-system-x86_64: {e} (run `cargo xtask setup`)"))?;
+    // Read the console as it comes, to time the init line.
+    let mut stdout = child.stdout.take().ok_or("no QEMU stdout")?;
+    let mut bytes = Vec::new();
+    let mut init_at = None;
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = std::io::Read::read(&mut stdout, &mut buf).map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+        bytes.extend_from_slice(&buf[..n]);
+        if init_at.is_none() && bytes.windows(19).any(|w| w == b"axiom: init reached") {
+            init_at = Some(start.elapsed());
+        }
+    }
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
     let elapsed = start.elapsed();
-    let console = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    let mut console = String::from_utf8_lossy(&bytes).replace('\r', "");
+    console.push_str(&String::from_utf8_lossy(&out.stderr));
     // `timeout` exits with 124 when it had to stop QEMU.
     let status = out.status.code().filter(|&c| c != 124);
-    Ok(Boot { console, status, elapsed })
+    Ok(Boot { console, status, elapsed, init_at })
+}
+
+/// The number after `prefix` on the console's first line holding it.
+pub fn field(console: &str, prefix: &str) -> Option<u64> {
+    console.lines().find_map(|l| {
+        let rest = &l[l.find(prefix)? + prefix.len()..];
+        rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+    })
+}
+
+/// The host's TSC rate in kHz, where the host kernel knows it exactly
+/// (`constant_tsc` and `tsc_known_freq`: then `cpu MHz` is the TSC rate).
+fn host_tsc_khz() -> Option<u64> {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    let flags = cpuinfo.lines().find(|l| l.starts_with("flags"))?;
+    let has = |f: &str| flags.split_whitespace().any(|w| w == f);
+    if !has("constant_tsc") || !has("tsc_known_freq") {
+        return None;
+    }
+    let mhz: f64 = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("cpu MHz"))?
+        .split(':')
+        .nth(1)?
+        .trim()
+        .parse()
+        .ok()?;
+    Some((mhz * 1000.0) as u64)
+}
+
+/// Builds the kernel and boots it once, printing its console and status.
+pub fn boot_once(machine: &str, cpus: u32, append: &str) -> Result<(), String> {
+    let kernel = crate::bare::build_kernel()?;
+    let b = boot(&kernel, machine, cpus, append)?;
+    print!("{}", b.console);
+    println!(
+        "(qemu {machine}, {cpus} vCPU(s), {}: init {} ms after QEMU started; exit {:?} after \
+         {:.0} ms)",
+        accel(),
+        b.init_at.map_or("?".into(), |d| format!("{:.1}", d.as_secs_f64() * 1000.0)),
+        b.status,
+        b.elapsed.as_secs_f64() * 1000.0
+    );
+    if b.status == Some(1) { Ok(()) } else { Err("the kernel did not pass".into()) }
 }
 
 /// The in-QEMU tests on every machine and vCPU count, and runs with a
@@ -56,6 +122,7 @@ pub fn boot(kernel: &Path, machine: &str, cpus: u32, append: &str) -> Result<Boo
 pub fn test() -> Result<(), String> {
     let kernel = crate::bare::build_kernel()?;
     let mut failures = Vec::new();
+    let host_khz = host_tsc_khz();
     for machine in ["microvm", "q35"] {
         for cpus in [1, 2] {
             let b = boot(&kernel, machine, cpus, "")?;
@@ -64,16 +131,41 @@ pub fn test() -> Result<(), String> {
                 .lines()
                 .any(|l| l.starts_with("axiom: all ") && l.ends_with(" tests passed"));
             let tests = b.console.lines().filter(|l| l.starts_with("test ")).count();
+            let found = b.console.lines().find_map(|l| {
+                let key = "axiom: booted (PVH), ";
+                l.find(key).map(|i| &l[i + key.len()..])
+            });
             println!(
-                "kernel on {machine}, {cpus} vCPU(s), {}: {tests} tests, exit {:?}, {:.0} ms",
+                "kernel on {machine}, {cpus} vCPU(s), {}: {tests} tests, {}, exit {:?}, {:.0} ms",
                 accel(),
+                found.and_then(|f| f.split(',').next()).unwrap_or("? CPU(s)"),
                 b.status,
                 b.elapsed.as_secs_f64() * 1000.0
             );
             if b.status != Some(1) || !passed {
                 failures.push(format!("{machine} x{cpus}: exit {:?}\n{}", b.status, b.console));
             }
+            // The kernel must see every vCPU QEMU was given.
+            if found.is_some_and(|f| !f.starts_with(&format!("{cpus} CPU(s)"))) {
+                failures.push(format!("{machine} x{cpus}: wrong CPU count: {found:?}"));
+            }
+            // Its TSC calibration must agree with the host's TSC rate (the
+            // guest's TSC is the host's under TCG and KVM alike).
+            if let (Some(host), Some(guest)) = (host_khz, field(&b.console, "clock TSC "))
+                && guest.abs_diff(host) * 50 > host
+            {
+                failures.push(format!(
+                    "{machine} x{cpus}: TSC calibrated at {guest} kHz, host says {host} kHz"
+                ));
+            }
         }
+    }
+    match host_khz {
+        Some(khz) => println!("TSC calibration checked against the host's {khz} kHz (within 2%)"),
+        None => println!(
+            "TSC calibration not checked against the host: /proc/cpuinfo lacks constant_tsc \
+             and tsc_known_freq"
+        ),
     }
     // The harness must see a failure as a failure.
     let b = boot(&kernel, "microvm", 1, "axiom.test=fail")?;

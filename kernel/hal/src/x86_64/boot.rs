@@ -135,6 +135,17 @@ pub fn cmdline(addr: u64) -> &'static str {
     core::str::from_utf8(bytes).unwrap_or("")
 }
 
+/// The ACPI RSDP's physical address from the PVH start info (0 if the
+/// loader gave none).
+pub(super) fn rsdp(addr: u64) -> u64 {
+    if addr == 0 || addr % 8 != 0 || addr >= 1 << 30 {
+        return 0;
+    }
+    // SAFETY: as in `cmdline`: the loader's start info, read only.
+    let info = unsafe { &*(addr as *const StartInfo) };
+    if info.magic != START_MAGIC { 0 } else { info.rsdp_paddr }
+}
+
 /// One entry of the PVH memory map (`struct hvm_memmap_table_entry`).
 #[repr(C)]
 #[derive(Clone, Copy)]

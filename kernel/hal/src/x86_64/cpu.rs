@@ -1,11 +1,13 @@
 //! The CPU's tables: a GDT with a TSS (whose IST 1 stack takes double
-//! faults), and an IDT for the 32 exception vectors. Breakpoints return
-//! (and are counted, for the tests); any other exception prints what
-//! happened and where, and ends the machine with a failure.
+//! faults), and an IDT for all 256 vectors. Breakpoints return (and are
+//! counted, for the tests); any other exception prints what happened and
+//! where, and ends the machine with a failure. Vectors 32 and up are
+//! interrupts: acknowledged at the local APIC, then passed to the handler
+//! the kernel registered with [`set_handler`].
 #![allow(unsafe_code)]
 
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 core::arch::global_asm!(
     r#"
@@ -57,6 +59,21 @@ axiom_isr\n:
     isr_err 30
     isr_noerr 31
 
+    // Interrupt vectors 32..=255: 16-byte stubs at `axiom_irq_stubs +
+    // (vector - 32) * 16`, each `push 0; push vector; jmp common`.
+    .balign 16
+    .global axiom_irq_stubs
+axiom_irq_stubs:
+    .set vec, 32
+    .rept 224
+    .balign 16
+    .byte 0x6a, 0x00
+    .byte 0x68
+    .long vec
+    jmp axiom_isr_common
+    .set vec, vec + 1
+    .endr
+
 axiom_isr_common:
     push rax
     push rcx
@@ -95,6 +112,51 @@ axiom_isr_table:
 
 unsafe extern "C" {
     static axiom_isr_table: [u64; 32];
+    static axiom_irq_stubs: u8;
+}
+
+/// The kernel's interrupt handlers by vector (0: none).
+static HANDLERS: [AtomicUsize; 256] = [const { AtomicUsize::new(0) }; 256];
+/// Interrupts that arrived with no handler.
+static UNHANDLED: AtomicU64 = AtomicU64::new(0);
+
+/// Registers `handler` for interrupt `vector` (32 and up): it runs with
+/// interrupts off, after the local APIC was acknowledged, so it may
+/// switch to another thread.
+pub fn set_handler(vector: u8, handler: fn(u8)) {
+    assert!(vector >= 32, "vectors below 32 are exceptions");
+    HANDLERS[vector as usize].store(handler as usize, Ordering::Release);
+}
+
+/// Interrupts that arrived with no handler registered.
+pub fn unhandled_interrupts() -> u64 {
+    UNHANDLED.load(Ordering::Relaxed)
+}
+
+/// Lets interrupts in.
+pub fn enable_interrupts() {
+    // SAFETY: `sti`; the IDT handles every vector.
+    unsafe { core::arch::asm!("sti", options(nomem, nostack)) };
+}
+
+/// Keeps interrupts out; returns whether they were in.
+pub fn disable_interrupts() -> bool {
+    let flags: u64;
+    // SAFETY: reads RFLAGS and clears IF; no memory is touched.
+    unsafe { core::arch::asm!("pushfq", "pop {}", "cli", out(reg) flags, options(nomem)) };
+    flags & (1 << 9) != 0
+}
+
+/// Waits for the next interrupt with interrupts on, and returns with
+/// them as they were (`sti; hlt` cannot lose a wake-up between the two).
+pub fn wait_for_interrupt() {
+    let on = disable_interrupts();
+    // SAFETY: `sti; hlt` enables interrupts and halts in one window; the
+    // handler runs, then `cli` restores the caller's state below.
+    unsafe { core::arch::asm!("sti", "hlt", "cli", options(nomem, nostack)) };
+    if on {
+        enable_interrupts();
+    }
 }
 
 /// The registers an exception stub saved, then what the CPU pushed.
@@ -157,6 +219,22 @@ const NAMES: [&str; 32] = [
 
 #[unsafe(no_mangle)]
 extern "C" fn axiom_exception(f: &mut Frame) {
+    if f.vector >= 32 {
+        let vector = f.vector as u8;
+        if vector == super::apic::SPURIOUS_VECTOR {
+            return;
+        }
+        super::apic::eoi();
+        let h = HANDLERS[vector as usize].load(Ordering::Acquire);
+        if h == 0 {
+            UNHANDLED.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        // SAFETY: only `set_handler` stores here, and it stores `fn(u8)`s.
+        let handler: fn(u8) = unsafe { core::mem::transmute::<usize, fn(u8)>(h) };
+        handler(vector);
+        return;
+    }
     if f.vector == 3 {
         BREAKPOINTS.fetch_add(1, Ordering::Relaxed);
         return;
@@ -215,7 +293,7 @@ struct Gate {
 struct Tables {
     gdt: [u64; 5],
     tss: [u32; 26],
-    idt: [Gate; 32],
+    idt: [Gate; 256],
     df_stack: [u8; 16384],
 }
 
@@ -235,7 +313,7 @@ static CPU: Cpu = Cpu(UnsafeCell::new(Tables {
         offset_mid: 0,
         offset_high: 0,
         zero: 0,
-    }; 32],
+    }; 256],
     df_stack: [0; 16384],
 }));
 
@@ -265,8 +343,9 @@ pub fn init() {
             | ((limit >> 16) & 0xf) << 48
             | ((base >> 24) & 0xff) << 56;
         t.gdt[4] = base >> 32;
+        let stubs = &raw const axiom_irq_stubs as u64;
         for (v, gate) in t.idt.iter_mut().enumerate() {
-            let h = axiom_isr_table[v];
+            let h = if v < 32 { axiom_isr_table[v] } else { stubs + (v as u64 - 32) * 16 };
             *gate = Gate {
                 offset_low: h as u16,
                 selector: 0x08,
@@ -278,7 +357,7 @@ pub fn init() {
             };
         }
         let gdt = Pointer { limit: (5 * 8 - 1) as u16, base: t.gdt.as_ptr() as u64 };
-        let idt = Pointer { limit: (32 * 16 - 1) as u16, base: t.idt.as_ptr() as u64 };
+        let idt = Pointer { limit: (256 * 16 - 1) as u16, base: t.idt.as_ptr() as u64 };
         core::arch::asm!(
             "lgdt [{gdt}]",
             "push 0x08",

@@ -1,16 +1,28 @@
 //! x86-64: the PVH entry (32-bit protected mode to long mode with an
-//! identity map of the first GiB), the 16550 serial console on COM1, and
-//! QEMU's `isa-debug-exit` device. The unsafe code of this architecture is
-//! in [`boot`] (the entry), [`cpu`] (GDT, TSS, IDT, exception stubs) and
-//! [`port`] (I/O instructions).
+//! identity map of the first GiB), the 16550 serial console on COM1,
+//! QEMU's `isa-debug-exit` device, the ACPI MADT, the local and I/O APICs
+//! and the TSC. The unsafe code of this architecture is in [`boot`] (the
+//! entry), [`cpu`] (GDT, TSS, IDT, interrupt stubs), [`acpi`] (reading
+//! the firmware's tables), [`apic`] (the APICs' registers), [`paging`]
+//! (page-table memory) and [`port`] (I/O instructions).
 
+mod acpi;
+mod apic;
 mod boot;
+mod clock;
 mod cpu;
 pub mod paging;
 mod port;
 
+pub use acpi::MAX_CPUS;
 pub use boot::{Region, cmdline, kernel_image, memory_map};
-pub use cpu::{breakpoint, breakpoints, fault, init};
+pub use clock::Calibration;
+pub use cpu::{
+    breakpoint, breakpoints, disable_interrupts, enable_interrupts, fault, init, set_handler,
+    unhandled_interrupts, wait_for_interrupt,
+};
+
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 /// Writes bytes to COM1 (the 16550 at 0x3f8), `\n` as `\r\n`.
 pub fn console(bytes: &[u8]) {
@@ -35,4 +47,114 @@ pub fn exit(success: bool) -> ! {
 /// The time-stamp counter.
 pub fn cycles() -> u64 {
     port::rdtsc()
+}
+
+static MACHINE: spin::Once<acpi::Machine> = spin::Once::new();
+
+/// Reads the firmware's description of the machine (the ACPI MADT) and
+/// returns how many processors it has; 1 if there are no tables. Runs
+/// before the kernel's page tables are on.
+pub fn discover(boot_info: u64) -> usize {
+    let m = MACHINE.call_once(|| {
+        acpi::machine(boot_info).unwrap_or(acpi::Machine {
+            apic_ids: [apic::boot_apic_id(); MAX_CPUS],
+            cpus: 1,
+            lapic: 0xfee0_0000,
+            ioapic: None,
+            overrides: [(0, 0, 0); 16],
+            override_count: 0,
+            has_8259: true,
+        })
+    });
+    apic::locate(m.lapic, m.ioapic.map_or(0, |i| i.0));
+    m.cpus
+}
+
+/// Processors found by [`discover`].
+pub fn cpu_count() -> usize {
+    MACHINE.get().map_or(1, |m| m.cpus)
+}
+
+/// Device registers the kernel must map uncached before
+/// [`start_interrupts`]: (physical base, length) pairs; length 0 is none.
+pub fn device_ranges() -> [(u64, u64); 2] {
+    let m = MACHINE.get();
+    [
+        (m.map_or(0xfee0_0000, |m| m.lapic), 4096),
+        m.and_then(|m| m.ioapic).map_or((0, 0), |(a, _)| (a, 4096)),
+    ]
+}
+
+/// Turns on this CPU's interrupt controller with every external line
+/// masked (and the legacy PICs masked).
+pub fn start_interrupts() {
+    if MACHINE.get().is_none_or(|m| m.has_8259) {
+        port::outb(0x21, 0xff);
+        port::outb(0xa1, 0xff);
+    }
+    apic::enable();
+    apic::ioapic_mask_all();
+}
+
+/// Measures the clock and timer rates (see [`Calibration`]); `None` if no
+/// reference counts.
+pub fn calibrate() -> Option<Calibration> {
+    clock::calibrate()
+}
+
+/// The vector of the periodic tick.
+pub const TICK_VECTOR: u8 = 32;
+
+static TICK_HANDLER: AtomicUsize = AtomicUsize::new(0);
+static TICK_PERIOD: AtomicU64 = AtomicU64::new(0);
+static TICK_DEADLINE: AtomicU64 = AtomicU64::new(0);
+static DEADLINE_MODE: AtomicBool = AtomicBool::new(false);
+
+fn tick(_vector: u8) {
+    if DEADLINE_MODE.load(Ordering::Relaxed) {
+        // Absolute deadlines: the next tick does not drift with this one's
+        // lateness.
+        let period = TICK_PERIOD.load(Ordering::Relaxed);
+        let mut next = TICK_DEADLINE.load(Ordering::Relaxed) + period;
+        let now = port::rdtsc();
+        if next <= now {
+            next = now + period;
+        }
+        TICK_DEADLINE.store(next, Ordering::Relaxed);
+        apic::set_deadline(next);
+    }
+    let h = TICK_HANDLER.load(Ordering::Acquire);
+    if h != 0 {
+        // SAFETY: only `start_tick` stores here, and it stores a `fn()`.
+        let handler: fn() = unsafe { core::mem::transmute::<usize, fn()>(h) };
+        handler();
+    }
+}
+
+/// Starts this CPU's periodic tick at `hz`, calling `handler` from the
+/// interrupt each time; returns the timer mode used: `"tsc-deadline"`
+/// where the CPU has it, else `"apic-periodic"`.
+pub fn start_tick(hz: u64, cal: &Calibration, handler: fn()) -> &'static str {
+    TICK_HANDLER.store(handler as usize, Ordering::Release);
+    set_handler(TICK_VECTOR, tick);
+    if apic::has_tsc_deadline() {
+        let period = cal.tsc_khz * 1000 / hz;
+        TICK_PERIOD.store(period, Ordering::Relaxed);
+        DEADLINE_MODE.store(true, Ordering::Relaxed);
+        apic::timer_deadline_mode(TICK_VECTOR);
+        let first = port::rdtsc() + period;
+        TICK_DEADLINE.store(first, Ordering::Relaxed);
+        apic::set_deadline(first);
+        "tsc-deadline"
+    } else {
+        let count = (cal.lapic_khz * 1000 / hz).min(u32::MAX as u64) as u32;
+        apic::timer_periodic(TICK_VECTOR, count);
+        "apic-periodic"
+    }
+}
+
+/// Stops this CPU's tick.
+pub fn stop_tick() {
+    DEADLINE_MODE.store(false, Ordering::Relaxed);
+    apic::timer_stop();
 }

@@ -1,0 +1,89 @@
+//! Time: the calibrated cycle counter as the clock, and the periodic tick
+//! with its interval statistics.
+
+use axiom_hal as hal;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+/// Ticks per second.
+pub const HZ: u64 = 1000;
+
+static TSC_KHZ: AtomicU64 = AtomicU64::new(0);
+
+/// Records the cycle counter's rate.
+pub fn set_rate(khz: u64) {
+    TSC_KHZ.store(khz, Ordering::Relaxed);
+}
+
+/// Cycles to nanoseconds (0 before calibration).
+pub fn cycles_to_ns(cycles: u64) -> u64 {
+    let khz = TSC_KHZ.load(Ordering::Relaxed);
+    if khz == 0 { 0 } else { (cycles as u128 * 1_000_000 / khz as u128) as u64 }
+}
+
+/// Ticks seen on the boot CPU.
+static TICKS: AtomicU64 = AtomicU64::new(0);
+/// Cycle counter at each of the first `STAMPS` ticks.
+const STAMPS: usize = 1001;
+static STAMP: [AtomicU64; STAMPS] = [const { AtomicU64::new(0) }; STAMPS];
+/// Hooks run on each tick (the scheduler's).
+static ON_TICK: spin::Once<fn()> = spin::Once::new();
+
+/// Ticks so far.
+pub fn ticks() -> u64 {
+    TICKS.load(Ordering::Relaxed)
+}
+
+/// Runs `f` on every tick, after the tick is counted (set once).
+pub fn on_tick(f: fn()) {
+    ON_TICK.call_once(|| f);
+}
+
+/// The tick handler: counts, stamps, then calls the tick hook.
+pub fn tick() {
+    let now = hal::cycles();
+    let n = TICKS.fetch_add(1, Ordering::Relaxed) as usize;
+    if n < STAMPS {
+        STAMP[n].store(now, Ordering::Relaxed);
+    }
+    if let Some(f) = ON_TICK.get() {
+        f();
+    }
+}
+
+/// Interval statistics over the stamped ticks, in nanoseconds.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TickStats {
+    /// Intervals measured.
+    pub count: u64,
+    /// Mean interval.
+    pub mean: u64,
+    /// Standard deviation (the jitter).
+    pub stddev: u64,
+    /// Shortest interval.
+    pub min: u64,
+    /// Longest interval.
+    pub max: u64,
+}
+
+/// Statistics of the intervals between the first `n + 1` ticks (`None`
+/// until that many have been stamped).
+pub fn tick_stats(n: usize) -> Option<TickStats> {
+    if n == 0 || n >= STAMPS || (ticks() as usize) < n + 1 {
+        return None;
+    }
+    let interval = |i: usize| {
+        cycles_to_ns(STAMP[i + 1].load(Ordering::Relaxed) - STAMP[i].load(Ordering::Relaxed))
+    };
+    let (mut sum, mut min, mut max) = (0u64, u64::MAX, 0u64);
+    for i in 0..n {
+        let d = interval(i);
+        sum += d;
+        min = min.min(d);
+        max = max.max(d);
+    }
+    let mean = sum / n as u64;
+    let var: u128 =
+        (0..n).map(|i| (interval(i) as i128 - mean as i128).pow(2) as u128).sum::<u128>()
+            / n as u128;
+    Some(TickStats { count: n as u64, mean, stddev: (var as u64).isqrt(), min, max })
+}

@@ -1,0 +1,97 @@
+//! The clock: the time-stamp counter, calibrated at boot against a
+//! reference every PC machine QEMU offers has, the 8254 PIT (channel 0,
+//! whose gate is always open; its counter is read back with a latch
+//! command, so no interrupt is needed). `microvm` under TCG has no HPET
+//! and no ACPI PM timer, but it has the PIT. CPUID leaf 0x15, where the
+//! CPU fills it in completely, is used instead. The local APIC timer's
+//! rate is measured in the same window.
+
+use super::{apic, port};
+
+/// The PIT's input clock.
+const PIT_HZ: u64 = 1_193_182;
+/// The calibration window, in PIT ticks (1 ms: each end's error is one
+/// bracketed port read, well under a microsecond, so the rate is good to
+/// about 0.1%).
+const WINDOW: u64 = PIT_HZ / 1000;
+
+/// What calibration found.
+#[derive(Clone, Copy, Debug)]
+pub struct Calibration {
+    /// Time-stamp counter rate, kHz.
+    pub tsc_khz: u64,
+    /// Local APIC timer rate (divide-by-16), kHz.
+    pub lapic_khz: u64,
+    /// The reference used: `"cpuid 0x15"` or `"pit"`.
+    pub source: &'static str,
+}
+
+fn pit_count() -> u16 {
+    port::outb(0x43, 0x00); // latch channel 0
+    let lo = port::inb(0x40) as u16;
+    let hi = port::inb(0x40) as u16;
+    hi << 8 | lo
+}
+
+/// A PIT reading bracketed by two TSC reads: (PIT count, TSC midpoint).
+fn sample() -> (u16, u64) {
+    let a = port::rdtsc();
+    let p = pit_count();
+    let b = port::rdtsc();
+    (p, a + (b - a) / 2)
+}
+
+/// An APIC timer reading bracketed by two TSC reads.
+fn lapic_sample() -> (u32, u64) {
+    let a = port::rdtsc();
+    let l = apic::timer_current();
+    let b = port::rdtsc();
+    (l, a + (b - a) / 2)
+}
+
+/// The TSC rate from CPUID leaf 0x15 (crystal ratio and frequency), if
+/// the CPU reports both.
+fn cpuid_tsc_khz() -> Option<u64> {
+    // SAFETY: CPUID leaf 0 exists on every x86-64 CPU.
+    let max = unsafe { core::arch::x86_64::__cpuid(0) }.eax;
+    if max < 0x15 {
+        return None;
+    }
+    // SAFETY: leaf 0x15 is within the maximum leaf checked above.
+    let r = unsafe { core::arch::x86_64::__cpuid(0x15) };
+    (r.eax != 0 && r.ebx != 0 && r.ecx != 0)
+        .then(|| r.ecx as u64 * r.ebx as u64 / r.eax as u64 / 1000)
+}
+
+/// Measures the TSC and local APIC timer rates; `None` if the PIT does
+/// not count (no reference found).
+pub fn calibrate() -> Option<Calibration> {
+    // Channel 0, low then high byte, mode 2 (rate generator), reload 65536.
+    port::outb(0x43, 0x34);
+    port::outb(0x40, 0);
+    port::outb(0x40, 0);
+    apic::timer_count_down();
+    let (p0, t0) = sample();
+    let (l0, u0) = lapic_sample();
+    let limit = t0 + (1u64 << 34);
+    loop {
+        let (p, t) = sample();
+        let elapsed = p0.wrapping_sub(p) as u64;
+        if elapsed >= WINDOW {
+            let (l1, u1) = lapic_sample();
+            let dt = t - t0;
+            let tsc_khz = dt * PIT_HZ / elapsed / 1000;
+            // The APIC timer against the TSC over its own reads.
+            let lapic_khz = (l0 - l1) as u64 * tsc_khz / (u1 - u0).max(1);
+            apic::timer_stop();
+            return Some(match cpuid_tsc_khz() {
+                Some(khz) => Calibration { tsc_khz: khz, lapic_khz, source: "cpuid 0x15" },
+                None => Calibration { tsc_khz, lapic_khz, source: "pit" },
+            });
+        }
+        if t > limit {
+            apic::timer_stop();
+            return None;
+        }
+    }
+}
