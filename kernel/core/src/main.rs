@@ -1,6 +1,7 @@
 //! The Axiom kernel. Today: it boots (PVH on QEMU's `microvm` and `q35`),
-//! sets up its heap, runs its in-kernel tests, prints boot metrics and
-//! ends QEMU with the result. Safe code only: the hardware is reached
+//! sets up memory, page tables, interrupts, the clock, the tick and the
+//! scheduler, runs its in-kernel tests in the init task, prints boot
+//! metrics and ends QEMU with the result. Safe code only: the hardware is reached
 //! through `axiom-hal`.
 #![cfg_attr(target_os = "none", no_std, no_main)]
 #![deny(unsafe_code)]
@@ -8,11 +9,18 @@
 #[cfg(target_os = "none")]
 extern crate alloc;
 #[cfg(target_os = "none")]
+#[macro_use]
+mod console;
+#[cfg(target_os = "none")]
 mod frames;
 #[cfg(target_os = "none")]
 mod kernel;
 #[cfg(target_os = "none")]
 mod paging;
+#[cfg(target_os = "none")]
+mod sched;
+#[cfg(target_os = "none")]
+mod selftest;
 #[cfg(target_os = "none")]
 mod time;
 

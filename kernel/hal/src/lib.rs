@@ -13,6 +13,9 @@
 #![no_std]
 
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
+extern crate alloc;
+
+#[cfg(all(target_arch = "x86_64", target_os = "none"))]
 mod heap;
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 pub use heap::{HEAP_SIZE, heap_used, init_heap};
@@ -35,14 +38,14 @@ macro_rules! entry {
     };
 }
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
-pub use x86_64::paging;
-#[cfg(all(target_arch = "x86_64", target_os = "none"))]
 pub use x86_64::{
     Calibration, MAX_CPUS, Region, TICK_VECTOR, breakpoint, breakpoints, calibrate, cmdline,
-    console, cpu_count, cycles, device_ranges, disable_interrupts, discover, enable_interrupts,
-    exit, fault, init, kernel_image, memory_map, set_handler, start_interrupts, start_tick,
-    stop_tick, unhandled_interrupts, wait_for_interrupt,
+    console, cpu_count, cpu_index, cycles, device_ranges, disable_interrupts, discover,
+    enable_interrupts, exit, fault, init, kernel_image, memory_map, set_handler, start_interrupts,
+    start_tick, stop_tick, unhandled_interrupts, wait_for_interrupt,
 };
+#[cfg(all(target_arch = "x86_64", target_os = "none"))]
+pub use x86_64::{context, paging};
 
 /// Stand-ins on hosts (where the kernel is only type-checked).
 #[cfg(not(all(target_arch = "x86_64", target_os = "none")))]
@@ -107,6 +110,10 @@ mod host {
     pub fn calibrate() -> Option<Calibration> {
         None
     }
+    /// This CPU's index (0 on a host build).
+    pub fn cpu_index() -> usize {
+        0
+    }
     /// Processors (one on a host build).
     pub fn cpu_count() -> usize {
         1
@@ -153,7 +160,7 @@ mod host {
 #[cfg(not(all(target_arch = "x86_64", target_os = "none")))]
 pub use host::{
     Calibration, HEAP_SIZE, MAX_CPUS, Region, TICK_VECTOR, breakpoint, breakpoints, calibrate,
-    cmdline, console, cpu_count, cycles, device_ranges, disable_interrupts, discover,
+    cmdline, console, cpu_count, cpu_index, cycles, device_ranges, disable_interrupts, discover,
     enable_interrupts, exit, fault, heap_used, init, init_heap, kernel_image, memory_map,
     set_handler, start_interrupts, start_tick, stop_tick, unhandled_interrupts, wait_for_interrupt,
 };

@@ -47,7 +47,13 @@ fn fd_by_id(cmd_fd: u32, id: u32, what: &str) -> Result<OwnedFd, Failure> {
 }
 
 fn info(fd: &OwnedFd, len: usize) -> Result<Vec<u8>, Failure> {
-    let mut info = vec![0u8; len];
+    info_into(fd, vec![0u8; len])
+}
+
+/// `OBJ_GET_INFO_BY_FD` into `info`, whose fields may already ask for
+/// arrays (their counts and buffers filled in by the caller).
+fn info_into(fd: &OwnedFd, mut info: Vec<u8>) -> Result<Vec<u8>, Failure> {
+    let len = info.len();
     let mut buf = [0u8; 128];
     InfoAttr {
         bpf_fd: fd.as_raw_fd() as u32,
@@ -87,20 +93,44 @@ fn check_key(m: &MapInfo, key: &[u8]) -> Result<(), Failure> {
 pub fn prog_show(id: u32, json: bool) -> Result<(), Failure> {
     let fd = fd_by_id(cmd::PROG_GET_FD_BY_ID, id, "program")?;
     let p = ProgInfo::from_bytes(&info(&fd, ProgInfo::SIZE)?);
+    // The maps it uses: a second call with room for their ids
+    // (`nr_map_ids` at offset 52, the `map_ids` buffer at 56).
+    let mut map_ids = vec![0u32; p.nr_map_ids as usize];
+    if !map_ids.is_empty() {
+        let mut ask = vec![0u8; ProgInfo::SIZE];
+        ask[52..56].copy_from_slice(&(map_ids.len() as u32).to_ne_bytes());
+        ask[56..64].copy_from_slice(&(map_ids.as_mut_ptr() as u64).to_ne_bytes());
+        let again = ProgInfo::from_bytes(&info_into(&fd, ask)?);
+        map_ids.truncate(again.nr_map_ids as usize);
+    }
+    let ids: Vec<String> = map_ids.iter().map(u32::to_string).collect();
     let name = String::from_utf8_lossy(&p.name).trim_end_matches('\0').to_string();
     let tag: String = p.tag.iter().map(|b| format!("{b:02x}")).collect();
     if json {
         println!(
-            "{{\"id\":{},\"type\":{},\"name\":\"{name}\",\"tag\":\"{tag}\",\"xlated_bytes\":{},\"jited_bytes\":{}}}",
-            p.id, p.type_, p.xlated_prog_len, p.jited_prog_len
+            "{{\"id\":{},\"type\":{},\"name\":\"{name}\",\"tag\":\"{tag}\",\"xlated_bytes\":{},\"jited_bytes\":{},\"map_ids\":[{}]}}",
+            p.id,
+            p.type_,
+            p.xlated_prog_len,
+            p.jited_prog_len,
+            ids.join(",")
         );
     } else {
         println!(
-            "{}: type {} name {name} tag {tag}\n    xlated {}B jited {}B",
-            p.id, p.type_, p.xlated_prog_len, p.jited_prog_len
+            "{}: type {} name {name} tag {tag}\n    xlated {}B jited {}B{}",
+            p.id,
+            p.type_,
+            p.xlated_prog_len,
+            p.jited_prog_len,
+            if ids.is_empty() { String::new() } else { format!(" map_ids {}", ids.join(",")) }
         );
     }
     Ok(())
+}
+
+/// The kernel's id of the program behind `fd`.
+pub fn prog_id(fd: &OwnedFd) -> Result<u32, Failure> {
+    Ok(ProgInfo::from_bytes(&info(fd, ProgInfo::SIZE)?).id)
 }
 
 /// `map dump ID`: every key and value.

@@ -274,7 +274,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                 if let (Some(dir), Some(fd)) = (pin, &loaded.fd) {
                     let path = dir.join(&p.name);
                     kernel::pin(fd, &path)?;
-                    println!("pinned {}", path.display());
+                    println!("pinned {} (program id {})", path.display(), kernel::prog_id(fd)?);
                 }
             }
             println!("{}: {} maps, {} programs", b.name(), o.maps.len(), o.programs.len());

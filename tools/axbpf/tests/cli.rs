@@ -216,20 +216,30 @@ fn pinned_objects_are_inspected_by_id() {
     }
     let dir = format!("/sys/fs/bpf/axbpf-test-{}", std::process::id());
     let out = ok(&["load", o, "--pin", &dir]);
-    assert!(out.contains(&format!("pinned {dir}/count_packets")), "{out}");
-    let id_of = |listing: &str, name: &str| -> String {
-        // `[{"id":N,"type":"...","name":"..."},...]`: the newest with that name.
-        listing
-            .split("{\"id\":")
-            .filter(|item| item.contains(&format!("\"name\":\"{name}\"")))
-            .filter_map(|item| item.split(',').next().map(str::to_string))
-            .last()
-            .expect("listed")
-    };
-    let prog = id_of(&ok(&["--json", "prog", "list"]), "count_packets");
+    assert!(out.contains(&format!("pinned {dir}/count_packets (program id ")), "{out}");
+    // The pinned program by the id `load` printed (other tests load
+    // programs of the same name and free them meanwhile).
+    let prog = out
+        .split("(program id ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .expect("program id printed")
+        .to_string();
+    let listed = ok(&["--json", "prog", "list"]);
+    assert!(listed.contains(&format!("{{\"id\":{prog},")), "{listed}");
     let shown = ok(&["prog", "show", &prog]);
     assert!(shown.contains("name count_packets") && shown.contains("jited"), "{shown}");
-    let map = id_of(&ok(&["--json", "map", "list"]), "totals");
+    // The map is the one the pinned program uses (other tests load
+    // programs with the same map names and free them meanwhile).
+    let map = shown
+        .split("map_ids ")
+        .nth(1)
+        .and_then(|ids| ids.split([',', '\n']).next())
+        .expect("map_ids listed")
+        .trim()
+        .to_string();
+    let listed = ok(&["--json", "map", "list"]);
+    assert!(listed.contains(&format!("{{\"id\":{map},")) && listed.contains("totals"), "{listed}");
     let value = "01 00 00 00 00 00 00 00 02 00 00 00 00 00 00 00";
     ok(&["map", "update", &map, "--key", "00 00 00 00", "--value", value]);
     let found = ok(&["--json", "map", "lookup", &map, "--key", "00000000"]);

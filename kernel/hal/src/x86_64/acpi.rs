@@ -77,7 +77,7 @@ pub fn machine(start_info: u64) -> Option<Machine> {
         has_8259: madt.get().supports_8259(),
     };
     let boot_id = super::apic::boot_apic_id();
-    let mut push_cpu = |id: u32, m: &mut Machine| {
+    let push_cpu = |id: u32, m: &mut Machine| {
         if m.cpus < MAX_CPUS && !m.apic_ids[..m.cpus].contains(&id) {
             m.apic_ids[m.cpus] = id;
             m.cpus += 1;

@@ -42,15 +42,13 @@ fn write(reg: u64, value: u32) {
 
 /// The boot CPU's local APIC id (from CPUID; no MMIO needed).
 pub fn boot_apic_id() -> u32 {
-    // SAFETY: CPUID leaf 1 exists on every x86-64 CPU.
-    let r = unsafe { core::arch::x86_64::__cpuid(1) };
+    let r = core::arch::x86_64::__cpuid(1);
     r.ebx >> 24
 }
 
 /// Whether the CPU has the TSC-deadline timer mode.
 pub fn has_tsc_deadline() -> bool {
-    // SAFETY: CPUID leaf 1 exists on every x86-64 CPU.
-    let r = unsafe { core::arch::x86_64::__cpuid(1) };
+    let r = core::arch::x86_64::__cpuid(1);
     r.ecx & (1 << 24) != 0
 }
 

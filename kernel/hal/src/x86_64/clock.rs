@@ -52,13 +52,12 @@ fn lapic_sample() -> (u32, u64) {
 /// The TSC rate from CPUID leaf 0x15 (crystal ratio and frequency), if
 /// the CPU reports both.
 fn cpuid_tsc_khz() -> Option<u64> {
-    // SAFETY: CPUID leaf 0 exists on every x86-64 CPU.
-    let max = unsafe { core::arch::x86_64::__cpuid(0) }.eax;
+    let max = core::arch::x86_64::__cpuid(0).eax;
     if max < 0x15 {
         return None;
     }
-    // SAFETY: leaf 0x15 is within the maximum leaf checked above.
-    let r = unsafe { core::arch::x86_64::__cpuid(0x15) };
+    // Leaf 0x15 is within the maximum leaf checked above.
+    let r = core::arch::x86_64::__cpuid(0x15);
     (r.eax != 0 && r.ebx != 0 && r.ecx != 0)
         .then(|| r.ecx as u64 * r.ebx as u64 / r.eax as u64 / 1000)
 }

@@ -323,8 +323,10 @@ struct Pointer {
     base: u64,
 }
 
-/// Loads the GDT (with the TSS) and the IDT of the exception vectors.
+/// Loads the GDT (with the TSS) and the IDT, and makes this the CPU with
+/// index 0.
 pub fn init() {
+    set_cpu_index(0);
     // SAFETY: runs once at boot on one CPU, before interrupts are enabled;
     // the tables are static, so the hardware's pointers stay valid.
     unsafe {
@@ -377,6 +379,43 @@ pub fn init() {
             tmp = out(reg) _,
         );
     }
+}
+
+/// Each CPU's own block, which its GS base points at: word 0 is the
+/// CPU's index.
+#[repr(C, align(64))]
+struct PerCpu {
+    index: u64,
+}
+
+static PER_CPU: [PerCpu; super::MAX_CPUS] = {
+    let mut blocks = [const { PerCpu { index: 0 } }; super::MAX_CPUS];
+    let mut i = 0;
+    while i < super::MAX_CPUS {
+        blocks[i].index = i as u64;
+        i += 1;
+    }
+    blocks
+};
+
+/// Points this CPU's GS base at per-CPU block `index`.
+pub fn set_cpu_index(index: usize) {
+    let block = &PER_CPU[index] as *const PerCpu as u64;
+    // SAFETY: IA32_GS_BASE (0xc0000101) only changes what `gs:` addresses;
+    // the block is static and read only through `cpu_index`.
+    unsafe {
+        core::arch::asm!("wrmsr", in("ecx") 0xc000_0101u32, in("eax") block as u32,
+            in("edx") (block >> 32) as u32, options(nostack, nomem))
+    };
+}
+
+/// This CPU's index (0 for the boot CPU, then in start-up order).
+pub fn cpu_index() -> usize {
+    let index: u64;
+    // SAFETY: GS points at this CPU's static block (set by `init` or at AP
+    // start-up); word 0 is its index.
+    unsafe { core::arch::asm!("mov {}, gs:[0]", out(reg) index, options(nostack, readonly)) };
+    index as usize
 }
 
 /// Executes `int3`; the handler counts it and returns.

@@ -3,13 +3,15 @@
 //! QEMU's `isa-debug-exit` device, the ACPI MADT, the local and I/O APICs
 //! and the TSC. The unsafe code of this architecture is in [`boot`] (the
 //! entry), [`cpu`] (GDT, TSS, IDT, interrupt stubs), [`acpi`] (reading
-//! the firmware's tables), [`apic`] (the APICs' registers), [`paging`]
+//! the firmware's tables), [`apic`] (the APICs' registers), [`context`]
+//! (thread contexts and the switch), [`paging`]
 //! (page-table memory) and [`port`] (I/O instructions).
 
 mod acpi;
 mod apic;
 mod boot;
 mod clock;
+pub mod context;
 mod cpu;
 pub mod paging;
 mod port;
@@ -18,8 +20,8 @@ pub use acpi::MAX_CPUS;
 pub use boot::{Region, cmdline, kernel_image, memory_map};
 pub use clock::Calibration;
 pub use cpu::{
-    breakpoint, breakpoints, disable_interrupts, enable_interrupts, fault, init, set_handler,
-    unhandled_interrupts, wait_for_interrupt,
+    breakpoint, breakpoints, cpu_index, disable_interrupts, enable_interrupts, fault, init,
+    set_handler, unhandled_interrupts, wait_for_interrupt,
 };
 
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};

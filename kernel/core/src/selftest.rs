@@ -1,0 +1,305 @@
+//! The kernel's in-QEMU tests: memory, exceptions, paging, the clock and
+//! tick, the context switch and the scheduler core. Each returns whether
+//! it passed; none can hang (waits are bounded by ticks or cycles).
+
+use crate::frames::{FRAME, Frames};
+use crate::sched::{self, Policy, TaskId};
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use axiom_hal as hal;
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+/// The kernel's in-QEMU tests.
+pub const TESTS: &[(&str, fn() -> bool)] = &[
+    ("heap: boxes and growing vectors", heap_test),
+    ("cycle counter advances", cycles_test),
+    ("frames: distinct, aligned, outside the kernel, returned", frames_test),
+    ("exceptions: breakpoints are handled and return", breakpoint_test),
+    ("paging: text read+execute, rodata read-only, data no-execute, page 0 unmapped", wx_test),
+    ("clock: calibrated against a reference", clock_test),
+    ("timer: ticks arrive at the programmed rate", tick_test),
+    ("context switch: registers and stacks survive switches", switch_test),
+    ("scheduler: a task that never yields is preempted by the tick", preempt_test),
+    ("scheduler: sleeping tasks wake after their ticks", sleep_test),
+    ("scheduler: an installed policy's decisions are followed", policy_test),
+    ("scheduler: a policy dispatching a task that cannot run is ejected", eject_test),
+];
+
+/// The clock calibration, once done.
+pub static CLOCK: spin::Once<hal::Calibration> = spin::Once::new();
+
+fn clock_test() -> bool {
+    // A TSC between 100 MHz and 20 GHz, and an APIC timer that counted.
+    CLOCK.get().is_some_and(|c| (100_000..20_000_000).contains(&c.tsc_khz) && c.lapic_khz > 0)
+}
+
+fn tick_test() -> bool {
+    // Interrupts arrive: wait for 20 more ticks (bounded by a cycle count,
+    // so a dead timer fails the test instead of hanging it).
+    let start = crate::time::ticks();
+    let give_up = hal::cycles() + CLOCK.get().map_or(0, |c| c.tsc_khz * 2000);
+    while crate::time::ticks() < start + 20 && hal::cycles() < give_up {
+        hal::wait_for_interrupt();
+    }
+    if crate::time::ticks() < start + 20 {
+        return false;
+    }
+    // The mean interval over the first ticks is the programmed period,
+    // within a factor of two (a wrong calibration is off by far more).
+    let period = 1_000_000_000 / crate::time::HZ;
+    crate::time::tick_stats(16).is_some_and(|s| s.mean > period / 2 && s.mean < period * 2)
+}
+
+/// The kernel's page tables, once built.
+pub static SPACE: spin::Once<crate::paging::AddressSpace> = spin::Once::new();
+
+fn wx_test() -> bool {
+    use crate::paging::{NO_EXECUTE, WRITABLE};
+    let Some(space) = SPACE.get() else { return false };
+    let (rodata, text, _, data) = hal::paging::sections();
+    let flags = |a: u64| space.translate(a).map(|(p, f)| (p == a, f));
+    let text_ok = matches!(flags(text), Some((true, f)) if f & (WRITABLE | NO_EXECUTE) == 0);
+    let rodata_ok =
+        matches!(flags(rodata), Some((true, f)) if f & WRITABLE == 0 && f & NO_EXECUTE != 0);
+    let data_ok =
+        matches!(flags(data), Some((true, f)) if f & WRITABLE != 0 && f & NO_EXECUTE != 0);
+    text_ok && rodata_ok && data_ok && space.translate(0).is_none()
+}
+
+fn breakpoint_test() -> bool {
+    let before = hal::breakpoints();
+    hal::breakpoint();
+    hal::breakpoint();
+    hal::breakpoints() == before + 2
+}
+
+/// The memory map and kernel range, saved at boot for the tests.
+pub static BOOT: spin::Once<(Vec<hal::Region>, (u64, u64))> = spin::Once::new();
+
+fn frames_test() -> bool {
+    let Some((map, image)) = BOOT.get() else { return false };
+    let mut f = Frames::new(map, &[*image]);
+    let before = f.available;
+    if before == 0 {
+        return false;
+    }
+    let mut got = Vec::new();
+    for _ in 0..256 {
+        let Some(a) = f.alloc() else { return false };
+        if a % FRAME != 0 || a < 0x100000 || (a + FRAME > image.0 && a < image.1) {
+            return false;
+        }
+        got.push(a);
+    }
+    let mut sorted = got.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let distinct = sorted.len() == got.len();
+    let returned = got.iter().all(|&a| f.free(a));
+    let double_free_refused = !f.free(got[0]);
+    distinct && returned && double_free_refused && f.available == before
+}
+
+fn heap_test() -> bool {
+    let b = Box::new(41u64);
+    let mut v: Vec<u64> = Vec::new();
+    for i in 0..10_000 {
+        v.push(i);
+    }
+    *b + 1 == 42 && v.iter().sum::<u64>() == 49_995_000
+}
+
+fn cycles_test() -> bool {
+    let a = hal::cycles();
+    let mut x = 0u64;
+    for i in 0..1000 {
+        x = x.wrapping_add(core::hint::black_box(i));
+    }
+    core::hint::black_box(x);
+    hal::cycles() > a
+}
+
+/// Waits (sleeping a tick at a time) until every task in `ids` finished,
+/// at most `ticks` ticks.
+fn join(ids: &[TaskId], ticks: u64) -> bool {
+    let until = crate::time::ticks() + ticks;
+    while !ids.iter().all(|&id| sched::finished(id)) {
+        if crate::time::ticks() > until {
+            return false;
+        }
+        sched::sleep_ticks(1);
+    }
+    true
+}
+
+/// A recursion that yields at every level and checks its own frames.
+fn yielding_sum(depth: u64, seed: u64) -> u64 {
+    let local = [seed ^ depth; 8];
+    sched::yield_now();
+    let below = if depth == 0 { 0 } else { yielding_sum(depth - 1, seed) };
+    sched::yield_now();
+    // The frame's locals must be intact after the switches.
+    if local.iter().any(|&v| v != seed ^ depth) {
+        return u64::MAX / 2;
+    }
+    below + (seed ^ depth)
+}
+
+fn switch_test() -> bool {
+    static RESULTS: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
+    let expected = |seed: u64| (0..=20u64).map(|d| seed ^ d).sum::<u64>();
+    let before = sched::switches();
+    let mut ids = Vec::new();
+    for (i, r) in RESULTS.iter().enumerate() {
+        let seed = 0x1234_5678_9abc_def0u64.rotate_left(i as u32 * 7);
+        let Some(id) = sched::spawn("switch-test", move || {
+            r.store(yielding_sum(20, seed), Ordering::SeqCst);
+        }) else {
+            return false;
+        };
+        ids.push(id);
+    }
+    if !join(&ids, 5000) {
+        return false;
+    }
+    let ok = RESULTS.iter().enumerate().all(|(i, r)| {
+        r.load(Ordering::SeqCst) == expected(0x1234_5678_9abc_def0u64.rotate_left(i as u32 * 7))
+    });
+    // 4 tasks × 42 yields each, at least.
+    ok && sched::switches() - before >= 4 * 42
+}
+
+fn preempt_test() -> bool {
+    // One more spinner than CPUs: all of them can have run only if the
+    // tick takes a CPU away from a spinner that never yields.
+    static STARTED: AtomicUsize = AtomicUsize::new(0);
+    static STOP: AtomicBool = AtomicBool::new(false);
+    let n = hal::cpu_count() + 1;
+    let mut ids = Vec::new();
+    for _ in 0..n {
+        let Some(id) = sched::spawn("spinner", move || {
+            STARTED.fetch_add(1, Ordering::SeqCst);
+            while STARTED.load(Ordering::SeqCst) < n && !STOP.load(Ordering::SeqCst) {
+                core::hint::spin_loop();
+            }
+        }) else {
+            return false;
+        };
+        ids.push(id);
+    }
+    let done = join(&ids, 2000);
+    STOP.store(true, Ordering::SeqCst);
+    let _ = join(&ids, 2000);
+    done && STARTED.load(Ordering::SeqCst) == n
+}
+
+fn sleep_test() -> bool {
+    static SLEPT: AtomicU64 = AtomicU64::new(0);
+    let Some(id) = sched::spawn("sleeper", || {
+        let start = crate::time::ticks();
+        sched::sleep_ticks(5);
+        SLEPT.store(crate::time::ticks() - start, Ordering::SeqCst);
+    }) else {
+        return false;
+    };
+    join(&[id], 1000) && (5..100).contains(&SLEPT.load(Ordering::SeqCst))
+}
+
+/// A last-in-first-out policy that keeps every task on CPU 0 and counts
+/// its callbacks.
+struct Lifo {
+    stack: Vec<TaskId>,
+}
+
+static LIFO_CALLS: [AtomicU64; 5] = [const { AtomicU64::new(0) }; 5];
+
+impl Policy for Lifo {
+    fn name(&self) -> &str {
+        "test LIFO"
+    }
+    fn select_cpu(&mut self, _task: TaskId, _prev: usize, _online: usize) -> usize {
+        LIFO_CALLS[0].fetch_add(1, Ordering::Relaxed);
+        0
+    }
+    fn enqueue(&mut self, task: TaskId, _cpu: usize) {
+        LIFO_CALLS[1].fetch_add(1, Ordering::Relaxed);
+        self.stack.push(task);
+    }
+    fn dispatch(&mut self, cpu: usize) -> Option<(TaskId, u64)> {
+        LIFO_CALLS[2].fetch_add(1, Ordering::Relaxed);
+        if cpu != 0 {
+            return None;
+        }
+        self.stack.pop().map(|t| (t, 50_000_000))
+    }
+    fn running(&mut self, _task: TaskId, _cpu: usize) {
+        LIFO_CALLS[3].fetch_add(1, Ordering::Relaxed);
+    }
+    fn stopping(&mut self, _task: TaskId, _cpu: usize, _runnable: bool) {
+        LIFO_CALLS[4].fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+fn policy_test() -> bool {
+    static ORDER: [AtomicUsize; 3] = [const { AtomicUsize::new(0) }; 3];
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    sched::set_policy(Box::new(Lifo { stack: Vec::new() }));
+    // Spawned in the order 0, 1, 2 while this task keeps the CPU (interrupts
+    // off: no tick can run them early); LIFO runs them 2, 1, 0.
+    let on = hal::disable_interrupts();
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        if let Some(id) = sched::spawn("lifo-test", move || {
+            ORDER[NEXT.fetch_add(1, Ordering::SeqCst)].store(i + 1, Ordering::SeqCst);
+        }) {
+            ids.push(id);
+        }
+    }
+    if on {
+        hal::enable_interrupts();
+    }
+    let done = ids.len() == 3 && join(&ids, 2000);
+    let (name, _) = sched::policy_status();
+    sched::set_policy(Box::new(sched::Fallback::default()));
+    let order: Vec<usize> = ORDER.iter().map(|o| o.load(Ordering::SeqCst)).collect();
+    let called = LIFO_CALLS.iter().all(|c| c.load(Ordering::Relaxed) >= 3);
+    done && name == "test LIFO" && order == [3, 2, 1] && called
+}
+
+/// A policy that dispatches a task that does not exist.
+struct Broken;
+
+impl Policy for Broken {
+    fn name(&self) -> &str {
+        "test broken"
+    }
+    fn select_cpu(&mut self, _task: TaskId, prev: usize, _online: usize) -> usize {
+        prev
+    }
+    fn enqueue(&mut self, _task: TaskId, _cpu: usize) {}
+    fn dispatch(&mut self, _cpu: usize) -> Option<(TaskId, u64)> {
+        Some((sched::MAX_TASKS + 7, 1_000_000))
+    }
+}
+
+fn eject_test() -> bool {
+    static RAN: AtomicUsize = AtomicUsize::new(0);
+    let before = sched::ejections();
+    sched::set_policy(Box::new(Broken));
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        if let Some(id) = sched::spawn("eject-test", || {
+            RAN.fetch_add(1, Ordering::SeqCst);
+        }) {
+            ids.push(id);
+        }
+    }
+    // The broken policy is asked at the next scheduling point, ejected,
+    // and the fallback runs the tasks it had swallowed.
+    let done = join(&ids, 2000);
+    let (name, why) = sched::policy_status();
+    let ejected = sched::ejections() > before
+        && name.starts_with("fallback")
+        && why.is_some_and(|w| w.contains("test broken"));
+    done && ejected && RAN.load(Ordering::SeqCst) == 3
+}

@@ -1,0 +1,153 @@
+//! Threads' saved contexts and the switch between them. A switch saves
+//! the callee-saved registers on the old stack, records the stack
+//! pointer, and resumes the new context where it last switched out (or at
+//! its entry, for a new one). Each context carries a `running` flag, so a
+//! context is never resumed on two CPUs, nor before the CPU leaving it has
+//! finished saving it.
+#![allow(unsafe_code)]
+
+use alloc::boxed::Box;
+use alloc::vec;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+core::arch::global_asm!(
+    r#"
+    .section .text
+    .global axiom_switch
+// rdi: the context being left, rsi: the one resumed.
+axiom_switch:
+    push rbp
+    push rbx
+    push r12
+    push r13
+    push r14
+    push r15
+    mov [rdi], rsp
+    // Saved: another CPU may resume it from now on. Nothing below
+    // touches this stack (interrupts are off).
+    mov byte ptr [rdi + 8], 0
+2:
+    mov al, 1
+    xchg al, [rsi + 8]
+    test al, al
+    jz 3f
+    pause
+    jmp 2b
+3:
+    mov rsp, [rsi]
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop rbx
+    pop rbp
+    ret
+
+// A new context's first return lands here: r12 holds the argument, r13
+// the entry; interrupts go on, as the thread's entry expects.
+axiom_thread_start:
+    mov rdi, r12
+    sti
+    call r13
+    ud2
+    "#
+);
+
+unsafe extern "C" {
+    /// `from` and `to` point at contexts: the stack pointer at offset 0,
+    /// the running flag at offset 8.
+    fn axiom_switch(from: *const u64, to: *const u64);
+    static axiom_thread_start: u8;
+}
+
+/// A thread's saved state: its stack pointer, whether a CPU is running
+/// it, and the stack it owns (none for a CPU's boot context). Contexts
+/// live in static slots and are reused: [`Context::prepare`] gives one a
+/// stack and an entry, [`Context::release`] frees the stack.
+#[repr(C)]
+pub struct Context {
+    rsp: AtomicU64,
+    running: AtomicBool,
+    stack: spin::Mutex<Option<Box<[u8]>>>,
+}
+
+/// A thread entry: called with its argument, never returns.
+pub type Entry = extern "C" fn(usize) -> !;
+
+impl Context {
+    /// An unused context.
+    pub const fn empty() -> Context {
+        Context {
+            rsp: AtomicU64::new(0),
+            running: AtomicBool::new(false),
+            stack: spin::Mutex::new(None),
+        }
+    }
+
+    /// Makes this the context of the code running now on this CPU (its
+    /// boot stack): it is saved when this CPU first switches away.
+    pub fn adopt_current(&self) {
+        assert!(self.stack.lock().is_none(), "adopting a context that owns a stack");
+        self.running.store(true, Ordering::Release);
+    }
+
+    /// Gives this unused context a `stack_size`-byte stack on which it
+    /// starts at `entry(arg)` with interrupts on.
+    pub fn prepare(&self, stack_size: usize, entry: Entry, arg: usize) {
+        assert!(!self.is_running(), "preparing a running context");
+        let mut stack = vec![0u8; stack_size.max(4096)].into_boxed_slice();
+        let base = stack.as_ptr() as u64;
+        let top = (base + stack.len() as u64) & !15;
+        // The frame `axiom_switch` pops: r15, r14, r13 (entry), r12 (arg),
+        // rbx, rbp, then the return address; after the `ret`, rsp is `top`
+        // (16-byte aligned for the entry call).
+        let start = &raw const axiom_thread_start as u64;
+        let frame = [0, 0, entry as usize as u64, arg as u64, 0, 0, start];
+        let rsp = top - 8 * frame.len() as u64;
+        for (i, word) in frame.iter().enumerate() {
+            let at = (rsp - base) as usize + 8 * i;
+            stack[at..at + 8].copy_from_slice(&word.to_le_bytes());
+        }
+        *self.stack.lock() = Some(stack);
+        self.rsp.store(rsp, Ordering::Release);
+    }
+
+    /// Frees the stack of a context that no CPU runs any more; `false`
+    /// (and nothing freed) while one still does.
+    pub fn release(&self) -> bool {
+        if self.is_running() {
+            return false;
+        }
+        self.stack.lock().take();
+        true
+    }
+
+    /// Whether a CPU is running this context now.
+    pub fn is_running(&self) -> bool {
+        self.running.load(Ordering::Acquire)
+    }
+
+    /// The context's stack size (0 for a boot context).
+    pub fn stack_size(&self) -> usize {
+        self.stack.lock().as_ref().map_or(0, |s| s.len())
+    }
+}
+
+/// Switches from `from` (the context running on this CPU) to `to`, with
+/// interrupts off; returns when something switches back to `from`.
+pub fn switch(from: &'static Context, to: &'static Context) {
+    assert!(!core::ptr::eq(from, to), "switch to the running context");
+    assert!(from.is_running(), "switch from a context that is not running");
+    let on = super::disable_interrupts();
+    assert!(to.is_running() || to.rsp.load(Ordering::Acquire) != 0, "switch to an empty context");
+    // SAFETY: `from` is the context running here (checked above), so its
+    // registers and stack pointer are the ones saved; `to` holds either the
+    // frame `prepare` built on the stack it owns or what an earlier switch
+    // saved, and its `running` flag makes this CPU wait until any other
+    // CPU has finished leaving it. Both are `'static`, and a stack is
+    // freed only by `release`, which refuses while its context runs.
+    unsafe { axiom_switch(&from.rsp as *const AtomicU64 as _, &to.rsp as *const AtomicU64 as _) };
+    if on {
+        super::enable_interrupts();
+    }
+}
