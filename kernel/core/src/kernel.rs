@@ -21,6 +21,7 @@ hal::entry!(kernel_start);
 /// Entered from the boot code with the PVH start info's address.
 fn kernel_start(start_info: u64) -> ! {
     let entry = hal::cycles();
+    ENTRY.store(entry, core::sync::atomic::Ordering::Relaxed);
     hal::init();
     hal::init_heap();
     let cpus = hal::discover(start_info);
@@ -51,9 +52,11 @@ fn kernel_start(start_info: u64) -> ! {
     crate::sched::init();
     crate::time::on_tick(crate::sched::tick);
     hal::enable_interrupts();
+    let starting = start_cpus(cpus);
     let init = hal::cycles();
 
     println!("axiom: booted (PVH), {cpus} CPU(s), command line `{cmdline}`");
+    println!("axiom: {starting} application processor(s) starting in parallel");
     println!(
         "axiom: init reached {} us after kernel entry",
         crate::time::cycles_to_ns(init - entry) / 1000
@@ -87,6 +90,57 @@ fn kernel_start(start_info: u64) -> ! {
         println!("axiom: cannot start the init task");
         hal::exit(false)
     }
+    crate::sched::idle()
+}
+
+/// Each application processor's kernel stack (its idle task's).
+const AP_STACK: usize = 16 * 1024;
+
+/// Sends the other processors to start, in parallel; returns how many
+/// were sent (they join the scheduler as they arrive, see [`ap_main`]).
+fn start_cpus(cpus: usize) -> usize {
+    if cpus < 2 {
+        return 0;
+    }
+    // The trampoline page: written, then read+execute (W^X).
+    hal::smp::install_trampoline();
+    if SPACE.get().and_then(|s| s.protect(hal::smp::TRAMPOLINE, 0)).is_none() {
+        println!("axiom: the AP trampoline page is not mapped; one CPU only");
+        return 0;
+    }
+    let mut sent = 0;
+    for index in 1..cpus.min(hal::MAX_CPUS) {
+        // The stack lives as long as the CPU: leaked on purpose.
+        let stack: &'static mut [u8] = alloc::vec![0u8; AP_STACK].leak();
+        let top = (stack.as_ptr() as u64 + AP_STACK as u64) & !15;
+        if !hal::smp::start_ap(index, top, ap_main) {
+            break;
+        }
+        sent += 1;
+    }
+    sent
+}
+
+/// Cycle counter at kernel entry.
+static ENTRY: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// An application processor, once in the kernel: joins the scheduler in
+/// CPU order (so the online CPUs are always `0..n`), starts its tick, and
+/// idles.
+fn ap_main(cpu: usize) -> ! {
+    while crate::sched::online() < cpu {
+        core::hint::spin_loop();
+    }
+    crate::sched::cpu_online(cpu);
+    let since = hal::cycles() - ENTRY.load(core::sync::atomic::Ordering::Relaxed);
+    println!(
+        "axiom: CPU {cpu} online {} us after kernel entry",
+        crate::time::cycles_to_ns(since) / 1000
+    );
+    if let Some(clock) = CLOCK.get() {
+        hal::start_tick(crate::time::HZ, clock, crate::time::tick);
+    }
+    hal::enable_interrupts();
     crate::sched::idle()
 }
 

@@ -82,6 +82,27 @@ impl AddressSpace {
         Some(())
     }
 
+    /// Changes the flags of the mapped page at `virt` (and drops this
+    /// CPU's cached translation); `None` if it is not mapped.
+    pub fn protect(&self, virt: u64, flags: u64) -> Option<()> {
+        let mut table = self.pml4;
+        for level in (1..4).rev() {
+            let e = hw::read_entry(table, ((virt >> (12 + 9 * level)) & 511) as usize);
+            if e & PRESENT == 0 {
+                return None;
+            }
+            table = e & ADDR;
+        }
+        let index = ((virt >> 12) & 511) as usize;
+        let e = hw::read_entry(table, index);
+        if e & PRESENT == 0 {
+            return None;
+        }
+        hw::write_entry(table, index, (e & ADDR) | flags | PRESENT);
+        hw::flush(virt);
+        Some(())
+    }
+
     /// The physical address and flags `virt`'s page maps to.
     pub fn translate(&self, virt: u64) -> Option<(u64, u64)> {
         let mut table = self.pml4;

@@ -218,6 +218,11 @@ pub fn ejections() -> u64 {
     EJECTIONS.load(Ordering::Relaxed)
 }
 
+/// CPUs taking part in scheduling.
+pub fn online() -> usize {
+    with(|s| s.online)
+}
+
 /// Context switches since boot.
 pub fn switches() -> u64 {
     SWITCHES.load(Ordering::Relaxed)

@@ -20,7 +20,7 @@ pub fn cycles_to_ns(cycles: u64) -> u64 {
     if khz == 0 { 0 } else { (cycles as u128 * 1_000_000 / khz as u128) as u64 }
 }
 
-/// Ticks seen on the boot CPU.
+/// Ticks seen on CPU 0.
 static TICKS: AtomicU64 = AtomicU64::new(0);
 /// Cycle counter at each of the first `STAMPS` ticks.
 const STAMPS: usize = 1001;
@@ -38,12 +38,15 @@ pub fn on_tick(f: fn()) {
     ON_TICK.call_once(|| f);
 }
 
-/// The tick handler: counts, stamps, then calls the tick hook.
+/// The tick handler of every CPU: CPU 0's ticks are counted and stamped
+/// (they are the system's time); then the tick hook runs.
 pub fn tick() {
-    let now = hal::cycles();
-    let n = TICKS.fetch_add(1, Ordering::Relaxed) as usize;
-    if n < STAMPS {
-        STAMP[n].store(now, Ordering::Relaxed);
+    if hal::cpu_index() == 0 {
+        let now = hal::cycles();
+        let n = TICKS.fetch_add(1, Ordering::Relaxed) as usize;
+        if n < STAMPS {
+            STAMP[n].store(now, Ordering::Relaxed);
+        }
     }
     if let Some(f) = ON_TICK.get() {
         f();

@@ -45,7 +45,7 @@ pub use x86_64::{
     start_tick, stop_tick, unhandled_interrupts, wait_for_interrupt,
 };
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
-pub use x86_64::{context, paging};
+pub use x86_64::{context, paging, smp};
 
 /// Stand-ins on hosts (where the kernel is only type-checked).
 #[cfg(not(all(target_arch = "x86_64", target_os = "none")))]
@@ -93,7 +93,7 @@ mod host {
     /// Faults deliberately (nothing on a host build).
     pub fn fault() {}
     /// The most processors the kernel starts.
-    pub const MAX_CPUS: usize = 16;
+    pub const MAX_CPUS: usize = 8;
     /// The tick's interrupt vector.
     pub const TICK_VECTOR: u8 = 32;
     /// Clock calibration results.

@@ -9,7 +9,7 @@ use acpi::{AcpiHandler, AcpiTables, PhysicalMapping};
 use core::ptr::NonNull;
 
 /// The most processors Axiom starts.
-pub const MAX_CPUS: usize = 16;
+pub const MAX_CPUS: usize = 8;
 
 /// What the MADT says about the machine.
 #[derive(Clone, Copy, Debug)]

@@ -289,33 +289,40 @@ struct Gate {
     zero: u32,
 }
 
+/// The interrupt descriptor table, shared by every CPU.
 #[repr(C, align(16))]
-struct Tables {
+struct Idt([Gate; 256]);
+
+/// One CPU's GDT (with its TSS descriptor), TSS and double-fault stack.
+#[repr(C, align(16))]
+struct CpuTables {
     gdt: [u64; 5],
     tss: [u32; 26],
-    idt: [Gate; 256],
-    df_stack: [u8; 16384],
+    df_stack: [u8; 8192],
 }
 
-struct Cpu(UnsafeCell<Tables>);
-// SAFETY: written once by `init` on the boot CPU before any other CPU or
-// interrupt uses it; read by the hardware afterwards.
-unsafe impl Sync for Cpu {}
+struct Shared<T>(UnsafeCell<T>);
+// SAFETY: the IDT is written once by the boot CPU in `init` before any
+// other CPU starts or interrupts are on; each CPU's tables are written
+// only by that CPU, once, in `init_cpu`; afterwards only the hardware
+// reads them.
+unsafe impl<T> Sync for Shared<T> {}
 
-static CPU: Cpu = Cpu(UnsafeCell::new(Tables {
-    gdt: [0; 5],
-    tss: [0; 26],
-    idt: [Gate {
-        offset_low: 0,
-        selector: 0,
-        ist: 0,
-        attributes: 0,
-        offset_mid: 0,
-        offset_high: 0,
-        zero: 0,
-    }; 256],
-    df_stack: [0; 16384],
-}));
+const NO_GATE: Gate = Gate {
+    offset_low: 0,
+    selector: 0,
+    ist: 0,
+    attributes: 0,
+    offset_mid: 0,
+    offset_high: 0,
+    zero: 0,
+};
+
+static IDT: Shared<Idt> = Shared(UnsafeCell::new(Idt([NO_GATE; 256])));
+
+static TABLES: [Shared<CpuTables>; super::MAX_CPUS] = [const {
+    Shared(UnsafeCell::new(CpuTables { gdt: [0; 5], tss: [0; 26], df_stack: [0; 8192] }))
+}; super::MAX_CPUS];
 
 #[repr(C, packed)]
 struct Pointer {
@@ -323,14 +330,36 @@ struct Pointer {
     base: u64,
 }
 
-/// Loads the GDT (with the TSS) and the IDT, and makes this the CPU with
-/// index 0.
+/// On the boot CPU: builds the IDT, then loads this CPU's tables as CPU 0.
 pub fn init() {
-    set_cpu_index(0);
-    // SAFETY: runs once at boot on one CPU, before interrupts are enabled;
-    // the tables are static, so the hardware's pointers stay valid.
+    // SAFETY: runs once at boot on the only CPU running, before interrupts
+    // are enabled (see `Shared`).
+    let idt = unsafe { &mut *IDT.0.get() };
+    let stubs = &raw const axiom_irq_stubs as u64;
+    for (v, gate) in idt.0.iter_mut().enumerate() {
+        // SAFETY: the table of the 32 exception stubs, read only.
+        let h = if v < 32 { unsafe { axiom_isr_table[v] } } else { stubs + (v as u64 - 32) * 16 };
+        *gate = Gate {
+            offset_low: h as u16,
+            selector: 0x08,
+            ist: if v == 8 { 1 } else { 0 },
+            attributes: 0x8e,
+            offset_mid: (h >> 16) as u16,
+            offset_high: (h >> 32) as u32,
+            zero: 0,
+        };
+    }
+    init_cpu(0);
+}
+
+/// Loads CPU `index`'s GDT and TSS, the shared IDT, and its GS base; run
+/// once on each CPU (the boot CPU through [`init`]).
+pub fn init_cpu(index: usize) {
+    set_cpu_index(index);
+    // SAFETY: only CPU `index` touches its tables, once, with interrupts
+    // off; the tables are static, so the hardware's pointers stay valid.
     unsafe {
-        let t = &mut *CPU.0.get();
+        let t = &mut *TABLES[index].0.get();
         t.gdt = [0, 0x00af_9a00_0000_ffff, 0x00cf_9200_0000_ffff, 0, 0];
         // The double-fault stack (IST 1): its top, 16-byte aligned.
         let ist1 = (t.df_stack.as_ptr() as u64 + t.df_stack.len() as u64) & !15;
@@ -345,21 +374,8 @@ pub fn init() {
             | ((limit >> 16) & 0xf) << 48
             | ((base >> 24) & 0xff) << 56;
         t.gdt[4] = base >> 32;
-        let stubs = &raw const axiom_irq_stubs as u64;
-        for (v, gate) in t.idt.iter_mut().enumerate() {
-            let h = if v < 32 { axiom_isr_table[v] } else { stubs + (v as u64 - 32) * 16 };
-            *gate = Gate {
-                offset_low: h as u16,
-                selector: 0x08,
-                ist: if v == 8 { 1 } else { 0 },
-                attributes: 0x8e,
-                offset_mid: (h >> 16) as u16,
-                offset_high: (h >> 32) as u32,
-                zero: 0,
-            };
-        }
         let gdt = Pointer { limit: (5 * 8 - 1) as u16, base: t.gdt.as_ptr() as u64 };
-        let idt = Pointer { limit: (256 * 16 - 1) as u16, base: t.idt.as_ptr() as u64 };
+        let idt = Pointer { limit: (256 * 16 - 1) as u16, base: IDT.0.get() as u64 };
         core::arch::asm!(
             "lgdt [{gdt}]",
             "push 0x08",

@@ -4,7 +4,8 @@
 //! and the TSC. The unsafe code of this architecture is in [`boot`] (the
 //! entry), [`cpu`] (GDT, TSS, IDT, interrupt stubs), [`acpi`] (reading
 //! the firmware's tables), [`apic`] (the APICs' registers), [`context`]
-//! (thread contexts and the switch), [`paging`]
+//! (thread contexts and the switch), [`smp`] (starting the other
+//! processors), [`paging`]
 //! (page-table memory) and [`port`] (I/O instructions).
 
 mod acpi;
@@ -15,6 +16,7 @@ pub mod context;
 mod cpu;
 pub mod paging;
 mod port;
+pub mod smp;
 
 pub use acpi::MAX_CPUS;
 pub use boot::{Region, cmdline, kernel_image, memory_map};
@@ -72,6 +74,13 @@ pub fn discover(boot_info: u64) -> usize {
     m.cpus
 }
 
+/// The local APIC id of processor `index` (in MADT order, the boot one
+/// first).
+fn apic_id(index: usize) -> Option<u32> {
+    let m = MACHINE.get()?;
+    (index < m.cpus).then(|| m.apic_ids[index])
+}
+
 /// Processors found by [`discover`].
 pub fn cpu_count() -> usize {
     MACHINE.get().map_or(1, |m| m.cpus)
@@ -109,7 +118,8 @@ pub const TICK_VECTOR: u8 = 32;
 
 static TICK_HANDLER: AtomicUsize = AtomicUsize::new(0);
 static TICK_PERIOD: AtomicU64 = AtomicU64::new(0);
-static TICK_DEADLINE: AtomicU64 = AtomicU64::new(0);
+/// Each CPU's next tick deadline (TSC-deadline mode).
+static TICK_DEADLINE: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 static DEADLINE_MODE: AtomicBool = AtomicBool::new(false);
 
 fn tick(_vector: u8) {
@@ -117,12 +127,13 @@ fn tick(_vector: u8) {
         // Absolute deadlines: the next tick does not drift with this one's
         // lateness.
         let period = TICK_PERIOD.load(Ordering::Relaxed);
-        let mut next = TICK_DEADLINE.load(Ordering::Relaxed) + period;
+        let deadline = &TICK_DEADLINE[cpu::cpu_index()];
+        let mut next = deadline.load(Ordering::Relaxed) + period;
         let now = port::rdtsc();
         if next <= now {
             next = now + period;
         }
-        TICK_DEADLINE.store(next, Ordering::Relaxed);
+        deadline.store(next, Ordering::Relaxed);
         apic::set_deadline(next);
     }
     let h = TICK_HANDLER.load(Ordering::Acquire);
@@ -145,7 +156,7 @@ pub fn start_tick(hz: u64, cal: &Calibration, handler: fn()) -> &'static str {
         DEADLINE_MODE.store(true, Ordering::Relaxed);
         apic::timer_deadline_mode(TICK_VECTOR);
         let first = port::rdtsc() + period;
-        TICK_DEADLINE.store(first, Ordering::Relaxed);
+        TICK_DEADLINE[cpu::cpu_index()].store(first, Ordering::Relaxed);
         apic::set_deadline(first);
         "tsc-deadline"
     } else {

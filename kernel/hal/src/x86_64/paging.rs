@@ -52,6 +52,20 @@ pub fn activate(pml4: u64) {
     };
 }
 
+/// The root page table's physical address (CR3).
+pub fn root() -> u64 {
+    let cr3: u64;
+    // SAFETY: reads CR3; no side effects.
+    unsafe { core::arch::asm!("mov {}, cr3", out(reg) cr3, options(nomem, nostack)) };
+    cr3 & !0xfff
+}
+
+/// Drops any cached translation of the page at `virt` on this CPU.
+pub fn flush(virt: u64) {
+    // SAFETY: `invlpg` only invalidates a TLB entry.
+    unsafe { core::arch::asm!("invlpg [{}]", in(reg) virt, options(nostack)) };
+}
+
 /// Writes a byte to `addr` (for the W^X test: a write to kernel text
 /// must fault).
 pub fn poke(addr: u64) {
