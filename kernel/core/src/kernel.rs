@@ -3,7 +3,7 @@
 //! prints the boot metrics while the boot CPU idles.
 
 use crate::frames::Frames;
-use crate::selftest::{BOOT, CLOCK, SPACE, TESTS};
+use crate::selftest::{BOOT, CLOCK, TESTS};
 use axiom_hal as hal;
 
 #[panic_handler]
@@ -40,7 +40,8 @@ fn kernel_start(start_info: u64) -> ! {
     };
     hal::paging::activate(space.pml4);
     let tables = space.tables;
-    SPACE.call_once(|| space);
+    let free_frames = frames.available;
+    crate::memory::install(crate::memory::Memory { frames, space });
     hal::start_interrupts();
     let Some(clock) = hal::calibrate() else {
         println!("axiom: no clock reference counts (PIT, CPUID 0x15): cannot calibrate the TSC");
@@ -82,7 +83,7 @@ fn kernel_start(start_info: u64) -> ! {
         hal::heap_used() / 1024,
         tables * 4,
         footprint / 1024,
-        frames.available as u64 * 4,
+        free_frames as u64 * 4,
         usable / 1024,
     );
     let spawned = crate::sched::spawn("init", move || run_tests(cmdline));
@@ -104,7 +105,7 @@ fn start_cpus(cpus: usize) -> usize {
     }
     // The trampoline page: written, then read+execute (W^X).
     hal::smp::install_trampoline();
-    if SPACE.get().and_then(|s| s.protect(hal::smp::TRAMPOLINE, 0)).is_none() {
+    if crate::memory::with(|m| m.space.protect(hal::smp::TRAMPOLINE, 0)).flatten().is_none() {
         println!("axiom: the AP trampoline page is not mapped; one CPU only");
         return 0;
     }
@@ -150,6 +151,13 @@ fn run_tests(cmdline: &str) -> ! {
     // `axiom.test=wx` writes to kernel text: W^X must stop it.
     if cmdline.split(' ').any(|w| w == "axiom.test=wx") {
         hal::paging::poke(hal::paging::sections().1);
+    }
+    // `axiom.test=jitalias` writes to JIT code through the identity map:
+    // the alias is read-only while the frame holds code.
+    if cmdline.split(' ').any(|w| w == "axiom.test=jitalias")
+        && let Some(region) = crate::selftest::jit_region()
+    {
+        hal::paging::poke(region.frames()[0]);
     }
     // `axiom.test=fault` faults on purpose: the handler must report it.
     if cmdline.split(' ').any(|w| w == "axiom.test=fault") {

@@ -12,9 +12,13 @@ extern crate alloc;
 #[macro_use]
 mod console;
 #[cfg(target_os = "none")]
+mod exec;
+#[cfg(target_os = "none")]
 mod frames;
 #[cfg(target_os = "none")]
 mod kernel;
+#[cfg(target_os = "none")]
+mod memory;
 #[cfg(target_os = "none")]
 mod paging;
 #[cfg(target_os = "none")]

@@ -82,6 +82,21 @@ impl AddressSpace {
         Some(())
     }
 
+    /// Removes the mapping of the page at `virt` (and drops this CPU's
+    /// cached translation; other CPUs need a shoot-down).
+    pub fn unmap(&self, virt: u64) {
+        let mut table = self.pml4;
+        for level in (1..4).rev() {
+            let e = hw::read_entry(table, ((virt >> (12 + 9 * level)) & 511) as usize);
+            if e & PRESENT == 0 {
+                return;
+            }
+            table = e & ADDR;
+        }
+        hw::write_entry(table, ((virt >> 12) & 511) as usize, 0);
+        hw::flush(virt);
+    }
+
     /// Changes the flags of the mapped page at `virt` (and drops this
     /// CPU's cached translation); `None` if it is not mapped.
     pub fn protect(&self, virt: u64, flags: u64) -> Option<()> {

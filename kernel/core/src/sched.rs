@@ -43,8 +43,10 @@ pub enum State {
 pub trait Policy: Send {
     /// The policy's name (for logs).
     fn name(&self) -> &str;
-    /// The CPU a task that became runnable should go to (`prev_cpu`: where
-    /// it ran last); the mechanism clamps it to the CPUs online.
+    /// The CPU a task that woke up (or is new) should go to (`prev_cpu`:
+    /// where it ran last); the mechanism clamps it to the CPUs online. A
+    /// task that was preempted or yielded is enqueued on its own CPU
+    /// without this call.
     fn select_cpu(&mut self, task: TaskId, prev_cpu: usize, online: usize) -> usize;
     /// A task became runnable on `cpu`: keep it until dispatched.
     fn enqueue(&mut self, task: TaskId, cpu: usize);
@@ -307,16 +309,6 @@ pub fn sleep_ticks(ticks: u64) {
     schedule();
 }
 
-/// The running task's id.
-pub fn current() -> TaskId {
-    with(|s| s.current[hal::cpu_index()])
-}
-
-/// The CPU task `id` last ran on.
-pub fn last_cpu(id: TaskId) -> Option<usize> {
-    with(|s| s.tasks.get(id)?.as_ref().map(|t| t.cpu))
-}
-
 /// Called on every tick of every CPU (interrupts off): accounts the
 /// running task, wakes sleepers, and preempts when the slice is over or
 /// the policy asks.
@@ -367,7 +359,13 @@ pub fn schedule() {
         } else {
             s.policy.stopping(cur, cpu, still_runnable);
             if still_runnable {
-                s.make_runnable(cur);
+                // Preempted or yielding: back to this CPU's queue (the
+                // policy chooses a CPU only for tasks that wake up).
+                if let Some(t) = s.tasks[cur].as_mut() {
+                    t.state = State::Runnable;
+                }
+                s.policy.enqueue(cur, cpu);
+                s.queued += 1;
             }
         }
         let (next, slice) = s.pick(cpu);

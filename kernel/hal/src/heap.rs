@@ -62,5 +62,12 @@ pub fn init_heap() {
 
 /// Bytes of the heap in use now.
 pub fn heap_used() -> usize {
-    HEAP.0.lock().used()
+    // Interrupts off, as for allocations: an interrupt handler that
+    // allocates must never find the lock held on its own CPU.
+    let on = crate::disable_interrupts();
+    let used = HEAP.0.lock().used();
+    if on {
+        crate::enable_interrupts();
+    }
+    used
 }

@@ -39,13 +39,14 @@ macro_rules! entry {
 }
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 pub use x86_64::{
-    Calibration, MAX_CPUS, Region, TICK_VECTOR, breakpoint, breakpoints, calibrate, cmdline,
-    console, cpu_count, cpu_index, cycles, device_ranges, disable_interrupts, discover,
-    enable_interrupts, exit, fault, init, kernel_image, memory_map, set_handler, start_interrupts,
-    start_tick, stop_tick, unhandled_interrupts, wait_for_interrupt,
+    CONSOLE_IRQ, Calibration, MAX_CPUS, Region, TICK_VECTOR, breakpoint, breakpoints, calibrate,
+    cmdline, console, console_tx_interrupt, cpu_count, cpu_index, cycles, device_ranges,
+    disable_interrupts, discover, enable_interrupts, exit, fault, init, irq_vector, kernel_image,
+    mask_irq, memory_map, route_irq, set_handler, start_interrupts, start_tick, stop_tick,
+    unhandled_interrupts, wait_for_interrupt,
 };
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
-pub use x86_64::{context, paging, smp};
+pub use x86_64::{context, exec, paging, smp};
 
 /// Stand-ins on hosts (where the kernel is only type-checked).
 #[cfg(not(all(target_arch = "x86_64", target_os = "none")))]

@@ -9,7 +9,6 @@ use core::sync::atomic::{AtomicU64, Ordering};
 static LAPIC: AtomicU64 = AtomicU64::new(0);
 static IOAPIC: AtomicU64 = AtomicU64::new(0);
 
-const ID: u64 = 0x20;
 const TPR: u64 = 0x80;
 const EOI: u64 = 0xb0;
 const SVR: u64 = 0xf0;
@@ -64,11 +63,6 @@ pub fn enable() {
     write(TPR, 0);
     write(LVT_TIMER, 1 << 16);
     write(SVR, 0x100 | SPURIOUS_VECTOR as u32);
-}
-
-/// This CPU's local APIC id.
-pub fn id() -> u32 {
-    read(ID) >> 24
 }
 
 /// Signals the end of the interrupt being handled.

@@ -4,7 +4,7 @@
 //! and the TSC. The unsafe code of this architecture is in [`boot`] (the
 //! entry), [`cpu`] (GDT, TSS, IDT, interrupt stubs), [`acpi`] (reading
 //! the firmware's tables), [`apic`] (the APICs' registers), [`context`]
-//! (thread contexts and the switch), [`smp`] (starting the other
+//! (thread contexts and the switch), [`exec`] (calling JIT code), [`smp`] (starting the other
 //! processors), [`paging`]
 //! (page-table memory) and [`port`] (I/O instructions).
 
@@ -14,6 +14,7 @@ mod boot;
 mod clock;
 pub mod context;
 mod cpu;
+pub mod exec;
 pub mod paging;
 mod port;
 pub mod smp;
@@ -105,6 +106,53 @@ pub fn start_interrupts() {
     }
     apic::enable();
     apic::ioapic_mask_all();
+    set_handler(smp::SHOOTDOWN_VECTOR, smp::shootdown_handler);
+}
+
+/// The console UART's interrupt line (COM1: ISA IRQ 4).
+pub const CONSOLE_IRQ: u8 = 4;
+
+/// The interrupt vector of external line `irq`.
+pub const fn irq_vector(irq: u8) -> u8 {
+    48 + irq
+}
+
+/// Routes external interrupt line `irq` (an ISA IRQ, remapped by the
+/// MADT's overrides) to [`irq_vector`]`(irq)` on the boot CPU; `false` if
+/// the machine has no I/O APIC or the line is outside it.
+pub fn route_irq(irq: u8) -> bool {
+    let Some(m) = MACHINE.get() else { return false };
+    let Some((_, gsi_base)) = m.ioapic else { return false };
+    // ISA defaults: active high, edge-triggered; an override may change the
+    // line (GSI) and both (MPS flags: polarity bits 0-1, trigger 2-3).
+    let (gsi, flags) = m.overrides[..m.override_count]
+        .iter()
+        .find(|o| o.0 == irq)
+        .map_or((irq as u32, 0), |o| (o.1, o.2));
+    let Some(line) = gsi.checked_sub(gsi_base).filter(|&l| l < apic::ioapic_lines()) else {
+        return false;
+    };
+    apic::ioapic_route(line, irq_vector(irq), m.apic_ids[0], flags & 3 == 3, (flags >> 2) & 3 == 3);
+    true
+}
+
+/// Masks external interrupt line `irq` again.
+pub fn mask_irq(irq: u8) {
+    let Some(m) = MACHINE.get() else { return };
+    let Some((_, gsi_base)) = m.ioapic else { return };
+    let gsi =
+        m.overrides[..m.override_count].iter().find(|o| o.0 == irq).map_or(irq as u32, |o| o.1);
+    if let Some(line) = gsi.checked_sub(gsi_base).filter(|&l| l < apic::ioapic_lines()) {
+        apic::ioapic_mask(line);
+    }
+}
+
+/// Turns the console UART's "transmitter empty" interrupt on or off.
+pub fn console_tx_interrupt(on: bool) {
+    // COM1's interrupt enable register (IER), bit 1; OUT2 (MCR bit 3)
+    // gates the UART's interrupt output on PCs.
+    port::outb(0x3f8 + 4, if on { 0x0b } else { 0x03 });
+    port::outb(0x3f8 + 1, if on { 0x02 } else { 0 });
 }
 
 /// Measures the clock and timer rates (see [`Calibration`]); `None` if no

@@ -66,6 +66,12 @@ pub fn flush(virt: u64) {
     unsafe { core::arch::asm!("invlpg [{}]", in(reg) virt, options(nostack)) };
 }
 
+/// Drops every cached translation on this CPU (reloads CR3).
+pub fn flush_all() {
+    // SAFETY: rewriting CR3 with its own value only flushes the TLB.
+    unsafe { core::arch::asm!("mov {t}, cr3", "mov cr3, {t}", t = out(reg) _, options(nostack)) };
+}
+
 /// Writes a byte to `addr` (for the W^X test: a write to kernel text
 /// must fault).
 pub fn poke(addr: u64) {

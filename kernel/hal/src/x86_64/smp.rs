@@ -141,7 +141,12 @@ pub fn start_ap(index: usize, stack_top: u64, entry: fn(usize) -> !) -> bool {
     let cr3 = super::paging::root();
     assert!(cr3 < 1 << 32 && stack_top % 16 == 0, "AP start-up parameters out of range");
     let slot = SLOTS + 32 * (index as u64 - 1);
-    let params = [apic_id as u64 | 1 << 63, stack_top, index as u64, ap_entry as usize as u64];
+    let params = [
+        apic_id as u64 | 1 << 63,
+        stack_top,
+        index as u64,
+        ap_entry as extern "C" fn(usize) -> ! as usize as u64,
+    ];
     // SAFETY: the parameter page is identity-mapped, writable RAM below
     // 1 MiB reserved for the trampoline; this AP's slot is read only by
     // the AP, after the IPIs below.
@@ -162,4 +167,35 @@ pub fn start_ap(index: usize, stack_top: u64, entry: fn(usize) -> !) -> bool {
 /// Application processors that reached the kernel so far.
 pub fn online() -> usize {
     ALIVE.load(Ordering::SeqCst)
+}
+
+/// The vector of TLB shoot-down requests.
+pub const SHOOTDOWN_VECTOR: u8 = 0xf0;
+static SHOOTDOWN_ACKS: AtomicUsize = AtomicUsize::new(0);
+/// One shoot-down at a time.
+static SHOOTDOWN: spin::Mutex<()> = spin::Mutex::new(());
+
+/// Another CPU changed the page tables: drop every cached translation.
+pub(super) fn shootdown_handler(_vector: u8) {
+    super::paging::flush_all();
+    SHOOTDOWN_ACKS.fetch_add(1, Ordering::SeqCst);
+}
+
+/// Drops cached translations on every CPU after a change that removed
+/// rights (write, execute, presence): this CPU at once, the others by an
+/// IPI whose handling each acknowledges before this returns. Call with
+/// interrupts on (a CPU waiting here must still take others' requests).
+pub fn flush_tlb_everywhere() {
+    super::paging::flush_all();
+    let others = online();
+    if others == 0 {
+        return;
+    }
+    let _one = SHOOTDOWN.lock();
+    let target = SHOOTDOWN_ACKS.load(Ordering::SeqCst) + others;
+    // Fixed delivery to all CPUs but this one (shorthand 0b11).
+    super::apic::send_ipi(0, 3 << 18 | SHOOTDOWN_VECTOR as u32);
+    while SHOOTDOWN_ACKS.load(Ordering::SeqCst) < target {
+        core::hint::spin_loop();
+    }
 }
