@@ -275,11 +275,10 @@ pub fn exit() -> ! {
 /// Frees the slots of dead tasks no CPU runs on any more.
 fn reap() {
     with(|s| {
-        for id in hal::MAX_CPUS..MAX_TASKS {
-            let dead =
-                s.tasks[id].as_ref().is_some_and(|t| t.state == State::Dead && t.body.is_none());
-            if dead && CONTEXTS[id].release() {
-                s.tasks[id] = None;
+        for (slot, context) in s.tasks.iter_mut().zip(&CONTEXTS).skip(hal::MAX_CPUS) {
+            let dead = slot.as_ref().is_some_and(|t| t.state == State::Dead && t.body.is_none());
+            if dead && context.release() {
+                *slot = None;
             }
         }
     });
@@ -427,8 +426,7 @@ impl Sched {
             let Some((id, slice)) = self.policy.dispatch(cpu) else {
                 return (cpu, u64::MAX);
             };
-            let ok = id >= hal::MAX_CPUS
-                && id < MAX_TASKS
+            let ok = (hal::MAX_CPUS..MAX_TASKS).contains(&id)
                 && self.tasks[id].as_ref().is_some_and(|t| t.state == State::Runnable);
             if ok {
                 self.queued -= 1;

@@ -9,8 +9,12 @@ use alloc::vec::Vec;
 use axiom_hal as hal;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
+/// An in-kernel test: its name, and the function that says whether it
+/// passed.
+pub type Test = (&'static str, fn() -> bool);
+
 /// The kernel's in-QEMU tests.
-pub const TESTS: &[(&str, fn() -> bool)] = &[
+pub const TESTS: &[Test] = &[
     ("heap: boxes and growing vectors", heap_test),
     ("cycle counter advances", cycles_test),
     ("frames: distinct, aligned, outside the kernel, returned", frames_test),

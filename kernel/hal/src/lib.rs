@@ -42,8 +42,8 @@ pub use x86_64::{
     CONSOLE_IRQ, Calibration, MAX_CPUS, Region, TICK_VECTOR, breakpoint, breakpoints, calibrate,
     cmdline, console, console_tx_interrupt, cpu_count, cpu_index, cycles, device_ranges,
     disable_interrupts, discover, enable_interrupts, exit, fault, init, irq_vector, kernel_image,
-    mask_irq, memory_map, route_irq, set_handler, start_interrupts, start_tick, stop_tick,
-    unhandled_interrupts, wait_for_interrupt,
+    mask_irq, memory_map, route_irq, set_handler, start_clock, start_interrupts, start_tick,
+    stop_tick, unhandled_interrupts, wait_for_interrupt,
 };
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 pub use x86_64::{context, exec, paging, smp};

@@ -53,8 +53,13 @@ enum Command {
         #[arg(long)]
         record: bool,
     },
-    /// The benchmarks (execution engines, verifier), against Linux.
-    Bench,
+    /// The benchmarks (execution engines, verifier, load time, kernel
+    /// boot), each against a baseline measured in the same run.
+    Bench {
+        /// Only this one: `jit`, `verifier`, `load` or `boot`.
+        #[arg(long)]
+        only: Option<String>,
+    },
     /// Build the kernel and boot it once under QEMU, showing its console.
     Kernel {
         /// QEMU machine: `microvm` or `q35`.
@@ -78,7 +83,7 @@ fn main() -> ExitCode {
         Command::Test { long } => steps::test(long),
         Command::Run => steps::run(),
         Command::Parity { record } => steps::parity(record),
-        Command::Bench => steps::bench(),
+        Command::Bench { only } => steps::bench(only.as_deref()),
         Command::Kernel { machine, cpus, append } => qemu::boot_once(&machine, cpus, &append),
     };
     match result {

@@ -15,7 +15,8 @@ pub struct Boot {
     pub status: Option<i32>,
     /// From starting QEMU to its exit.
     pub elapsed: Duration,
-    /// From starting QEMU to the kernel's `axiom: init reached` line.
+    /// From starting QEMU to the kernel's `axiom: init reached` line (or,
+    /// booted with `axiom.bench=entry`, its `axiom: entry` line).
     pub init_at: Option<Duration>,
 }
 
@@ -59,7 +60,10 @@ pub fn boot(kernel: &Path, machine: &str, cpus: u32, append: &str) -> Result<Boo
             break;
         }
         bytes.extend_from_slice(&buf[..n]);
-        if init_at.is_none() && bytes.windows(19).any(|w| w == b"axiom: init reached") {
+        if init_at.is_none()
+            && (bytes.windows(19).any(|w| w == b"axiom: init reached")
+                || bytes.windows(13).any(|w| w == b"axiom: entry\r"))
+        {
             init_at = Some(start.elapsed());
         }
     }
@@ -152,7 +156,7 @@ pub fn test() -> Result<(), String> {
             // Its TSC calibration must agree with the host's TSC rate (the
             // guest's TSC is the host's under TCG and KVM alike).
             if let (Some(host), Some(guest)) = (host_khz, field(&b.console, "clock TSC "))
-                && guest.abs_diff(host) * 50 > host
+                && guest.abs_diff(host) * 100 > host
             {
                 failures.push(format!(
                     "{machine} x{cpus}: TSC calibrated at {guest} kHz, host says {host} kHz"
@@ -161,7 +165,7 @@ pub fn test() -> Result<(), String> {
         }
     }
     match host_khz {
-        Some(khz) => println!("TSC calibration checked against the host's {khz} kHz (within 2%)"),
+        Some(khz) => println!("TSC calibration checked against the host's {khz} kHz (within 1%)"),
         None => println!(
             "TSC calibration not checked against the host: /proc/cpuinfo lacks constant_tsc \
              and tsc_known_freq"
@@ -211,4 +215,69 @@ pub fn test() -> Result<(), String> {
         println!("kernel writing to JIT code through its identity alias: page fault, exit 3");
     }
     if failures.is_empty() { Ok(()) } else { Err(failures.join("\n")) }
+}
+
+/// The median of `v` (0 for none).
+fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// The boot benchmark: `runs` boots of the kernel on `microvm` (1 and 2
+/// vCPUs) against the floor measured in the same run (the same image told
+/// to exit at its first instruction: QEMU and firmware alone). Prints the
+/// medians and ratios; asserts nothing.
+pub fn bench_boot(runs: usize) -> Result<(), String> {
+    let kernel = crate::bare::build_kernel()?;
+    let ms = |d: Option<Duration>| d.map(|d| d.as_secs_f64() * 1000.0);
+    let mut floor = Vec::new();
+    for _ in 0..runs {
+        let b = boot(&kernel, "microvm", 1, "axiom.bench=entry")?;
+        floor.extend(ms(b.init_at));
+    }
+    let floor = median(floor);
+    println!(
+        "kernel boot on microvm, 32 MiB, {}, median of {runs} boots (floor: QEMU start to the \
+         kernel's first line, exiting at entry: {floor:.1} ms)",
+        accel()
+    );
+    println!(
+        "{:<8} {:>14} {:>10} {:>14} {:>12} {:>14} {:>12}",
+        "vCPUs",
+        "QEMU→init ms",
+        "vs floor",
+        "entry→init µs",
+        "footprint KiB",
+        "tick mean µs",
+        "jitter µs"
+    );
+    for cpus in [1, 2] {
+        let (mut host, mut init, mut foot, mut mean, mut jitter) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..runs {
+            let b = boot(&kernel, "microvm", cpus, "")?;
+            if b.status != Some(1) {
+                return Err(format!("boot failed: exit {:?}\n{}", b.status, b.console));
+            }
+            host.extend(ms(b.init_at));
+            let f = |p: &str| field(&b.console, p).map(|v| v as f64);
+            init.extend(f("init reached "));
+            foot.extend(f("footprint "));
+            mean.extend(f("interval mean "));
+            jitter.extend(f("jitter (stddev) "));
+        }
+        let host = median(host);
+        println!(
+            "{cpus:<8} {host:>14.1} {:>9.2}x {:>14.0} {:>12.0} {:>14.0} {:>12.0}",
+            host / floor.max(1e-9),
+            median(init),
+            median(foot),
+            median(mean),
+            median(jitter)
+        );
+    }
+    Ok(())
 }

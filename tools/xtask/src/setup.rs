@@ -3,12 +3,13 @@
 use std::process::Command;
 
 /// Debian packages: Rust 1.96 for bare metal (rustc-web, cargo-web,
-/// rust-web-src), LLVM 22 for BPF objects, QEMU, libbpf headers and
+/// rust-web-src, and rust-web-clippy to lint the kernel), LLVM 22 for BPF objects, QEMU, libbpf headers and
 /// bpftool, and the arm64 cross toolchain for running arm64 code in tests.
 pub const PACKAGES: &[&str] = &[
     "rustc-web",
     "cargo-web",
     "rust-web-src",
+    "rust-web-clippy",
     "clang-22",
     "lld-22",
     "llvm-22",

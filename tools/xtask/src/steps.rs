@@ -112,12 +112,29 @@ pub fn parity(record: bool) -> Result<(), String> {
 
 /// Every benchmark: the execution engines and the verifier, each against
 /// Linux in the same run.
-pub fn bench() -> Result<(), String> {
-    timed("bench jit", || {
-        cargo_host(&["bench", "-q", "-p", "axiom-tests", "--bench", "jit"], &[])
-    })?;
-    timed("bench verifier", || {
-        cargo_host(&["bench", "-q", "-p", "axiom-tests", "--bench", "verifier"], &[])
-    })?;
-    timed("bench load", || cargo_host(&["bench", "-q", "-p", "axbpf", "--bench", "load"], &[]))
+pub fn bench(only: Option<&str>) -> Result<(), String> {
+    let all = ["jit", "verifier", "load", "boot"];
+    if let Some(o) = only.filter(|o| !all.contains(o)) {
+        return Err(format!("no benchmark `{o}`: one of {}", all.join(", ")));
+    }
+    let want = |name: &str| only.is_none_or(|o| o == name);
+    if want("jit") {
+        timed("bench jit", || {
+            cargo_host(&["bench", "-q", "-p", "axiom-tests", "--bench", "jit"], &[])
+        })?;
+    }
+    if want("verifier") {
+        timed("bench verifier", || {
+            cargo_host(&["bench", "-q", "-p", "axiom-tests", "--bench", "verifier"], &[])
+        })?;
+    }
+    if want("load") {
+        timed("bench load", || {
+            cargo_host(&["bench", "-q", "-p", "axbpf", "--bench", "load"], &[])
+        })?;
+    }
+    if want("boot") {
+        timed("bench kernel boot", || crate::qemu::bench_boot(11))?;
+    }
+    Ok(())
 }

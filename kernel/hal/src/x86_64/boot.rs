@@ -114,7 +114,7 @@ const START_MAGIC: u32 = 0x336e_c578;
 /// The kernel command line from the PVH start info at `addr` (empty if
 /// the structure is missing or malformed).
 pub fn cmdline(addr: u64) -> &'static str {
-    if addr == 0 || addr % 8 != 0 || addr >= 1 << 30 {
+    if addr == 0 || !addr.is_multiple_of(8) || addr >= 1 << 30 {
         return "";
     }
     // SAFETY: the loader placed the start info at `addr`, inside the
@@ -138,7 +138,7 @@ pub fn cmdline(addr: u64) -> &'static str {
 /// The ACPI RSDP's physical address from the PVH start info (0 if the
 /// loader gave none).
 pub(super) fn rsdp(addr: u64) -> u64 {
-    if addr == 0 || addr % 8 != 0 || addr >= 1 << 30 {
+    if addr == 0 || !addr.is_multiple_of(8) || addr >= 1 << 30 {
         return 0;
     }
     // SAFETY: as in `cmdline`: the loader's start info, read only.
@@ -170,7 +170,7 @@ pub struct Region {
 /// The physical memory map the PVH loader passed (at most `out.len()`
 /// entries are copied); returns how many were.
 pub fn memory_map(addr: u64, out: &mut [Region]) -> usize {
-    if addr == 0 || addr % 8 != 0 || addr >= 1 << 30 {
+    if addr == 0 || !addr.is_multiple_of(8) || addr >= 1 << 30 {
         return 0;
     }
     // SAFETY: as in `cmdline`: the loader's start info, read only.
@@ -179,7 +179,7 @@ pub fn memory_map(addr: u64, out: &mut [Region]) -> usize {
         return 0;
     }
     let n = (info.memmap_entries as usize).min(out.len());
-    if info.memmap_paddr >= 1 << 30 || info.memmap_paddr % 8 != 0 {
+    if info.memmap_paddr >= 1 << 30 || !info.memmap_paddr.is_multiple_of(8) {
         return 0;
     }
     let table = info.memmap_paddr as *const MemmapEntry;

@@ -66,7 +66,7 @@ impl Placed {
 /// identity map, where the frame is writable (a frame not yet holding
 /// code).
 pub fn write_frame(frame: u64, offset: usize, bytes: &[u8]) {
-    assert!(frame % 4096 == 0 && offset + bytes.len() <= 4096, "write outside the frame");
+    assert!(frame.is_multiple_of(4096) && offset + bytes.len() <= 4096, "write outside the frame");
     let e = leaf(frame).expect("frame not identity-mapped");
     assert!(e & WRITABLE != 0 && e & ADDR == frame, "frame not writable in the identity map");
     // SAFETY: the identity map holds `frame` writable (checked above), the

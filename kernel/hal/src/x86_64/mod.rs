@@ -155,6 +155,11 @@ pub fn console_tx_interrupt(on: bool) {
     port::outb(0x3f8 + 1, if on { 0x02 } else { 0 });
 }
 
+/// Opens the clock's calibration window (early in boot; see [`calibrate`]).
+pub fn start_clock() {
+    clock::begin();
+}
+
 /// Measures the clock and timer rates (see [`Calibration`]); `None` if no
 /// reference counts.
 pub fn calibrate() -> Option<Calibration> {

@@ -8,7 +8,7 @@
 const MAPPED: u64 = 1 << 30;
 
 fn entry_ptr(table: u64, index: usize) -> *mut u64 {
-    assert!(table % 4096 == 0 && table < MAPPED && index < 512, "bad page-table access");
+    assert!(table.is_multiple_of(4096) && table < MAPPED && index < 512, "bad page-table access");
     (table + index as u64 * 8) as *mut u64
 }
 

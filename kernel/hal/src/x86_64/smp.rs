@@ -139,7 +139,7 @@ pub fn start_ap(index: usize, stack_top: u64, entry: fn(usize) -> !) -> bool {
     }
     KERNEL_ENTRY.store(entry as usize, Ordering::Release);
     let cr3 = super::paging::root();
-    assert!(cr3 < 1 << 32 && stack_top % 16 == 0, "AP start-up parameters out of range");
+    assert!(cr3 < 1 << 32 && stack_top.is_multiple_of(16), "AP start-up parameters out of range");
     let slot = SLOTS + 32 * (index as u64 - 1);
     let params = [
         apic_id as u64 | 1 << 63,
