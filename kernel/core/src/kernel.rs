@@ -166,6 +166,11 @@ fn run_tests(cmdline: &str) -> ! {
     {
         hal::paging::poke(region.frames()[0]);
     }
+    // `axiom.test=panic` panics: the handler must print the message and
+    // where, and end QEMU with failure.
+    if cmdline.split(' ').any(|w| w == "axiom.test=panic") {
+        panic!("deliberate panic (axiom.test=panic)");
+    }
     // `axiom.test=fault` faults on purpose: the handler must report it.
     if cmdline.split(' ').any(|w| w == "axiom.test=fault") {
         hal::fault();

@@ -181,6 +181,17 @@ pub fn test() -> Result<(), String> {
     } else {
         println!("kernel with a deliberately failing test: exit 3, reported");
     }
+    // A panic must print its message and location and fail.
+    let b = boot(&kernel, "microvm", 1, "axiom.test=panic")?;
+    if b.status != Some(3)
+        || !b.console.contains("PANIC")
+        || !b.console.contains("deliberate panic")
+        || !b.console.contains("kernel/core/src/kernel.rs:")
+    {
+        failures.push(format!("a panic was not reported: exit {:?}\n{}", b.status, b.console));
+    } else {
+        println!("kernel with a deliberate panic: message and location printed, exit 3");
+    }
     // An exception must be reported with its vector and address.
     let b = boot(&kernel, "microvm", 1, "axiom.test=fault")?;
     if b.status != Some(3) || !b.console.contains("exception 14 (page fault)") {
