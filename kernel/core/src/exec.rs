@@ -1,6 +1,6 @@
 //! Executable memory for JIT-compiled code, written then read+execute:
-//! each page of code is copied into a fresh frame through the identity
-//! map, the frame's identity mapping becomes read-only, every CPU drops
+//! each page of code is copied into a fresh frame through the physical
+//! map, the frame's mapping there becomes read-only, every CPU drops
 //! its cached translations, and only then is the frame mapped
 //! read+execute in the JIT area. No mapping of a frame is ever writable
 //! and executable at once. Freeing reverses the steps.
@@ -12,8 +12,8 @@ use axiom_hal as hal;
 use axiom_jit::program::JitImage;
 use core::sync::atomic::{AtomicU64, Ordering};
 
-/// Where JIT code is mapped (canonical upper half, far from the identity
-/// map; images call helpers with absolute calls).
+/// Where JIT code is mapped (upper half, away from the physical map and
+/// the image; images call helpers with absolute calls).
 pub const JIT_BASE: u64 = 0xffff_c000_0000_0000;
 const PAGE: u64 = 4096;
 /// The next free address of the JIT area (addresses are not reused; the
@@ -55,8 +55,10 @@ impl ExecRegion {
                 let frame = m.frames.alloc().ok_or(ExecError::OutOfMemory)?;
                 region.frames.push(frame);
                 hal::exec::write_frame(frame, 0, chunk);
-                // The identity alias loses its write right.
-                m.space.protect(frame, NO_EXECUTE).ok_or(ExecError::OutOfMemory)?;
+                // The physical map's alias loses its write right.
+                m.space
+                    .protect(hal::phys_to_virt(frame), NO_EXECUTE)
+                    .ok_or(ExecError::OutOfMemory)?;
             }
             Ok(())
         })
@@ -107,7 +109,7 @@ impl Drop for ExecRegion {
         hal::smp::flush_tlb_everywhere();
         memory::with(|m| {
             for &frame in &self.frames {
-                m.space.protect(frame, WRITABLE | NO_EXECUTE);
+                m.space.protect(hal::phys_to_virt(frame), WRITABLE | NO_EXECUTE);
                 m.frames.free(frame);
             }
         });

@@ -40,7 +40,8 @@ fn kernel_start(start_info: u64) -> ! {
     let mut frames = Frames::new(&regions[..n], &[image]);
     let ram_top =
         regions[..n].iter().filter(|r| r.usable).map(|r| r.base + r.len).max().unwrap_or(0);
-    let Some(space) = crate::paging::kernel_space(&mut frames, ram_top, &hal::device_ranges())
+    let Some(space) =
+        crate::paging::kernel_space(&mut frames, ram_top, image, &hal::device_ranges())
     else {
         println!("axiom: out of frames for the page tables");
         hal::exit(false)
@@ -85,7 +86,7 @@ fn kernel_start(start_info: u64) -> ! {
         (image.1 - image.0) / 1024,
         (text - rodata) / 1024,
         (text_end - text) / 1024,
-        (image.1 - data) / 1024,
+        (image.1 + hal::KERNEL_BASE - data) / 1024,
         hal::HEAP_SIZE / 1024,
         hal::heap_used() / 1024,
         tables * 4,
@@ -110,10 +111,19 @@ fn start_cpus(cpus: usize) -> usize {
     if cpus < 2 {
         return 0;
     }
-    // The trampoline page: written, then read+execute (W^X).
+    // The trampoline: written through the physical map, which then loses
+    // its write right; mapped at its physical address read+execute, its
+    // parameter page beside it writable (until every AP has arrived).
     hal::smp::install_trampoline();
-    if crate::memory::with(|m| m.space.protect(hal::smp::TRAMPOLINE, 0)).flatten().is_none() {
-        println!("axiom: the AP trampoline page is not mapped; one CPU only");
+    let (code, data) = (hal::smp::TRAMPOLINE, hal::smp::TRAMPOLINE_DATA);
+    let mapped = crate::memory::with(|m| {
+        use crate::paging::{NO_EXECUTE, WRITABLE};
+        m.space.protect(hal::phys_to_virt(code), NO_EXECUTE)?;
+        m.space.map(&mut m.frames, code, code, 0)?;
+        m.space.map(&mut m.frames, data, data, WRITABLE | NO_EXECUTE)
+    });
+    if mapped.flatten().is_none() {
+        println!("axiom: cannot map the AP trampoline; one CPU only");
         return 0;
     }
     let mut sent = 0;
@@ -127,6 +137,26 @@ fn start_cpus(cpus: usize) -> usize {
         sent += 1;
     }
     sent
+}
+
+/// Once every processor has arrived (or after a second), unmaps the AP
+/// trampoline from the lower half, which belongs to user space, and gives
+/// the physical map its write right back.
+fn retire_trampoline() {
+    let until = crate::time::ticks() + 1000;
+    while crate::sched::online() < hal::cpu_count() && crate::time::ticks() < until {
+        crate::sched::sleep_ticks(1);
+    }
+    if hal::cpu_count() < 2 {
+        return;
+    }
+    crate::memory::with(|m| {
+        use crate::paging::{NO_EXECUTE, WRITABLE};
+        m.space.unmap(hal::smp::TRAMPOLINE);
+        m.space.unmap(hal::smp::TRAMPOLINE_DATA);
+        m.space.protect(hal::phys_to_virt(hal::smp::TRAMPOLINE), WRITABLE | NO_EXECUTE);
+    });
+    hal::smp::flush_tlb_everywhere();
 }
 
 /// Cycle counter at kernel entry.
@@ -155,16 +185,17 @@ fn ap_main(cpu: usize) -> ! {
 /// The init task: the in-kernel tests (and the deliberate failures the
 /// harness asks for), the tick metrics, then QEMU ends with the verdict.
 fn run_tests(cmdline: &str) -> ! {
+    retire_trampoline();
     // `axiom.test=wx` writes to kernel text: W^X must stop it.
     if cmdline.split(' ').any(|w| w == "axiom.test=wx") {
         hal::paging::poke(hal::paging::sections().1);
     }
-    // `axiom.test=jitalias` writes to JIT code through the identity map:
+    // `axiom.test=jitalias` writes to JIT code through the physical map:
     // the alias is read-only while the frame holds code.
     if cmdline.split(' ').any(|w| w == "axiom.test=jitalias")
         && let Some(region) = crate::selftest::jit_region()
     {
-        hal::paging::poke(region.frames()[0]);
+        hal::paging::poke(hal::phys_to_virt(region.frames()[0]));
     }
     // `axiom.test=panic` panics: the handler must print the message and
     // where, and end QEMU with failure.

@@ -1,6 +1,9 @@
-//! The kernel's page tables: 4 KiB pages identity-mapping RAM with W^X —
-//! kernel text read+execute, read-only data read-only and not executable,
-//! everything else read+write and not executable; page 0 unmapped so that
+//! The kernel's page tables, in 4 KiB pages with W^X: the kernel image at
+//! `KERNEL_BASE` + physical (text read+execute, read-only data read-only,
+//! data and bss read+write, neither executable), and all RAM at
+//! `PHYS_OFFSET` + physical, read+write and never executable, except the
+//! image's text and read-only data, which are read-only there too (no
+//! writable alias of code). The lower half (user space) holds nothing, so
 //! null dereferences fault. Table frames come from the frame allocator;
 //! `axiom-hal` writes the entries.
 
@@ -56,16 +59,20 @@ impl AddressSpace {
         Some(())
     }
 
-    /// Identity-maps the pages of `[start, end)` with the flags `flags_of`
-    /// gives each page address: one table walk per 2 MiB, not per page.
-    pub fn identity_map_range(
+    /// Maps `len` bytes from `virt` to the physical pages from `phys`, with
+    /// the flags `flags_of` gives each physical page address: one table walk
+    /// per 2 MiB, not per page.
+    pub fn map_linear(
         &mut self,
         frames: &mut Frames,
-        start: u64,
-        end: u64,
+        virt: u64,
+        phys: u64,
+        len: u64,
         flags_of: impl Fn(u64) -> u64,
     ) -> Option<()> {
-        let mut page = start & !(FRAME - 1);
+        let mut page = virt & !(FRAME - 1);
+        let end = virt + len;
+        let delta = (virt & !(FRAME - 1)).wrapping_sub(phys & !(FRAME - 1));
         while page < end {
             let idx = |level: u32| ((page >> (12 + 9 * level)) & 511) as usize;
             let pdpt = self.next_table(frames, self.pml4, idx(3))?;
@@ -75,7 +82,8 @@ impl AddressSpace {
                 if page >= end {
                     break;
                 }
-                hw::write_entry(pt, i, (page & ADDR) | flags_of(page) | PRESENT);
+                let p = page.wrapping_sub(delta);
+                hw::write_entry(pt, i, (p & ADDR) | flags_of(p) | PRESENT);
                 page += FRAME;
             }
         }
@@ -133,27 +141,36 @@ impl AddressSpace {
     }
 }
 
-/// The kernel's address space: RAM below `ram_top` identity-mapped with
-/// W^X by section, and the `devices` ranges (base, length) identity-mapped
-/// uncached, writable and not executable.
+/// The kernel's address space: the image (physical `image`, virtual
+/// `KERNEL_BASE` + physical), RAM below `ram_top` in the physical map, and
+/// the `devices` ranges (physical base, length) in the physical map,
+/// uncached.
 pub fn kernel_space(
     frames: &mut Frames,
     ram_top: u64,
+    image: (u64, u64),
     devices: &[(u64, u64)],
 ) -> Option<AddressSpace> {
     let (rodata, text, text_end, _data) = hw::sections();
+    let base = axiom_hal::KERNEL_BASE;
+    let (rodata_p, text_p, text_end_p) = (rodata - base, text - base, text_end - base);
     let mut space = AddressSpace::new(frames)?;
-    space.identity_map_range(frames, FRAME, ram_top, |page| {
-        if (text..text_end).contains(&page) {
+    let code = |p: u64| (rodata_p..text_end_p).contains(&p);
+    space.map_linear(frames, axiom_hal::PHYS_OFFSET, 0, ram_top, |p| {
+        if code(p) { NO_EXECUTE } else { WRITABLE | NO_EXECUTE }
+    })?;
+    space.map_linear(frames, rodata, rodata_p, image.1 - rodata_p, |p| {
+        if (text_p..text_end_p).contains(&p) {
             0
-        } else if (rodata..text).contains(&page) {
+        } else if (rodata_p..text_p).contains(&p) {
             NO_EXECUTE
         } else {
             WRITABLE | NO_EXECUTE
         }
     })?;
-    for &(base, len) in devices.iter().filter(|d| d.1 != 0) {
-        space.identity_map_range(frames, base, base + len, |_| WRITABLE | NO_EXECUTE | UNCACHED)?;
+    for &(phys, len) in devices.iter().filter(|d| d.1 != 0) {
+        let virt = axiom_hal::phys_to_virt(phys);
+        space.map_linear(frames, virt, phys, len, |_| WRITABLE | NO_EXECUTE | UNCACHED)?;
     }
     Some(space)
 }

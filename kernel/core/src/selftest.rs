@@ -19,7 +19,10 @@ pub const TESTS: &[Test] = &[
     ("cycle counter advances", cycles_test),
     ("frames: distinct, aligned, outside the kernel, returned", frames_test),
     ("exceptions: breakpoints are handled and return", breakpoint_test),
-    ("paging: text read+execute, rodata read-only, data no-execute, page 0 unmapped", wx_test),
+    (
+        "paging: text read+execute, rodata read-only, data no-execute, no writable alias of text, page 0 unmapped",
+        wx_test,
+    ),
     ("clock: calibrated against a reference", clock_test),
     ("timer: ticks arrive at the programmed rate", tick_test),
     ("context switch: registers and stacks survive switches", switch_test),
@@ -60,13 +63,16 @@ fn tick_test() -> bool {
 fn wx_test() -> bool {
     use crate::paging::{NO_EXECUTE, WRITABLE};
     let (rodata, text, _, data) = hal::paging::sections();
-    let flags = |a: u64| translate(a).map(|(p, f)| (p == a, f));
+    let flags = |a: u64| translate(a).map(|(p, f)| (p == a - hal::KERNEL_BASE, f));
     let text_ok = matches!(flags(text), Some((true, f)) if f & (WRITABLE | NO_EXECUTE) == 0);
     let rodata_ok =
         matches!(flags(rodata), Some((true, f)) if f & WRITABLE == 0 && f & NO_EXECUTE != 0);
     let data_ok =
         matches!(flags(data), Some((true, f)) if f & WRITABLE != 0 && f & NO_EXECUTE != 0);
-    text_ok && rodata_ok && data_ok && translate(0).is_none()
+    // The physical map's alias of the text is read-only, not executable.
+    let alias = translate(hal::phys_to_virt(text - hal::KERNEL_BASE));
+    let alias_ok = matches!(alias, Some((_, f)) if f & WRITABLE == 0 && f & NO_EXECUTE != 0);
+    text_ok && rodata_ok && data_ok && alias_ok && translate(0).is_none()
 }
 
 fn irq_test() -> bool {
@@ -132,16 +138,16 @@ fn jit_test() -> bool {
     use crate::paging::{NO_EXECUTE, WRITABLE};
     let Some(region) = jit_region() else { return false };
     let (base, frame) = (region.base(), region.frames()[0]);
-    // Code: read+execute; its frame's identity alias: read-only.
+    // Code: read+execute; its frame's alias in the physical map: read-only.
     let code_rx =
         matches!(translate(base), Some((p, f)) if p == frame && f & (WRITABLE | NO_EXECUTE) == 0);
-    let alias_ro =
-        matches!(translate(frame), Some((_, f)) if f & WRITABLE == 0 && f & NO_EXECUTE != 0);
+    let alias = translate(hal::phys_to_virt(frame));
+    let alias_ro = matches!(alias, Some((_, f)) if f & WRITABLE == 0 && f & NO_EXECUTE != 0);
     let ran = region.call(3, 0) == 56 * 3;
     drop(region);
     // Freed: unmapped, and the frame writable again.
     let unmapped = translate(base).is_none();
-    let restored = matches!(translate(frame), Some((_, f)) if f & WRITABLE != 0);
+    let restored = matches!(translate(hal::phys_to_virt(frame)), Some((_, f)) if f & WRITABLE != 0);
     code_rx && alias_ro && ran && unmapped && restored
 }
 
@@ -342,7 +348,9 @@ fn smp_test() -> bool {
         };
         ids.push(id);
     }
-    join(&ids, 5000) && SEEN.load(Ordering::SeqCst) == (1 << online) - 1
+    // The AP trampoline is gone from the lower half (user space's).
+    let retired = translate(hal::smp::TRAMPOLINE).is_none();
+    join(&ids, 5000) && SEEN.load(Ordering::SeqCst) == (1 << online) - 1 && retired
 }
 
 /// First in, first out, everything on CPU 0.

@@ -212,18 +212,18 @@ pub fn test() -> Result<(), String> {
     } else {
         println!("kernel writing to its own text: page fault, exit 3 (W^X holds)");
     }
-    // W^X for JIT code: its frame's identity alias must be read-only.
+    // W^X for JIT code: its frame's alias in the physical map must be read-only.
     let b = boot(&kernel, "microvm", 1, "axiom.test=jitalias")?;
     if b.status != Some(3)
         || !b.console.contains("exception 14 (page fault)")
         || !b.console.contains("error 0x3")
     {
         failures.push(format!(
-            "a write to JIT code through the identity map did not fault: exit {:?}\n{}",
+            "a write to JIT code through the physical map did not fault: exit {:?}\n{}",
             b.status, b.console
         ));
     } else {
-        println!("kernel writing to JIT code through its identity alias: page fault, exit 3");
+        println!("kernel writing to JIT code through its physical-map alias: page fault, exit 3");
     }
     if failures.is_empty() { Ok(()) } else { Err(failures.join("\n")) }
 }

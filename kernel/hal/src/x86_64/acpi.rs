@@ -1,6 +1,6 @@
 //! The machine's processors and interrupt controllers from the ACPI MADT
 //! (parsed by the `acpi` crate). Tables are read through the boot
-//! identity map of the first GiB, so this runs before the kernel's own
+//! physical map of the first GiB, so this runs before the kernel's own
 //! page tables are switched on.
 #![allow(unsafe_code)]
 
@@ -30,22 +30,21 @@ pub struct Machine {
     pub has_8259: bool,
 }
 
-/// The ACPI tables lie in the boot identity map: a mapping is the
-/// physical address itself.
+/// The ACPI tables lie in the boot physical map: a mapping is the
+/// physical address plus the map's offset.
 #[derive(Clone, Copy)]
 struct IdentityMap;
 
-/// Where the boot identity map ends.
+/// Where the boot physical map ends.
 const MAPPED: usize = 1 << 30;
 
 impl AcpiHandler for IdentityMap {
     unsafe fn map_physical_region<T>(&self, phys: usize, size: usize) -> PhysicalMapping<Self, T> {
         assert!(phys != 0 && phys.saturating_add(size) <= MAPPED, "ACPI table outside the map");
-        // SAFETY: the boot identity map covers [0, 1 GiB); `phys` is in it
-        // and non-null (checked above), so the virtual address is `phys`.
-        unsafe {
-            PhysicalMapping::new(phys, NonNull::new_unchecked(phys as *mut T), size, size, *self)
-        }
+        let virt = super::phys_to_virt(phys as u64) as *mut T;
+        // SAFETY: the boot physical map covers [0, 1 GiB); `phys` is in it
+        // (checked above), so `virt` is mapped and not null.
+        unsafe { PhysicalMapping::new(phys, NonNull::new_unchecked(virt), size, size, *self) }
     }
 
     fn unmap_physical_region<T>(_region: &PhysicalMapping<Self, T>) {}
@@ -56,7 +55,7 @@ impl AcpiHandler for IdentityMap {
 pub fn machine(start_info: u64) -> Option<Machine> {
     let rsdp = super::boot::rsdp(start_info) as usize;
     // SAFETY: the RSDP address came from the loader, or is searched for in
-    // the BIOS areas below 1 MiB, both inside the identity map; the crate
+    // the BIOS areas below 1 MiB, both inside the physical map; the crate
     // validates signatures and checksums before it reads further.
     let tables = unsafe {
         if rsdp != 0 && rsdp < MAPPED {

@@ -1,8 +1,11 @@
 //! The PVH entry: QEMU (and Xen) start a kernel whose ELF carries a
 //! `XEN_ELFNOTE_PHYS32_ENTRY` note in 32-bit protected mode, paging off,
-//! `ebx` pointing at the `hvm_start_info`. This builds an identity map of
-//! the first GiB with 2 MiB pages, enters long mode and calls the kernel's
-//! `kernel_main(start_info)` on the boot stack.
+//! `ebx` pointing at the `hvm_start_info`. The entry (at its physical
+//! address) maps the first GiB three times with 2 MiB pages: at 0
+//! (identity, for the switch itself), at [`super::PHYS_OFFSET`] (the
+//! kernel's view of physical memory) and at [`super::KERNEL_BASE`] (where
+//! the kernel runs), enters long mode, jumps to the kernel's virtual
+//! address and calls `kernel_main(start_info)` on the boot stack.
 #![allow(unsafe_code)]
 
 core::arch::global_asm!(
@@ -21,12 +24,19 @@ core::arch::global_asm!(
 pvh_start:
     cli
     mov esi, ebx
+    // PML4[0] (identity) and PML4[256] (physical map) -> the low PDPT;
+    // PML4[511] -> the high PDPT, whose entry 510 is the -2 GiB slot.
     mov eax, offset boot_pdpt
     or eax, 3
     mov dword ptr [boot_pml4], eax
+    mov dword ptr [boot_pml4 + 256 * 8], eax
+    mov eax, offset boot_pdpt_high
+    or eax, 3
+    mov dword ptr [boot_pml4 + 511 * 8], eax
     mov eax, offset boot_pd
     or eax, 3
     mov dword ptr [boot_pdpt], eax
+    mov dword ptr [boot_pdpt_high + 510 * 8], eax
     xor ecx, ecx
 2:
     mov eax, ecx
@@ -62,12 +72,8 @@ boot_long_mode:
     xor eax, eax
     mov fs, ax
     mov gs, ax
-    lea rsp, [rip + boot_stack_top]
-    mov edi, esi
-    call kernel_main
-3:
-    hlt
-    jmp 3b
+    movabs rax, offset boot_high
+    jmp rax
 
     .section .rodata.boot, "a"
     .balign 16
@@ -85,8 +91,23 @@ boot_pml4:
     .space 4096
 boot_pdpt:
     .space 4096
+boot_pdpt_high:
+    .space 4096
 boot_pd:
     .space 4096
+
+    // The kernel's side: at its virtual address, on its boot stack.
+    .section .text
+boot_high:
+    lea rsp, [rip + boot_stack_top]
+    mov edi, esi
+    call kernel_main
+3:
+    hlt
+    jmp 3b
+
+    .section .bss
+    .balign 16
 boot_stack:
     .space 65536
 boot_stack_top:
@@ -117,13 +138,14 @@ pub fn cmdline(addr: u64) -> &'static str {
     if addr == 0 || !addr.is_multiple_of(8) || addr >= 1 << 30 {
         return "";
     }
-    // SAFETY: the loader placed the start info at `addr`, inside the
-    // identity-mapped first GiB; it is read, never written.
-    let info = unsafe { &*(addr as *const StartInfo) };
+    // SAFETY: the loader placed the start info at `addr`, inside the first
+    // GiB, which the physical map covers (the boot map's, then the
+    // kernel's); it is read, never written.
+    let info = unsafe { &*(super::phys_to_virt(addr) as *const StartInfo) };
     if info.magic != START_MAGIC || info.cmdline_paddr == 0 || info.cmdline_paddr >= 1 << 30 {
         return "";
     }
-    let start = info.cmdline_paddr as *const u8;
+    let start = super::phys_to_virt(info.cmdline_paddr) as *const u8;
     let mut len = 0;
     // SAFETY: the command line is a NUL-terminated string the loader wrote
     // in mapped memory; at most 4 KiB is read.
@@ -142,7 +164,7 @@ pub(super) fn rsdp(addr: u64) -> u64 {
         return 0;
     }
     // SAFETY: as in `cmdline`: the loader's start info, read only.
-    let info = unsafe { &*(addr as *const StartInfo) };
+    let info = unsafe { &*(super::phys_to_virt(addr) as *const StartInfo) };
     if info.magic != START_MAGIC { 0 } else { info.rsdp_paddr }
 }
 
@@ -174,7 +196,7 @@ pub fn memory_map(addr: u64, out: &mut [Region]) -> usize {
         return 0;
     }
     // SAFETY: as in `cmdline`: the loader's start info, read only.
-    let info = unsafe { &*(addr as *const StartInfo) };
+    let info = unsafe { &*(super::phys_to_virt(addr) as *const StartInfo) };
     if info.magic != START_MAGIC || info.version < 1 || info.memmap_paddr == 0 {
         return 0;
     }
@@ -182,7 +204,7 @@ pub fn memory_map(addr: u64, out: &mut [Region]) -> usize {
     if info.memmap_paddr >= 1 << 30 || !info.memmap_paddr.is_multiple_of(8) {
         return 0;
     }
-    let table = info.memmap_paddr as *const MemmapEntry;
+    let table = super::phys_to_virt(info.memmap_paddr) as *const MemmapEntry;
     for (i, slot) in out.iter_mut().take(n).enumerate() {
         // SAFETY: the table holds `memmap_entries` entries in mapped memory.
         let e = unsafe { *table.add(i) };
@@ -192,12 +214,13 @@ pub fn memory_map(addr: u64, out: &mut [Region]) -> usize {
 }
 
 unsafe extern "C" {
-    static __kernel_start: u8;
+    static __kernel_phys_start: u8;
     static __kernel_end: u8;
 }
 
-/// The physical range the kernel image occupies (text, data, bss).
+/// The physical range the kernel image occupies (boot code and tables,
+/// rodata, text, data, bss).
 pub fn kernel_image() -> (u64, u64) {
     // Only the addresses of the linker script's symbols are taken.
-    (&raw const __kernel_start as u64, &raw const __kernel_end as u64)
+    (&raw const __kernel_phys_start as u64, &raw const __kernel_end as u64 - super::KERNEL_BASE)
 }

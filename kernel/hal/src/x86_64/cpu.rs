@@ -448,7 +448,7 @@ pub fn breakpoints() -> u64 {
 
 /// Touches an unmapped address: the page-fault path (for the harness).
 pub fn fault() {
-    // SAFETY: deliberately reads an address outside the identity map; the
+    // SAFETY: deliberately reads an unmapped address (user half, no process); the
     // page-fault handler reports it and ends the machine.
     unsafe { core::ptr::read_volatile(0x4000_0000_0000 as *const u8) };
 }

@@ -63,18 +63,19 @@ impl Placed {
 }
 
 /// Writes `bytes` at `offset` in the physical frame `frame`, through the
-/// identity map, where the frame is writable (a frame not yet holding
+/// physical map, where the frame is writable (a frame not yet holding
 /// code).
 pub fn write_frame(frame: u64, offset: usize, bytes: &[u8]) {
     assert!(frame.is_multiple_of(4096) && offset + bytes.len() <= 4096, "write outside the frame");
-    let e = leaf(frame).expect("frame not identity-mapped");
-    assert!(e & WRITABLE != 0 && e & ADDR == frame, "frame not writable in the identity map");
-    // SAFETY: the identity map holds `frame` writable (checked above), the
+    let virt = super::phys_to_virt(frame);
+    let e = leaf(virt).expect("frame not in the physical map");
+    assert!(e & WRITABLE != 0 && e & ADDR == frame, "frame not writable in the physical map");
+    // SAFETY: the physical map holds `frame` writable (checked above), the
     // write stays inside it, and the kernel owns the frame it allocated.
     unsafe {
         core::ptr::copy_nonoverlapping(
             bytes.as_ptr(),
-            (frame + offset as u64) as *mut u8,
+            (virt + offset as u64) as *mut u8,
             bytes.len(),
         )
     };

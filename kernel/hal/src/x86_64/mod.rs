@@ -1,5 +1,5 @@
-//! x86-64: the PVH entry (32-bit protected mode to long mode with an
-//! identity map of the first GiB), the 16550 serial console on COM1,
+//! x86-64: the PVH entry (32-bit protected mode to long mode, the kernel
+//! in the top 2 GiB, physical memory mapped at [`PHYS_OFFSET`]), the 16550 serial console on COM1,
 //! QEMU's `isa-debug-exit` device, the ACPI MADT, the local and I/O APICs
 //! and the TSC. The unsafe code of this architecture is in [`boot`] (the
 //! entry), [`cpu`] (GDT, TSS, IDT, interrupt stubs), [`acpi`] (reading
@@ -28,6 +28,20 @@ pub use cpu::{
 };
 
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+/// Where the kernel sees physical memory: physical address `p` is at
+/// `PHYS_OFFSET + p` (the first GiB from boot; all RAM and the device
+/// pages once the kernel's own tables are on). The lower half of the
+/// address space is left to user processes.
+pub const PHYS_OFFSET: u64 = 0xffff_8000_0000_0000;
+/// Where the kernel image runs: physical address `p` of the image is at
+/// `KERNEL_BASE + p` (the top 2 GiB).
+pub const KERNEL_BASE: u64 = 0xffff_ffff_8000_0000;
+
+/// The kernel's virtual address of physical address `p`.
+pub const fn phys_to_virt(p: u64) -> u64 {
+    PHYS_OFFSET + p
+}
 
 /// Writes bytes to COM1 (the 16550 at 0x3f8), `\n` as `\r\n`.
 pub fn console(bytes: &[u8]) {
@@ -71,7 +85,7 @@ pub fn discover(boot_info: u64) -> usize {
             has_8259: true,
         })
     });
-    apic::locate(m.lapic, m.ioapic.map_or(0, |i| i.0));
+    apic::locate(phys_to_virt(m.lapic), m.ioapic.map_or(0, |i| phys_to_virt(i.0)));
     m.cpus
 }
 
@@ -87,8 +101,9 @@ pub fn cpu_count() -> usize {
     MACHINE.get().map_or(1, |m| m.cpus)
 }
 
-/// Device registers the kernel must map uncached before
-/// [`start_interrupts`]: (physical base, length) pairs; length 0 is none.
+/// Device registers the kernel must map uncached, at their
+/// [`phys_to_virt`] addresses, before [`start_interrupts`]: (physical
+/// base, length) pairs; length 0 is none.
 pub fn device_ranges() -> [(u64, u64); 2] {
     let m = MACHINE.get();
     [

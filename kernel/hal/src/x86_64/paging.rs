@@ -1,20 +1,24 @@
 //! Page-table memory and the switch to new tables. Page-table frames are
-//! reached through the boot identity map (the kernel's tables keep
-//! physical memory identity-mapped), so an entry is read and written by
-//! physical address.
+//! reached through the physical map ([`super::PHYS_OFFSET`]; the kernel's
+//! tables map all RAM there), so an entry is read and written by the
+//! table's physical address.
 #![allow(unsafe_code)]
 
-/// Where page-table frames may lie: inside the boot identity map.
-const MAPPED: u64 = 1 << 30;
+/// Physical addresses are below 2^46 (the physical map's size).
+const PHYS_LIMIT: u64 = 1 << 46;
 
 fn entry_ptr(table: u64, index: usize) -> *mut u64 {
-    assert!(table.is_multiple_of(4096) && table < MAPPED && index < 512, "bad page-table access");
-    (table + index as u64 * 8) as *mut u64
+    assert!(
+        table.is_multiple_of(4096) && table < PHYS_LIMIT && index < 512,
+        "bad page-table access"
+    );
+    super::phys_to_virt(table + index as u64 * 8) as *mut u64
 }
 
 /// Entry `index` of the page table at physical `table`.
 pub fn read_entry(table: u64, index: usize) -> u64 {
-    // SAFETY: `entry_ptr` checked a page-aligned table in mapped memory.
+    // SAFETY: `entry_ptr` checked a page-aligned table; page tables lie in
+    // RAM, which the physical map covers.
     unsafe { entry_ptr(table, index).read_volatile() }
 }
 
@@ -27,8 +31,8 @@ pub fn write_entry(table: u64, index: usize, value: u64) {
 /// Zeroes the frame at physical `frame` (a new page table).
 pub fn zero_frame(frame: u64) {
     let p = entry_ptr(frame, 0);
-    // SAFETY: `entry_ptr` checked a page-aligned frame in mapped memory;
-    // the kernel owns the new table frame it clears.
+    // SAFETY: `entry_ptr` checked a page-aligned frame of RAM, which the
+    // physical map covers; the kernel owns the new table frame it clears.
     unsafe { core::ptr::write_bytes(p, 0, 512) };
 }
 

@@ -1,6 +1,7 @@
 //! Starting the application processors: INIT and start-up IPIs send each
 //! AP to a real-mode trampoline at [`TRAMPOLINE`] that turns on long mode
-//! with the kernel's page tables, finds its own slot (by its APIC id) in
+//! with the kernel's page tables (which must then map the trampoline's two
+//! pages at their physical addresses, code read+execute, data writable), finds its own slot (by its APIC id) in
 //! the parameter page and calls into the kernel on the stack the boot CPU
 //! gave it. APs start in parallel: [`start_ap`] returns at once and
 //! [`online`] counts arrivals. The trampoline's code page is written once,
@@ -106,9 +107,11 @@ pub fn install_trampoline() {
     let start = &raw const axiom_trampoline_start;
     let len = &raw const axiom_trampoline_end as usize - start as usize;
     assert!(len <= 4096, "trampoline larger than a page");
-    // SAFETY: the trampoline page is identity-mapped RAM below 1 MiB that
-    // the frame allocator never hands out; nothing else uses it.
-    unsafe { core::ptr::copy_nonoverlapping(start, TRAMPOLINE as *mut u8, len) };
+    // SAFETY: the trampoline page is RAM below 1 MiB, in the physical map,
+    // that the frame allocator never hands out; nothing else uses it.
+    unsafe {
+        core::ptr::copy_nonoverlapping(start, super::phys_to_virt(TRAMPOLINE) as *mut u8, len)
+    };
 }
 
 /// APs that reached the kernel.
@@ -147,13 +150,13 @@ pub fn start_ap(index: usize, stack_top: u64, entry: fn(usize) -> !) -> bool {
         index as u64,
         ap_entry as extern "C" fn(usize) -> ! as usize as u64,
     ];
-    // SAFETY: the parameter page is identity-mapped, writable RAM below
-    // 1 MiB reserved for the trampoline; this AP's slot is read only by
+    // SAFETY: the parameter page is RAM below 1 MiB, writable in the
+    // physical map, reserved for the trampoline; this AP's slot is read only by
     // the AP, after the IPIs below.
     unsafe {
-        (TRAMPOLINE_DATA as *mut u64).write_volatile(cr3);
+        (super::phys_to_virt(TRAMPOLINE_DATA) as *mut u64).write_volatile(cr3);
         for (i, p) in params.iter().enumerate() {
-            ((slot + 8 * i as u64) as *mut u64).write_volatile(*p);
+            (super::phys_to_virt(slot + 8 * i as u64) as *mut u64).write_volatile(*p);
         }
     }
     core::sync::atomic::fence(Ordering::SeqCst);
