@@ -60,6 +60,8 @@ fn kernel_start(start_info: u64) -> ! {
     let mode = hal::start_tick(crate::time::HZ, &clock, crate::time::tick);
     crate::sched::init();
     crate::time::on_tick(crate::sched::tick);
+    hal::user::set_syscall_handler(crate::syscall::handle);
+    hal::set_user_fault_handler(crate::process::fault);
     hal::enable_interrupts();
     let starting = start_cpus(cpus);
     let init = hal::cycles();

@@ -22,9 +22,13 @@ mod memory;
 #[cfg(target_os = "none")]
 mod paging;
 #[cfg(target_os = "none")]
+mod process;
+#[cfg(target_os = "none")]
 mod sched;
 #[cfg(target_os = "none")]
 mod selftest;
+#[cfg(target_os = "none")]
+mod syscall;
 #[cfg(target_os = "none")]
 mod time;
 

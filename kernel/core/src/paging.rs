@@ -14,6 +14,8 @@ use axiom_hal::paging as hw;
 pub const PRESENT: u64 = 1;
 /// Writable.
 pub const WRITABLE: u64 = 1 << 1;
+/// Reachable from user mode.
+pub const USER: u64 = 1 << 2;
 /// Caching disabled, write-through (device registers).
 pub const UNCACHED: u64 = 1 << 3 | 1 << 4;
 /// Not executable.
@@ -36,6 +38,53 @@ impl AddressSpace {
         Some(AddressSpace { pml4, tables: 1 })
     }
 
+    /// A process's address space: an empty lower half, and the kernel's
+    /// upper half (its top-level entries shared, so kernel mappings made
+    /// later below them show in every process).
+    pub fn new_user(frames: &mut Frames, kernel: &AddressSpace) -> Option<AddressSpace> {
+        let space = AddressSpace::new(frames)?;
+        for i in 256..512 {
+            hw::write_entry(space.pml4, i, hw::read_entry(kernel.pml4, i));
+        }
+        Some(space)
+    }
+
+    /// Frees the lower half: every page mapped there (a process owns its
+    /// pages) and the tables holding them; returns the frames freed.
+    pub fn free_user_half(&mut self, frames: &mut Frames) -> usize {
+        fn free_table(frames: &mut Frames, table: u64, level: u32) -> usize {
+            let mut n = 0;
+            for i in 0..512 {
+                let e = hw::read_entry(table, i);
+                if e & PRESENT == 0 {
+                    continue;
+                }
+                if level > 0 {
+                    n += free_table(frames, e & ADDR, level - 1);
+                }
+                n += usize::from(frames.free(e & ADDR));
+                hw::write_entry(table, i, 0);
+            }
+            n
+        }
+        let mut n = 0;
+        for i in 0..256 {
+            let e = hw::read_entry(self.pml4, i);
+            if e & PRESENT != 0 {
+                n += free_table(frames, e & ADDR, 2) + usize::from(frames.free(e & ADDR));
+                hw::write_entry(self.pml4, i, 0);
+            }
+        }
+        n
+    }
+
+    /// Makes sure the tables under the top-level entry for `virt` exist
+    /// (so that address spaces copying the top level see what is mapped
+    /// there later).
+    pub fn reserve_top_level(&mut self, frames: &mut Frames, virt: u64) -> Option<()> {
+        self.next_table(frames, self.pml4, ((virt >> 39) & 511) as usize).map(|_| ())
+    }
+
     fn next_table(&mut self, frames: &mut Frames, table: u64, index: usize) -> Option<u64> {
         let e = hw::read_entry(table, index);
         if e & PRESENT != 0 {
@@ -43,8 +92,9 @@ impl AddressSpace {
         }
         let t = frames.alloc()?;
         hw::zero_frame(t);
-        // Upper levels allow everything; the last level decides.
-        hw::write_entry(table, index, t | PRESENT | WRITABLE);
+        // Upper levels allow everything (user access included); the last
+        // level decides.
+        hw::write_entry(table, index, t | PRESENT | WRITABLE | USER);
         self.tables += 1;
         Some(t)
     }
@@ -172,5 +222,8 @@ pub fn kernel_space(
         let virt = axiom_hal::phys_to_virt(phys);
         space.map_linear(frames, virt, phys, len, |_| WRITABLE | NO_EXECUTE | UNCACHED)?;
     }
+    // The JIT area's top-level entry exists before any process copies the
+    // upper half.
+    space.reserve_top_level(frames, crate::exec::JIT_BASE)?;
     Some(space)
 }

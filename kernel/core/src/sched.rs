@@ -308,6 +308,23 @@ pub fn sleep_ticks(ticks: u64) {
     schedule();
 }
 
+/// The running task's id.
+pub fn current() -> TaskId {
+    with(|s| s.current[hal::cpu_index()])
+}
+
+/// Moves the running task into the page tables `root` (0: the kernel's).
+pub fn set_root(root: u64) {
+    let on = hal::disable_interrupts();
+    let id = SCHED.lock().as_ref().map(|s| s.current[hal::cpu_index()]);
+    if let Some(id) = id {
+        CONTEXTS[id].set_root(root, true);
+    }
+    if on {
+        hal::enable_interrupts();
+    }
+}
+
 /// Called on every tick of every CPU (interrupts off): accounts the
 /// running task, wakes sleepers, and preempts when the slice is over or
 /// the policy asks.

@@ -31,6 +31,8 @@ pub const TESTS: &[Test] = &[
     ("smp: every CPU the firmware lists is online and runs tasks", smp_test),
     ("jit: BPF code compiled in the kernel runs from read+execute pages", jit_test),
     ("ioapic: an external interrupt (the UART's, ISA IRQ 4) is routed and delivered", irq_test),
+    ("user mode: a program runs at privilege 3 and makes system calls", user_test),
+    ("user mode: a faulting program ends, the kernel and its memory do not", user_fault_test),
     ("scheduler: an installed policy's decisions are followed", policy_test),
     ("scheduler: a policy dispatching a task that cannot run is ejected", eject_test),
 ];
@@ -94,6 +96,64 @@ fn irq_test() -> bool {
     hal::console_tx_interrupt(false);
     hal::mask_irq(hal::CONSOLE_IRQ);
     SEEN.load(Ordering::SeqCst) > 0
+}
+
+/// A program that writes "hello from ring 3\n" (18 bytes) and exits
+/// with getpid() + 40.
+const HELLO: &[u8] = &[
+    0xb8, 0x01, 0x00, 0x00, 0x00, 0xbf, 0x01, 0x00, 0x00, 0x00, 0x48, 0x8d, 0x35, 0x1c, 0x00, 0x00,
+    0x00, 0xba, 0x12, 0x00, 0x00, 0x00, 0x0f, 0x05, 0xb8, 0x27, 0x00, 0x00, 0x00, 0x0f, 0x05, 0x89,
+    0xc7, 0x83, 0xc7, 0x28, 0xb8, 0x3c, 0x00, 0x00, 0x00, 0x0f, 0x05, 0x0f, 0x0b, 0x68, 0x65, 0x6c,
+    0x6c, 0x6f, 0x20, 0x66, 0x72, 0x6f, 0x6d, 0x20, 0x72, 0x69, 0x6e, 0x67, 0x20, 0x33, 0x0a,
+];
+
+/// A program that writes a byte to the kernel's image (0xffffffff80100000).
+const POKE_KERNEL: &[u8] =
+    &[0x48, 0xb8, 0x00, 0x00, 0x10, 0x80, 0xff, 0xff, 0xff, 0xff, 0xc6, 0x00, 0x01, 0x0f, 0x0b];
+
+/// A one-segment image of `code` at 0x400000.
+fn code_image(code: &[u8]) -> crate::process::Image {
+    crate::process::Image {
+        segments: alloc::vec![crate::process::Segment {
+            vaddr: 0x40_0000,
+            bytes: code.to_vec(),
+            memsz: code.len() as u64,
+            write: false,
+            exec: true,
+        }],
+        entry: 0x40_0000,
+    }
+}
+
+/// Waits (at most `ticks`) for process `pid` to end; its exit status.
+fn wait_exit(pid: crate::process::Pid, ticks: u64) -> Option<i32> {
+    let until = crate::time::ticks() + ticks;
+    loop {
+        let status = crate::process::get(pid)?.exit_status();
+        if status.is_some() || crate::time::ticks() > until {
+            return status;
+        }
+        sched::sleep_ticks(1);
+    }
+}
+
+fn user_test() -> bool {
+    let Ok(pid) = crate::process::spawn("hello", code_image(HELLO)) else { return false };
+    let status = wait_exit(pid, 2000);
+    let written = crate::process::get(pid).map_or(0, |p| p.written.load(Ordering::Relaxed));
+    status == Some(pid as i32 + 40) && written == 18
+}
+
+fn user_fault_test() -> bool {
+    let free = || crate::memory::with(|m| m.frames.available).unwrap_or(0);
+    let before = free();
+    let Ok(pid) = crate::process::spawn("poke-kernel", code_image(POKE_KERNEL)) else {
+        return false;
+    };
+    let status = wait_exit(pid, 2000);
+    // Let the dead task's stack go, then compare the frames.
+    sched::sleep_ticks(2);
+    status == Some(139) && free() == before
 }
 
 /// Where `virt` maps to in the kernel's page tables, and with what flags.

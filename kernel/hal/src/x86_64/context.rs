@@ -68,6 +68,12 @@ unsafe extern "C" {
 pub struct Context {
     rsp: AtomicU64,
     running: AtomicBool,
+    /// The top of its stack, where it enters the kernel from user mode.
+    stack_top: AtomicU64,
+    /// Its FS base (a program's thread pointer).
+    fs_base: AtomicU64,
+    /// Its page tables' root (0: the kernel's).
+    root: AtomicU64,
     stack: spin::Mutex<Option<Box<[u8]>>>,
 }
 
@@ -80,6 +86,9 @@ impl Context {
         Context {
             rsp: AtomicU64::new(0),
             running: AtomicBool::new(false),
+            stack_top: AtomicU64::new(0),
+            fs_base: AtomicU64::new(0),
+            root: AtomicU64::new(0),
             stack: spin::Mutex::new(None),
         }
     }
@@ -109,6 +118,9 @@ impl Context {
             stack[at..at + 8].copy_from_slice(&word.to_le_bytes());
         }
         *self.stack.lock() = Some(stack);
+        self.stack_top.store(top, Ordering::Relaxed);
+        self.fs_base.store(0, Ordering::Relaxed);
+        self.root.store(0, Ordering::Relaxed);
         self.rsp.store(rsp, Ordering::Release);
     }
 
@@ -120,6 +132,15 @@ impl Context {
         }
         self.stack.lock().take();
         true
+    }
+
+    /// Makes `root` this context's page tables (0: the kernel's), and, if
+    /// it is the context running here, switches to them now.
+    pub fn set_root(&self, root: u64, running_here: bool) {
+        self.root.store(root, Ordering::Release);
+        if running_here {
+            super::paging::switch_root(root);
+        }
     }
 
     /// Whether a CPU is running this context now.
@@ -140,6 +161,12 @@ pub fn switch(from: &'static Context, to: &'static Context) {
     assert!(from.is_running(), "switch from a context that is not running");
     let on = super::disable_interrupts();
     assert!(to.is_running() || to.rsp.load(Ordering::Acquire) != 0, "switch to an empty context");
+    // What the next context needs from this CPU: its kernel stack for
+    // entries from user mode, and its thread pointer.
+    from.fs_base.store(super::user::fs_base(), Ordering::Relaxed);
+    super::user::set_fs_base(to.fs_base.load(Ordering::Relaxed));
+    super::cpu::set_kernel_stack(to.stack_top.load(Ordering::Relaxed));
+    super::paging::switch_root(to.root.load(Ordering::Acquire));
     // SAFETY: `from` is the context running here (checked above), so its
     // registers and stack pointer are the ones saved; `to` holds either the
     // frame `prepare` built on the stack it owns or what an earlier switch

@@ -75,6 +75,11 @@ axiom_irq_stubs:
     .endr
 
 axiom_isr_common:
+    // From user mode (CS's privilege bits set): the kernel's GS.
+    test qword ptr [rsp + 24], 3
+    jz 4f
+    swapgs
+4:
     push rax
     push rcx
     push rdx
@@ -96,6 +101,10 @@ axiom_isr_common:
     pop rdx
     pop rcx
     pop rax
+    test qword ptr [rsp + 24], 3
+    jz 5f
+    swapgs
+5:
     add rsp, 16
     iretq
 
@@ -182,6 +191,28 @@ struct Frame {
 
 static BREAKPOINTS: AtomicU64 = AtomicU64::new(0);
 
+/// An exception in user mode.
+#[derive(Clone, Copy, Debug)]
+pub struct UserFault {
+    /// The exception vector (14: page fault, 13: general protection...).
+    pub vector: u8,
+    /// The error code the CPU pushed (0 if none).
+    pub error: u64,
+    /// The faulting address (page faults).
+    pub address: u64,
+    /// Where the program was.
+    pub rip: u64,
+}
+
+static USER_FAULT: AtomicUsize = AtomicUsize::new(0);
+
+/// Registers what happens to a user program that faults; `handler` runs
+/// on its kernel stack with interrupts off, and must not return to the
+/// faulting code unless it fixed the cause.
+pub fn set_user_fault_handler(handler: fn(&UserFault)) {
+    USER_FAULT.store(handler as usize, Ordering::Release);
+}
+
 const NAMES: [&str; 32] = [
     "divide error",
     "debug",
@@ -244,6 +275,19 @@ extern "C" fn axiom_exception(f: &mut Frame) {
         // SAFETY: reads the faulting address; no side effects.
         unsafe { core::arch::asm!("mov {}, cr2", out(reg) cr2, options(nomem, nostack)) };
     }
+    if f.cs & 3 == 3 {
+        // A user program's fault: the kernel decides (it ends the process).
+        let h = USER_FAULT.load(Ordering::Acquire);
+        if h != 0 {
+            let fault =
+                UserFault { vector: f.vector as u8, error: f.error, address: cr2, rip: f.rip };
+            // SAFETY: only `set_user_fault_handler` stores here, a `fn(&UserFault)`.
+            let handler: fn(&UserFault) =
+                unsafe { core::mem::transmute::<usize, fn(&UserFault)>(h) };
+            handler(&fault);
+            return;
+        }
+    }
     let mut line = [0u8; 160];
     let n = format_exception(&mut line, f, cr2);
     super::console(&line[..n]);
@@ -296,16 +340,17 @@ struct Idt([Gate; 256]);
 /// One CPU's GDT (with its TSS descriptor), TSS and double-fault stack.
 #[repr(C, align(16))]
 struct CpuTables {
-    gdt: [u64; 5],
+    gdt: [u64; 8],
     tss: [u32; 26],
     df_stack: [u8; 8192],
 }
 
 struct Shared<T>(UnsafeCell<T>);
 // SAFETY: the IDT is written once by the boot CPU in `init` before any
-// other CPU starts or interrupts are on; each CPU's tables are written
-// only by that CPU, once, in `init_cpu`; afterwards only the hardware
-// reads them.
+// other CPU starts or interrupts are on; each CPU's tables and per-CPU
+// block are written only by that CPU (in `init_cpu`, and its kernel stack
+// slots in `set_kernel_stack` with interrupts off); otherwise only the
+// hardware and this CPU's own `gs:` reads see them.
 unsafe impl<T> Sync for Shared<T> {}
 
 const NO_GATE: Gate = Gate {
@@ -321,7 +366,7 @@ const NO_GATE: Gate = Gate {
 static IDT: Shared<Idt> = Shared(UnsafeCell::new(Idt([NO_GATE; 256])));
 
 static TABLES: [Shared<CpuTables>; super::MAX_CPUS] = [const {
-    Shared(UnsafeCell::new(CpuTables { gdt: [0; 5], tss: [0; 26], df_stack: [0; 8192] }))
+    Shared(UnsafeCell::new(CpuTables { gdt: [0; 8], tss: [0; 26], df_stack: [0; 8192] }))
 }; super::MAX_CPUS];
 
 #[repr(C, packed)]
@@ -356,11 +401,24 @@ pub fn init() {
 /// once on each CPU (the boot CPU through [`init`]).
 pub fn init_cpu(index: usize) {
     set_cpu_index(index);
+    super::user::init_cpu();
     // SAFETY: only CPU `index` touches its tables, once, with interrupts
     // off; the tables are static, so the hardware's pointers stay valid.
     unsafe {
         let t = &mut *TABLES[index].0.get();
-        t.gdt = [0, 0x00af_9a00_0000_ffff, 0x00cf_9200_0000_ffff, 0, 0];
+        // Kernel code 0x08, kernel data 0x10, then the order SYSRET needs:
+        // user code32 0x18 (unused), user data 0x20, user code64 0x28;
+        // the TSS at 0x30.
+        t.gdt = [
+            0,
+            0x00af_9a00_0000_ffff,
+            0x00cf_9200_0000_ffff,
+            0x00cf_fa00_0000_ffff,
+            0x00cf_f200_0000_ffff,
+            0x00af_fa00_0000_ffff,
+            0,
+            0,
+        ];
         // The double-fault stack (IST 1): its top, 16-byte aligned.
         let ist1 = (t.df_stack.as_ptr() as u64 + t.df_stack.len() as u64) & !15;
         t.tss[9] = ist1 as u32;
@@ -368,13 +426,13 @@ pub fn init_cpu(index: usize) {
         t.tss[25] = 104 << 16; // I/O map base beyond the limit: no I/O map.
         let base = t.tss.as_ptr() as u64;
         let limit = 103u64;
-        t.gdt[3] = (limit & 0xffff)
+        t.gdt[6] = (limit & 0xffff)
             | (base & 0xff_ffff) << 16
             | 0x89 << 40
             | ((limit >> 16) & 0xf) << 48
             | ((base >> 24) & 0xff) << 56;
-        t.gdt[4] = base >> 32;
-        let gdt = Pointer { limit: (5 * 8 - 1) as u16, base: t.gdt.as_ptr() as u64 };
+        t.gdt[7] = base >> 32;
+        let gdt = Pointer { limit: (8 * 8 - 1) as u16, base: t.gdt.as_ptr() as u64 };
         let idt = Pointer { limit: (256 * 16 - 1) as u16, base: IDT.0.get() as u64 };
         core::arch::asm!(
             "lgdt [{gdt}]",
@@ -387,7 +445,7 @@ pub fn init_cpu(index: usize) {
             "mov ds, {tmp:x}",
             "mov es, {tmp:x}",
             "mov ss, {tmp:x}",
-            "mov {tmp:x}, 0x18",
+            "mov {tmp:x}, 0x30",
             "ltr {tmp:x}",
             "lidt [{idt}]",
             gdt = in(reg) &gdt,
@@ -397,18 +455,25 @@ pub fn init_cpu(index: usize) {
     }
 }
 
-/// Each CPU's own block, which its GS base points at: word 0 is the
-/// CPU's index.
+/// Each CPU's own block, which its (kernel) GS base points at: the CPU's
+/// index (`gs:[0]`), a scratch slot for the user stack pointer at system
+/// call entry (`gs:[8]`), and the running task's kernel stack top
+/// (`gs:[16]`).
 #[repr(C, align(64))]
 struct PerCpu {
     index: u64,
+    user_rsp: u64,
+    kernel_stack: u64,
 }
 
-static PER_CPU: [PerCpu; super::MAX_CPUS] = {
-    let mut blocks = [const { PerCpu { index: 0 } }; super::MAX_CPUS];
+static PER_CPU: [Shared<PerCpu>; super::MAX_CPUS] = {
+    let mut blocks =
+        [const { Shared(UnsafeCell::new(PerCpu { index: 0, user_rsp: 0, kernel_stack: 0 })) };
+            super::MAX_CPUS];
     let mut i = 0;
     while i < super::MAX_CPUS {
-        blocks[i].index = i as u64;
+        blocks[i] =
+            Shared(UnsafeCell::new(PerCpu { index: i as u64, user_rsp: 0, kernel_stack: 0 }));
         i += 1;
     }
     blocks
@@ -416,13 +481,28 @@ static PER_CPU: [PerCpu; super::MAX_CPUS] = {
 
 /// Points this CPU's GS base at per-CPU block `index`.
 pub fn set_cpu_index(index: usize) {
-    let block = &PER_CPU[index] as *const PerCpu as u64;
+    let block = PER_CPU[index].0.get() as u64;
     // SAFETY: IA32_GS_BASE (0xc0000101) only changes what `gs:` addresses;
     // the block is static and read only through `cpu_index`.
     unsafe {
         core::arch::asm!("wrmsr", in("ecx") 0xc000_0101u32, in("eax") block as u32,
             in("edx") (block >> 32) as u32, options(nostack, nomem))
     };
+}
+
+/// Sets the kernel stack this CPU enters on from user mode (system calls
+/// and interrupts): the per-CPU slot and the TSS's RSP0.
+pub fn set_kernel_stack(top: u64) {
+    let index = cpu_index();
+    // SAFETY: only this CPU writes its own per-CPU block and TSS, with
+    // interrupts off (its caller, the context switch, runs so); the
+    // hardware reads RSP0 only on a privilege change.
+    unsafe {
+        (*PER_CPU[index].0.get()).kernel_stack = top;
+        let t = &mut *TABLES[index].0.get();
+        core::ptr::write_volatile(&mut t.tss[1], top as u32);
+        core::ptr::write_volatile(&mut t.tss[2], (top >> 32) as u32);
+    }
 }
 
 /// This CPU's index (0 for the boot CPU, then in start-up order).

@@ -18,13 +18,14 @@ pub mod exec;
 pub mod paging;
 mod port;
 pub mod smp;
+pub mod user;
 
 pub use acpi::MAX_CPUS;
 pub use boot::{Region, cmdline, kernel_image, memory_map};
 pub use clock::Calibration;
 pub use cpu::{
-    breakpoint, breakpoints, cpu_index, disable_interrupts, enable_interrupts, fault, init,
-    set_handler, unhandled_interrupts, wait_for_interrupt,
+    UserFault, breakpoint, breakpoints, cpu_index, disable_interrupts, enable_interrupts, fault,
+    init, set_handler, set_user_fault_handler, unhandled_interrupts, wait_for_interrupt,
 };
 
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};

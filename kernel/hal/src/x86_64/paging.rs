@@ -39,6 +39,7 @@ pub fn zero_frame(frame: u64) {
 /// Switches to the page tables rooted at `pml4` and turns on write
 /// protection for the kernel (CR0.WP), so read-only pages hold in ring 0.
 pub fn activate(pml4: u64) {
+    KERNEL_ROOT.store(pml4, core::sync::atomic::Ordering::Relaxed);
     // SAFETY: the caller built tables that map the running code, its
     // stack and data (the kernel's paging code checks this by
     // construction); the switch flushes the TLB.
@@ -54,6 +55,23 @@ pub fn activate(pml4: u64) {
             options(nostack),
         )
     };
+}
+
+/// The kernel's own page tables (set by [`activate`]).
+static KERNEL_ROOT: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// Loads page tables `root` (0: the kernel's) unless they are loaded
+/// already. Every set of tables shares the kernel's upper half.
+pub fn switch_root(root: u64) {
+    let root =
+        if root == 0 { KERNEL_ROOT.load(core::sync::atomic::Ordering::Relaxed) } else { root };
+    if root == 0 || root == self::root() {
+        return;
+    }
+    // SAFETY: `root` is the kernel's tables or a process's, whose upper
+    // half is the kernel's (the kernel builds them so); the kernel's code,
+    // stacks and data stay mapped across the switch.
+    unsafe { core::arch::asm!("mov cr3, {}", in(reg) root, options(nostack)) };
 }
 
 /// The root page table's physical address (CR3).

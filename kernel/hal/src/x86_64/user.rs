@@ -1,0 +1,290 @@
+//! User mode: the `syscall` entry (Linux's x86-64 convention: number in
+//! rax, arguments in rdi, rsi, rdx, r10, r8, r9, result in rax), the first
+//! entry into a program, the FS base programs keep their thread pointer
+//! in, and copying between the kernel and user memory, which checks every
+//! page in the live page tables first (present, user, writable for
+//! writes), so a bad pointer is an error, never a kernel fault.
+#![allow(unsafe_code)]
+
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+/// The first address above user space (the lower canonical half).
+pub const USER_TOP: u64 = 1 << 47;
+
+core::arch::global_asm!(
+    r#"
+    .section .text
+    .global axiom_syscall_entry
+axiom_syscall_entry:
+    swapgs
+    mov gs:[8], rsp
+    mov rsp, gs:[16]
+    push qword ptr gs:[8]
+    push r11
+    push rcx
+    push rax
+    push rdi
+    push rsi
+    push rdx
+    push r10
+    push r8
+    push r9
+    push rbx
+    push rbp
+    push r12
+    push r13
+    push r14
+    push r15
+    mov rdi, rsp
+    sti
+    call axiom_syscall
+    cli
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop rbp
+    pop rbx
+    pop r9
+    pop r8
+    pop r10
+    pop rdx
+    pop rsi
+    pop rdi
+    pop rax
+    pop rcx
+    pop r11
+    pop rsp
+    swapgs
+    sysretq
+
+// rdi: entry, rsi: user stack, rdx: first argument register (rdi). The
+// iretq frame: SS 0x23 (user data, GDT entry 4, privilege 3), the stack,
+// RFLAGS with IF, CS 0x2b (user code, entry 5, privilege 3), the entry.
+    .global axiom_enter_user
+axiom_enter_user:
+    cli
+    push 0x23
+    push rsi
+    push 0x202
+    push 0x2b
+    push rdi
+    mov rdi, rdx
+    xor eax, eax
+    xor ebx, ebx
+    xor ecx, ecx
+    xor edx, edx
+    xor esi, esi
+    xor ebp, ebp
+    xor r8d, r8d
+    xor r9d, r9d
+    xor r10d, r10d
+    xor r11d, r11d
+    xor r12d, r12d
+    xor r13d, r13d
+    xor r14d, r14d
+    xor r15d, r15d
+    swapgs
+    iretq
+    "#
+);
+
+unsafe extern "C" {
+    fn axiom_syscall_entry();
+    fn axiom_enter_user(entry: u64, stack: u64, arg: u64) -> !;
+}
+
+/// What a program had in its registers at `syscall` (the kernel may
+/// change any of it; `rax` is the result).
+#[repr(C)]
+#[derive(Debug)]
+pub struct SyscallFrame {
+    /// Callee-saved registers, as the program left them.
+    pub r15: u64,
+    /// r14.
+    pub r14: u64,
+    /// r13.
+    pub r13: u64,
+    /// r12.
+    pub r12: u64,
+    /// rbp.
+    pub rbp: u64,
+    /// rbx.
+    pub rbx: u64,
+    /// Sixth argument.
+    pub r9: u64,
+    /// Fifth argument.
+    pub r8: u64,
+    /// Fourth argument.
+    pub r10: u64,
+    /// Third argument.
+    pub rdx: u64,
+    /// Second argument.
+    pub rsi: u64,
+    /// First argument.
+    pub rdi: u64,
+    /// The system call number; on return, the result.
+    pub rax: u64,
+    /// Where the program resumes.
+    pub rip: u64,
+    /// Its flags.
+    pub rflags: u64,
+    /// Its stack pointer.
+    pub rsp: u64,
+}
+
+static HANDLER: AtomicUsize = AtomicUsize::new(0);
+
+/// Registers the kernel's system call handler; it runs on the task's
+/// kernel stack with interrupts on.
+pub fn set_syscall_handler(handler: fn(&mut SyscallFrame)) {
+    HANDLER.store(handler as usize, Ordering::Release);
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn axiom_syscall(frame: &mut SyscallFrame) {
+    let h = HANDLER.load(Ordering::Acquire);
+    if h == 0 {
+        frame.rax = (-38i64) as u64; // ENOSYS
+        return;
+    }
+    // SAFETY: only `set_syscall_handler` stores here, a `fn(&mut SyscallFrame)`.
+    let handler: fn(&mut SyscallFrame) = unsafe { core::mem::transmute(h) };
+    handler(frame);
+    // `sysret` to a non-canonical address would fault in the kernel.
+    if frame.rip >= USER_TOP {
+        frame.rip = 0;
+    }
+}
+
+/// Turns on `syscall` for this CPU: EFER.SCE, the selectors (STAR), the
+/// entry (LSTAR), and the flags cleared on entry (FMASK: IF, DF, TF, AC).
+pub fn init_cpu() {
+    let wrmsr = |msr: u32, v: u64| {
+        // SAFETY: these MSRs configure `syscall`/`sysret` only; the entry
+        // and selectors they name are the kernel's own.
+        unsafe {
+            core::arch::asm!("wrmsr", in("ecx") msr, in("eax") v as u32,
+                in("edx") (v >> 32) as u32, options(nostack, nomem))
+        }
+    };
+    let efer: u64;
+    // SAFETY: reads EFER.
+    unsafe {
+        let (lo, hi): (u32, u32);
+        core::arch::asm!("rdmsr", in("ecx") 0xc000_0080u32, out("eax") lo, out("edx") hi,
+            options(nostack, nomem));
+        efer = (hi as u64) << 32 | lo as u64;
+    }
+    wrmsr(0xc000_0080, efer | 1);
+    wrmsr(0xc000_0081, (0x18u64 << 48) | (0x08u64 << 32));
+    wrmsr(0xc000_0082, axiom_syscall_entry as unsafe extern "C" fn() as usize as u64);
+    wrmsr(0xc000_0084, 0x4_7700);
+    // The user's GS base while the kernel runs: none yet.
+    wrmsr(0xc000_0102, 0);
+}
+
+/// Leaves the kernel for a program: `rip = entry`, `rsp = stack`, `rdi =
+/// arg`, other registers zero, interrupts on. System calls and interrupts
+/// come back on the running task's kernel stack.
+pub fn enter(entry: u64, stack: u64, arg: u64) -> ! {
+    assert!(entry < USER_TOP && stack < USER_TOP, "entering user mode at a kernel address");
+    // SAFETY: both addresses are in the user half (checked); the iretq
+    // frame selects the user segments, so the program runs at privilege 3
+    // and can reach only its user pages. The current kernel stack is
+    // abandoned: it is where system calls will enter.
+    unsafe { axiom_enter_user(entry, stack, arg) }
+}
+
+/// This CPU's FS base (the thread pointer of the program running).
+pub fn fs_base() -> u64 {
+    let (lo, hi): (u32, u32);
+    // SAFETY: reads IA32_FS_BASE.
+    unsafe {
+        core::arch::asm!("rdmsr", in("ecx") 0xc000_0100u32, out("eax") lo, out("edx") hi,
+            options(nostack, nomem))
+    };
+    (hi as u64) << 32 | lo as u64
+}
+
+/// Sets this CPU's FS base; `false` (and nothing changed) for a kernel
+/// address.
+pub fn set_fs_base(base: u64) -> bool {
+    if base >= USER_TOP {
+        return false;
+    }
+    // SAFETY: IA32_FS_BASE only changes what `fs:` addresses; the kernel
+    // does not use FS.
+    unsafe {
+        core::arch::asm!("wrmsr", in("ecx") 0xc000_0100u32, in("eax") base as u32,
+            in("edx") (base >> 32) as u32, options(nostack, nomem))
+    };
+    true
+}
+
+const PRESENT: u64 = 1;
+const WRITABLE: u64 = 1 << 1;
+const USER: u64 = 1 << 2;
+const ADDR: u64 = 0x000f_ffff_ffff_f000;
+
+/// Whether the page at `virt` is mapped for user access (and writable,
+/// if `write`) in the live page tables.
+fn user_page(virt: u64, write: bool) -> bool {
+    let need = PRESENT | USER | if write { WRITABLE } else { 0 };
+    let mut table = super::paging::root();
+    for level in (0..4).rev() {
+        let e = super::paging::read_entry(table, ((virt >> (12 + 9 * level)) & 511) as usize);
+        if e & need != need || (level > 0 && e & (1 << 7) != 0) {
+            return false;
+        }
+        table = e & ADDR;
+    }
+    true
+}
+
+/// Whether `[addr, addr + len)` is user memory, every page mapped.
+fn user_range(addr: u64, len: usize, write: bool) -> bool {
+    let Some(end) = addr.checked_add(len as u64) else { return false };
+    if end > USER_TOP {
+        return false;
+    }
+    let mut page = addr & !0xfff;
+    while page < end {
+        if !user_page(page, write) {
+            return false;
+        }
+        page += 4096;
+    }
+    true
+}
+
+/// Copies `out.len()` bytes from user address `addr`; `false` (`EFAULT`)
+/// if any of it is not readable user memory.
+pub fn copy_from_user(addr: u64, out: &mut [u8]) -> bool {
+    if out.is_empty() {
+        return true;
+    }
+    if !user_range(addr, out.len(), false) {
+        return false;
+    }
+    // SAFETY: every page of the range is mapped, present and user-readable
+    // in the live tables (checked just above; only this process's own
+    // threads could change them, and unmapping goes through the kernel,
+    // which this thread is in).
+    unsafe { core::ptr::copy_nonoverlapping(addr as *const u8, out.as_mut_ptr(), out.len()) };
+    true
+}
+
+/// Copies `data` to user address `addr`; `false` (`EFAULT`) if any of it
+/// is not writable user memory.
+pub fn copy_to_user(addr: u64, data: &[u8]) -> bool {
+    if data.is_empty() {
+        return true;
+    }
+    if !user_range(addr, data.len(), true) {
+        return false;
+    }
+    // SAFETY: as in `copy_from_user`, for writable user pages.
+    unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), addr as *mut u8, data.len()) };
+    true
+}
