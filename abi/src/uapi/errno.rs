@@ -33,7 +33,9 @@ errnos! {
     EIO = 5, "I/O error.";
     ENXIO = 6, "No such device or address.";
     E2BIG = 7, "Argument list too long (attribute with unknown non-zero bytes; program too large).";
+    ENOEXEC = 8, "Exec format error.";
     EBADF = 9, "Bad file descriptor.";
+    ECHILD = 10, "No child processes.";
     EAGAIN = 11, "Try again.";
     ENOMEM = 12, "Out of memory.";
     EACCES = 13, "Permission denied (the verifier refused an unsafe program).";

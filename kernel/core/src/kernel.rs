@@ -37,7 +37,9 @@ fn kernel_start(start_info: u64) -> ! {
     let n = hal::memory_map(start_info, &mut regions);
     let image = hal::kernel_image();
     BOOT.call_once(|| (regions[..n].to_vec(), image));
-    let mut frames = Frames::new(&regions[..n], &[image]);
+    // The initramfs stays where the loader put it: its frames are reserved.
+    let initrd = hal::module_range(start_info).unwrap_or((0, 0));
+    let mut frames = Frames::new(&regions[..n], &[image, initrd]);
     let ram_top =
         regions[..n].iter().filter(|r| r.usable).map(|r| r.base + r.len).max().unwrap_or(0);
     let Some(space) =
@@ -50,6 +52,7 @@ fn kernel_start(start_info: u64) -> ! {
     let tables = space.tables;
     let free_frames = frames.available;
     crate::memory::install(crate::memory::Memory { frames, space });
+    let files = crate::fs::init(hal::module(start_info, ram_top));
     hal::start_interrupts();
     let Some(clock) = hal::calibrate() else {
         println!("axiom: no clock reference counts (PIT, CPUID 0x15): cannot calibrate the TSC");
@@ -67,6 +70,10 @@ fn kernel_start(start_info: u64) -> ! {
     let init = hal::cycles();
 
     println!("axiom: booted (PVH), {cpus} CPU(s), command line `{cmdline}`");
+    let sizes: alloc::vec::Vec<alloc::string::String> = crate::fs::list()
+        .map(|(path, len)| alloc::format!("{path} {} KiB", len.div_ceil(1024)))
+        .collect();
+    println!("axiom: initramfs: {files} files ({})", sizes.join(", "));
     println!("axiom: {starting} application processor(s) starting in parallel");
     println!(
         "axiom: init reached {} us after kernel entry",

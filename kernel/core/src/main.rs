@@ -12,9 +12,15 @@ extern crate alloc;
 #[macro_use]
 mod console;
 #[cfg(target_os = "none")]
+mod elf;
+#[cfg(target_os = "none")]
 mod exec;
 #[cfg(target_os = "none")]
+mod file;
+#[cfg(target_os = "none")]
 mod frames;
+#[cfg(target_os = "none")]
+mod fs;
 #[cfg(target_os = "none")]
 mod kernel;
 #[cfg(target_os = "none")]

@@ -1,34 +1,45 @@
 //! Processes: a program's address space (its own lower half, the
-//! kernel's upper half), the task running it, and its exit status. A
-//! process is created from an [`Image`] (segments and an entry point),
-//! runs in user mode, enters the kernel through system calls, and ends by
-//! `exit` or by a fault, which ends only it.
+//! kernel's upper half), its memory regions (segments, stack, `brk` heap,
+//! `mmap` areas), its file descriptors, the task running it, and its exit
+//! status. A process is created from an [`Image`], runs in user mode,
+//! enters the kernel through system calls, and ends by `exit` or by a
+//! fault, which ends only it.
 
+use crate::file::FdTable;
 use crate::memory;
 use crate::paging::{AddressSpace, NO_EXECUTE, USER, WRITABLE};
-use crate::sched::{self, TaskId};
+use crate::sched;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use axiom_abi::uapi::errno::Errno;
 use axiom_hal as hal;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 /// A process id.
 pub type Pid = u32;
 
-/// Where a new process's stack ends, and its size.
+/// Where a new process's stack ends.
 pub const STACK_TOP: u64 = 0x0000_7fff_ffff_0000;
 /// Stack bytes mapped for a new process.
-pub const STACK_SIZE: u64 = 128 * 1024;
+pub const STACK_SIZE: u64 = 256 * 1024;
+/// Where `mmap` areas start (they grow down from here).
+pub const MMAP_TOP: u64 = 0x0000_7f00_0000_0000;
+/// Programs and their `brk` heaps stay below this (1 TiB under the
+/// `mmap` areas).
+pub const PROGRAM_TOP: u64 = MMAP_TOP - (1 << 40);
+/// The most a process's standard output is kept for inspection.
+const OUTPUT_KEPT: usize = 64 * 1024;
 const PAGE: u64 = 4096;
 
 /// One loadable piece of a program.
 pub struct Segment {
     /// Where it goes.
     pub vaddr: u64,
-    /// Its initial bytes (the rest up to `memsz` is zero).
-    pub bytes: Vec<u8>,
+    /// Its initial bytes (the rest up to `memsz` is zero), borrowed from
+    /// the initramfs (or the kernel image), never copied to the heap.
+    pub bytes: &'static [u8],
     /// Its size in memory.
     pub memsz: u64,
     /// Writable.
@@ -45,6 +56,15 @@ pub struct Image {
     pub entry: u64,
 }
 
+/// What a program's start-up code finds on its stack besides arguments.
+#[derive(Default)]
+pub struct StartInfo {
+    /// `AT_PHDR`, `AT_PHENT`, `AT_PHNUM`.
+    pub phdr: (u64, u64, u64),
+    /// `AT_EXECFN`: the path it was started from.
+    pub path: String,
+}
+
 /// Why a process could not be made.
 #[derive(Debug, PartialEq, Eq)]
 pub enum SpawnError {
@@ -54,18 +74,33 @@ pub enum SpawnError {
     OutOfMemory,
 }
 
+/// A process's memory.
+pub struct Mm {
+    /// Its page tables (the lower half its own); `None` once freed.
+    space: Option<AddressSpace>,
+    /// Where the `brk` heap starts and ends now.
+    brk_start: u64,
+    brk: u64,
+    /// `mmap` areas: start → length.
+    areas: BTreeMap<u64, u64>,
+}
+
 /// What the kernel keeps of a process.
 pub struct Process {
     /// Its id.
     pub pid: Pid,
     /// Its name (the program's).
     pub name: String,
-    /// Its page tables (the lower half its own).
-    space: spin::Mutex<Option<AddressSpace>>,
+    /// Its memory.
+    mm: spin::Mutex<Mm>,
+    /// Its open files.
+    pub fds: spin::Mutex<FdTable>,
     /// The exit status, once it ended (`u64::MAX` while it runs).
     status: AtomicU64,
     /// Bytes it wrote to its standard output and error.
     pub written: AtomicU64,
+    /// The first bytes of that output, for the kernel's tests.
+    output: spin::Mutex<Vec<u8>>,
     /// Its task.
     task: AtomicU32,
 }
@@ -86,17 +121,177 @@ pub fn get(pid: Pid) -> Option<Arc<Process>> {
     PROCESSES.lock().get(&pid).cloned()
 }
 
+/// Forgets an ended process (its status was collected).
+pub fn reap(pid: Pid) -> Option<i32> {
+    let mut table = PROCESSES.lock();
+    let status = table.get(&pid)?.exit_status()?;
+    table.remove(&pid);
+    Some(status)
+}
+
 impl Process {
     /// Its exit status, once it has ended.
     pub fn exit_status(&self) -> Option<i32> {
         let s = self.status.load(Ordering::Acquire);
         (s != u64::MAX).then_some(s as i32)
     }
+
+    /// Records output it wrote to standard output or error.
+    pub fn record_output(&self, data: &[u8]) {
+        self.written.fetch_add(data.len() as u64, Ordering::Relaxed);
+        let mut out = self.output.lock();
+        let room = OUTPUT_KEPT.saturating_sub(out.len());
+        out.extend_from_slice(&data[..data.len().min(room)]);
+    }
+
+    /// The first 64 KiB of what it wrote to standard output and error.
+    pub fn output(&self) -> Vec<u8> {
+        self.output.lock().clone()
+    }
+
+    /// `brk(addr)`: moves the end of the heap (new pages zeroed); returns
+    /// the end, unchanged if the request cannot be met (Linux's contract).
+    pub fn brk(&self, addr: u64) -> u64 {
+        let mut mm = self.mm.lock();
+        let (start, cur) = (mm.brk_start, mm.brk);
+        if addr < start || addr > PROGRAM_TOP {
+            return cur;
+        }
+        let (old_end, new_end) = (cur.next_multiple_of(PAGE), addr.next_multiple_of(PAGE));
+        if new_end > old_end {
+            let Mm { space, .. } = &mut *mm;
+            let Some(space) = space.as_mut() else { return cur };
+            let ok = memory::with(|m| {
+                map_bytes(m, space, old_end, &[], new_end - old_end, WRITABLE | NO_EXECUTE)
+            })
+            .flatten();
+            if ok.is_none() {
+                return cur;
+            }
+        } else if new_end < old_end {
+            unmap_range(&mut mm, new_end, old_end - new_end);
+        }
+        mm.brk = addr;
+        addr
+    }
+
+    /// `mmap` of anonymous memory: `len` bytes of zeroed pages with
+    /// `prot` (PROT_READ 1, PROT_WRITE 2, PROT_EXEC 4), at `hint` if it is
+    /// free and `fixed`, else below the lowest area.
+    pub fn mmap_anonymous(
+        &self,
+        hint: u64,
+        len: u64,
+        prot: u64,
+        fixed: bool,
+    ) -> Result<u64, Errno> {
+        if len == 0 || len > MMAP_TOP / 2 {
+            return Err(Errno::EINVAL);
+        }
+        let len = len.next_multiple_of(PAGE);
+        let mut mm = self.mm.lock();
+        let addr = if fixed {
+            if !hint.is_multiple_of(PAGE)
+                || hint < PAGE
+                || hint.checked_add(len).is_none_or(|e| e > MMAP_TOP)
+            {
+                return Err(Errno::EINVAL);
+            }
+            unmap_range(&mut mm, hint, len);
+            hint
+        } else {
+            let lowest = mm.areas.keys().next().copied().unwrap_or(MMAP_TOP);
+            lowest
+                .checked_sub(len)
+                .filter(|&a| a > mm.brk.next_multiple_of(PAGE) + (1 << 30))
+                .ok_or(Errno::ENOMEM)?
+        };
+        let flags = prot_flags(prot);
+        let Mm { space, areas, .. } = &mut *mm;
+        let space = space.as_mut().ok_or(Errno::ENOMEM)?;
+        memory::with(|m| map_bytes(m, space, addr, &[], len, flags))
+            .flatten()
+            .ok_or(Errno::ENOMEM)?;
+        areas.insert(addr, len);
+        Ok(addr)
+    }
+
+    /// `munmap`: frees the pages of `[addr, addr + len)`.
+    pub fn munmap(&self, addr: u64, len: u64) -> Result<(), Errno> {
+        if !addr.is_multiple_of(PAGE)
+            || len == 0
+            || addr.checked_add(len).is_none_or(|e| e > hal::user::USER_TOP)
+        {
+            return Err(Errno::EINVAL);
+        }
+        let mut mm = self.mm.lock();
+        unmap_range(&mut mm, addr, len.next_multiple_of(PAGE));
+        Ok(())
+    }
+
+    /// `mprotect`: new rights for the mapped pages of the range.
+    pub fn mprotect(&self, addr: u64, len: u64, prot: u64) -> Result<(), Errno> {
+        if !addr.is_multiple_of(PAGE)
+            || addr.checked_add(len).is_none_or(|e| e > hal::user::USER_TOP)
+        {
+            return Err(Errno::EINVAL);
+        }
+        let mm = self.mm.lock();
+        let space = mm.space.as_ref().ok_or(Errno::ENOMEM)?;
+        let flags = prot_flags(prot);
+        let mut page = addr;
+        while page < addr + len {
+            if space.translate(page).is_none() {
+                return Err(Errno::ENOMEM);
+            }
+            // No access at all: the page stays, out of the user's reach.
+            let f = if prot & 7 == 0 { flags & !USER } else { flags };
+            space.protect(page, f);
+            page += PAGE;
+        }
+        hal::smp::flush_tlb_everywhere();
+        Ok(())
+    }
+}
+
+/// Page flags for `mmap`/`mprotect` rights.
+fn prot_flags(prot: u64) -> u64 {
+    USER | if prot & 2 != 0 { WRITABLE } else { 0 } | if prot & 4 != 0 { 0 } else { NO_EXECUTE }
+}
+
+/// Unmaps and frees the pages of `[addr, addr + len)` and trims the areas.
+fn unmap_range(mm: &mut Mm, addr: u64, len: u64) {
+    let end = addr + len;
+    if let Some(space) = mm.space.as_ref() {
+        memory::with(|m| {
+            let mut page = addr;
+            while page < end {
+                if let Some((phys, _)) = space.translate(page) {
+                    space.unmap(page);
+                    m.frames.free(phys & !(PAGE - 1));
+                }
+                page += PAGE;
+            }
+        });
+        hal::smp::flush_tlb_everywhere();
+    }
+    // Areas overlapping the range shrink or split.
+    let overlapping: Vec<(u64, u64)> =
+        mm.areas.range(..end).map(|(&a, &l)| (a, l)).filter(|&(a, l)| a + l > addr).collect();
+    for (a, l) in overlapping {
+        mm.areas.remove(&a);
+        if a < addr {
+            mm.areas.insert(a, addr - a);
+        }
+        if a + l > end {
+            mm.areas.insert(end, a + l - end);
+        }
+    }
 }
 
 /// Maps `len` bytes of fresh zeroed pages at `vaddr` in `space` with
 /// `flags`, copying `bytes` to the start; pages already mapped (a
-/// segment sharing a page with the previous one) get the union of flags.
+/// segment sharing a page with the previous one) get the union of rights.
 fn map_bytes(
     m: &mut memory::Memory,
     space: &mut AddressSpace,
@@ -111,7 +306,8 @@ fn map_bytes(
     while page < end {
         let frame = match space.translate(page) {
             Some((phys, old)) => {
-                let merged = (old | flags) & !NO_EXECUTE | (old & flags & NO_EXECUTE);
+                let nx = old & flags & NO_EXECUTE;
+                let merged = ((old | flags) & !NO_EXECUTE & 0xfff) | nx;
                 space.protect(page, merged & !1)?;
                 phys & !(PAGE - 1)
             }
@@ -133,13 +329,87 @@ fn map_bytes(
     Some(())
 }
 
-/// Starts `image` as a new process called `name`.
-pub fn spawn(name: &str, image: Image) -> Result<Pid, SpawnError> {
+/// The initial stack: argc, argv, envp, the auxiliary vector and the
+/// strings they point to, ending at `top`; returns its bytes and the
+/// stack pointer (16-byte aligned, at argc).
+fn initial_stack(
+    top: u64,
+    args: &[&str],
+    env: &[&str],
+    start: &StartInfo,
+    entry: u64,
+) -> (Vec<u8>, u64) {
+    // Strings and the 16 AT_RANDOM bytes, packed down from the top.
+    let mut blob: Vec<u8> = Vec::new();
+    let mut offsets = Vec::new();
+    for s in args.iter().chain(env.iter()).chain([&start.path.as_str(), &"x86_64"]) {
+        offsets.push(blob.len());
+        blob.extend_from_slice(s.as_bytes());
+        blob.push(0);
+    }
+    let random_at = blob.len();
+    let seed = hal::cycles();
+    for i in 0..16u64 {
+        blob.push((seed.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(i as u32 * 8) >> 56) as u8);
+    }
+    let blob_start = (top - blob.len() as u64) & !15;
+    let addr_of = |i: usize| blob_start + offsets[i] as u64;
+    let n = args.len() + env.len();
+    let auxv: [(u64, u64); 13] = [
+        (3, start.phdr.0),
+        (4, start.phdr.1),
+        (5, start.phdr.2),
+        (6, PAGE),
+        (7, 0),
+        (9, entry),
+        (11, 0),
+        (12, 0),
+        (13, 0),
+        (14, 0),
+        (25, blob_start + random_at as u64),
+        (31, addr_of(n)),
+        (15, addr_of(n + 1)),
+    ];
+    let mut words: Vec<u64> = Vec::new();
+    words.push(args.len() as u64);
+    words.extend((0..args.len()).map(addr_of));
+    words.push(0);
+    words.extend((args.len()..n).map(addr_of));
+    words.push(0);
+    for (k, v) in auxv {
+        words.extend([k, v]);
+    }
+    words.extend([0, 0]);
+    let sp = (blob_start - 8 * words.len() as u64) & !15;
+    let mut bytes = alloc::vec![0u8; (top - sp) as usize];
+    for (i, w) in words.iter().enumerate() {
+        bytes[8 * i..8 * i + 8].copy_from_slice(&w.to_le_bytes());
+    }
+    let at = (blob_start - sp) as usize;
+    bytes[at..at + blob.len()].copy_from_slice(&blob);
+    (bytes, sp)
+}
+
+/// Starts `image` as a new process called `name` with arguments `args`
+/// and environment `env`.
+pub fn spawn(
+    name: &str,
+    image: Image,
+    start: StartInfo,
+    args: &[&str],
+    env: &[&str],
+) -> Result<Pid, SpawnError> {
+    let mut data_end = 0;
     for s in &image.segments {
         let end = s.vaddr.checked_add(s.memsz).ok_or(SpawnError::BadImage)?;
-        if s.vaddr < PAGE || end > STACK_TOP - STACK_SIZE || (s.bytes.len() as u64) > s.memsz {
+        if s.vaddr < PAGE || end > PROGRAM_TOP || (s.bytes.len() as u64) > s.memsz {
             return Err(SpawnError::BadImage);
         }
+        data_end = data_end.max(end);
+    }
+    let (stack, sp) = initial_stack(STACK_TOP, args, env, &start, image.entry);
+    if stack.len() as u64 > STACK_SIZE / 2 {
+        return Err(SpawnError::BadImage);
     }
     let space = memory::with(|m| -> Option<AddressSpace> {
         let mut space = AddressSpace::new_user(&mut m.frames, &m.space)?;
@@ -147,9 +417,17 @@ pub fn spawn(name: &str, image: Image) -> Result<Pid, SpawnError> {
             for s in &image.segments {
                 let flags =
                     USER | if s.write { WRITABLE } else { 0 } | if s.exec { 0 } else { NO_EXECUTE };
-                map_bytes(m, &mut space, s.vaddr, &s.bytes, s.memsz, flags)?;
+                map_bytes(m, &mut space, s.vaddr, s.bytes, s.memsz, flags)?;
             }
-            map_bytes(m, &mut space, STACK_TOP - STACK_SIZE, &[], STACK_SIZE, WRITABLE | NO_EXECUTE)
+            map_bytes(
+                m,
+                &mut space,
+                STACK_TOP - STACK_SIZE,
+                &[],
+                STACK_SIZE,
+                WRITABLE | NO_EXECUTE,
+            )?;
+            map_bytes(m, &mut space, sp, &stack, stack.len() as u64, WRITABLE | NO_EXECUTE)
         })();
         if built.is_none() {
             space.free_user_half(&mut m.frames);
@@ -162,18 +440,25 @@ pub fn spawn(name: &str, image: Image) -> Result<Pid, SpawnError> {
     .ok_or(SpawnError::OutOfMemory)?;
     let pid = NEXT_PID.fetch_add(1, Ordering::Relaxed);
     let root = space.pml4;
+    let brk_start = data_end.next_multiple_of(PAGE);
     let process = Arc::new(Process {
         pid,
         name: String::from(name),
-        space: spin::Mutex::new(Some(space)),
+        mm: spin::Mutex::new(Mm {
+            space: Some(space),
+            brk_start,
+            brk: brk_start,
+            areas: BTreeMap::new(),
+        }),
+        fds: spin::Mutex::new(FdTable::with_console()),
         status: AtomicU64::new(u64::MAX),
         written: AtomicU64::new(0),
+        output: spin::Mutex::new(Vec::new()),
         task: AtomicU32::new(0),
     });
     PROCESSES.lock().insert(pid, process.clone());
     let entry = image.entry;
-    let task = sched::spawn(name, move || run(pid, root, entry));
-    match task {
+    match sched::spawn(name, move || run(pid, root, entry, sp)) {
         Some(id) => {
             process.task.store(id as u32, Ordering::Relaxed);
             Ok(pid)
@@ -186,34 +471,46 @@ pub fn spawn(name: &str, image: Image) -> Result<Pid, SpawnError> {
     }
 }
 
+/// Starts the executable at `path` in the initramfs.
+pub fn spawn_path(path: &str, args: &[&str], env: &[&str]) -> Result<Pid, Errno> {
+    let bytes = crate::fs::lookup(path).ok_or(Errno::ENOENT)?;
+    let program = crate::elf::load(bytes).map_err(|_| Errno::ENOEXEC)?;
+    let start =
+        StartInfo { phdr: (program.phdr, program.phent, program.phnum), path: String::from(path) };
+    let name = path.rsplit('/').next().unwrap_or(path);
+    spawn(name, program.image, start, args, env).map_err(|e| match e {
+        SpawnError::BadImage => Errno::ENOEXEC,
+        SpawnError::OutOfMemory => Errno::ENOMEM,
+    })
+}
+
 /// The process's task: into its address space, then user mode.
-fn run(pid: Pid, root: u64, entry: u64) {
+fn run(pid: Pid, root: u64, entry: u64, sp: u64) {
     TASK_PID[sched::current()].store(pid, Ordering::Release);
     sched::set_root(root);
-    // A 16-byte aligned stack with argc = 0, argv and envp empty, no auxv.
-    let sp = STACK_TOP - 64;
     hal::user::enter(entry, sp, 0)
 }
 
 /// Frees a process's memory (its task no longer runs in it).
 fn release(p: &Process) {
-    if let Some(mut space) = p.space.lock().take() {
+    let space = p.mm.lock().space.take();
+    if let Some(mut space) = space {
         memory::with(|m| {
             space.free_user_half(&mut m.frames);
             m.frames.free(space.pml4);
         });
     }
+    *p.fds.lock() = FdTable::default();
 }
 
 /// Ends the running process with `status`.
 pub fn exit(status: i32) -> ! {
     let me = current();
-    let id: TaskId = sched::current();
-    TASK_PID[id].store(0, Ordering::Release);
+    TASK_PID[sched::current()].store(0, Ordering::Release);
     sched::set_root(0);
     if let Some(p) = me {
-        p.status.store(status as u32 as u64, Ordering::Release);
         release(&p);
+        p.status.store(status as u32 as u64, Ordering::Release);
     }
     sched::exit()
 }

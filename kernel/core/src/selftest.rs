@@ -33,6 +33,8 @@ pub const TESTS: &[Test] = &[
     ("ioapic: an external interrupt (the UART's, ISA IRQ 4) is routed and delivered", irq_test),
     ("user mode: a program runs at privilege 3 and makes system calls", user_test),
     ("user mode: a faulting program ends, the kernel and its memory do not", user_fault_test),
+    ("user: a static C program (gcc -static) from the initramfs", c_program_test),
+    ("user: a static-pie Rust program (std, crt-static) from the initramfs", rust_program_test),
     ("scheduler: an installed policy's decisions are followed", policy_test),
     ("scheduler: a policy dispatching a task that cannot run is ejected", eject_test),
 ];
@@ -112,11 +114,11 @@ const POKE_KERNEL: &[u8] =
     &[0x48, 0xb8, 0x00, 0x00, 0x10, 0x80, 0xff, 0xff, 0xff, 0xff, 0xc6, 0x00, 0x01, 0x0f, 0x0b];
 
 /// A one-segment image of `code` at 0x400000.
-fn code_image(code: &[u8]) -> crate::process::Image {
+fn code_image(code: &'static [u8]) -> crate::process::Image {
     crate::process::Image {
         segments: alloc::vec![crate::process::Segment {
             vaddr: 0x40_0000,
-            bytes: code.to_vec(),
+            bytes: code,
             memsz: code.len() as u64,
             write: false,
             exec: true,
@@ -138,16 +140,58 @@ fn wait_exit(pid: crate::process::Pid, ticks: u64) -> Option<i32> {
 }
 
 fn user_test() -> bool {
-    let Ok(pid) = crate::process::spawn("hello", code_image(HELLO)) else { return false };
+    let start = crate::process::StartInfo::default();
+    let Ok(pid) = crate::process::spawn("hello", code_image(HELLO), start, &[], &[]) else {
+        return false;
+    };
     let status = wait_exit(pid, 2000);
     let written = crate::process::get(pid).map_or(0, |p| p.written.load(Ordering::Relaxed));
     status == Some(pid as i32 + 40) && written == 18
 }
 
+/// Runs `path` from the initramfs with `args`; its exit status and output.
+fn run_program(path: &str, args: &[&str]) -> Option<(i32, alloc::string::String)> {
+    let pid = match crate::process::spawn_path(path, args, &["AXIOM=1"]) {
+        Ok(pid) => pid,
+        Err(e) => {
+            println!("cannot start {path}: {e:?}");
+            return None;
+        }
+    };
+    let status = wait_exit(pid, 10_000)?;
+    let out = crate::process::get(pid)?.output();
+    crate::process::reap(pid);
+    Some((status, alloc::string::String::from_utf8_lossy(&out).into_owned()))
+}
+
+fn c_program_test() -> bool {
+    match run_program("/bin/hello-c", &["hello-c", "one", "two"]) {
+        Some((0, out)) => {
+            out.contains("hello from C") && out.contains("argc 3") && out.contains("AXIOM=1")
+        }
+        other => {
+            println!("hello-c: {other:?}");
+            false
+        }
+    }
+}
+
+fn rust_program_test() -> bool {
+    match run_program("/bin/hello-rust", &["hello-rust"]) {
+        Some((0, out)) => out.contains("hello from Rust") && out.contains("sum 4999950000"),
+        other => {
+            println!("hello-rust: {other:?}");
+            false
+        }
+    }
+}
+
 fn user_fault_test() -> bool {
     let free = || crate::memory::with(|m| m.frames.available).unwrap_or(0);
     let before = free();
-    let Ok(pid) = crate::process::spawn("poke-kernel", code_image(POKE_KERNEL)) else {
+    let start = crate::process::StartInfo::default();
+    let Ok(pid) = crate::process::spawn("poke-kernel", code_image(POKE_KERNEL), start, &[], &[])
+    else {
         return false;
     };
     let status = wait_exit(pid, 2000);

@@ -1,23 +1,25 @@
 //! Linux's x86-64 system calls: numbers, arguments and `-errno` results.
-//! `docs/syscalls.md` lists what is implemented.
+//! `docs/syscalls.md` lists each one Axiom knows: implemented, partial
+//! (and how), or `ENOSYS`.
 
-use crate::process;
+use crate::file::MemoryFile;
+use crate::process::{self, Process};
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec;
 use axiom_abi::uapi::errno::Errno;
 use axiom_hal as hal;
-use axiom_hal::user::SyscallFrame;
-use core::sync::atomic::Ordering;
+use axiom_hal::user::{SyscallFrame, copy_from_user, copy_to_user};
 
 /// The result of a system call: a value, or an errno.
 type SysResult = Result<u64, Errno>;
 
 /// The entry from `syscall`.
 pub fn handle(f: &mut SyscallFrame) {
-    let args = [f.rdi, f.rsi, f.rdx, f.r10, f.r8, f.r9];
-    let result = match f.rax {
-        1 => write(args[0], args[1], args[2]),
-        39 => getpid(),
-        60 | 231 => process::exit(args[0] as i32),
-        _ => Err(Errno::ENOSYS),
+    let a = [f.rdi, f.rsi, f.rdx, f.r10, f.r8, f.r9];
+    let result = match process::current() {
+        Some(p) => dispatch(&p, f.rax, a),
+        None => Err(Errno::ESRCH),
     };
     f.rax = match result {
         Ok(v) => v,
@@ -25,26 +27,471 @@ pub fn handle(f: &mut SyscallFrame) {
     };
 }
 
-fn write(fd: u64, buf: u64, len: u64) -> SysResult {
-    if fd != 1 && fd != 2 {
-        return Err(Errno::EBADF);
-    }
-    let mut done = 0u64;
-    let mut chunk = [0u8; 256];
-    while done < len {
-        let n = (len - done).min(chunk.len() as u64) as usize;
-        if !hal::user::copy_from_user(buf + done, &mut chunk[..n]) {
-            return if done > 0 { Ok(done) } else { Err(Errno::EFAULT) };
+fn dispatch(p: &Arc<Process>, nr: u64, a: [u64; 6]) -> SysResult {
+    match nr {
+        0 => read(p, a[0], a[1], a[2]),
+        1 => write(p, a[0], a[1], a[2]),
+        2 => open(p, a[0], a[1]),
+        3 => close(p, a[0]),
+        5 => fstat(p, a[0], a[1]),
+        7 => poll(p, a[0], a[1]),
+        8 => lseek(p, a[0], a[1] as i64, a[2]),
+        9 => mmap(p, a),
+        10 => p.mprotect(a[0], a[1], a[2]).map(|_| 0),
+        11 => p.munmap(a[0], a[1]).map(|_| 0),
+        12 => Ok(p.brk(a[0])),
+        // rt_sigaction, rt_sigprocmask, sigaltstack: accepted, no signals
+        // are delivered yet (partial).
+        13 | 14 | 131 => {
+            if a[2] != 0 && nr != 131 {
+                // The old action or mask: all default, none blocked.
+                zero_user(a[2], if nr == 13 { 32 } else { 8 })?;
+            }
+            if nr == 131 && a[1] != 0 {
+                // The old alternate stack: none (SS_DISABLE).
+                let mut ss = [0u8; 24];
+                ss[8..12].copy_from_slice(&2u32.to_le_bytes());
+                put(a[1], &ss)?;
+            }
+            Ok(0)
         }
-        hal::console(&chunk[..n]);
-        done += n as u64;
+        16 => ioctl(p, a[0], a[1], a[2]),
+        20 => writev(p, a[0], a[1], a[2]),
+        24 => {
+            crate::sched::yield_now();
+            Ok(0)
+        }
+        28 => Ok(0), // madvise: advice only
+        35 => nanosleep(a[0]),
+        39 => Ok(p.pid as u64),
+        60 | 231 => process::exit(a[0] as i32),
+        63 => uname(a[0]),
+        79 => getcwd(a[0], a[1]),
+        89 | 267 => Err(Errno::ENOENT), // readlink(at): no /proc yet
+        96 => gettimeofday(a[0]),
+        102 | 104 | 107 | 108 => Ok(0), // uid, gid, euid, egid: root
+        110 => Ok(0),                   // getppid: the kernel
+        158 => arch_prctl(a[0], a[1]),
+        186 => Ok(p.pid as u64), // gettid: one thread per process
+        202 => futex(a[0], a[1], a[2], a[3]),
+        204 => sched_getaffinity(a[1], a[2]),
+        218 => Ok(p.pid as u64), // set_tid_address
+        228 => clock_gettime(a[0], a[1]),
+        230 => clock_nanosleep(a[0], a[1], a[2]),
+        257 => openat(p, a[0], a[1], a[2]),
+        262 => newfstatat(p, a[0], a[1], a[2], a[3]),
+        273 => Ok(0), // set_robust_list: no threads to clean up after
+        302 => prlimit64(a[0], a[1], a[2], a[3]),
+        318 => getrandom(a[0], a[1]),
+        _ => Err(Errno::ENOSYS),
     }
-    if let Some(p) = process::current() {
-        p.written.fetch_add(done, Ordering::Relaxed);
+}
+
+/// Reads `len` bytes of user memory.
+fn get(addr: u64, len: usize) -> Result<alloc::vec::Vec<u8>, Errno> {
+    let mut v = vec![0u8; len];
+    if copy_from_user(addr, &mut v) { Ok(v) } else { Err(Errno::EFAULT) }
+}
+
+/// Writes to user memory.
+fn put(addr: u64, data: &[u8]) -> Result<(), Errno> {
+    if copy_to_user(addr, data) { Ok(()) } else { Err(Errno::EFAULT) }
+}
+
+fn zero_user(addr: u64, len: usize) -> Result<(), Errno> {
+    put(addr, &vec![0u8; len])
+}
+
+/// A NUL-terminated user string of at most 4,096 bytes.
+fn user_string(addr: u64) -> Result<String, Errno> {
+    let mut out = alloc::vec::Vec::new();
+    let mut byte = [0u8; 1];
+    for i in 0..4096u64 {
+        if !copy_from_user(addr + i, &mut byte) {
+            return Err(Errno::EFAULT);
+        }
+        if byte[0] == 0 {
+            return String::from_utf8(out).map_err(|_| Errno::ENOENT);
+        }
+        out.push(byte[0]);
+    }
+    Err(Errno::ENAMETOOLONG)
+}
+
+/// Most bytes one `read` or `write` moves (Linux's limit too).
+const IO_MAX: u64 = 0x7fff_f000;
+/// The kernel's buffer for them: I/O goes through it a piece at a time,
+/// so a large request never becomes a large kernel allocation.
+const CHUNK: usize = 4096;
+
+fn read(p: &Process, fd: u64, buf: u64, len: u64) -> SysResult {
+    let file = p.fds.lock().get(fd)?;
+    let len = len.min(IO_MAX);
+    let mut chunk = [0u8; CHUNK];
+    let mut done = 0u64;
+    while done < len {
+        let want = (len - done).min(CHUNK as u64) as usize;
+        let n = match file.read(&mut chunk[..want]) {
+            Ok(n) => n,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        if !copy_to_user(buf + done, &chunk[..n]) {
+            return if done == 0 { Err(Errno::EFAULT) } else { Ok(done) };
+        }
+        done += n as u64;
+        if n < want {
+            break;
+        }
     }
     Ok(done)
 }
 
-fn getpid() -> SysResult {
-    process::current().map(|p| p.pid as u64).ok_or(Errno::ESRCH)
+fn write(p: &Process, fd: u64, buf: u64, len: u64) -> SysResult {
+    let file = p.fds.lock().get(fd)?;
+    let len = len.min(IO_MAX);
+    let mut chunk = [0u8; CHUNK];
+    let mut done = 0u64;
+    while done < len {
+        let want = (len - done).min(CHUNK as u64) as usize;
+        if !copy_from_user(buf + done, &mut chunk[..want]) {
+            return if done == 0 { Err(Errno::EFAULT) } else { Ok(done) };
+        }
+        let n = match file.write(&chunk[..want]) {
+            Ok(n) => n,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        if fd == 1 || fd == 2 {
+            p.record_output(&chunk[..n]);
+        }
+        done += n as u64;
+        if n < want {
+            break;
+        }
+    }
+    Ok(done)
+}
+
+fn writev(p: &Process, fd: u64, iov: u64, count: u64) -> SysResult {
+    if count > 1024 {
+        return Err(Errno::EINVAL);
+    }
+    let mut total = 0;
+    for i in 0..count {
+        let v = get(iov + 16 * i, 16)?;
+        let base = u64::from_le_bytes(v[..8].try_into().unwrap_or_default());
+        let len = u64::from_le_bytes(v[8..].try_into().unwrap_or_default());
+        total += write(p, fd, base, len)?;
+    }
+    Ok(total)
+}
+
+/// `open` flags that ask for writing or creating (initramfs files are
+/// read-only).
+const O_WRITE: u64 = 0o3 | 0o100 | 0o1000;
+
+fn open_path(p: &Process, path: &str, flags: u64) -> SysResult {
+    let data = crate::fs::lookup(path).ok_or(Errno::ENOENT)?;
+    if flags & O_WRITE != 0 {
+        return Err(Errno::EROFS);
+    }
+    let ino = path.bytes().fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64));
+    p.fds.lock().insert(Arc::new(MemoryFile::new(data, ino)))
+}
+
+fn open(p: &Process, path: u64, flags: u64) -> SysResult {
+    let path = user_string(path)?;
+    open_path(p, &absolute(&path), flags)
+}
+
+/// `AT_FDCWD`.
+const AT_FDCWD: u64 = (-100i64) as u64;
+
+fn openat(p: &Process, dirfd: u64, path: u64, flags: u64) -> SysResult {
+    let path = user_string(path)?;
+    if !path.starts_with('/') && dirfd != AT_FDCWD {
+        return Err(Errno::ENOTDIR);
+    }
+    open_path(p, &absolute(&path), flags)
+}
+
+/// Paths relative to the working directory, which is `/`.
+fn absolute(path: &str) -> String {
+    if path.starts_with('/') { String::from(path) } else { alloc::format!("/{path}") }
+}
+
+fn close(p: &Process, fd: u64) -> SysResult {
+    p.fds.lock().close(fd).map(|_| 0)
+}
+
+/// Linux's `struct stat` for x86-64 (144 bytes).
+fn stat_bytes(s: &crate::file::Stat) -> [u8; 144] {
+    let mut b = [0u8; 144];
+    b[8..16].copy_from_slice(&s.ino.to_le_bytes());
+    b[16..24].copy_from_slice(&1u64.to_le_bytes());
+    b[24..28].copy_from_slice(&s.mode.to_le_bytes());
+    b[48..56].copy_from_slice(&s.size.to_le_bytes());
+    b[56..64].copy_from_slice(&4096u64.to_le_bytes());
+    b[64..72].copy_from_slice(&s.size.div_ceil(512).to_le_bytes());
+    b
+}
+
+fn fstat(p: &Process, fd: u64, out: u64) -> SysResult {
+    let file = p.fds.lock().get(fd)?;
+    put(out, &stat_bytes(&file.stat())).map(|_| 0)
+}
+
+/// `AT_EMPTY_PATH`.
+const AT_EMPTY_PATH: u64 = 0x1000;
+
+fn newfstatat(p: &Process, dirfd: u64, path: u64, out: u64, flags: u64) -> SysResult {
+    let path = user_string(path)?;
+    if path.is_empty() && flags & AT_EMPTY_PATH != 0 {
+        return fstat(p, dirfd, out);
+    }
+    let data = crate::fs::lookup(&absolute(&path)).ok_or(Errno::ENOENT)?;
+    let s =
+        crate::file::Stat { mode: crate::file::S_IFREG | 0o555, size: data.len() as u64, ino: 2 };
+    put(out, &stat_bytes(&s)).map(|_| 0)
+}
+
+fn lseek(p: &Process, fd: u64, offset: i64, whence: u64) -> SysResult {
+    let file = p.fds.lock().get(fd)?;
+    file.seek(offset, whence as u32)
+}
+
+fn ioctl(p: &Process, fd: u64, request: u64, arg: u64) -> SysResult {
+    let file = p.fds.lock().get(fd)?;
+    // TCGETS on the console: a terminal (its settings all zero: raw).
+    if request == 0x5401 && file.is_tty() {
+        zero_user(arg, 36)?;
+        return Ok(0);
+    }
+    Err(Errno::ENOTTY)
+}
+
+fn poll(p: &Process, fds: u64, count: u64) -> SysResult {
+    if count > 1024 {
+        return Err(Errno::EINVAL);
+    }
+    let mut ready = 0;
+    for i in 0..count {
+        let mut e = get(fds + 8 * i, 8)?;
+        let fd = i32::from_le_bytes(e[..4].try_into().unwrap_or_default());
+        let events = u16::from_le_bytes([e[4], e[5]]);
+        // Open files are always ready for what they were asked; closed
+        // ones report POLLNVAL (0x20).
+        let revents = if fd < 0 {
+            0
+        } else if p.fds.lock().get(fd as u64).is_ok() {
+            events & (0x1 | 0x4)
+        } else {
+            0x20
+        };
+        e[6..8].copy_from_slice(&revents.to_le_bytes());
+        put(fds + 8 * i, &e)?;
+        ready += u64::from(revents != 0);
+    }
+    Ok(ready)
+}
+
+fn mmap(p: &Process, a: [u64; 6]) -> SysResult {
+    let (addr, len, prot, flags, fd) = (a[0], a[1], a[2], a[3], a[4]);
+    const MAP_FIXED: u64 = 0x10;
+    const MAP_ANONYMOUS: u64 = 0x20;
+    // The descriptor of an anonymous mapping is ignored (as Linux does).
+    let _ = fd;
+    if flags & MAP_ANONYMOUS == 0 {
+        // File mappings arrive with the BPF ring buffer (partial).
+        return Err(Errno::ENODEV);
+    }
+    p.mmap_anonymous(addr, len, prot, flags & MAP_FIXED != 0)
+}
+
+/// `futex` for single-threaded processes (partial): a wake finds no
+/// waiter; a wait on a changed value returns `EAGAIN`, on an unchanged
+/// one sleeps out its timeout (`ETIMEDOUT`) or, with none, could never be
+/// woken and returns `EDEADLK`.
+fn futex(uaddr: u64, op: u64, val: u64, timeout: u64) -> SysResult {
+    const WAIT: u64 = 0;
+    const WAKE: u64 = 1;
+    const WAIT_BITSET: u64 = 9;
+    const WAKE_BITSET: u64 = 10;
+    match op & 0x7f {
+        WAKE | WAKE_BITSET => Ok(0),
+        WAIT | WAIT_BITSET => {
+            let v = get(uaddr, 4)?;
+            if u32::from_le_bytes([v[0], v[1], v[2], v[3]]) != val as u32 {
+                return Err(Errno::EAGAIN);
+            }
+            if timeout == 0 {
+                return Err(Errno::EDEADLK);
+            }
+            let t = read_timespec(timeout)?;
+            sleep_until(if op & 0x7f == WAIT { now_ns().saturating_add(t) } else { t });
+            Err(Errno::ETIMEDOUT)
+        }
+        _ => Err(Errno::ENOSYS),
+    }
+}
+
+fn uname(out: u64) -> SysResult {
+    let mut u = [0u8; 65 * 6];
+    for (i, s) in
+        ["Linux", "axiom", "6.18.0-axiom", "#1 Axiom", "x86_64", "(none)"].iter().enumerate()
+    {
+        u[65 * i..65 * i + s.len()].copy_from_slice(s.as_bytes());
+    }
+    put(out, &u).map(|_| 0)
+}
+
+fn getcwd(buf: u64, size: u64) -> SysResult {
+    if size < 2 {
+        return Err(Errno::ERANGE);
+    }
+    put(buf, b"/\0").map(|_| 2)
+}
+
+fn arch_prctl(code: u64, addr: u64) -> SysResult {
+    match code {
+        // ARCH_SET_FS
+        0x1002 => {
+            if hal::user::set_fs_base(addr) {
+                Ok(0)
+            } else {
+                Err(Errno::EPERM)
+            }
+        }
+        // ARCH_GET_FS
+        0x1003 => put(addr, &hal::user::fs_base().to_le_bytes()).map(|_| 0),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+fn sched_getaffinity(len: u64, mask: u64) -> SysResult {
+    let cpus = crate::sched::online();
+    let bytes = 8usize;
+    if (len as usize) < bytes {
+        return Err(Errno::EINVAL);
+    }
+    let bits: u64 = if cpus >= 64 { u64::MAX } else { (1 << cpus) - 1 };
+    put(mask, &bits.to_le_bytes()).map(|_| bytes as u64)
+}
+
+/// Nanoseconds since boot.
+fn now_ns() -> u64 {
+    crate::time::cycles_to_ns(hal::cycles())
+}
+
+fn timespec(ns: u64) -> [u8; 16] {
+    let mut t = [0u8; 16];
+    t[..8].copy_from_slice(&(ns / 1_000_000_000).to_le_bytes());
+    t[8..].copy_from_slice(&(ns % 1_000_000_000).to_le_bytes());
+    t
+}
+
+fn clock_gettime(clock: u64, out: u64) -> SysResult {
+    // CLOCK_REALTIME (0) counts from boot too: there is no wall clock yet.
+    if clock > 11 {
+        return Err(Errno::EINVAL);
+    }
+    put(out, &timespec(now_ns())).map(|_| 0)
+}
+
+fn gettimeofday(out: u64) -> SysResult {
+    if out == 0 {
+        return Ok(0);
+    }
+    let ns = now_ns();
+    let mut t = [0u8; 16];
+    t[..8].copy_from_slice(&(ns / 1_000_000_000).to_le_bytes());
+    t[8..].copy_from_slice(&((ns % 1_000_000_000) / 1000).to_le_bytes());
+    put(out, &t).map(|_| 0)
+}
+
+/// Sleeps until the boot-relative time `until` (ns): whole ticks asleep,
+/// the last fraction by yielding.
+fn sleep_until(until: u64) {
+    let tick_ns = 1_000_000_000 / crate::time::HZ;
+    loop {
+        let now = now_ns();
+        if now >= until {
+            return;
+        }
+        let left = until - now;
+        if left > tick_ns {
+            crate::sched::sleep_ticks(left / tick_ns);
+        } else {
+            crate::sched::yield_now();
+        }
+    }
+}
+
+fn read_timespec(addr: u64) -> Result<u64, Errno> {
+    let t = get(addr, 16)?;
+    let sec = i64::from_le_bytes(t[..8].try_into().unwrap_or_default());
+    let nsec = i64::from_le_bytes(t[8..].try_into().unwrap_or_default());
+    if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
+        return Err(Errno::EINVAL);
+    }
+    Ok((sec as u64).saturating_mul(1_000_000_000).saturating_add(nsec as u64))
+}
+
+fn nanosleep(req: u64) -> SysResult {
+    let ns = read_timespec(req)?;
+    sleep_until(now_ns().saturating_add(ns));
+    Ok(0)
+}
+
+fn clock_nanosleep(clock: u64, flags: u64, req: u64) -> SysResult {
+    if clock > 11 {
+        return Err(Errno::EINVAL);
+    }
+    let t = read_timespec(req)?;
+    // TIMER_ABSTIME (1): an absolute time on the (boot-relative) clock.
+    let until = if flags & 1 != 0 { t } else { now_ns().saturating_add(t) };
+    sleep_until(until);
+    Ok(0)
+}
+
+fn prlimit64(pid: u64, resource: u64, new: u64, old: u64) -> SysResult {
+    if pid != 0 && pid != process::current().map_or(0, |p| p.pid as u64) {
+        return Err(Errno::ESRCH);
+    }
+    if resource > 15 {
+        return Err(Errno::EINVAL);
+    }
+    if new != 0 {
+        return Err(Errno::EPERM);
+    }
+    if old != 0 {
+        // RLIMIT_STACK (3): the stack mapped; RLIMIT_NOFILE (7): the fd
+        // table's size; the rest unlimited.
+        let cur = match resource {
+            3 => process::STACK_SIZE,
+            7 => crate::file::MAX_FDS as u64,
+            _ => u64::MAX,
+        };
+        let mut r = [0u8; 16];
+        r[..8].copy_from_slice(&cur.to_le_bytes());
+        r[8..].copy_from_slice(&cur.to_le_bytes());
+        put(old, &r)?;
+    }
+    Ok(0)
+}
+
+/// Random bytes from a generator seeded by the cycle counter (not
+/// cryptographic: there is no entropy source yet).
+fn getrandom(buf: u64, len: u64) -> SysResult {
+    let len = len.min(256) as usize;
+    let mut x = hal::cycles() ^ 0x9e37_79b9_7f4a_7c15;
+    let mut out = vec![0u8; len];
+    for b in &mut out {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    put(buf, &out).map(|_| len as u64)
 }

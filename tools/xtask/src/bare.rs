@@ -97,8 +97,8 @@ pub fn test_arm64(long: bool) -> Result<(), String> {
 }
 
 /// Builds the x86-64 kernel (static relocation model, linked by
-/// `ld.lld-22` with its linker script) into `target-kernel`; returns the
-/// image's path.
+/// `ld.lld-22` with its linker script) into `target-kernel`, and its
+/// initramfs; returns the image's path.
 pub fn build_kernel() -> Result<std::path::PathBuf, String> {
     let mut cmd = debian_cargo();
     cmd.args(["build", "--release", "-p", "axiom-kernel", "--target", "x86_64-unknown-none"])
@@ -118,6 +118,7 @@ pub fn build_kernel() -> Result<std::path::PathBuf, String> {
     if !status.success() {
         return Err("kernel build failed".into());
     }
+    crate::user::build_initramfs()?;
     Ok(repo_root().join("target-kernel/x86_64-unknown-none/release/axiom-kernel"))
 }
 

@@ -18,6 +18,7 @@ mod bare;
 mod qemu;
 mod setup;
 mod steps;
+mod user;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

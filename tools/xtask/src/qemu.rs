@@ -1,5 +1,5 @@
-//! The kernel under QEMU: boots the x86-64 image on `microvm` and `q35`
-//! with 1 and 2 vCPUs in 32 MiB, reads its test results on the serial
+//! The kernel under QEMU: boots the x86-64 image (with its initramfs) on
+//! `microvm` and `q35` with 1 and 2 vCPUs in 32 MiB, reads its test results on the serial
 //! console and its verdict from `isa-debug-exit` (QEMU exits with 1 for
 //! success, 3 for failure; a crash or a hang gives neither).
 
@@ -38,6 +38,8 @@ pub fn boot(kernel: &Path, machine: &str, cpus: u32, append: &str) -> Result<Boo
         .args(["-smp", &cpus.to_string(), "-accel", accel()])
         .arg("-kernel")
         .arg(kernel)
+        .arg("-initrd")
+        .arg(crate::user::initramfs_path())
         .args(["-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio"])
         .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
     if !append.is_empty() {

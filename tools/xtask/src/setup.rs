@@ -4,7 +4,8 @@ use std::process::Command;
 
 /// Debian packages: Rust 1.96 for bare metal (rustc-web, cargo-web,
 /// rust-web-src, and rust-web-clippy to lint the kernel), LLVM 22 for BPF objects, QEMU, libbpf headers and
-/// bpftool, and the arm64 cross toolchain for running arm64 code in tests.
+/// bpftool, the arm64 cross toolchain for running arm64 code in tests, and
+/// cpio for the kernel's initramfs.
 pub const PACKAGES: &[&str] = &[
     "rustc-web",
     "cargo-web",
@@ -21,6 +22,8 @@ pub const PACKAGES: &[&str] = &[
     "linux-libc-dev",
     "gcc-aarch64-linux-gnu",
     "libc6-dev-arm64-cross",
+    "cpio",
+    "libc6-dev",
 ];
 
 /// Whether `dpkg-query` output says the package is installed.

@@ -168,6 +168,55 @@ pub(super) fn rsdp(addr: u64) -> u64 {
     if info.magic != START_MAGIC { 0 } else { info.rsdp_paddr }
 }
 
+/// One entry of the PVH module list (`struct hvm_modlist_entry`).
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct ModuleEntry {
+    paddr: u64,
+    size: u64,
+    cmdline_paddr: u64,
+    reserved: u64,
+}
+
+/// The physical range of the first boot module (QEMU's `-initrd`), if
+/// the loader passed one.
+pub fn module_range(addr: u64) -> Option<(u64, u64)> {
+    if addr == 0 || !addr.is_multiple_of(8) || addr >= 1 << 30 {
+        return None;
+    }
+    // SAFETY: as in `cmdline`: the loader's start info, read only.
+    let info = unsafe { &*(super::phys_to_virt(addr) as *const StartInfo) };
+    if info.magic != START_MAGIC || info.nr_modules == 0 || info.modlist_paddr == 0 {
+        return None;
+    }
+    if info.modlist_paddr >= 1 << 30 {
+        return None;
+    }
+    // SAFETY: the list holds `nr_modules` (at least one) entries, in the
+    // first GiB, which the physical map covers; it may be only 4-byte
+    // aligned (QEMU's microvm firmware), so it is read unaligned.
+    let m = unsafe {
+        core::ptr::read_unaligned(super::phys_to_virt(info.modlist_paddr) as *const ModuleEntry)
+    };
+    (m.size > 0 && m.paddr.checked_add(m.size).is_some()).then_some((m.paddr, m.paddr + m.size))
+}
+
+/// The first boot module's bytes, once the kernel's physical map covers
+/// them (`ram_top`: where that map ends) and the frame allocator keeps
+/// them reserved.
+pub fn module(addr: u64, ram_top: u64) -> Option<&'static [u8]> {
+    let (start, end) = module_range(addr)?;
+    if end > ram_top {
+        return None;
+    }
+    // SAFETY: the module lies in RAM below `ram_top`, mapped in the
+    // physical map; the kernel reserves its frames (never handed out) and
+    // never writes it, so the bytes stay as the loader left them.
+    Some(unsafe {
+        core::slice::from_raw_parts(super::phys_to_virt(start) as *const u8, (end - start) as usize)
+    })
+}
+
 /// One entry of the PVH memory map (`struct hvm_memmap_table_entry`).
 #[repr(C)]
 #[derive(Clone, Copy)]

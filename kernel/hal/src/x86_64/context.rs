@@ -8,6 +8,7 @@
 
 use alloc::boxed::Box;
 use alloc::vec;
+use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 core::arch::global_asm!(
@@ -74,8 +75,34 @@ pub struct Context {
     fs_base: AtomicU64,
     /// Its page tables' root (0: the kernel's).
     root: AtomicU64,
+    /// Its x87/SSE registers (`fxsave` format), for user programs.
+    fpu: UnsafeCell<FxArea>,
     stack: spin::Mutex<Option<Box<[u8]>>>,
 }
+
+/// The 512-byte `fxsave` area.
+#[repr(C, align(16))]
+#[derive(Clone, Copy)]
+struct FxArea([u8; 512]);
+
+impl FxArea {
+    /// The state after `fninit` with SSE exceptions masked: FCW 0x37f,
+    /// MXCSR 0x1f80.
+    const INITIAL: FxArea = {
+        let mut a = [0u8; 512];
+        a[0] = 0x7f;
+        a[1] = 0x03;
+        a[24] = 0x80;
+        a[25] = 0x1f;
+        FxArea(a)
+    };
+}
+
+// SAFETY: a context's `fpu` area is read and written only by the CPU
+// switching into or out of it, with interrupts off, and its `running` flag
+// keeps any other CPU from doing so at the same time; every other field is
+// atomic or locked.
+unsafe impl Sync for Context {}
 
 /// A thread entry: called with its argument, never returns.
 pub type Entry = extern "C" fn(usize) -> !;
@@ -89,6 +116,7 @@ impl Context {
             stack_top: AtomicU64::new(0),
             fs_base: AtomicU64::new(0),
             root: AtomicU64::new(0),
+            fpu: UnsafeCell::new(FxArea::INITIAL),
             stack: spin::Mutex::new(None),
         }
     }
@@ -121,6 +149,9 @@ impl Context {
         self.stack_top.store(top, Ordering::Relaxed);
         self.fs_base.store(0, Ordering::Relaxed);
         self.root.store(0, Ordering::Relaxed);
+        // SAFETY: the context is not running (asserted above), so no CPU
+        // touches its FPU area.
+        unsafe { *self.fpu.get() = FxArea::INITIAL };
         self.rsp.store(rsp, Ordering::Release);
     }
 
@@ -167,6 +198,12 @@ pub fn switch(from: &'static Context, to: &'static Context) {
     super::user::set_fs_base(to.fs_base.load(Ordering::Relaxed));
     super::cpu::set_kernel_stack(to.stack_top.load(Ordering::Relaxed));
     super::paging::switch_root(to.root.load(Ordering::Acquire));
+    // SAFETY: `from` runs here and `to` is about to (see `Context`'s Sync):
+    // this CPU alone touches their FPU areas, 16-byte aligned, 512 bytes.
+    unsafe {
+        core::arch::asm!("fxsave64 [{}]", in(reg) from.fpu.get(), options(nostack));
+        core::arch::asm!("fxrstor64 [{}]", in(reg) to.fpu.get(), options(nostack));
+    }
     // SAFETY: `from` is the context running here (checked above), so its
     // registers and stack pointer are the ones saved; `to` holds either the
     // frame `prepare` built on the stack it owns or what an earlier switch

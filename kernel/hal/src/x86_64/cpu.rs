@@ -402,6 +402,24 @@ pub fn init() {
 pub fn init_cpu(index: usize) {
     set_cpu_index(index);
     super::user::init_cpu();
+    // SSE for user programs (the kernel itself is built without it):
+    // CR0.MP on, CR0.EM off; CR4.OSFXSR and OSXMMEXCPT on.
+    // SAFETY: only enables x87/SSE instructions and `fxsave`/`fxrstor`;
+    // the context switch saves and restores their state.
+    unsafe {
+        core::arch::asm!(
+            "mov {t}, cr0",
+            "and {t}, ~4",
+            "or {t}, 2",
+            "mov cr0, {t}",
+            "mov {t}, cr4",
+            "or {t}, 0x600",
+            "mov cr4, {t}",
+            "fninit",
+            t = out(reg) _,
+            options(nostack),
+        )
+    };
     // SAFETY: only CPU `index` touches its tables, once, with interrupts
     // off; the tables are static, so the hardware's pointers stay valid.
     unsafe {

@@ -21,7 +21,7 @@ pub mod smp;
 pub mod user;
 
 pub use acpi::MAX_CPUS;
-pub use boot::{Region, cmdline, kernel_image, memory_map};
+pub use boot::{Region, cmdline, kernel_image, memory_map, module, module_range};
 pub use clock::Calibration;
 pub use cpu::{
     UserFault, breakpoint, breakpoints, cpu_index, disable_interrupts, enable_interrupts, fault,

@@ -1,0 +1,63 @@
+//! The kernel's initramfs: the user programs (C built with `gcc -static`,
+//! Rust built with the host toolchain for `x86_64-unknown-linux-gnu` with
+//! `crt-static`), a few files, packed by `cpio -H newc` into
+//! `target-user/initramfs.cpio`, which QEMU passes with `-initrd`.
+
+use crate::steps::repo_root;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// Where the archive is written.
+pub fn initramfs_path() -> PathBuf {
+    repo_root().join("target-user/initramfs.cpio")
+}
+
+fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
+    let status = cmd.status().map_err(|e| format!("{what}: {e} (run `cargo xtask setup`)"))?;
+    if status.success() { Ok(()) } else { Err(format!("{what} failed")) }
+}
+
+/// Builds the user programs and the archive; returns its path.
+pub fn build_initramfs() -> Result<PathBuf, String> {
+    let root = repo_root();
+    let rootfs = root.join("target-user/rootfs");
+    std::fs::create_dir_all(rootfs.join("bin")).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(rootfs.join("etc")).map_err(|e| e.to_string())?;
+    std::fs::write(rootfs.join("etc/motd"), "Welcome to Axiom.\n").map_err(|e| e.to_string())?;
+    run(
+        Command::new("gcc")
+            .args(["-static", "-O2", "-Wall", "-o"])
+            .arg(rootfs.join("bin/hello-c"))
+            .arg(root.join("user/hello-c/hello.c")),
+        "gcc -static (user/hello-c)",
+    )?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run(
+        Command::new(cargo)
+            .current_dir(&root)
+            .args([
+                "build",
+                "--quiet",
+                "--release",
+                "--manifest-path",
+                "user/hello-rust/Cargo.toml",
+            ])
+            .args(["--target", "x86_64-unknown-linux-gnu", "--target-dir", "target-user/rust"])
+            .env("RUSTFLAGS", "-C target-feature=+crt-static"),
+        "cargo build (user/hello-rust)",
+    )?;
+    std::fs::copy(
+        root.join("target-user/rust/x86_64-unknown-linux-gnu/release/hello-rust"),
+        rootfs.join("bin/hello-rust"),
+    )
+    .map_err(|e| format!("copy hello-rust: {e}"))?;
+    let out = initramfs_path();
+    run(
+        Command::new("sh").current_dir(&rootfs).arg("-c").arg(format!(
+            "find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet > '{}'",
+            out.display()
+        )),
+        "cpio (the initramfs)",
+    )?;
+    Ok(out)
+}
