@@ -65,6 +65,23 @@ impl Frames {
         }
     }
 
+    /// The address of `count` physically contiguous free frames, taken
+    /// (first fit from the top of RAM, away from the low frames page
+    /// tables and early allocations use).
+    pub fn alloc_contiguous(&mut self, count: usize) -> Option<u64> {
+        let total = self.free.len() * 64;
+        let is_free = |f: &Frames, n: usize| f.free[n / 64] & (1 << (n % 64)) != 0;
+        let mut run = 0;
+        for n in (0..total).rev() {
+            run = if is_free(self, n) { run + 1 } else { 0 };
+            if run == count {
+                self.mark_used(n as u64, (n + count) as u64);
+                return Some(n as u64 * FRAME);
+            }
+        }
+        None
+    }
+
     /// A free frame's address.
     pub fn alloc(&mut self) -> Option<u64> {
         for k in 0..self.free.len() {

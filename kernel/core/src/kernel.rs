@@ -50,6 +50,12 @@ fn kernel_start(start_info: u64) -> ! {
     };
     hal::paging::activate(space.pml4);
     let tables = space.tables;
+    // The heap's main region: a quarter of the free RAM (at most 64 MiB),
+    // contiguous, for good.
+    let heap_frames = (frames.available / 4).min(16384);
+    if let Some(phys) = frames.alloc_contiguous(heap_frames) {
+        hal::grow_heap(phys, heap_frames * 4096);
+    }
     let free_frames = frames.available;
     crate::memory::install(crate::memory::Memory { frames, space });
     let files = crate::fs::init(hal::module(start_info, ram_top));
@@ -88,16 +94,18 @@ fn kernel_start(start_info: u64) -> ! {
     );
     let usable: u64 = regions[..n].iter().filter(|r| r.usable).map(|r| r.len).sum();
     let (rodata, text, text_end, data) = hal::paging::sections();
-    let footprint = (image.1 - image.0) + tables as u64 * 4096;
+    let footprint = (image.1 - image.0) + tables as u64 * 4096 + hal::heap_used() as u64;
     println!(
         "axiom: memory: image {} KiB (rodata {} KiB, text {} KiB, data+bss {} KiB incl. a {} KiB \
-         heap, {} KiB in use), page tables {} KiB; footprint {} KiB; {} of {} KiB usable RAM free",
+         early heap), heap {} KiB in use of {} KiB, page tables {} KiB; footprint {} KiB; {} of {} \
+         KiB usable RAM free",
         (image.1 - image.0) / 1024,
         (text - rodata) / 1024,
         (text_end - text) / 1024,
         (image.1 + hal::KERNEL_BASE - data) / 1024,
         hal::HEAP_SIZE / 1024,
         hal::heap_used() / 1024,
+        hal::heap_size() / 1024,
         tables * 4,
         footprint / 1024,
         free_frames as u64 * 4,

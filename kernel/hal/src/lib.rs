@@ -18,7 +18,7 @@ extern crate alloc;
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 mod heap;
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
-pub use heap::{HEAP_SIZE, heap_used, init_heap};
+pub use heap::{HEAP_SIZE, grow_heap, heap_size, heap_used, init_heap};
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 mod x86_64;
 
