@@ -28,10 +28,15 @@ fn kernel_start(start_info: u64) -> ! {
         println!("axiom: entry");
         hal::exit(true)
     }
+    // Where boot time goes: (phase, cycle counter at its end).
+    let mut phases: [(&str, u64); 8] = [("", 0); 8];
+    let mut mark = |i: usize, name: &'static str| phases[i] = (name, hal::cycles());
     hal::init();
     hal::start_clock();
     hal::init_heap();
+    mark(0, "cpu tables");
     let cpus = hal::discover(start_info);
+    mark(1, "ACPI");
     let cmdline = hal::cmdline(start_info);
     let mut regions = [hal::Region::default(); 64];
     let n = hal::memory_map(start_info, &mut regions);
@@ -50,6 +55,7 @@ fn kernel_start(start_info: u64) -> ! {
     };
     hal::paging::activate(space.pml4);
     let tables = space.tables;
+    mark(2, "frames and page tables");
     // The heap's main region: a quarter of the free RAM (at most 64 MiB),
     // contiguous, for good.
     let heap_frames = (frames.available / 4).min(16384);
@@ -58,7 +64,8 @@ fn kernel_start(start_info: u64) -> ! {
     }
     let free_frames = frames.available;
     crate::memory::install(crate::memory::Memory { frames, space });
-    let files = crate::fs::init(hal::module(start_info, ram_top));
+    crate::fs::init(hal::module(start_info, ram_top));
+    mark(3, "heap and initramfs");
     hal::start_interrupts();
     let Some(clock) = hal::calibrate() else {
         println!("axiom: no clock reference counts (PIT, CPUID 0x15): cannot calibrate the TSC");
@@ -66,25 +73,38 @@ fn kernel_start(start_info: u64) -> ! {
     };
     CLOCK.call_once(|| clock);
     crate::time::set_rate(clock.tsc_khz);
+    mark(4, "APICs and clock");
     let mode = hal::start_tick(crate::time::HZ, &clock, crate::time::tick);
     crate::sched::init();
     crate::time::on_tick(crate::sched::tick);
     hal::user::set_syscall_handler(crate::syscall::handle);
     hal::set_user_fault_handler(crate::process::fault);
     hal::enable_interrupts();
+    mark(5, "tick and scheduler");
     let starting = start_cpus(cpus);
+    mark(6, "AP start-up sent");
     let init = hal::cycles();
 
     println!("axiom: booted (PVH), {cpus} CPU(s), command line `{cmdline}`");
     let sizes: alloc::vec::Vec<alloc::string::String> = crate::fs::list()
-        .map(|(path, len)| alloc::format!("{path} {} KiB", len.div_ceil(1024)))
+        .map(|(path, len)| alloc::format!("/{path} {} KiB", len.div_ceil(1024)))
         .collect();
-    println!("axiom: initramfs: {files} files ({})", sizes.join(", "));
+    println!("axiom: initramfs: {} files ({})", sizes.len(), sizes.join(", "));
     println!("axiom: {starting} application processor(s) starting in parallel");
     println!(
         "axiom: init reached {} us after kernel entry",
         crate::time::cycles_to_ns(init - entry) / 1000
     );
+    let mut last = entry;
+    let breakdown: alloc::vec::Vec<alloc::string::String> = phases[..7]
+        .iter()
+        .map(|&(name, at)| {
+            let us = crate::time::cycles_to_ns(at - last) / 1000;
+            last = at;
+            alloc::format!("{name} {us}")
+        })
+        .collect();
+    println!("axiom: boot phases (us): {}", breakdown.join(", "));
     println!(
         "axiom: clock TSC {} kHz (reference: {}), APIC timer {} kHz; tick {} Hz ({mode})",
         clock.tsc_khz,
