@@ -72,7 +72,12 @@ impl Map {
                     .checked_mul(s.value_size as usize)
                     .filter(|&b| b <= 1 << 30)
                     .ok_or(Errno::E2BIG)?;
-                Storage::Array(vec![0u8; bytes].into_boxed_slice())
+                // Fallible: a map's size is the user's choice, and the
+                // kernel must answer ENOMEM, not fail itself.
+                let mut values = Vec::new();
+                values.try_reserve_exact(bytes).map_err(|_| Errno::ENOMEM)?;
+                values.resize(bytes, 0u8);
+                Storage::Array(values.into_boxed_slice())
             }
             mt::HASH | mt::LRU_HASH | mt::PERCPU_HASH => {
                 if s.key_size == 0 || s.value_size == 0 || s.max_entries == 0 {
@@ -85,7 +90,9 @@ impl Map {
                 if s.key_size != 4 || s.value_size != 4 || s.max_entries == 0 {
                     return Err(Errno::EINVAL);
                 }
-                let mut a = vec![0u64; s.max_entries as usize + 1];
+                let mut a = Vec::new();
+                a.try_reserve_exact(s.max_entries as usize + 1).map_err(|_| Errno::ENOMEM)?;
+                a.resize(s.max_entries as usize + 1, 0u64);
                 a[0] = s.max_entries as u64;
                 Storage::ProgArray(a.into_boxed_slice())
             }
@@ -229,6 +236,43 @@ impl Map {
             }
             Storage::Ringbuf { .. } => Err(Errno::EINVAL),
         }
+    }
+
+    /// The key after `key` (`BPF_MAP_GET_NEXT_KEY`): the first key when
+    /// `key` is `None` or not in the map (as Linux does for hash maps);
+    /// `None` at the end. Arrays go by index; hash maps by key order.
+    pub fn next_key(&self, key: Option<&[u8]>) -> Option<Vec<u8>> {
+        match &self.storage {
+            Storage::Array(_) | Storage::ProgArray(_) => {
+                let next = match key.and_then(|k| self.array_index(k)) {
+                    Some(i) => i as u32 + 1,
+                    None => 0,
+                };
+                (next < self.spec.max_entries).then(|| next.to_le_bytes().to_vec())
+            }
+            Storage::Hash { entries, .. } => match key.filter(|k| entries.contains_key(*k)) {
+                Some(k) => entries
+                    .range::<[u8], _>((core::ops::Bound::Excluded(k), core::ops::Bound::Unbounded))
+                    .next()
+                    .map(|(k, _)| k.clone()),
+                None => entries.keys().next().cloned(),
+            },
+            Storage::Ringbuf { .. } => None,
+        }
+    }
+
+    /// Elements stored (arrays: all of them).
+    pub fn len(&self) -> usize {
+        match &self.storage {
+            Storage::Array(_) | Storage::ProgArray(_) => self.spec.max_entries as usize,
+            Storage::Hash { entries, .. } => entries.len(),
+            Storage::Ringbuf { records, .. } => records.len(),
+        }
+    }
+
+    /// Whether it stores nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Sets a program array slot to a tail-call entry address (0: empty).

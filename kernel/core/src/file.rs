@@ -37,6 +37,29 @@ pub trait File: Send + Sync {
     fn is_tty(&self) -> bool {
         false
     }
+    /// The BPF object it is, if it is one.
+    fn bpf_object(&self) -> Option<axiom_bpf::command::Object> {
+        None
+    }
+}
+
+/// A BPF object's descriptor (a map today).
+pub struct BpfFile(pub axiom_bpf::command::Object);
+
+impl File for BpfFile {
+    fn read(&self, _buf: &mut [u8]) -> Result<usize, Errno> {
+        Err(Errno::EINVAL)
+    }
+    fn write(&self, _data: &[u8]) -> Result<usize, Errno> {
+        Err(Errno::EINVAL)
+    }
+    fn stat(&self) -> Stat {
+        // Linux shows BPF objects as anonymous inodes.
+        Stat { mode: 0o600, size: 0, ino: 0 }
+    }
+    fn bpf_object(&self) -> Option<axiom_bpf::command::Object> {
+        Some(self.0.clone())
+    }
 }
 
 /// The console: reads see end of file, writes go to the serial console.

@@ -35,6 +35,7 @@ pub const TESTS: &[Test] = &[
     ("user mode: a faulting program ends, the kernel and its memory do not", user_fault_test),
     ("user: a static C program (gcc -static) from the initramfs", c_program_test),
     ("user: a static-pie Rust program (std, crt-static) from the initramfs", rust_program_test),
+    ("bpf: map commands and their errors (user/bpf-maps), objects freed at exit", bpf_maps_test),
     ("scheduler: an installed policy's decisions are followed", policy_test),
     ("scheduler: a policy dispatching a task that cannot run is ejected", eject_test),
 ];
@@ -181,6 +182,19 @@ fn rust_program_test() -> bool {
         Some((0, out)) => out.contains("hello from Rust") && out.contains("sum 4999950000"),
         other => {
             println!("hello-rust: {other:?}");
+            false
+        }
+    }
+}
+
+fn bpf_maps_test() -> bool {
+    let before = crate::syscall::bpf_maps_alive();
+    let result = run_program("/bin/bpf-maps", &["bpf-maps"]);
+    let after = crate::syscall::bpf_maps_alive();
+    match result {
+        Some((0, out)) if out.contains("bpf-maps: 0 failed") && after == before => true,
+        other => {
+            println!("bpf-maps: {other:?}; maps alive before {before}, after {after}");
             false
         }
     }

@@ -83,6 +83,7 @@ fn dispatch(p: &Arc<Process>, nr: u64, a: [u64; 6]) -> SysResult {
         273 => Ok(0), // set_robust_list: no threads to clean up after
         302 => prlimit64(a[0], a[1], a[2], a[3]),
         318 => getrandom(a[0], a[1]),
+        321 => bpf(p, a[0], a[1], a[2]),
         _ => Err(Errno::ENOSYS),
     }
 }
@@ -494,4 +495,41 @@ fn getrandom(buf: u64, len: u64) -> SysResult {
         *b = x as u8;
     }
     put(buf, &out).map(|_| len as u64)
+}
+
+/// The kernel's BPF objects.
+static BPF: axiom_bpf::command::Registry = axiom_bpf::command::Registry::new();
+
+/// Live BPF maps (for the tests' balance checks).
+pub fn bpf_maps_alive() -> usize {
+    BPF.live_maps()
+}
+
+/// The calling process as the `bpf()` command layer sees it.
+struct BpfEnv<'a>(&'a Process);
+
+impl axiom_bpf::command::Env for BpfEnv<'_> {
+    fn read_user(&self, addr: u64, out: &mut [u8]) -> Result<(), Errno> {
+        if copy_from_user(addr, out) { Ok(()) } else { Err(Errno::EFAULT) }
+    }
+    fn write_user(&self, addr: u64, data: &[u8]) -> Result<(), Errno> {
+        put(addr, data)
+    }
+    fn object(&self, fd: u32) -> Result<axiom_bpf::command::Object, Errno> {
+        self.0.fds.lock().get(fd as u64)?.bpf_object().ok_or(Errno::EINVAL)
+    }
+    fn install(&mut self, object: axiom_bpf::command::Object) -> Result<u32, Errno> {
+        let fd = self.0.fds.lock().insert(Arc::new(crate::file::BpfFile(object)))?;
+        Ok(fd as u32)
+    }
+    fn memory_ok(&self, bytes: usize) -> bool {
+        // Keep a reserve of 1 MiB of heap for the kernel itself.
+        let free = hal::heap_size().saturating_sub(hal::heap_used());
+        bytes.saturating_add(1 << 20) <= free
+    }
+}
+
+fn bpf(p: &Process, command: u64, attr: u64, size: u64) -> SysResult {
+    let size = u32::try_from(size).map_err(|_| Errno::E2BIG)?;
+    BPF.call(&mut BpfEnv(p), command as u32, attr, size)
 }

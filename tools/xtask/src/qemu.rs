@@ -78,6 +78,39 @@ pub fn boot(kernel: &Path, machine: &str, cpus: u32, append: &str) -> Result<Boo
     Ok(Boot { console, status, elapsed, init_at })
 }
 
+/// Runs the initramfs's `/bin/<program>` on the host and compares its
+/// `<program>: ` lines with those the kernel's run printed: the same
+/// static binary, the same observable results on Linux and Axiom. Skips
+/// (saying why) where the host refuses `bpf()`.
+fn compare_with_linux(console: &str, program: &str) -> Result<(), String> {
+    let prefix = format!("{program}: ");
+    let axiom: Vec<&str> = console.lines().filter(|l| l.starts_with(&prefix)).collect();
+    let bin = crate::steps::repo_root().join("target-user/rootfs/bin").join(program);
+    let out = Command::new(&bin).output().map_err(|e| format!("{}: {e}", bin.display()))?;
+    let host = String::from_utf8_lossy(&out.stdout).into_owned();
+    let linux: Vec<&str> = host.lines().filter(|l| l.starts_with(&prefix)).collect();
+    if linux.first().is_some_and(|l| l.contains("EPERM") || l.contains("ENOSYS")) {
+        println!("{program} not compared with the host: its bpf() is refused ({})", linux[0]);
+        return Ok(());
+    }
+    let width = linux.iter().map(|l| l.len() - prefix.len()).max().unwrap_or(0).min(60);
+    println!("{program}, side by side:");
+    println!("  {:<width$}   Axiom", "Linux (host)");
+    let mut differ = 0;
+    for i in 0..linux.len().max(axiom.len()) {
+        let (l, a) = (linux.get(i).copied().unwrap_or("-"), axiom.get(i).copied().unwrap_or("-"));
+        let (l, a) = (l.trim_start_matches(&prefix), a.trim_start_matches(&prefix));
+        let mark = if l == a { " " } else { "≠" };
+        differ += usize::from(l != a);
+        println!("  {l:<width$} {mark} {a}");
+    }
+    if differ > 0 || axiom.is_empty() {
+        return Err(format!("{program}: {differ} lines differ between Linux and Axiom"));
+    }
+    println!("{program}: {} lines, the same on Linux and Axiom", linux.len());
+    Ok(())
+}
+
 /// The number after `prefix` on the console's first line holding it.
 pub fn field(console: &str, prefix: &str) -> Option<u64> {
     console.lines().find_map(|l| {
@@ -129,6 +162,7 @@ pub fn test() -> Result<(), String> {
     let kernel = crate::bare::build_kernel()?;
     let mut failures = Vec::new();
     let host_khz = host_tsc_khz();
+    let mut bpf_compared = false;
     for machine in ["microvm", "q35"] {
         for cpus in [1, 2] {
             let b = boot(&kernel, machine, cpus, "")?;
@@ -150,6 +184,12 @@ pub fn test() -> Result<(), String> {
             );
             if b.status != Some(1) || !passed {
                 failures.push(format!("{machine} x{cpus}: exit {:?}\n{}", b.status, b.console));
+            }
+            if !bpf_compared {
+                bpf_compared = true;
+                if let Err(e) = compare_with_linux(&b.console, "bpf-maps") {
+                    failures.push(e);
+                }
             }
             // The kernel must see every vCPU QEMU was given.
             if found.is_some_and(|f| !f.starts_with(&format!("{cpus} CPU(s)"))) {

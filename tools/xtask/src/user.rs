@@ -31,6 +31,13 @@ pub fn build_initramfs() -> Result<PathBuf, String> {
             .arg(root.join("user/hello-c/hello.c")),
         "gcc -static (user/hello-c)",
     )?;
+    run(
+        Command::new("gcc")
+            .args(["-static", "-O2", "-Wall", "-o"])
+            .arg(rootfs.join("bin/bpf-maps"))
+            .arg(root.join("user/bpf-maps/bpf_maps.c")),
+        "gcc -static (user/bpf-maps)",
+    )?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     run(
         Command::new(cargo)

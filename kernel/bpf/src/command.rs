@@ -1,0 +1,692 @@
+//! The `bpf()` system call's command layer, shared by the kernel and the
+//! host tests: Linux's `bpf_attr` size rules, the per-command checks, and
+//! the map commands over reference-counted objects with ids. Everything
+//! that touches a process (its memory, its file descriptors) goes through
+//! [`Env`], so the same code serves the kernel's system call and a test's
+//! fake process. Every attribute is treated as hostile: bad sizes, fds,
+//! pointers and flags are errors with Linux's numbers, never a fault.
+//!
+//! Today: `MAP_CREATE`, `MAP_LOOKUP_ELEM`, `MAP_UPDATE_ELEM`,
+//! `MAP_DELETE_ELEM`, `MAP_GET_NEXT_KEY`, `MAP_LOOKUP_AND_DELETE_ELEM`,
+//! `MAP_FREEZE`, `MAP_GET_NEXT_ID`, `MAP_GET_FD_BY_ID` and
+//! `OBJ_GET_INFO_BY_FD` for maps; other commands return `EINVAL` (as
+//! Linux does for commands it does not know) until they arrive.
+
+use crate::maps::{Map, MapSpec};
+use alloc::collections::BTreeMap;
+use alloc::sync::{Arc, Weak};
+use alloc::vec;
+use alloc::vec::Vec;
+use axiom_abi::uapi::attr::{
+    BPF_ATTR_SIZE, GetIdAttr, InfoAttr, MapCreateAttr, MapElemAttr, MapInfo,
+};
+use axiom_abi::uapi::errno::Errno;
+use axiom_abi::uapi::types::{cmd, map_type as mt};
+use core::sync::atomic::{AtomicU32, Ordering};
+
+/// The largest attribute Linux reads (a page).
+const PAGE: usize = 4096;
+
+/// A map as a kernel object.
+pub struct MapObject {
+    /// Its id (`BPF_MAP_GET_NEXT_ID` order).
+    pub id: u32,
+    /// Its name (`map_name`, NUL-padded).
+    pub name: [u8; 16],
+    /// The map.
+    pub map: spin::Mutex<Map>,
+}
+
+/// What a BPF file descriptor refers to.
+#[derive(Clone)]
+pub enum Object {
+    /// A map.
+    Map(Arc<MapObject>),
+}
+
+/// What the command layer needs of the calling process.
+pub trait Env {
+    /// Copies user memory at `addr` into `out`; `EFAULT` if it cannot.
+    fn read_user(&self, addr: u64, out: &mut [u8]) -> Result<(), Errno>;
+    /// Copies `data` to user memory at `addr`; `EFAULT` if it cannot.
+    fn write_user(&self, addr: u64, data: &[u8]) -> Result<(), Errno>;
+    /// The BPF object behind `fd`: `EBADF` if the descriptor is not open,
+    /// `EINVAL` if it is not a BPF object.
+    fn object(&self, fd: u32) -> Result<Object, Errno>;
+    /// A new descriptor for `object`.
+    fn install(&mut self, object: Object) -> Result<u32, Errno>;
+    /// Whether the kernel can spare `bytes` more for a map (`ENOMEM` if
+    /// not).
+    fn memory_ok(&self, bytes: usize) -> bool;
+}
+
+/// Every BPF object, by id; an object lives while a descriptor (or a
+/// program, a pin...) holds it.
+pub struct Registry {
+    maps: spin::Mutex<BTreeMap<u32, Weak<MapObject>>>,
+    next_id: AtomicU32,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Registry::new()
+    }
+}
+
+/// The attribute as the command sees it: the caller's bytes, zero-filled
+/// to the size Axiom knows.
+type Attr = [u8; BPF_ATTR_SIZE];
+
+/// Linux's entry checks: at most a page; bytes beyond what the kernel
+/// knows must be zero (`E2BIG`); a short attribute is zero-filled.
+fn read_attr(env: &dyn Env, uattr: u64, size: u32) -> Result<Attr, Errno> {
+    let size = size as usize;
+    if size > PAGE {
+        return Err(Errno::E2BIG);
+    }
+    if size > BPF_ATTR_SIZE {
+        let mut tail = vec![0u8; size - BPF_ATTR_SIZE];
+        env.read_user(uattr + BPF_ATTR_SIZE as u64, &mut tail)?;
+        if tail.iter().any(|&b| b != 0) {
+            return Err(Errno::E2BIG);
+        }
+    }
+    let mut attr = [0u8; BPF_ATTR_SIZE];
+    env.read_user(uattr, &mut attr[..size.min(BPF_ATTR_SIZE)])?;
+    Ok(attr)
+}
+
+/// Linux's `CHECK_ATTR`: bytes past the command's last field must be zero.
+fn check_attr(attr: &Attr, used: usize) -> Result<(), Errno> {
+    if attr[used.min(BPF_ATTR_SIZE)..].iter().any(|&b| b != 0) {
+        Err(Errno::EINVAL)
+    } else {
+        Ok(())
+    }
+}
+
+/// A map name: at most 15 bytes of letters, digits, `_` and `.`, NUL after.
+fn check_name(name: &[u8; 16]) -> Result<(), Errno> {
+    let len = name.iter().position(|&b| b == 0).ok_or(Errno::EINVAL)?;
+    if name[..len].iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.') {
+        Ok(())
+    } else {
+        Err(Errno::EINVAL)
+    }
+}
+
+/// `map_flags` each map kind accepts: `BPF_F_NO_PREALLOC` (1),
+/// `BPF_F_NO_COMMON_LRU` (2), `BPF_F_NUMA_NODE` (4), `BPF_F_RDONLY` (8),
+/// `BPF_F_WRONLY` (16), `BPF_F_ZERO_SEED` (64), `BPF_F_RDONLY_PROG` (128),
+/// `BPF_F_WRONLY_PROG` (256).
+fn flags_ok(map_type: u32, flags: u32) -> bool {
+    let access = 8 | 16 | 128 | 256;
+    let allowed = match map_type {
+        mt::HASH | mt::PERCPU_HASH => 1 | 4 | 64 | access,
+        mt::LRU_HASH => 2 | 4 | access,
+        mt::ARRAY | mt::PERCPU_ARRAY => 4 | access,
+        mt::PROG_ARRAY => 4 | 8 | 16,
+        mt::RINGBUF => 4,
+        _ => 0,
+    };
+    flags & !allowed == 0 && flags & (8 | 16) != (8 | 16) && flags & (128 | 256) != (128 | 256)
+}
+
+impl Registry {
+    /// An empty registry.
+    pub const fn new() -> Registry {
+        Registry { maps: spin::Mutex::new(BTreeMap::new()), next_id: AtomicU32::new(1) }
+    }
+
+    /// Maps alive now.
+    pub fn live_maps(&self) -> usize {
+        let mut maps = self.maps.lock();
+        maps.retain(|_, m| m.strong_count() > 0);
+        maps.len()
+    }
+
+    /// `bpf(cmd, uattr, size)`.
+    pub fn call(
+        &self,
+        env: &mut dyn Env,
+        command: u32,
+        uattr: u64,
+        size: u32,
+    ) -> Result<u64, Errno> {
+        let attr = read_attr(env, uattr, size)?;
+        match command {
+            cmd::MAP_CREATE => self.map_create(env, &attr),
+            cmd::MAP_LOOKUP_ELEM => map_lookup(env, &attr, false),
+            cmd::MAP_LOOKUP_AND_DELETE_ELEM => map_lookup(env, &attr, true),
+            cmd::MAP_UPDATE_ELEM => map_update(env, &attr),
+            cmd::MAP_DELETE_ELEM => map_delete(env, &attr),
+            cmd::MAP_GET_NEXT_KEY => map_next_key(env, &attr),
+            cmd::MAP_FREEZE => map_freeze(env, &attr),
+            cmd::MAP_GET_NEXT_ID => self.map_next_id(env, uattr, &attr),
+            cmd::MAP_GET_FD_BY_ID => self.map_fd_by_id(env, &attr),
+            cmd::OBJ_GET_INFO_BY_FD => info_by_fd(env, uattr, &attr),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    fn map_create(&self, env: &mut dyn Env, attr: &Attr) -> Result<u64, Errno> {
+        check_attr(attr, MapCreateAttr::SIZE)?;
+        let a = MapCreateAttr::from_bytes(attr);
+        check_name(&a.map_name)?;
+        if !flags_ok(a.map_type, a.map_flags) {
+            return Err(Errno::EINVAL);
+        }
+        // Not yet: BTF-described maps, inner maps, offload, tokens.
+        if a.btf_fd != 0 || a.inner_map_fd != 0 || a.map_ifindex != 0 || a.map_token_fd != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let spec = MapSpec {
+            map_type: a.map_type,
+            key_size: a.key_size,
+            value_size: a.value_size,
+            max_entries: a.max_entries,
+            flags: a.map_flags,
+        };
+        let upfront = match a.map_type {
+            mt::ARRAY | mt::PERCPU_ARRAY => {
+                (a.max_entries as usize).saturating_mul(a.value_size as usize)
+            }
+            mt::PROG_ARRAY => (a.max_entries as usize).saturating_mul(8),
+            _ => 0,
+        };
+        if !env.memory_ok(upfront) {
+            return Err(Errno::ENOMEM);
+        }
+        let map = Map::new(spec)?;
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let object = Arc::new(MapObject { id, name: a.map_name, map: spin::Mutex::new(map) });
+        self.maps.lock().insert(id, Arc::downgrade(&object));
+        env.install(Object::Map(object)).map(u64::from)
+    }
+
+    fn map_next_id(&self, env: &mut dyn Env, uattr: u64, attr: &Attr) -> Result<u64, Errno> {
+        check_attr(attr, 8)?;
+        let a = GetIdAttr::from_bytes(attr);
+        let maps = self.maps.lock();
+        let next = maps
+            .range(a.start_id.saturating_add(1)..)
+            .find(|(_, m)| m.strong_count() > 0)
+            .map(|(&id, _)| id)
+            .ok_or(Errno::ENOENT)?;
+        drop(maps);
+        env.write_user(uattr + 4, &next.to_le_bytes())?;
+        Ok(0)
+    }
+
+    fn map_fd_by_id(&self, env: &mut dyn Env, attr: &Attr) -> Result<u64, Errno> {
+        check_attr(attr, GetIdAttr::SIZE)?;
+        let a = GetIdAttr::from_bytes(attr);
+        // open_flags: BPF_F_RDONLY (8) or BPF_F_WRONLY (16), not both.
+        if a.open_flags & !(8 | 16) != 0 || a.open_flags == 24 || a.fd_by_id_token_fd != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let object =
+            self.maps.lock().get(&a.start_id).and_then(Weak::upgrade).ok_or(Errno::ENOENT)?;
+        env.install(Object::Map(object)).map(u64::from)
+    }
+}
+
+fn map_of(env: &dyn Env, fd: u32) -> Result<Arc<MapObject>, Errno> {
+    match env.object(fd)? {
+        Object::Map(m) => Ok(m),
+    }
+}
+
+fn elem_attr(env: &dyn Env, attr: &Attr) -> Result<(MapElemAttr, Arc<MapObject>), Errno> {
+    check_attr(attr, MapElemAttr::SIZE)?;
+    let a = MapElemAttr::from_bytes(attr);
+    Ok((a, map_of(env, a.map_fd)?))
+}
+
+fn read_key(env: &dyn Env, m: &MapObject, addr: u64) -> Result<Vec<u8>, Errno> {
+    let mut key = vec![0u8; m.map.lock().spec.key_size as usize];
+    env.read_user(addr, &mut key)?;
+    Ok(key)
+}
+
+fn map_lookup(env: &mut dyn Env, attr: &Attr, delete: bool) -> Result<u64, Errno> {
+    let (a, m) = elem_attr(env, attr)?;
+    // BPF_F_LOCK (4) is for maps with a spin lock in their values: none yet.
+    if a.flags != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let kind = m.map.lock().spec.map_type;
+    if kind == mt::RINGBUF || kind == mt::PROG_ARRAY && !delete {
+        return Err(if kind == mt::RINGBUF { Errno::EINVAL } else { Errno::ENOTSUPP });
+    }
+    if delete && !matches!(kind, mt::HASH | mt::LRU_HASH | mt::PERCPU_HASH) {
+        return Err(Errno::ENOTSUPP);
+    }
+    let key = read_key(env, &m, a.key)?;
+    let value = {
+        let mut map = m.map.lock();
+        if delete && map.frozen {
+            return Err(Errno::EPERM);
+        }
+        let v = map.read(&key).ok_or(Errno::ENOENT)?;
+        if delete {
+            map.delete(&key)?;
+            map.collect();
+        }
+        v
+    };
+    env.write_user(a.value, &value)?;
+    Ok(0)
+}
+
+fn map_update(env: &mut dyn Env, attr: &Attr) -> Result<u64, Errno> {
+    let (a, m) = elem_attr(env, attr)?;
+    let (key_size, value_size, kind) = {
+        let map = m.map.lock();
+        (map.spec.key_size as usize, map.spec.value_size as usize, map.spec.map_type)
+    };
+    if kind == mt::RINGBUF {
+        return Err(Errno::EINVAL);
+    }
+    if kind == mt::PROG_ARRAY {
+        // Its values are program descriptors: with programs (next step).
+        return Err(Errno::EINVAL);
+    }
+    let key = read_key(env, &m, a.key)?;
+    let mut value = vec![0u8; value_size];
+    env.read_user(a.value, &mut value)?;
+    if !env.memory_ok(key_size + value_size + 64) {
+        return Err(Errno::ENOMEM);
+    }
+    let mut map = m.map.lock();
+    if map.frozen {
+        return Err(Errno::EPERM);
+    }
+    map.update(&key, &value, a.flags)?;
+    map.collect();
+    Ok(0)
+}
+
+fn map_delete(env: &mut dyn Env, attr: &Attr) -> Result<u64, Errno> {
+    let (a, m) = elem_attr(env, attr)?;
+    let key = read_key(env, &m, a.key)?;
+    let mut map = m.map.lock();
+    if map.frozen {
+        return Err(Errno::EPERM);
+    }
+    map.delete(&key)?;
+    map.collect();
+    Ok(0)
+}
+
+fn map_next_key(env: &mut dyn Env, attr: &Attr) -> Result<u64, Errno> {
+    let (a, m) = elem_attr(env, attr)?;
+    if m.map.lock().spec.map_type == mt::RINGBUF {
+        return Err(Errno::EINVAL);
+    }
+    let key = if a.key == 0 { None } else { Some(read_key(env, &m, a.key)?) };
+    let next = m.map.lock().next_key(key.as_deref()).ok_or(Errno::ENOENT)?;
+    env.write_user(a.value, &next)?;
+    Ok(0)
+}
+
+fn map_freeze(env: &mut dyn Env, attr: &Attr) -> Result<u64, Errno> {
+    check_attr(attr, 4)?;
+    let fd = u32::from_le_bytes([attr[0], attr[1], attr[2], attr[3]]);
+    let m = map_of(env, fd)?;
+    let mut map = m.map.lock();
+    // A frozen map cannot be written from user space, so freezing it
+    // again is refused for want of write access (Linux's EPERM).
+    if map.frozen {
+        return Err(Errno::EPERM);
+    }
+    map.frozen = true;
+    Ok(0)
+}
+
+fn info_by_fd(env: &mut dyn Env, uattr: u64, attr: &Attr) -> Result<u64, Errno> {
+    check_attr(attr, InfoAttr::SIZE)?;
+    let a = InfoAttr::from_bytes(attr);
+    let m = map_of(env, a.bpf_fd)?;
+    // The caller's buffer may be larger than what Axiom fills (its tail
+    // must be zero, E2BIG) or smaller (what fits is written).
+    let len = a.info_len as usize;
+    if len > PAGE {
+        return Err(Errno::E2BIG);
+    }
+    if len > MapInfo::SIZE {
+        let mut tail = vec![0u8; len - MapInfo::SIZE];
+        env.read_user(a.info + MapInfo::SIZE as u64, &mut tail)?;
+        if tail.iter().any(|&b| b != 0) {
+            return Err(Errno::E2BIG);
+        }
+    }
+    let len = len.min(MapInfo::SIZE);
+    let map = m.map.lock();
+    let info = MapInfo {
+        type_: map.spec.map_type,
+        id: m.id,
+        key_size: map.spec.key_size,
+        value_size: map.spec.value_size,
+        max_entries: map.spec.max_entries,
+        map_flags: map.spec.flags,
+        name: m.name,
+        ..MapInfo::default()
+    };
+    drop(map);
+    let mut bytes = [0u8; MapInfo::SIZE];
+    info.write_to(&mut bytes);
+    env.write_user(a.info, &bytes[..len])?;
+    env.write_user(uattr + 4, &(len as u32).to_le_bytes())?;
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A process for the tests: memory at [`BASE`], a descriptor table.
+    struct Fake {
+        mem: Vec<u8>,
+        fds: Vec<Option<Object>>,
+    }
+
+    const BASE: u64 = 0x10_0000;
+
+    impl Fake {
+        fn new() -> Fake {
+            Fake { mem: vec![0; 64 * 1024], fds: vec![None, None, None] }
+        }
+        fn range(&self, addr: u64, len: usize) -> Result<core::ops::Range<usize>, Errno> {
+            let start = addr.checked_sub(BASE).ok_or(Errno::EFAULT)? as usize;
+            let end = start.checked_add(len).ok_or(Errno::EFAULT)?;
+            if end > self.mem.len() { Err(Errno::EFAULT) } else { Ok(start..end) }
+        }
+        fn put(&mut self, addr: u64, data: &[u8]) {
+            let r = self.range(addr, data.len()).unwrap();
+            self.mem[r].copy_from_slice(data);
+        }
+        fn get(&self, addr: u64, len: usize) -> Vec<u8> {
+            self.mem[self.range(addr, len).unwrap()].to_vec()
+        }
+        /// Calls `bpf(cmd, attr)` with `attr` placed at BASE.
+        fn bpf(&mut self, reg: &Registry, command: u32, attr: &[u8]) -> Result<u64, Errno> {
+            self.put(BASE, &vec![0u8; 4096]);
+            self.put(BASE, attr);
+            reg.call(self, command, BASE, attr.len() as u32)
+        }
+    }
+
+    impl Env for Fake {
+        fn read_user(&self, addr: u64, out: &mut [u8]) -> Result<(), Errno> {
+            out.copy_from_slice(&self.mem[self.range(addr, out.len())?]);
+            Ok(())
+        }
+        fn write_user(&self, addr: u64, data: &[u8]) -> Result<(), Errno> {
+            // The fake's memory is written through `put` in the tests;
+            // here only the range is checked and the bytes stored.
+            self.range(addr, data.len())?;
+            WRITES.with(|w| w.borrow_mut().push((addr, data.to_vec())));
+            Ok(())
+        }
+        fn object(&self, fd: u32) -> Result<Object, Errno> {
+            match self.fds.get(fd as usize) {
+                Some(Some(o)) => Ok(o.clone()),
+                _ if fd < 3 => Err(Errno::EINVAL),
+                _ => Err(Errno::EBADF),
+            }
+        }
+        fn install(&mut self, object: Object) -> Result<u32, Errno> {
+            self.fds.push(Some(object));
+            Ok(self.fds.len() as u32 - 1)
+        }
+        fn memory_ok(&self, bytes: usize) -> bool {
+            bytes < 1 << 24
+        }
+    }
+
+    std::thread_local! {
+        static WRITES: core::cell::RefCell<Vec<(u64, Vec<u8>)>> = const { core::cell::RefCell::new(Vec::new()) };
+    }
+
+    /// Applies the writes the command layer made to the fake's memory.
+    fn flush(f: &mut Fake) {
+        for (addr, data) in WRITES.with(|w| core::mem::take(&mut *w.borrow_mut())) {
+            f.put(addr, &data);
+        }
+    }
+
+    fn create(
+        f: &mut Fake,
+        reg: &Registry,
+        kind: u32,
+        key: u32,
+        value: u32,
+        max: u32,
+    ) -> Result<u64, Errno> {
+        let mut a = [0u8; MapCreateAttr::SIZE];
+        MapCreateAttr {
+            map_type: kind,
+            key_size: key,
+            value_size: value,
+            max_entries: max,
+            ..Default::default()
+        }
+        .write_to(&mut a);
+        f.bpf(reg, cmd::MAP_CREATE, &a)
+    }
+
+    fn elem(
+        f: &mut Fake,
+        reg: &Registry,
+        command: u32,
+        fd: u64,
+        key: &[u8],
+        value: &[u8],
+        flags: u64,
+    ) -> Result<u64, Errno> {
+        let (k, v) = (BASE + 0x1000, BASE + 0x2000);
+        let mut a = [0u8; MapElemAttr::SIZE];
+        MapElemAttr { map_fd: fd as u32, key: if key.is_empty() { 0 } else { k }, value: v, flags }
+            .write_to(&mut a);
+        f.put(BASE, &vec![0u8; 4096]);
+        f.put(BASE, &a);
+        f.put(k, key);
+        f.put(v, value);
+        let r = reg.call(f, command, BASE, a.len() as u32);
+        flush(f);
+        r
+    }
+
+    #[test]
+    fn attribute_sizes_follow_linux() {
+        let reg = Registry::new();
+        let mut f = Fake::new();
+        let mut big = vec![0u8; 4097];
+        assert_eq!(f.bpf(&reg, cmd::MAP_CREATE, &big), Err(Errno::E2BIG));
+        big.truncate(300);
+        big[0] = mt::ARRAY as u8;
+        big[4] = 4;
+        big[8] = 8;
+        big[12] = 1;
+        // Zero past what Axiom knows: accepted.
+        assert!(f.bpf(&reg, cmd::MAP_CREATE, &big).is_ok());
+        // Non-zero past it: E2BIG.
+        big[250] = 1;
+        assert_eq!(f.bpf(&reg, cmd::MAP_CREATE, &big), Err(Errno::E2BIG));
+        // Non-zero past the command's fields: EINVAL.
+        let mut a = [0u8; 64];
+        a[40] = 1;
+        assert_eq!(f.bpf(&reg, cmd::MAP_UPDATE_ELEM, &a), Err(Errno::EINVAL));
+        // An attribute the process cannot read: EFAULT.
+        assert_eq!(reg.call(&mut f, cmd::MAP_CREATE, 0x10, 16), Err(Errno::EFAULT));
+        // Unknown commands: EINVAL.
+        assert_eq!(f.bpf(&reg, 9999, &[0u8; 8]), Err(Errno::EINVAL));
+    }
+
+    #[test]
+    fn map_commands_have_linux_semantics() {
+        let reg = Registry::new();
+        let mut f = Fake::new();
+        let arr = create(&mut f, &reg, mt::ARRAY, 4, 8, 2).unwrap();
+        let k1 = 1u32.to_le_bytes();
+        assert_eq!(
+            elem(&mut f, &reg, cmd::MAP_UPDATE_ELEM, arr, &k1, &7u64.to_le_bytes(), 0),
+            Ok(0)
+        );
+        assert_eq!(elem(&mut f, &reg, cmd::MAP_LOOKUP_ELEM, arr, &k1, &[0; 8], 0), Ok(0));
+        assert_eq!(f.get(BASE + 0x2000, 8), 7u64.to_le_bytes());
+        assert_eq!(
+            elem(&mut f, &reg, cmd::MAP_UPDATE_ELEM, arr, &5u32.to_le_bytes(), &[0; 8], 0),
+            Err(Errno::E2BIG)
+        );
+        assert_eq!(
+            elem(&mut f, &reg, cmd::MAP_UPDATE_ELEM, arr, &k1, &[0; 8], 1),
+            Err(Errno::EEXIST)
+        );
+        assert_eq!(elem(&mut f, &reg, cmd::MAP_DELETE_ELEM, arr, &k1, &[], 0), Err(Errno::EINVAL));
+        // Next key: 0, then 1, then the end.
+        assert_eq!(elem(&mut f, &reg, cmd::MAP_GET_NEXT_KEY, arr, &[], &[0; 4], 0), Ok(0));
+        assert_eq!(f.get(BASE + 0x2000, 4), 0u32.to_le_bytes());
+        assert_eq!(
+            elem(&mut f, &reg, cmd::MAP_GET_NEXT_KEY, arr, &k1, &[0; 4], 0),
+            Err(Errno::ENOENT)
+        );
+
+        let hash = create(&mut f, &reg, mt::HASH, 4, 4, 2).unwrap();
+        for k in [1u32, 2] {
+            assert_eq!(
+                elem(
+                    &mut f,
+                    &reg,
+                    cmd::MAP_UPDATE_ELEM,
+                    hash,
+                    &k.to_le_bytes(),
+                    &k.to_le_bytes(),
+                    1
+                ),
+                Ok(0)
+            );
+        }
+        // Full.
+        assert_eq!(
+            elem(&mut f, &reg, cmd::MAP_UPDATE_ELEM, hash, &3u32.to_le_bytes(), &[0; 4], 0),
+            Err(Errno::E2BIG)
+        );
+        assert_eq!(
+            elem(&mut f, &reg, cmd::MAP_UPDATE_ELEM, hash, &9u32.to_le_bytes(), &[0; 4], 2),
+            Err(Errno::ENOENT)
+        );
+        assert_eq!(
+            elem(
+                &mut f,
+                &reg,
+                cmd::MAP_LOOKUP_AND_DELETE_ELEM,
+                hash,
+                &2u32.to_le_bytes(),
+                &[0; 4],
+                0
+            ),
+            Ok(0)
+        );
+        assert_eq!(f.get(BASE + 0x2000, 4), 2u32.to_le_bytes());
+        assert_eq!(
+            elem(&mut f, &reg, cmd::MAP_DELETE_ELEM, hash, &2u32.to_le_bytes(), &[], 0),
+            Err(Errno::ENOENT)
+        );
+        // Bad descriptors: not open (EBADF), not a BPF object (EINVAL).
+        assert_eq!(
+            elem(&mut f, &reg, cmd::MAP_LOOKUP_ELEM, 77, &k1, &[0; 4], 0),
+            Err(Errno::EBADF)
+        );
+        assert_eq!(
+            elem(&mut f, &reg, cmd::MAP_LOOKUP_ELEM, 1, &k1, &[0; 4], 0),
+            Err(Errno::EINVAL)
+        );
+        // Frozen: no more updates from user space.
+        let mut a = [0u8; 4];
+        a.copy_from_slice(&(hash as u32).to_le_bytes());
+        assert_eq!(f.bpf(&reg, cmd::MAP_FREEZE, &a), Ok(0));
+        assert_eq!(f.bpf(&reg, cmd::MAP_FREEZE, &a), Err(Errno::EPERM));
+        assert_eq!(
+            elem(&mut f, &reg, cmd::MAP_UPDATE_ELEM, hash, &1u32.to_le_bytes(), &[0; 4], 0),
+            Err(Errno::EPERM)
+        );
+        // Bad shapes and flags.
+        assert_eq!(create(&mut f, &reg, mt::ARRAY, 8, 8, 2), Err(Errno::EINVAL));
+        assert_eq!(create(&mut f, &reg, 999, 4, 4, 2), Err(Errno::EINVAL));
+        assert_eq!(create(&mut f, &reg, mt::ARRAY, 4, 1 << 20, 1 << 12), Err(Errno::ENOMEM));
+    }
+
+    #[test]
+    fn ids_info_and_lifetimes() {
+        let reg = Registry::new();
+        let mut f = Fake::new();
+        let a = create(&mut f, &reg, mt::ARRAY, 4, 8, 2).unwrap();
+        let b = create(&mut f, &reg, mt::HASH, 4, 8, 2).unwrap();
+        assert_eq!(reg.live_maps(), 2);
+        // Next id from 0 finds the first; by id gives a new descriptor.
+        let mut g = [0u8; 8];
+        assert_eq!(f.bpf(&reg, cmd::MAP_GET_NEXT_ID, &g), Ok(0));
+        flush(&mut f);
+        let first = u32::from_le_bytes(f.get(BASE + 4, 4).try_into().unwrap());
+        g[..4].copy_from_slice(&first.to_le_bytes());
+        let mut by_id = [0u8; GetIdAttr::SIZE];
+        by_id[..4].copy_from_slice(&first.to_le_bytes());
+        let c = f.bpf(&reg, cmd::MAP_GET_FD_BY_ID, &by_id).unwrap();
+        assert!(c > b);
+        // Info: the map's shape, id and the length written.
+        let mut i = [0u8; InfoAttr::SIZE];
+        InfoAttr { bpf_fd: a as u32, info_len: 200, info: BASE + 0x3000 }.write_to(&mut i);
+        assert_eq!(f.bpf(&reg, cmd::OBJ_GET_INFO_BY_FD, &i), Ok(0));
+        flush(&mut f);
+        let info = MapInfo::from_bytes(&f.get(BASE + 0x3000, MapInfo::SIZE));
+        assert_eq!((info.type_, info.id, info.key_size, info.value_size), (mt::ARRAY, first, 4, 8));
+        assert_eq!(
+            u32::from_le_bytes(f.get(BASE + 4, 4).try_into().unwrap()) as usize,
+            MapInfo::SIZE
+        );
+        // Closing every descriptor frees the maps.
+        f.fds.truncate(3);
+        assert_eq!(reg.live_maps(), 0);
+        assert_eq!(f.bpf(&reg, cmd::MAP_GET_FD_BY_ID, &by_id), Err(Errno::ENOENT));
+    }
+
+    #[test]
+    fn hostile_attributes_never_panic_and_leave_no_objects() {
+        let reg = Registry::new();
+        let mut f = Fake::new();
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..20_000 {
+            let command = (next() % 40) as u32;
+            let size = (next() % 200) as usize;
+            let mut attr = vec![0u8; size];
+            for b in attr.iter_mut() {
+                let r = next();
+                // Mostly small numbers and pointers into the fake's memory.
+                *b = match r % 4 {
+                    0 => 0,
+                    1 => (r >> 8) as u8 & 7,
+                    _ => (r >> 16) as u8,
+                };
+            }
+            if size >= 24 && next() % 2 == 0 {
+                attr[8..16].copy_from_slice(&(BASE + 0x1000 + next() % 0x4000).to_le_bytes());
+                attr[16..24].copy_from_slice(&(BASE + 0x1000 + next() % 0x4000).to_le_bytes());
+            }
+            let _ = f.bpf(&reg, command, &attr);
+            flush(&mut f);
+            if f.fds.len() > 40 {
+                f.fds.truncate(3);
+            }
+        }
+        f.fds.truncate(3);
+        assert_eq!(reg.live_maps(), 0);
+    }
+}

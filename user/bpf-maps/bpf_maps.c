@@ -1,0 +1,179 @@
+/* The bpf() map commands and their errors, through the raw system call
+ * (no libbpf), as a static program that runs unchanged on Linux and on
+ * Axiom. Each case prints one line, "bpf-maps: <case>: <result>", and
+ * checks the result Linux gives; the build tool runs it on both kernels
+ * and compares the lines. Exit status: the number of failed checks. */
+#include <errno.h>
+#include <linux/bpf.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int failures;
+
+static long sys_bpf(int cmd, void *attr, unsigned int size)
+{
+	long r = syscall(__NR_bpf, cmd, attr, size);
+	return r < 0 ? -errno : r;
+}
+
+static const char *name(long r)
+{
+	static char buf[32];
+	switch (r) {
+	case -EPERM: return "EPERM";
+	case -ENOENT: return "ENOENT";
+	case -E2BIG: return "E2BIG";
+	case -EBADF: return "EBADF";
+	case -ENOMEM: return "ENOMEM";
+	case -EFAULT: return "EFAULT";
+	case -EBUSY: return "EBUSY";
+	case -EEXIST: return "EEXIST";
+	case -EINVAL: return "EINVAL";
+	case -524: return "ENOTSUPP";
+	}
+	if (r >= 0)
+		return "ok";
+	snprintf(buf, sizeof(buf), "errno %ld", -r);
+	return buf;
+}
+
+static void expect(const char *what, long r, long want)
+{
+	int ok = want >= 0 ? r >= 0 : r == want;
+	printf("bpf-maps: %s: %s%s\n", what, name(r), ok ? "" : " (UNEXPECTED)");
+	failures += !ok;
+}
+
+static int create(__u32 type, __u32 key, __u32 value, __u32 max)
+{
+	union bpf_attr a;
+	memset(&a, 0, sizeof(a));
+	a.map_type = type;
+	a.key_size = key;
+	a.value_size = value;
+	a.max_entries = max;
+	return sys_bpf(BPF_MAP_CREATE, &a, sizeof(a));
+}
+
+static long elem(int cmd, int fd, const void *key, void *value, __u64 flags)
+{
+	union bpf_attr a;
+	memset(&a, 0, sizeof(a));
+	a.map_fd = fd;
+	a.key = (__u64)(unsigned long)key;
+	a.value = (__u64)(unsigned long)value;
+	a.flags = flags;
+	return sys_bpf(cmd, &a, sizeof(a));
+}
+
+int main(void)
+{
+	__u32 k;
+	__u64 v;
+	unsigned char page[8192];
+
+	int arr = create(BPF_MAP_TYPE_ARRAY, 4, 8, 4);
+	expect("create array", arr, 0);
+	k = 1, v = 42;
+	expect("array update", elem(BPF_MAP_UPDATE_ELEM, arr, &k, &v, BPF_ANY), 0);
+	v = 0;
+	long r = elem(BPF_MAP_LOOKUP_ELEM, arr, &k, &v, 0);
+	expect(v == 42 ? "array lookup (42)" : "array lookup (wrong value)", r, v == 42 ? 0 : -1000);
+	k = 9;
+	expect("array update out of range", elem(BPF_MAP_UPDATE_ELEM, arr, &k, &v, BPF_ANY), -E2BIG);
+	k = 1;
+	expect("array update NOEXIST", elem(BPF_MAP_UPDATE_ELEM, arr, &k, &v, BPF_NOEXIST), -EEXIST);
+	expect("array update bad flags", elem(BPF_MAP_UPDATE_ELEM, arr, &k, &v, 99), -EINVAL);
+	expect("array delete", elem(BPF_MAP_DELETE_ELEM, arr, &k, NULL, 0), -EINVAL);
+	__u32 next = 77;
+	r = elem(BPF_MAP_GET_NEXT_KEY, arr, NULL, &next, 0);
+	expect(next == 0 ? "array first key (0)" : "array first key (wrong)", r, next == 0 ? 0 : -1000);
+	k = 3;
+	expect("array key after the last", elem(BPF_MAP_GET_NEXT_KEY, arr, &k, &next, 0), -ENOENT);
+	expect("array lookup, value pointer bad", elem(BPF_MAP_LOOKUP_ELEM, arr, &k, (void *)8, 0), -EFAULT);
+
+	int hash = create(BPF_MAP_TYPE_HASH, 4, 8, 2);
+	expect("create hash", hash, 0);
+	for (k = 1; k <= 2; k++) {
+		v = k * 10;
+		expect("hash insert", elem(BPF_MAP_UPDATE_ELEM, hash, &k, &v, BPF_NOEXIST), 0);
+	}
+	k = 3;
+	expect("hash insert when full", elem(BPF_MAP_UPDATE_ELEM, hash, &k, &v, BPF_ANY), -E2BIG);
+	k = 7;
+	expect("hash update EXIST of a missing key", elem(BPF_MAP_UPDATE_ELEM, hash, &k, &v, BPF_EXIST), -ENOENT);
+	k = 2, v = 0;
+	r = elem(BPF_MAP_LOOKUP_AND_DELETE_ELEM, hash, &k, &v, 0);
+	expect(v == 20 ? "hash lookup and delete (20)" : "hash lookup and delete (wrong)", r, v == 20 ? 0 : -1000);
+	expect("hash delete of a deleted key", elem(BPF_MAP_DELETE_ELEM, hash, &k, NULL, 0), -ENOENT);
+	expect("hash lookup of a deleted key", elem(BPF_MAP_LOOKUP_ELEM, hash, &k, &v, 0), -ENOENT);
+	expect("array lookup and delete", elem(BPF_MAP_LOOKUP_AND_DELETE_ELEM, arr, &k, &v, 0), -524);
+
+	expect("lookup on a closed descriptor", elem(BPF_MAP_LOOKUP_ELEM, 999, &k, &v, 0), -EBADF);
+	expect("lookup on a non-BPF descriptor", elem(BPF_MAP_LOOKUP_ELEM, 1, &k, &v, 0), -EINVAL);
+
+	memset(page, 0, sizeof(page));
+	expect("attribute larger than a page", sys_bpf(BPF_MAP_CREATE, page, 4097), -E2BIG);
+	union bpf_attr *a = (union bpf_attr *)page;
+	a->map_type = BPF_MAP_TYPE_ARRAY, a->key_size = 4, a->value_size = 4, a->max_entries = 1;
+	page[1000] = 1;
+	expect("non-zero bytes past the attribute", sys_bpf(BPF_MAP_CREATE, page, 2000), -E2BIG);
+	page[1000] = 0;
+	int big = sys_bpf(BPF_MAP_CREATE, page, 2000);
+	expect("zero bytes past the attribute", big, 0);
+	union bpf_attr e;
+	memset(&e, 0, sizeof(e));
+	e.map_fd = arr;
+	e.key = (__u64)(unsigned long)&k;
+	e.value = (__u64)(unsigned long)&v;
+	((unsigned char *)&e)[40] = 1;
+	expect("non-zero bytes past the command's fields", sys_bpf(BPF_MAP_UPDATE_ELEM, &e, sizeof(e)), -EINVAL);
+	expect("unknown command", sys_bpf(9999, &e, sizeof(e)), -EINVAL);
+
+	expect("array with 8-byte keys", create(BPF_MAP_TYPE_ARRAY, 8, 8, 4), -EINVAL);
+	expect("unknown map type", create(9999, 4, 4, 4), -EINVAL);
+	expect("array without entries", create(BPF_MAP_TYPE_ARRAY, 4, 8, 0), -EINVAL);
+
+	union bpf_attr f;
+	memset(&f, 0, sizeof(f));
+	f.map_fd = hash;
+	expect("freeze", sys_bpf(BPF_MAP_FREEZE, &f, sizeof(f)), 0);
+	expect("freeze again", sys_bpf(BPF_MAP_FREEZE, &f, sizeof(f)), -EPERM);
+	k = 1;
+	expect("update a frozen map", elem(BPF_MAP_UPDATE_ELEM, hash, &k, &v, BPF_ANY), -EPERM);
+	expect("lookup in a frozen map", elem(BPF_MAP_LOOKUP_ELEM, hash, &k, &v, 0), 0);
+
+	struct bpf_map_info info;
+	memset(&info, 0, sizeof(info));
+	union bpf_attr g;
+	memset(&g, 0, sizeof(g));
+	g.info.bpf_fd = arr;
+	g.info.info_len = sizeof(info);
+	g.info.info = (__u64)(unsigned long)&info;
+	r = sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &g, sizeof(g));
+	int shape = info.type == BPF_MAP_TYPE_ARRAY && info.key_size == 4 && info.value_size == 8 &&
+		    info.max_entries == 4 && info.id != 0;
+	expect(shape ? "info (array, 4, 8, 4)" : "info (wrong)", r, shape ? 0 : -1000);
+
+	union bpf_attr id;
+	memset(&id, 0, sizeof(id));
+	id.start_id = info.id - 1;
+	r = sys_bpf(BPF_MAP_GET_NEXT_ID, &id, sizeof(id));
+	expect(id.next_id == info.id ? "next id (the array's)" : "next id (another)", r, 0);
+	memset(&id, 0, sizeof(id));
+	id.map_id = info.id;
+	int again = sys_bpf(BPF_MAP_GET_FD_BY_ID, &id, sizeof(id));
+	expect("descriptor by id", again, 0);
+	k = 1, v = 0;
+	r = elem(BPF_MAP_LOOKUP_ELEM, again, &k, &v, 0);
+	expect(v == 42 ? "lookup through it (42)" : "lookup through it (wrong)", r, v == 42 ? 0 : -1000);
+
+	close(arr);
+	close(hash);
+	close(big);
+	close(again);
+	printf("bpf-maps: %d failed\n", failures);
+	return failures;
+}
