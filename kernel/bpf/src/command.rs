@@ -8,9 +8,12 @@
 //!
 //! Today: `MAP_CREATE`, `MAP_LOOKUP_ELEM`, `MAP_UPDATE_ELEM`,
 //! `MAP_DELETE_ELEM`, `MAP_GET_NEXT_KEY`, `MAP_LOOKUP_AND_DELETE_ELEM`,
-//! `MAP_FREEZE`, `MAP_GET_NEXT_ID`, `MAP_GET_FD_BY_ID` and
-//! `OBJ_GET_INFO_BY_FD` for maps; other commands return `EINVAL` (as
-//! Linux does for commands it does not know) until they arrive.
+//! `MAP_FREEZE`, `MAP_GET_NEXT_ID`, `MAP_GET_FD_BY_ID`, `PROG_LOAD`
+//! (Axiom's verifier with Linux's log rules, then the JIT through
+//! [`Env::load_code`]), `PROG_TEST_RUN` (socket filters and XDP),
+//! `PROG_GET_NEXT_ID`, `PROG_GET_FD_BY_ID` and `OBJ_GET_INFO_BY_FD`;
+//! other commands return `EINVAL` (as Linux does for commands it does not
+//! know) until they arrive.
 
 use crate::maps::{Map, MapSpec};
 use alloc::collections::BTreeMap;
@@ -25,7 +28,7 @@ use axiom_abi::uapi::types::{cmd, map_type as mt};
 use core::sync::atomic::{AtomicU32, Ordering};
 
 /// The largest attribute Linux reads (a page).
-const PAGE: usize = 4096;
+pub(crate) const PAGE: usize = 4096;
 
 /// A map as a kernel object.
 pub struct MapObject {
@@ -37,11 +40,48 @@ pub struct MapObject {
     pub map: spin::Mutex<Map>,
 }
 
+/// Code a platform placed for running (the kernel's read+execute pages,
+/// a host's mapping).
+pub trait Code: Send + Sync {
+    /// Runs it with `ctx` in r1; its r0.
+    fn run(&self, ctx: u64) -> u64;
+    /// Bytes of machine code.
+    fn len(&self) -> usize;
+    /// Whether there is none.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A loaded program as a kernel object.
+pub struct ProgObject {
+    /// Its id.
+    pub id: u32,
+    /// Its name.
+    pub name: [u8; 16],
+    /// `BPF_PROG_TYPE_*`.
+    pub prog_type: u32,
+    /// The instructions as verified.
+    pub insns: Vec<axiom_abi::Insn>,
+    /// The compiled code.
+    pub code: alloc::boxed::Box<dyn Code>,
+    /// The maps it uses (kept alive while it lives).
+    pub maps: Vec<Arc<MapObject>>,
+    /// Instructions the verifier processed.
+    pub verified_insns: u32,
+    /// Whether its licence is GPL-compatible.
+    pub gpl: bool,
+    /// When it was loaded (ns).
+    pub load_time: u64,
+}
+
 /// What a BPF file descriptor refers to.
 #[derive(Clone)]
 pub enum Object {
     /// A map.
     Map(Arc<MapObject>),
+    /// A program.
+    Prog(Arc<ProgObject>),
 }
 
 /// What the command layer needs of the calling process.
@@ -58,13 +98,31 @@ pub trait Env {
     /// Whether the kernel can spare `bytes` more for a map (`ENOMEM` if
     /// not).
     fn memory_ok(&self, bytes: usize) -> bool;
+    /// Places JIT code (x86-64 or arm64, the platform's own) for running.
+    fn load_code(
+        &mut self,
+        image: axiom_jit::program::JitImage,
+    ) -> Result<alloc::boxed::Box<dyn Code>, Errno>;
+    /// The address of helper `id` as native code, if the platform has it.
+    fn helper_address(&self, id: i32) -> Option<u64>;
+    /// JIT options for this platform (far helper calls where code lies
+    /// far from the helpers).
+    fn jit_options(&self) -> axiom_jit::program::JitOptions;
+    /// A monotonic clock, ns.
+    fn now_ns(&self) -> u64;
+    /// CPUs (bounds per-CPU accesses in the verifier).
+    fn possible_cpus(&self) -> u32 {
+        1
+    }
 }
 
 /// Every BPF object, by id; an object lives while a descriptor (or a
 /// program, a pin...) holds it.
 pub struct Registry {
     maps: spin::Mutex<BTreeMap<u32, Weak<MapObject>>>,
+    progs: spin::Mutex<BTreeMap<u32, Weak<ProgObject>>>,
     next_id: AtomicU32,
+    next_prog_id: AtomicU32,
 }
 
 impl Default for Registry {
@@ -75,7 +133,7 @@ impl Default for Registry {
 
 /// The attribute as the command sees it: the caller's bytes, zero-filled
 /// to the size Axiom knows.
-type Attr = [u8; BPF_ATTR_SIZE];
+pub(crate) type Attr = [u8; BPF_ATTR_SIZE];
 
 /// Linux's entry checks: at most a page; bytes beyond what the kernel
 /// knows must be zero (`E2BIG`); a short attribute is zero-filled.
@@ -97,7 +155,7 @@ fn read_attr(env: &dyn Env, uattr: u64, size: u32) -> Result<Attr, Errno> {
 }
 
 /// Linux's `CHECK_ATTR`: bytes past the command's last field must be zero.
-fn check_attr(attr: &Attr, used: usize) -> Result<(), Errno> {
+pub(crate) fn check_attr(attr: &Attr, used: usize) -> Result<(), Errno> {
     if attr[used.min(BPF_ATTR_SIZE)..].iter().any(|&b| b != 0) {
         Err(Errno::EINVAL)
     } else {
@@ -135,7 +193,12 @@ fn flags_ok(map_type: u32, flags: u32) -> bool {
 impl Registry {
     /// An empty registry.
     pub const fn new() -> Registry {
-        Registry { maps: spin::Mutex::new(BTreeMap::new()), next_id: AtomicU32::new(1) }
+        Registry {
+            maps: spin::Mutex::new(BTreeMap::new()),
+            progs: spin::Mutex::new(BTreeMap::new()),
+            next_id: AtomicU32::new(1),
+            next_prog_id: AtomicU32::new(1),
+        }
     }
 
     /// Maps alive now.
@@ -143,6 +206,13 @@ impl Registry {
         let mut maps = self.maps.lock();
         maps.retain(|_, m| m.strong_count() > 0);
         maps.len()
+    }
+
+    /// Programs alive now.
+    pub fn live_progs(&self) -> usize {
+        let mut progs = self.progs.lock();
+        progs.retain(|_, p| p.strong_count() > 0);
+        progs.len()
     }
 
     /// `bpf(cmd, uattr, size)`.
@@ -165,6 +235,10 @@ impl Registry {
             cmd::MAP_GET_NEXT_ID => self.map_next_id(env, uattr, &attr),
             cmd::MAP_GET_FD_BY_ID => self.map_fd_by_id(env, &attr),
             cmd::OBJ_GET_INFO_BY_FD => info_by_fd(env, uattr, &attr),
+            cmd::PROG_LOAD => self.prog_load(env, uattr, &attr),
+            cmd::PROG_TEST_RUN => crate::prog::test_run(env, uattr, &attr),
+            cmd::PROG_GET_NEXT_ID => self.prog_next_id(env, uattr, &attr),
+            cmd::PROG_GET_FD_BY_ID => self.prog_fd_by_id(env, &attr),
             _ => Err(Errno::EINVAL),
         }
     }
@@ -234,6 +308,50 @@ impl Registry {
 fn map_of(env: &dyn Env, fd: u32) -> Result<Arc<MapObject>, Errno> {
     match env.object(fd)? {
         Object::Map(m) => Ok(m),
+        Object::Prog(_) => Err(Errno::EINVAL),
+    }
+}
+
+/// The program behind `fd`.
+pub(crate) fn prog_of(env: &dyn Env, fd: u32) -> Result<Arc<ProgObject>, Errno> {
+    match env.object(fd)? {
+        Object::Prog(p) => Ok(p),
+        Object::Map(_) => Err(Errno::EINVAL),
+    }
+}
+
+impl Registry {
+    fn prog_load(&self, env: &mut dyn Env, uattr: u64, attr: &Attr) -> Result<u64, Errno> {
+        let loaded = crate::prog::load(env, uattr, attr)?;
+        let id = self.next_prog_id.fetch_add(1, Ordering::Relaxed);
+        let object = Arc::new(ProgObject { id, ..loaded });
+        self.progs.lock().insert(id, Arc::downgrade(&object));
+        env.install(Object::Prog(object)).map(u64::from)
+    }
+
+    fn prog_next_id(&self, env: &mut dyn Env, uattr: u64, attr: &Attr) -> Result<u64, Errno> {
+        check_attr(attr, 8)?;
+        let a = GetIdAttr::from_bytes(attr);
+        let progs = self.progs.lock();
+        let next = progs
+            .range(a.start_id.saturating_add(1)..)
+            .find(|(_, p)| p.strong_count() > 0)
+            .map(|(&id, _)| id)
+            .ok_or(Errno::ENOENT)?;
+        drop(progs);
+        env.write_user(uattr + 4, &next.to_le_bytes())?;
+        Ok(0)
+    }
+
+    fn prog_fd_by_id(&self, env: &mut dyn Env, attr: &Attr) -> Result<u64, Errno> {
+        check_attr(attr, GetIdAttr::SIZE)?;
+        let a = GetIdAttr::from_bytes(attr);
+        if a.open_flags != 0 || a.fd_by_id_token_fd != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let object =
+            self.progs.lock().get(&a.start_id).and_then(Weak::upgrade).ok_or(Errno::ENOENT)?;
+        env.install(Object::Prog(object)).map(u64::from)
     }
 }
 
@@ -347,7 +465,10 @@ fn map_freeze(env: &mut dyn Env, attr: &Attr) -> Result<u64, Errno> {
 fn info_by_fd(env: &mut dyn Env, uattr: u64, attr: &Attr) -> Result<u64, Errno> {
     check_attr(attr, InfoAttr::SIZE)?;
     let a = InfoAttr::from_bytes(attr);
-    let m = map_of(env, a.bpf_fd)?;
+    let m = match env.object(a.bpf_fd)? {
+        Object::Map(m) => m,
+        Object::Prog(p) => return crate::prog::info(env, uattr, &a, &p),
+    };
     // The caller's buffer may be larger than what Axiom fills (its tail
     // must be zero, E2BIG) or smaller (what fits is written).
     let len = a.info_len as usize;
@@ -384,6 +505,8 @@ fn info_by_fd(env: &mut dyn Env, uattr: u64, attr: &Attr) -> Result<u64, Errno> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::String;
+    use axiom_abi::uapi::attr::{ProgLoadAttr, TestRunAttr};
 
     /// A process for the tests: memory at [`BASE`], a descriptor table.
     struct Fake {
@@ -442,6 +565,40 @@ mod tests {
         }
         fn memory_ok(&self, bytes: usize) -> bool {
             bytes < 1 << 24
+        }
+        #[cfg(feature = "host")]
+        fn load_code(
+            &mut self,
+            image: axiom_jit::program::JitImage,
+        ) -> Result<alloc::boxed::Box<dyn Code>, Errno> {
+            struct Host(crate::host::ExecImage);
+            impl Code for Host {
+                fn run(&self, ctx: u64) -> u64 {
+                    crate::raw::run_verified(&self.0, ctx)
+                }
+                fn len(&self) -> usize {
+                    self.0.code_len()
+                }
+            }
+            Ok(alloc::boxed::Box::new(Host(
+                crate::host::ExecImage::new(image).map_err(|_| Errno::ENOMEM)?,
+            )))
+        }
+        #[cfg(not(feature = "host"))]
+        fn load_code(
+            &mut self,
+            _image: axiom_jit::program::JitImage,
+        ) -> Result<alloc::boxed::Box<dyn Code>, Errno> {
+            Err(Errno::ENOTSUPP)
+        }
+        fn helper_address(&self, _id: i32) -> Option<u64> {
+            None
+        }
+        fn jit_options(&self) -> axiom_jit::program::JitOptions {
+            axiom_jit::program::JitOptions { far_helper_calls: true, ..Default::default() }
+        }
+        fn now_ns(&self) -> u64 {
+            0
         }
     }
 
@@ -652,6 +809,72 @@ mod tests {
         assert_eq!(f.bpf(&reg, cmd::MAP_GET_FD_BY_ID, &by_id), Err(Errno::ENOENT));
     }
 
+    /// `PROG_LOAD` of `insns` (raw bytes at BASE + 0x1000) as a socket
+    /// filter, with a log buffer of `log_size` at BASE + 0x4000.
+    fn load(f: &mut Fake, reg: &Registry, insns: &[u8], log_size: u32) -> Result<u64, Errno> {
+        let mut a = [0u8; ProgLoadAttr::SIZE];
+        ProgLoadAttr {
+            prog_type: 1,
+            insn_cnt: (insns.len() / 8) as u32,
+            insns: BASE + 0x1000,
+            license: BASE + 0x3000,
+            log_level: u32::from(log_size > 0),
+            log_size,
+            log_buf: if log_size > 0 { BASE + 0x4000 } else { 0 },
+            ..Default::default()
+        }
+        .write_to(&mut a);
+        f.put(BASE, &vec![0u8; 4096]);
+        f.put(BASE, &a);
+        f.put(BASE + 0x1000, insns);
+        f.put(BASE + 0x3000, b"GPL\0");
+        let r = reg.call(f, cmd::PROG_LOAD, BASE, a.len() as u32);
+        flush(f);
+        r
+    }
+
+    #[test]
+    fn program_loads_are_checked_like_linux() {
+        let reg = Registry::new();
+        let mut f = Fake::new();
+        // r0 = 7; exit
+        let ok = [0xb7, 0, 0, 0, 7, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0];
+        // exit without setting r0: refused (EACCES), with a log.
+        let bad = [0x95, 0, 0, 0, 0, 0, 0, 0];
+        assert_eq!(load(&mut f, &reg, &[], 0), Err(Errno::E2BIG));
+        assert_eq!(load(&mut f, &reg, &bad, 0), Err(Errno::EACCES));
+        assert_eq!(load(&mut f, &reg, &bad, 4096), Err(Errno::EACCES));
+        let log = f.get(BASE + 0x4000, 200);
+        let text =
+            String::from_utf8_lossy(&log[..log.iter().position(|&b| b == 0).unwrap()]).into_owned();
+        assert!(text.contains("R0 !read_ok"), "{text}");
+        // A log too small for the refusal: ENOSPC.
+        assert_eq!(load(&mut f, &reg, &bad, 8), Err(Errno::ENOSPC));
+        #[cfg(feature = "host")]
+        {
+            let fd = load(&mut f, &reg, &ok, 0).unwrap();
+            assert_eq!(reg.live_progs(), 1);
+            // Test run on a 14-byte frame: retval 7.
+            let mut t = [0u8; TestRunAttr::SIZE];
+            TestRunAttr {
+                prog_fd: fd as u32,
+                data_size_in: 14,
+                data_in: BASE + 0x2000,
+                repeat: 3,
+                ..Default::default()
+            }
+            .write_to(&mut t);
+            f.put(BASE, &vec![0u8; 4096]);
+            f.put(BASE, &t);
+            assert_eq!(reg.call(&mut f, cmd::PROG_TEST_RUN, BASE, t.len() as u32), Ok(0));
+            flush(&mut f);
+            assert_eq!(u32::from_le_bytes(f.get(BASE + 4, 4).try_into().unwrap()), 7);
+            f.fds.truncate(3);
+            assert_eq!(reg.live_progs(), 0);
+        }
+        let _ = ok;
+    }
+
     #[test]
     fn hostile_attributes_never_panic_and_leave_no_objects() {
         let reg = Registry::new();
@@ -688,5 +911,6 @@ mod tests {
         }
         f.fds.truncate(3);
         assert_eq!(reg.live_maps(), 0);
+        assert_eq!(reg.live_progs(), 0);
     }
 }

@@ -12,16 +12,7 @@ use crate::raw::{bytes_at as bytes, bytes_mut_at as bytes_mut, map_at as map, sk
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-/// The hidden part of a socket filter's context: where its packet data is.
-#[repr(C)]
-pub struct SkbCtx {
-    /// `struct __sk_buff` as programs see it.
-    pub skb: [u8; 192],
-    /// The packet data after the Ethernet header (`skb->data`).
-    pub data: *const u8,
-    /// Its length.
-    pub len: u64,
-}
+pub use crate::prog::SkbCtx;
 
 fn neg(e: axiom_abi::uapi::errno::Errno) -> u64 {
     (-(e.0 as i64)) as u64

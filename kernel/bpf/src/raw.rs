@@ -12,6 +12,13 @@ pub struct Mapping {
     len: usize,
 }
 
+// SAFETY: a mapping is owned memory (like a `Box<[u8]>`); it is mutated
+// only through `&mut self` (while read+write, before sealing) and only read
+// or executed afterwards, so moving or sharing it between threads is sound.
+unsafe impl Send for Mapping {}
+// SAFETY: as above: shared access only reads (or executes) it.
+unsafe impl Sync for Mapping {}
+
 impl Mapping {
     /// Maps `len` bytes read+write, preferably at `hint`.
     pub fn new_rw(len: usize, hint: usize) -> Option<Mapping> {

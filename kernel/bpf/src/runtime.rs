@@ -2,9 +2,10 @@
 //! host process (what `axbpf --backend axiom` loads into and runs), with
 //! test runs like Linux's `BPF_PROG_TEST_RUN`.
 
-use crate::helpers::{self, SkbCtx};
+use crate::helpers;
 use crate::host::{ExecError, ExecImage};
 use crate::maps::{Map, MapSpec};
+use crate::prog::{SkbCtx, XdpCtx, rewrite_ctx};
 use axiom_abi::Insn;
 use axiom_abi::instruction::Pseudo;
 use axiom_abi::uapi::errno::Errno;
@@ -176,49 +177,4 @@ impl Runtime {
         }
         Ok(TestRun { retval: r0 as u32, duration_ns: ns.min(u32::MAX as u128) as u32 })
     }
-}
-
-/// The runtime's XDP context: `struct xdp_md`'s fields at full width.
-#[repr(C)]
-struct XdpCtx {
-    data: u64,
-    data_end: u64,
-    data_meta: u64,
-    ingress_ifindex: u32,
-    rx_queue_index: u32,
-    egress_ifindex: u32,
-}
-
-/// Rewrites context accesses for the runtime's layout: XDP's 32-bit
-/// `data`, `data_end` and `data_meta` fields become 64-bit loads of
-/// [`XdpCtx`]'s pointers, the other fields move to their places. Socket
-/// filters see `struct __sk_buff` as it is.
-fn rewrite_ctx(
-    insns: &[Insn],
-    prog_type: u32,
-    ctx_accesses: &[usize],
-) -> Result<Vec<Insn>, String> {
-    let mut out = insns.to_vec();
-    if prog_type != prog_type::XDP {
-        return Ok(out);
-    }
-    for &pc in ctx_accesses {
-        let i = &mut out[pc];
-        // ldxw rX, [ctx + field]
-        let (off, code) = match i.off {
-            0 => (0, 0x79),
-            4 => (8, 0x79),
-            8 => (16, 0x79),
-            12 => (24, 0x61),
-            16 => (28, 0x61),
-            20 => (32, 0x61),
-            other => return Err(format!("insn {pc}: xdp_md field at {other} not supported")),
-        };
-        if i.code != 0x61 {
-            return Err(format!("insn {pc}: context access {:#04x} not supported", i.code));
-        }
-        i.code = code;
-        i.off = off;
-    }
-    Ok(out)
 }

@@ -36,6 +36,8 @@ pub struct ExecRegion {
     base: u64,
     /// Frames holding the code, page by page, and whether each is mapped.
     frames: Vec<u64>,
+    /// Bytes of code.
+    len: usize,
     placed: Option<hal::exec::Placed>,
 }
 
@@ -49,7 +51,7 @@ impl ExecRegion {
         let mut code = image.code;
         let len = code.len();
         code.resize(pages * PAGE as usize, axiom_jit::x86_64::TRAP_BYTE);
-        let mut region = ExecRegion { base, frames: Vec::new(), placed: None };
+        let mut region = ExecRegion { base, frames: Vec::new(), len, placed: None };
         memory::with(|m| -> Result<(), ExecError> {
             for chunk in code.chunks(PAGE as usize) {
                 let frame = m.frames.alloc().ok_or(ExecError::OutOfMemory)?;
@@ -113,5 +115,14 @@ impl Drop for ExecRegion {
                 m.frames.free(frame);
             }
         });
+    }
+}
+
+impl axiom_bpf::command::Code for ExecRegion {
+    fn run(&self, ctx: u64) -> u64 {
+        self.call(ctx, 0)
+    }
+    fn len(&self) -> usize {
+        self.len
     }
 }

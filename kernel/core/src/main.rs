@@ -12,6 +12,8 @@ extern crate alloc;
 #[macro_use]
 mod console;
 #[cfg(target_os = "none")]
+mod bpf_helpers;
+#[cfg(target_os = "none")]
 mod elf;
 #[cfg(target_os = "none")]
 mod exec;

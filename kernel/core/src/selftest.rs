@@ -36,6 +36,7 @@ pub const TESTS: &[Test] = &[
     ("user: a static C program (gcc -static) from the initramfs", c_program_test),
     ("user: a static-pie Rust program (std, crt-static) from the initramfs", rust_program_test),
     ("bpf: map commands and their errors (user/bpf-maps), objects freed at exit", bpf_maps_test),
+    ("bpf: program load, log, refusals, test runs, info (user/bpf-progs)", bpf_progs_test),
     ("scheduler: an installed policy's decisions are followed", policy_test),
     ("scheduler: a policy dispatching a task that cannot run is ejected", eject_test),
 ];
@@ -187,17 +188,28 @@ fn rust_program_test() -> bool {
     }
 }
 
-fn bpf_maps_test() -> bool {
-    let before = crate::syscall::bpf_maps_alive();
-    let result = run_program("/bin/bpf-maps", &["bpf-maps"]);
-    let after = crate::syscall::bpf_maps_alive();
+/// Runs a BPF test program from the initramfs: it must report no failed
+/// check, and leave no BPF object behind once it exited.
+fn bpf_program_test(name: &str) -> bool {
+    let before = crate::syscall::bpf_objects_alive();
+    let result = run_program(&alloc::format!("/bin/{name}"), &[name]);
+    let after = crate::syscall::bpf_objects_alive();
+    let verdict = alloc::format!("{name}: 0 failed");
     match result {
-        Some((0, out)) if out.contains("bpf-maps: 0 failed") && after == before => true,
+        Some((0, out)) if out.contains(&verdict) && after == before => true,
         other => {
-            println!("bpf-maps: {other:?}; maps alive before {before}, after {after}");
+            println!("{name}: {other:?}; objects alive before {before:?}, after {after:?}");
             false
         }
     }
+}
+
+fn bpf_maps_test() -> bool {
+    bpf_program_test("bpf-maps")
+}
+
+fn bpf_progs_test() -> bool {
+    bpf_program_test("bpf-progs")
 }
 
 fn user_fault_test() -> bool {

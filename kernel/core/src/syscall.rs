@@ -500,9 +500,9 @@ fn getrandom(buf: u64, len: u64) -> SysResult {
 /// The kernel's BPF objects.
 static BPF: axiom_bpf::command::Registry = axiom_bpf::command::Registry::new();
 
-/// Live BPF maps (for the tests' balance checks).
-pub fn bpf_maps_alive() -> usize {
-    BPF.live_maps()
+/// Live BPF maps and programs (for the tests' balance checks).
+pub fn bpf_objects_alive() -> (usize, usize) {
+    (BPF.live_maps(), BPF.live_progs())
 }
 
 /// The calling process as the `bpf()` command layer sees it.
@@ -526,6 +526,28 @@ impl axiom_bpf::command::Env for BpfEnv<'_> {
         // Keep a reserve of 1 MiB of heap for the kernel itself.
         let free = hal::heap_size().saturating_sub(hal::heap_used());
         bytes.saturating_add(1 << 20) <= free
+    }
+    fn load_code(
+        &mut self,
+        image: axiom_jit::program::JitImage,
+    ) -> Result<alloc::boxed::Box<dyn axiom_bpf::command::Code>, Errno> {
+        let region = crate::exec::ExecRegion::new(image).map_err(|_| Errno::ENOMEM)?;
+        Ok(alloc::boxed::Box::new(region))
+    }
+    fn helper_address(&self, id: i32) -> Option<u64> {
+        crate::bpf_helpers::address(id)
+    }
+    fn jit_options(&self) -> axiom_jit::program::JitOptions {
+        axiom_jit::program::JitOptions {
+            far_helper_calls: true,
+            ..axiom_jit::program::JitOptions::default()
+        }
+    }
+    fn now_ns(&self) -> u64 {
+        now_ns()
+    }
+    fn possible_cpus(&self) -> u32 {
+        hal::cpu_count() as u32
     }
 }
 

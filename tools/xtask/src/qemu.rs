@@ -187,8 +187,10 @@ pub fn test() -> Result<(), String> {
             }
             if !bpf_compared {
                 bpf_compared = true;
-                if let Err(e) = compare_with_linux(&b.console, "bpf-maps") {
-                    failures.push(e);
+                for program in ["bpf-maps", "bpf-progs"] {
+                    if let Err(e) = compare_with_linux(&b.console, program) {
+                        failures.push(e);
+                    }
                 }
             }
             // The kernel must see every vCPU QEMU was given.

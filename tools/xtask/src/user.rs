@@ -31,13 +31,17 @@ pub fn build_initramfs() -> Result<PathBuf, String> {
             .arg(root.join("user/hello-c/hello.c")),
         "gcc -static (user/hello-c)",
     )?;
-    run(
-        Command::new("gcc")
-            .args(["-static", "-O2", "-Wall", "-o"])
-            .arg(rootfs.join("bin/bpf-maps"))
-            .arg(root.join("user/bpf-maps/bpf_maps.c")),
-        "gcc -static (user/bpf-maps)",
-    )?;
+    for (bin, src) in
+        [("bpf-maps", "user/bpf-maps/bpf_maps.c"), ("bpf-progs", "user/bpf-progs/bpf_progs.c")]
+    {
+        run(
+            Command::new("gcc")
+                .args(["-static", "-O2", "-Wall", "-o"])
+                .arg(rootfs.join("bin").join(bin))
+                .arg(root.join(src)),
+            &format!("gcc -static ({src})"),
+        )?;
+    }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     run(
         Command::new(cargo)

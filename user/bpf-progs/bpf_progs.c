@@ -1,0 +1,211 @@
+/* bpf() program commands and their errors through the raw system call:
+ * loads (with the verifier's log), refusals, test runs of socket filters
+ * and XDP programs, a program reading a map's value and one calling a
+ * helper, and program info and ids. Static; runs unchanged on Linux and
+ * on Axiom, one line per case ("bpf-progs: <case>: <result>"); the build
+ * tool compares the two. Exit status: the number of failed checks. */
+#include <errno.h>
+#include <linux/bpf.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int failures;
+static char log_buf[65536];
+
+static long sys_bpf(int cmd, void *attr, unsigned int size)
+{
+	long r = syscall(__NR_bpf, cmd, attr, size);
+	return r < 0 ? -errno : r;
+}
+
+static const char *name(long r)
+{
+	static char buf[32];
+	switch (r) {
+	case -EPERM: return "EPERM";
+	case -ENOENT: return "ENOENT";
+	case -E2BIG: return "E2BIG";
+	case -EBADF: return "EBADF";
+	case -EFAULT: return "EFAULT";
+	case -EACCES: return "EACCES";
+	case -EINVAL: return "EINVAL";
+	case -ENOSPC: return "ENOSPC";
+	case -524: return "ENOTSUPP";
+	}
+	if (r >= 0)
+		return "ok";
+	snprintf(buf, sizeof(buf), "errno %ld", -r);
+	return buf;
+}
+
+static void expect(const char *what, long r, long want)
+{
+	int ok = want >= 0 ? r >= 0 : r == want;
+	printf("bpf-progs: %s: %s%s\n", what, name(r), ok ? "" : " (UNEXPECTED)");
+	failures += !ok;
+}
+
+static void check(const char *what, int ok)
+{
+	printf("bpf-progs: %s: %s\n", what, ok ? "yes" : "NO (UNEXPECTED)");
+	failures += !ok;
+}
+
+#define INSN(c, d, s, o, i) ((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
+
+static long load(__u32 type, const struct bpf_insn *insns, __u32 cnt, __u32 level, __u32 size)
+{
+	union bpf_attr a;
+	memset(&a, 0, sizeof(a));
+	a.prog_type = type;
+	a.insns = (__u64)(unsigned long)insns;
+	a.insn_cnt = cnt;
+	a.license = (__u64)(unsigned long)"GPL";
+	a.log_level = level;
+	a.log_size = size;
+	a.log_buf = size ? (__u64)(unsigned long)log_buf : 0;
+	memset(log_buf, 0, sizeof(log_buf));
+	return sys_bpf(BPF_PROG_LOAD, &a, sizeof(a));
+}
+
+static long run(int fd, void *data, __u32 len, __u32 *retval, void *out, __u32 out_size)
+{
+	union bpf_attr a;
+	memset(&a, 0, sizeof(a));
+	a.test.prog_fd = fd;
+	a.test.data_in = (__u64)(unsigned long)data;
+	a.test.data_size_in = len;
+	a.test.data_out = (__u64)(unsigned long)out;
+	a.test.data_size_out = out_size;
+	a.test.repeat = 10;
+	long r = sys_bpf(BPF_PROG_TEST_RUN, &a, sizeof(a));
+	*retval = a.test.retval;
+	return r;
+}
+
+int main(void)
+{
+	unsigned char packet[64];
+	__u32 retval;
+	memset(packet, 0, sizeof(packet));
+	packet[12] = 0x08; /* IPv4 */
+
+	struct bpf_insn ret7[] = { INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 7), INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0) };
+	int p7 = load(BPF_PROG_TYPE_SOCKET_FILTER, ret7, 2, 1, sizeof(log_buf));
+	expect("load r0 = 7", p7, 0);
+	check("its log has the statistics", strstr(log_buf, "processed 2 insns") != NULL);
+	long r = run(p7, packet, sizeof(packet), &retval, NULL, 0);
+	expect(retval == 7 ? "test run (retval 7)" : "test run (wrong retval)", r, retval == 7 ? 0 : -1000);
+	expect("test run, packet shorter than Ethernet", run(p7, packet, 10, &retval, NULL, 0), -EINVAL);
+
+	/* r0 = skb->len */
+	struct bpf_insn len[] = { INSN(BPF_LDX | BPF_MEM | BPF_W, 0, 1, 0, 0), INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0) };
+	int pl = load(BPF_PROG_TYPE_SOCKET_FILTER, len, 2, 0, 0);
+	expect("load r0 = skb->len", pl, 0);
+	r = run(pl, packet, sizeof(packet), &retval, NULL, 0);
+	expect(retval == 50 ? "test run (skb->len 50)" : "test run (wrong skb->len)", r, retval == 50 ? 0 : -1000);
+
+	/* XDP_PASS, and the frame back */
+	struct bpf_insn pass[] = { INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, XDP_PASS), INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0) };
+	int px = load(BPF_PROG_TYPE_XDP, pass, 2, 0, 0);
+	expect("load XDP_PASS", px, 0);
+	unsigned char out[64];
+	r = run(px, packet, sizeof(packet), &retval, out, sizeof(out));
+	expect(retval == XDP_PASS ? "XDP test run (XDP_PASS)" : "XDP test run (wrong)", r, retval == XDP_PASS ? 0 : -1000);
+	expect("XDP test run, output buffer too small", run(px, packet, sizeof(packet), &retval, out, 8), -ENOSPC);
+
+	/* Refusals and the log */
+	struct bpf_insn noret[] = { INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0) };
+	expect("exit without r0", load(BPF_PROG_TYPE_SOCKET_FILTER, noret, 1, 1, sizeof(log_buf)), -EACCES);
+	check("the log says R0 !read_ok", strstr(log_buf, "R0 !read_ok") != NULL);
+	expect("the same with an 8-byte log", load(BPF_PROG_TYPE_SOCKET_FILTER, noret, 1, 1, 8), -ENOSPC);
+	expect("no instructions", load(BPF_PROG_TYPE_SOCKET_FILTER, ret7, 0, 0, 0), -E2BIG);
+	union bpf_attr a;
+	memset(&a, 0, sizeof(a));
+	a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+	a.insns = (__u64)(unsigned long)ret7;
+	a.insn_cnt = 2;
+	a.license = (__u64)(unsigned long)"GPL";
+	a.log_buf = (__u64)(unsigned long)log_buf;
+	expect("log buffer without a size", sys_bpf(BPF_PROG_LOAD, &a, sizeof(a)), -EINVAL);
+	a.log_buf = 0;
+	a.prog_flags = 1u << 30;
+	expect("unknown program flags", sys_bpf(BPF_PROG_LOAD, &a, sizeof(a)), -EINVAL);
+	a.prog_flags = 0;
+	a.insns = 8;
+	expect("instructions at a bad address", sys_bpf(BPF_PROG_LOAD, &a, sizeof(a)), -EFAULT);
+
+	/* A map's value, read through a direct value pointer */
+	memset(&a, 0, sizeof(a));
+	a.map_type = BPF_MAP_TYPE_ARRAY;
+	a.key_size = 4;
+	a.value_size = 4;
+	a.max_entries = 1;
+	int map = sys_bpf(BPF_MAP_CREATE, &a, sizeof(a));
+	expect("create array", map, 0);
+	__u32 k = 0, v = 1234;
+	memset(&a, 0, sizeof(a));
+	a.map_fd = map;
+	a.key = (__u64)(unsigned long)&k;
+	a.value = (__u64)(unsigned long)&v;
+	expect("store 1234", sys_bpf(BPF_MAP_UPDATE_ELEM, &a, sizeof(a)), 0);
+	struct bpf_insn value[] = {
+		INSN(BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_VALUE, 0, map), INSN(0, 0, 0, 0, 0),
+		INSN(BPF_LDX | BPF_MEM | BPF_W, 0, 1, 0, 0), INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+	};
+	int pv = load(BPF_PROG_TYPE_SOCKET_FILTER, value, 4, 0, 0);
+	expect("load a reader of the map's value", pv, 0);
+	r = run(pv, packet, sizeof(packet), &retval, NULL, 0);
+	expect(retval == 1234 ? "test run (1234)" : "test run (wrong value)", r, retval == 1234 ? 0 : -1000);
+	struct bpf_insn badmap[] = {
+		INSN(BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_VALUE, 0, 999), INSN(0, 0, 0, 0, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0), INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+	};
+	expect("a map descriptor that is not open", load(BPF_PROG_TYPE_SOCKET_FILTER, badmap, 4, 0, 0), -EBADF);
+
+	/* A helper: bpf_ktime_get_ns() != 0 */
+	struct bpf_insn helper[] = {
+		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_ktime_get_ns),
+		INSN(BPF_JMP | BPF_JNE | BPF_K, 0, 0, 2, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0),
+		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 1),
+		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+	};
+	int ph = load(BPF_PROG_TYPE_SOCKET_FILTER, helper, 6, 0, 0);
+	expect("load a bpf_ktime_get_ns caller", ph, 0);
+	r = run(ph, packet, sizeof(packet), &retval, NULL, 0);
+	expect(retval == 1 ? "test run (the clock runs)" : "test run (clock 0)", r, retval == 1 ? 0 : -1000);
+
+	/* Info and ids */
+	struct bpf_prog_info info;
+	__u32 ids[4];
+	memset(&info, 0, sizeof(info));
+	info.nr_map_ids = 4;
+	info.map_ids = (__u64)(unsigned long)ids;
+	memset(&a, 0, sizeof(a));
+	a.info.bpf_fd = pv;
+	a.info.info_len = sizeof(info);
+	a.info.info = (__u64)(unsigned long)&info;
+	r = sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a));
+	expect("program info", r, 0);
+	check("its type, sizes and map", info.type == BPF_PROG_TYPE_SOCKET_FILTER && info.xlated_prog_len == 32 &&
+		info.jited_prog_len > 0 && info.nr_map_ids == 1 && info.id != 0);
+	memset(&a, 0, sizeof(a));
+	a.start_id = info.id - 1;
+	r = sys_bpf(BPF_PROG_GET_NEXT_ID, &a, sizeof(a));
+	expect(a.next_id == info.id ? "next program id (its)" : "next program id (another)", r, 0);
+	memset(&a, 0, sizeof(a));
+	a.prog_id = info.id;
+	int again = sys_bpf(BPF_PROG_GET_FD_BY_ID, &a, sizeof(a));
+	expect("program descriptor by id", again, 0);
+	r = run(again, packet, sizeof(packet), &retval, NULL, 0);
+	expect(retval == 1234 ? "test run through it (1234)" : "test run through it (wrong)", r, retval == 1234 ? 0 : -1000);
+	expect("test run of a map", run(map, packet, sizeof(packet), &retval, NULL, 0), -EINVAL);
+
+	close(p7), close(pl), close(px), close(pv), close(ph), close(again), close(map);
+	printf("bpf-progs: %d failed\n", failures);
+	return failures;
+}
