@@ -165,6 +165,56 @@ int main(void)
 	};
 	expect("a map descriptor that is not open", load(BPF_PROG_TYPE_SOCKET_FILTER, badmap, 4, 0, 0), -EBADF);
 
+	/* Map helpers: count packets in a hash map, keyed by EtherType. */
+	memset(&a, 0, sizeof(a));
+	a.map_type = BPF_MAP_TYPE_HASH;
+	a.key_size = 4;
+	a.value_size = 8;
+	a.max_entries = 16;
+	int counts = sys_bpf(BPF_MAP_CREATE, &a, sizeof(a));
+	expect("create hash", counts, 0);
+	struct bpf_insn count[] = {
+		/* key = skb->protocol; */
+		INSN(BPF_LDX | BPF_MEM | BPF_W, 2, 1, 16, 0),
+		INSN(BPF_STX | BPF_MEM | BPF_W, 10, 2, -4, 0),
+		/* v = lookup(&counts, &key) */
+		INSN(BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, counts), INSN(0, 0, 0, 0, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0),
+		INSN(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -4),
+		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3, 0),
+		/* found: (*v)++ atomically */
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, 1, 0, 0, 1),
+		INSN(BPF_STX | BPF_ATOMIC | BPF_DW, 0, 1, 0, BPF_ADD),
+		INSN(BPF_JMP | BPF_JA, 0, 0, 9, 0),
+		/* missing: update(&counts, &key, &one, BPF_NOEXIST) */
+		INSN(BPF_ST | BPF_MEM | BPF_DW, 10, 0, -16, 1),
+		INSN(BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, counts), INSN(0, 0, 0, 0, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0),
+		INSN(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -4),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 3, 10, 0, 0),
+		INSN(BPF_ALU64 | BPF_ADD | BPF_K, 3, 0, 0, -16),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, 4, 0, 0, BPF_NOEXIST),
+		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_update_elem),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0),
+		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+	};
+	int pc = load(BPF_PROG_TYPE_SOCKET_FILTER, count, sizeof(count) / sizeof(count[0]), 1, sizeof(log_buf));
+	expect("load a packet counter (map helpers)", pc, 0);
+	if (pc < 0)
+		printf("%s\n", log_buf);
+	r = run(pc, packet, sizeof(packet), &retval, NULL, 0);
+	expect("run it 10 times", r, 0);
+	__u32 proto = 0x0008; /* skb->protocol holds the EtherType in network order */
+	__u64 n = 0;
+	memset(&a, 0, sizeof(a));
+	a.map_fd = counts;
+	a.key = (__u64)(unsigned long)&proto;
+	a.value = (__u64)(unsigned long)&n;
+	r = sys_bpf(BPF_MAP_LOOKUP_ELEM, &a, sizeof(a));
+	expect(n == 10 ? "the count (10)" : "the count (wrong)", r, n == 10 ? 0 : -1000);
+	close(pc), close(counts);
+
 	/* A helper: bpf_ktime_get_ns() != 0 */
 	struct bpf_insn helper[] = {
 		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_ktime_get_ns),

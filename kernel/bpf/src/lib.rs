@@ -15,6 +15,7 @@ extern crate alloc;
 
 pub mod command;
 pub mod maps;
+pub mod native;
 pub mod prog;
 
 #[cfg(feature = "host")]

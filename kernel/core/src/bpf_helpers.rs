@@ -1,6 +1,7 @@
 //! The kernel's BPF helpers: native functions JIT code calls with the
-//! System V convention (five arguments, one result). Today the ones that
-//! touch no memory; the map and ring-buffer helpers come with the hooks.
+//! System V convention (five arguments, one result): the map helpers
+//! (`axiom_bpf::native`), the clock and the CPU id. The ring-buffer
+//! helpers come with the hooks.
 
 use axiom_hal as hal;
 
@@ -21,7 +22,7 @@ pub fn address(id: i32) -> Option<u64> {
     let f: Helper = match id {
         5 | 125 => ktime_get_ns,
         8 => smp_processor_id,
-        _ => return None,
+        _ => return axiom_bpf::native::address(id),
     };
     Some(f as usize as u64)
 }
