@@ -37,6 +37,7 @@ pub const TESTS: &[Test] = &[
     ("user: a static-pie Rust program (std, crt-static) from the initramfs", rust_program_test),
     ("bpf: map commands and their errors (user/bpf-maps), objects freed at exit", bpf_maps_test),
     ("bpf: program load, log, refusals, test runs, info (user/bpf-progs)", bpf_progs_test),
+    ("bpf: axbpf (static, the host's CLI) loads and runs a .bpf.o in the guest", axbpf_test),
     ("scheduler: an installed policy's decisions are followed", policy_test),
     ("scheduler: a policy dispatching a task that cannot run is ejected", eject_test),
 ];
@@ -202,6 +203,42 @@ fn bpf_program_test(name: &str) -> bool {
             false
         }
     }
+}
+
+/// The `axbpf` commands the guest runs, each printed as `axbpf$ ...`
+/// before its output; the harness runs the same on the host and compares.
+/// (`ringbuf_events.bpf.o` waits for the ring-buffer helpers.)
+pub const AXBPF_COMMANDS: &[&[&str]] = &[
+    &["load", "/lib/bpf/socket_count.bpf.o"],
+    &["load", "/lib/bpf/xdp_proto.bpf.o"],
+    &["load", "/lib/bpf/global_data.bpf.o"],
+    &["load", "/lib/bpf/subprogs.bpf.o"],
+    &["load", "/lib/bpf/multi_prog.bpf.o"],
+    &["load", "/lib/bpf/legacy_maps.bpf.o"],
+    &["load", "/lib/bpf/lru_percpu.bpf.o"],
+    &["load", "/lib/bpf/bounded_loop.bpf.o"],
+    &["load", "/lib/bpf/tail_calls.bpf.o"],
+    &["run", "/lib/bpf/socket_count.bpf.o", "--prog", "count_packets"],
+];
+
+fn axbpf_test() -> bool {
+    let before = crate::syscall::bpf_objects_alive();
+    let mut ok = true;
+    for args in AXBPF_COMMANDS {
+        println!("axbpf$ {}", args.join(" "));
+        let mut argv = alloc::vec!["axbpf"];
+        argv.extend_from_slice(args);
+        match run_program("/bin/axbpf", &argv) {
+            Some((0, _)) => {}
+            other => {
+                println!("axbpf: {other:?}");
+                ok = false;
+            }
+        }
+    }
+    println!("axbpf$ end");
+    let after = crate::syscall::bpf_objects_alive();
+    ok && after == before
 }
 
 fn bpf_maps_test() -> bool {

@@ -111,6 +111,67 @@ fn compare_with_linux(console: &str, program: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The guest's `axbpf$ <args>` blocks (each command and its output, run
+/// time figures blanked), compared with the same static `axbpf` run with
+/// the same arguments and objects on the host.
+fn compare_axbpf_with_linux(console: &str) -> Result<(), String> {
+    let blank = |l: &str| -> String {
+        match l.find("duration ") {
+            Some(i) => format!("{}duration N ns", &l[..i]),
+            None => l.to_string(),
+        }
+    };
+    let mut guest: Vec<(String, Vec<String>)> = Vec::new();
+    for line in console.lines() {
+        if let Some(cmd) = line.strip_prefix("axbpf$ ") {
+            if cmd == "end" {
+                break;
+            }
+            guest.push((cmd.to_string(), Vec::new()));
+        } else if let Some((_, out)) = guest.last_mut()
+            && !line.starts_with("test ")
+            && !line.starts_with("axiom: ")
+        {
+            out.push(blank(line));
+        }
+    }
+    if guest.is_empty() {
+        return Err("axbpf: the guest ran no axbpf command".into());
+    }
+    let rootfs = crate::steps::repo_root().join("target-user/rootfs");
+    let mut differ = 0;
+    for (cmd, out) in &guest {
+        let args: Vec<String> = cmd
+            .split(' ')
+            .map(|a| match a.strip_prefix('/') {
+                Some(rest) if a.starts_with("/lib/") => rootfs.join(rest).display().to_string(),
+                _ => a.to_string(),
+            })
+            .collect();
+        let host = Command::new(rootfs.join("bin/axbpf"))
+            .args(&args)
+            .output()
+            .map_err(|e| format!("axbpf on the host: {e}"))?;
+        let text = String::from_utf8_lossy(&host.stdout).into_owned()
+            + &String::from_utf8_lossy(&host.stderr);
+        let linux: Vec<String> = text.lines().map(blank).collect();
+        if linux.iter().any(|l| l.contains("Operation not permitted")) {
+            println!("axbpf not compared with the host: its bpf() is refused");
+            return Ok(());
+        }
+        let same = linux == *out;
+        differ += usize::from(!same);
+        println!("axbpf {cmd}: {}", if same { "the same on Linux and Axiom" } else { "DIFFERS" });
+        if !same {
+            println!("  Linux: {linux:?}\n  Axiom: {out:?}");
+        }
+    }
+    if differ > 0 {
+        return Err(format!("axbpf: {differ} commands differ between Linux and Axiom"));
+    }
+    Ok(())
+}
+
 /// The number after `prefix` on the console's first line holding it.
 pub fn field(console: &str, prefix: &str) -> Option<u64> {
     console.lines().find_map(|l| {
@@ -191,6 +252,9 @@ pub fn test() -> Result<(), String> {
                     if let Err(e) = compare_with_linux(&b.console, program) {
                         failures.push(e);
                     }
+                }
+                if let Err(e) = compare_axbpf_with_linux(&b.console) {
+                    failures.push(e);
                 }
             }
             // The kernel must see every vCPU QEMU was given.

@@ -1,6 +1,7 @@
 //! The kernel's initramfs: the user programs (C built with `gcc -static`,
 //! Rust built with the host toolchain for `x86_64-unknown-linux-gnu` with
-//! `crt-static`), a few files, packed by `cpio -H newc` into
+//! `crt-static`, `axbpf` among them), the example BPF objects in
+//! `/lib/bpf`, a few files, packed by `cpio -H newc` into
 //! `target-user/initramfs.cpio`, which QEMU passes with `-initrd`.
 
 use crate::steps::repo_root;
@@ -62,6 +63,42 @@ pub fn build_initramfs() -> Result<PathBuf, String> {
         rootfs.join("bin/hello-rust"),
     )
     .map_err(|e| format!("copy hello-rust: {e}"))?;
+    // axbpf, the same CLI as on the host, static, and the example objects.
+    run(
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .current_dir(&root)
+            .args(["build", "--quiet", "--release", "-p", "axbpf"])
+            .args(["--target", "x86_64-unknown-linux-gnu", "--target-dir", "target-user/axbpf"])
+            .env("RUSTFLAGS", "-C target-feature=+crt-static"),
+        "cargo build (axbpf, static)",
+    )?;
+    run(
+        Command::new("strip")
+            .arg("-o")
+            .arg(rootfs.join("bin/axbpf"))
+            .arg(root.join("target-user/axbpf/x86_64-unknown-linux-gnu/release/axbpf")),
+        "strip (axbpf)",
+    )?;
+    let lib = rootfs.join("lib/bpf");
+    std::fs::create_dir_all(&lib).map_err(|e| e.to_string())?;
+    let prefix = format!("-ffile-prefix-map={}=.", root.display());
+    for entry in std::fs::read_dir(root.join("bpf-progs/examples")).map_err(|e| e.to_string())? {
+        let src = entry.map_err(|e| e.to_string())?.path();
+        let Some(name) =
+            src.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".bpf.c"))
+        else {
+            continue;
+        };
+        run(
+            Command::new("clang-22")
+                .args(["-target", "bpf", "-O2", "-g", "-Wall", "-Werror", &prefix])
+                .args(["-I/usr/include/x86_64-linux-gnu", "-c"])
+                .arg(&src)
+                .arg("-o")
+                .arg(lib.join(format!("{name}.bpf.o"))),
+            &format!("clang-22 ({})", src.display()),
+        )?;
+    }
     let out = initramfs_path();
     run(
         Command::new("sh").current_dir(&rootfs).arg("-c").arg(format!(
