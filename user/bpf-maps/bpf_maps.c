@@ -145,6 +145,32 @@ int main(void)
 	expect("update a frozen map", elem(BPF_MAP_UPDATE_ELEM, hash, &k, &v, BPF_ANY), -EPERM);
 	expect("lookup in a frozen map", elem(BPF_MAP_LOOKUP_ELEM, hash, &k, &v, 0), 0);
 
+	/* A queue and a stack: values without keys. */
+	int q = create(BPF_MAP_TYPE_QUEUE, 0, 8, 2);
+	int st = create(BPF_MAP_TYPE_STACK, 0, 8, 2);
+	expect("create queue", q, 0);
+	expect("create stack", st, 0);
+	expect("queue with a key", create(BPF_MAP_TYPE_QUEUE, 4, 8, 2), -EINVAL);
+	for (v = 1; v <= 2; v++) {
+		expect("queue push", elem(BPF_MAP_UPDATE_ELEM, q, NULL, &v, BPF_ANY), 0);
+		expect("stack push", elem(BPF_MAP_UPDATE_ELEM, st, NULL, &v, BPF_ANY), 0);
+	}
+	expect("queue push when full", elem(BPF_MAP_UPDATE_ELEM, q, NULL, &v, BPF_ANY), -E2BIG);
+	v = 3;
+	expect("queue push when full, BPF_EXIST", elem(BPF_MAP_UPDATE_ELEM, q, NULL, &v, BPF_EXIST), 0);
+	v = 0;
+	r = elem(BPF_MAP_LOOKUP_ELEM, q, NULL, &v, 0);
+	expect(v == 2 ? "queue peek (2: 1 was dropped)" : "queue peek (wrong)", r, v == 2 ? 0 : -1000);
+	r = elem(BPF_MAP_LOOKUP_AND_DELETE_ELEM, st, NULL, &v, 0);
+	expect(v == 2 ? "stack pop (2)" : "stack pop (wrong)", r, v == 2 ? 0 : -1000);
+	r = elem(BPF_MAP_LOOKUP_AND_DELETE_ELEM, st, NULL, &v, 0);
+	expect(v == 1 ? "stack pop (1)" : "stack pop (wrong)", r, v == 1 ? 0 : -1000);
+	expect("stack pop when empty", elem(BPF_MAP_LOOKUP_AND_DELETE_ELEM, st, NULL, &v, 0), -ENOENT);
+	expect("queue delete", elem(BPF_MAP_DELETE_ELEM, q, NULL, NULL, 0), -EINVAL);
+	expect("queue next key", elem(BPF_MAP_GET_NEXT_KEY, q, NULL, &v, 0), -EINVAL);
+	close(q);
+	close(st);
+
 	struct bpf_map_info info;
 	memset(&info, 0, sizeof(info));
 	union bpf_attr g;

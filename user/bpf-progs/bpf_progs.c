@@ -215,6 +215,39 @@ int main(void)
 	expect(n == 10 ? "the count (10)" : "the count (wrong)", r, n == 10 ? 0 : -1000);
 	close(pc), close(counts);
 
+	/* Queue helpers: push 7, pop it back. */
+	memset(&a, 0, sizeof(a));
+	a.map_type = BPF_MAP_TYPE_QUEUE;
+	a.value_size = 8;
+	a.max_entries = 4;
+	int qm = sys_bpf(BPF_MAP_CREATE, &a, sizeof(a));
+	expect("create queue", qm, 0);
+	struct bpf_insn qprog[] = {
+		INSN(BPF_ST | BPF_MEM | BPF_DW, 10, 0, -8, 7),
+		INSN(BPF_ST | BPF_MEM | BPF_DW, 10, 0, -16, 0),
+		INSN(BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, qm), INSN(0, 0, 0, 0, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0),
+		INSN(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -8),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, 0),
+		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_push_elem),
+		INSN(BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, qm), INSN(0, 0, 0, 0, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0),
+		INSN(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -16),
+		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_pop_elem),
+		INSN(BPF_JMP | BPF_JNE | BPF_K, 0, 0, 2, 0),
+		INSN(BPF_LDX | BPF_MEM | BPF_DW, 0, 10, -16, 0),
+		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 99),
+		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+	};
+	int pq = load(BPF_PROG_TYPE_SOCKET_FILTER, qprog, sizeof(qprog) / sizeof(qprog[0]), 1, sizeof(log_buf));
+	expect("load a queue pusher and popper", pq, 0);
+	if (pq < 0)
+		printf("%s\n", log_buf);
+	r = run(pq, packet, sizeof(packet), &retval, NULL, 0);
+	expect(retval == 7 ? "test run (7 popped)" : "test run (wrong pop)", r, retval == 7 ? 0 : -1000);
+	close(pq), close(qm);
+
 	/* A helper: bpf_ktime_get_ns() != 0 */
 	struct bpf_insn helper[] = {
 		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_ktime_get_ns),

@@ -1543,14 +1543,14 @@ impl Verifier<'_> {
                     let RegType::MapPtr { map: m } = reg.ty else { return Err(expect("map_ptr")) };
                     map = Some(self.maps[m as usize]);
                 }
-                Arg::MapKey | Arg::MapValue => {
+                Arg::MapKey | Arg::MapValue | Arg::MapValueUninit => {
                     let info =
                         map.ok_or_else(|| inval(pc, "invalid map_ptr to access map->key".into()))?;
                     let size = if arg == Arg::MapKey { info.key_size } else { info.value_size };
                     if size == 0 {
                         return Err(acc(pc, "invalid zero-sized read".into()));
                     }
-                    self.helper_mem(st, pc, rn, &reg, size as usize, false)?;
+                    self.helper_mem(st, pc, rn, &reg, size as usize, arg == Arg::MapValueUninit)?;
                 }
                 Arg::Mem | Arg::UninitMem => {
                     let size_reg = regs[i + 2];

@@ -25,6 +25,10 @@ pub mod map_type {
     pub const PERCPU_ARRAY: u32 = 6;
     /// `BPF_MAP_TYPE_LRU_HASH`.
     pub const LRU_HASH: u32 = 9;
+    /// `BPF_MAP_TYPE_QUEUE`.
+    pub const QUEUE: u32 = 22;
+    /// `BPF_MAP_TYPE_STACK`.
+    pub const STACK: u32 = 23;
     /// `BPF_MAP_TYPE_RINGBUF`.
     pub const RINGBUF: u32 = 27;
 }
@@ -70,8 +74,9 @@ const XDP_MD: &[CtxField] = &[
 ];
 
 /// Helpers every program type here may call (Linux's base set).
-const BASE_HELPERS: &[i32] = &[1, 2, 3, 5, 6, 7, 8, 12, 125, 130, 131, 132, 133, 134];
-const SOCKET_FILTER_HELPERS: &[i32] = &[1, 2, 3, 5, 6, 7, 8, 12, 26, 125, 130, 131, 132, 133, 134];
+const BASE_HELPERS: &[i32] = &[1, 2, 3, 5, 6, 7, 8, 12, 87, 88, 89, 125, 130, 131, 132, 133, 134];
+const SOCKET_FILTER_HELPERS: &[i32] =
+    &[1, 2, 3, 5, 6, 7, 8, 12, 26, 87, 88, 89, 125, 130, 131, 132, 133, 134];
 
 /// The program types.
 pub const PROG_TYPES: &[(u32, ProgType)] = &[
@@ -130,6 +135,33 @@ pub const HELPERS: &[(i32, HelperProto)] = &[
         ),
     ),
     (5, proto("bpf_ktime_get_ns", NO_ARGS, Ret::Integer)),
+    (
+        87,
+        HelperProto {
+            name: "bpf_map_push_elem",
+            args: [Some(Arg::MapPtr), Some(Arg::MapValue), Some(Arg::Anything), None, None],
+            ret: Ret::Integer,
+            map_types: &[map_type::QUEUE, map_type::STACK],
+        },
+    ),
+    (
+        88,
+        HelperProto {
+            name: "bpf_map_pop_elem",
+            args: [Some(Arg::MapPtr), Some(Arg::MapValueUninit), None, None, None],
+            ret: Ret::Integer,
+            map_types: &[map_type::QUEUE, map_type::STACK],
+        },
+    ),
+    (
+        89,
+        HelperProto {
+            name: "bpf_map_peek_elem",
+            args: [Some(Arg::MapPtr), Some(Arg::MapValueUninit), None, None, None],
+            ret: Ret::Integer,
+            map_types: &[map_type::QUEUE, map_type::STACK],
+        },
+    ),
     (
         6,
         proto(

@@ -14,6 +14,9 @@ pub enum Arg {
     MapKey,
     /// A pointer to the map's `value_size` readable bytes.
     MapValue,
+    /// A pointer to the map's `value_size` bytes the helper fills (may be
+    /// uninitialised before the call).
+    MapValueUninit,
     /// A pointer to readable memory whose size is the next argument.
     Mem,
     /// A pointer to memory the helper fills; its size is the next argument.

@@ -185,6 +185,7 @@ fn flags_ok(map_type: u32, flags: u32) -> bool {
         mt::ARRAY | mt::PERCPU_ARRAY => 4 | access,
         mt::PROG_ARRAY => 4 | 8 | 16,
         mt::RINGBUF => 4,
+        mt::QUEUE | mt::STACK => 4 | access,
         _ => 0,
     };
     flags & !allowed == 0 && flags & (8 | 16) != (8 | 16) && flags & (128 | 256) != (128 | 256)
@@ -377,7 +378,8 @@ fn map_lookup(env: &mut dyn Env, attr: &Attr, delete: bool) -> Result<u64, Errno
     if kind == mt::RINGBUF || kind == mt::PROG_ARRAY && !delete {
         return Err(if kind == mt::RINGBUF { Errno::EINVAL } else { Errno::ENOTSUPP });
     }
-    if delete && !matches!(kind, mt::HASH | mt::LRU_HASH | mt::PERCPU_HASH) {
+    let queue = matches!(kind, mt::QUEUE | mt::STACK);
+    if delete && !queue && !matches!(kind, mt::HASH | mt::LRU_HASH | mt::PERCPU_HASH) {
         return Err(Errno::ENOTSUPP);
     }
     let key = read_key(env, &m, a.key)?;
@@ -385,6 +387,14 @@ fn map_lookup(env: &mut dyn Env, attr: &Attr, delete: bool) -> Result<u64, Errno
         let mut map = m.map.lock();
         if delete && map.frozen {
             return Err(Errno::EPERM);
+        }
+        // Queues and stacks: peek, or pop.
+        if queue {
+            let v = map.take(delete).ok_or(Errno::ENOENT)?;
+            map.collect();
+            drop(map);
+            env.write_user(a.value, &v)?;
+            return Ok(0);
         }
         let v = map.read(&key).ok_or(Errno::ENOENT)?;
         if delete {
@@ -439,7 +449,7 @@ fn map_delete(env: &mut dyn Env, attr: &Attr) -> Result<u64, Errno> {
 
 fn map_next_key(env: &mut dyn Env, attr: &Attr) -> Result<u64, Errno> {
     let (a, m) = elem_attr(env, attr)?;
-    if m.map.lock().spec.map_type == mt::RINGBUF {
+    if matches!(m.map.lock().spec.map_type, mt::RINGBUF | mt::QUEUE | mt::STACK) {
         return Err(Errno::EINVAL);
     }
     let key = if a.key == 0 { None } else { Some(read_key(env, &m, a.key)?) };

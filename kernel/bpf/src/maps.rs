@@ -46,6 +46,9 @@ enum Storage {
     ProgArray(Box<[u64]>),
     /// Submitted records, reservations in flight, and the bytes queued.
     Ringbuf { records: VecDeque<Box<[u8]>>, reserved: Vec<Box<[u8]>>, queued: usize },
+    /// A queue (first in, first out) or a stack (`lifo`): values without
+    /// keys.
+    Queue { items: VecDeque<Box<[u8]>>, lifo: bool },
 }
 
 /// One map.
@@ -95,6 +98,15 @@ impl Map {
                 a.resize(s.max_entries as usize + 1, 0u64);
                 a[0] = s.max_entries as u64;
                 Storage::ProgArray(a.into_boxed_slice())
+            }
+            mt::QUEUE | mt::STACK => {
+                if s.key_size != 0 || s.value_size == 0 || s.max_entries == 0 {
+                    return Err(Errno::EINVAL);
+                }
+                if s.value_size > 1 << 20 {
+                    return Err(Errno::E2BIG);
+                }
+                Storage::Queue { items: VecDeque::new(), lifo: s.map_type == mt::STACK }
             }
             mt::RINGBUF => {
                 if s.key_size != 0 || s.value_size != 0 || !s.max_entries.is_power_of_two() {
@@ -213,7 +225,51 @@ impl Map {
                 Ok(())
             }
             Storage::Ringbuf { .. } => Err(Errno::EINVAL),
+            Storage::Queue { .. } => self.push(value, flags),
         }
+    }
+
+    /// `bpf_map_push_elem` (and a user-space update of a queue or stack):
+    /// `BPF_EXIST` makes room by dropping the oldest value when full;
+    /// otherwise a full map refuses with `E2BIG`.
+    pub fn push(&mut self, value: &[u8], flags: u64) -> Result<(), Errno> {
+        let vs = self.spec.value_size as usize;
+        let max = self.spec.max_entries as usize;
+        let Storage::Queue { items, .. } = &mut self.storage else { return Err(Errno::EINVAL) };
+        if flags != update::ANY && flags != update::EXIST {
+            return Err(Errno::EINVAL);
+        }
+        if items.len() >= max {
+            if flags != update::EXIST {
+                return Err(Errno::E2BIG);
+            }
+            // The oldest goes, whichever end that is.
+            if let Some(old) = items.pop_front() {
+                self.graveyard.push(old);
+            }
+        }
+        items.push_back(value[..vs].to_vec().into_boxed_slice());
+        Ok(())
+    }
+
+    /// `bpf_map_peek_elem` / `bpf_map_pop_elem` (`pop`): the next value of
+    /// a queue (oldest) or stack (newest).
+    pub fn take(&mut self, pop: bool) -> Option<Vec<u8>> {
+        let Storage::Queue { items, lifo } = &mut self.storage else { return None };
+        if pop {
+            let v = if *lifo { items.pop_back() } else { items.pop_front() }?;
+            let out = v.to_vec();
+            self.graveyard.push(v);
+            Some(out)
+        } else {
+            let v = if *lifo { items.back() } else { items.front() }?;
+            Some(v.to_vec())
+        }
+    }
+
+    /// Whether this is a queue or a stack.
+    pub fn is_queue(&self) -> bool {
+        matches!(self.storage, Storage::Queue { .. })
     }
 
     /// `bpf_map_delete_elem`.
@@ -234,7 +290,7 @@ impl Map {
                 a[i + 1] = 0;
                 Ok(())
             }
-            Storage::Ringbuf { .. } => Err(Errno::EINVAL),
+            Storage::Ringbuf { .. } | Storage::Queue { .. } => Err(Errno::EINVAL),
         }
     }
 
@@ -257,7 +313,7 @@ impl Map {
                     .map(|(k, _)| k.clone()),
                 None => entries.keys().next().cloned(),
             },
-            Storage::Ringbuf { .. } => None,
+            Storage::Ringbuf { .. } | Storage::Queue { .. } => None,
         }
     }
 
@@ -267,6 +323,7 @@ impl Map {
             Storage::Array(_) | Storage::ProgArray(_) => self.spec.max_entries as usize,
             Storage::Hash { entries, .. } => entries.len(),
             Storage::Ringbuf { records, .. } => records.len(),
+            Storage::Queue { items, .. } => items.len(),
         }
     }
 

@@ -24,6 +24,13 @@ fn bytes<'a>(addr: u64, len: usize) -> &'a [u8] {
     unsafe { core::slice::from_raw_parts(addr as *const u8, len) }
 }
 
+fn bytes_mut<'a>(addr: u64, len: usize) -> &'a mut [u8] {
+    // SAFETY: see the module comment: the verifier checked that `addr`
+    // covers `len` writable bytes (the program's stack or a map value),
+    // which nothing else references during the call.
+    unsafe { core::slice::from_raw_parts_mut(addr as *mut u8, len) }
+}
+
 fn neg(e: Errno) -> u64 {
     (-(e.0 as i64)) as u64
 }
@@ -53,13 +60,47 @@ pub extern "C" fn map_delete_elem(m: u64, key: u64, _: u64, _: u64, _: u64) -> u
     guard.delete(bytes(key, ks)).map_or_else(neg, |()| 0)
 }
 
-/// The address of map helper `id` (1, 2, 3).
+/// `bpf_map_push_elem(map, value, flags)`.
+pub extern "C" fn map_push_elem(m: u64, value: u64, flags: u64, _: u64, _: u64) -> u64 {
+    let m = map(m);
+    let mut guard = m.map.lock();
+    let vs = guard.spec.value_size as usize;
+    guard.push(bytes(value, vs), flags).map_or_else(neg, |()| 0)
+}
+
+fn take(m: u64, value: u64, pop: bool) -> u64 {
+    let m = map(m);
+    let mut guard = m.map.lock();
+    let vs = guard.spec.value_size as usize;
+    match guard.take(pop) {
+        Some(v) => {
+            bytes_mut(value, vs).copy_from_slice(&v[..vs]);
+            0
+        }
+        None => neg(Errno::ENOENT),
+    }
+}
+
+/// `bpf_map_pop_elem(map, value)`.
+pub extern "C" fn map_pop_elem(m: u64, value: u64, _: u64, _: u64, _: u64) -> u64 {
+    take(m, value, true)
+}
+
+/// `bpf_map_peek_elem(map, value)`.
+pub extern "C" fn map_peek_elem(m: u64, value: u64, _: u64, _: u64, _: u64) -> u64 {
+    take(m, value, false)
+}
+
+/// The address of map helper `id` (1, 2, 3, 87, 88, 89).
 pub fn address(id: i32) -> Option<u64> {
     type Helper = extern "C" fn(u64, u64, u64, u64, u64) -> u64;
     let f: Helper = match id {
         1 => map_lookup_elem,
         2 => map_update_elem,
         3 => map_delete_elem,
+        87 => map_push_elem,
+        88 => map_pop_elem,
+        89 => map_peek_elem,
         _ => return None,
     };
     Some(f as usize as u64)
