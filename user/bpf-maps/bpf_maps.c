@@ -7,6 +7,7 @@
 #include <linux/bpf.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -31,6 +32,7 @@ static const char *name(long r)
 	case -EBUSY: return "EBUSY";
 	case -EEXIST: return "EEXIST";
 	case -EINVAL: return "EINVAL";
+	case -ENOTEMPTY: return "ENOTEMPTY";
 	case -524: return "ENOTSUPP";
 	}
 	if (r >= 0)
@@ -195,6 +197,35 @@ int main(void)
 	k = 1, v = 0;
 	r = elem(BPF_MAP_LOOKUP_ELEM, again, &k, &v, 0);
 	expect(v == 42 ? "lookup through it (42)" : "lookup through it (wrong)", r, v == 42 ? 0 : -1000);
+
+	/* Pins in the BPF file system. */
+	const char *dir = "/sys/fs/bpf/axiom-pin-test", *pin = "/sys/fs/bpf/axiom-pin-test/array";
+	unlink(pin);
+	rmdir(dir);
+	expect("mkdir in the BPF file system", mkdir(dir, 0700) < 0 ? -errno : 0, 0);
+	union bpf_attr o;
+	memset(&o, 0, sizeof(o));
+	o.pathname = (__u64)(unsigned long)pin;
+	o.bpf_fd = arr;
+	expect("pin the array", sys_bpf(BPF_OBJ_PIN, &o, sizeof(o)), 0);
+	expect("pin it again", sys_bpf(BPF_OBJ_PIN, &o, sizeof(o)), -EEXIST);
+	o.pathname = (__u64)(unsigned long)"/sys/fs/bpf/no-such-dir/array";
+	expect("pin in a missing directory", sys_bpf(BPF_OBJ_PIN, &o, sizeof(o)), -ENOENT);
+	o.bpf_fd = 999;
+	o.pathname = (__u64)(unsigned long)"/sys/fs/bpf/axiom-pin-test/x";
+	expect("pin a closed descriptor", sys_bpf(BPF_OBJ_PIN, &o, sizeof(o)), -EINVAL);
+	memset(&o, 0, sizeof(o));
+	o.pathname = (__u64)(unsigned long)pin;
+	int pinned = sys_bpf(BPF_OBJ_GET, &o, sizeof(o));
+	expect("get the pin", pinned, 0);
+	k = 1, v = 0;
+	r = elem(BPF_MAP_LOOKUP_ELEM, pinned, &k, &v, 0);
+	expect(v == 42 ? "lookup through the pin (42)" : "lookup through the pin (wrong)", r, v == 42 ? 0 : -1000);
+	expect("rmdir a directory holding a pin", rmdir(dir) < 0 ? -errno : 0, -ENOTEMPTY);
+	expect("unlink the pin", unlink(pin) < 0 ? -errno : 0, 0);
+	expect("get it after unlink", sys_bpf(BPF_OBJ_GET, &o, sizeof(o)), -ENOENT);
+	expect("rmdir", rmdir(dir) < 0 ? -errno : 0, 0);
+	close(pinned);
 
 	close(arr);
 	close(hash);

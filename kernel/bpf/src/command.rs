@@ -21,7 +21,7 @@ use alloc::sync::{Arc, Weak};
 use alloc::vec;
 use alloc::vec::Vec;
 use axiom_abi::uapi::attr::{
-    BPF_ATTR_SIZE, GetIdAttr, InfoAttr, MapCreateAttr, MapElemAttr, MapInfo,
+    BPF_ATTR_SIZE, GetIdAttr, InfoAttr, MapCreateAttr, MapElemAttr, MapInfo, ObjAttr,
 };
 use axiom_abi::uapi::errno::Errno;
 use axiom_abi::uapi::types::{cmd, map_type as mt};
@@ -121,6 +121,9 @@ pub trait Env {
 pub struct Registry {
     maps: spin::Mutex<BTreeMap<u32, Weak<MapObject>>>,
     progs: spin::Mutex<BTreeMap<u32, Weak<ProgObject>>>,
+    /// The BPF file system: pinned objects and directories by path (the
+    /// root, [`BPFFS`], always exists).
+    pins: spin::Mutex<BTreeMap<alloc::string::String, Option<Object>>>,
     next_id: AtomicU32,
     next_prog_id: AtomicU32,
 }
@@ -129,6 +132,22 @@ impl Default for Registry {
     fn default() -> Self {
         Registry::new()
     }
+}
+
+/// Where the BPF file system is mounted.
+pub const BPFFS: &str = "/sys/fs/bpf";
+
+/// A BPF file system path, normalised (no trailing `/`), if it is one.
+fn bpffs_path(path: &str) -> Result<alloc::string::String, Errno> {
+    let path = path.trim_end_matches('/');
+    if path.split('/').any(|c| c == "." || c == "..") || path.contains("//") {
+        return Err(Errno::EINVAL);
+    }
+    if path != BPFFS && !path.starts_with("/sys/fs/bpf/") {
+        // Linux: a path outside a BPF file system is not one it can pin to.
+        return Err(Errno::EPERM);
+    }
+    Ok(alloc::string::String::from(path))
 }
 
 /// The attribute as the command sees it: the caller's bytes, zero-filled
@@ -197,6 +216,7 @@ impl Registry {
         Registry {
             maps: spin::Mutex::new(BTreeMap::new()),
             progs: spin::Mutex::new(BTreeMap::new()),
+            pins: spin::Mutex::new(BTreeMap::new()),
             next_id: AtomicU32::new(1),
             next_prog_id: AtomicU32::new(1),
         }
@@ -207,6 +227,94 @@ impl Registry {
         let mut maps = self.maps.lock();
         maps.retain(|_, m| m.strong_count() > 0);
         maps.len()
+    }
+
+    /// `mkdir` in the BPF file system.
+    pub fn mkdir(&self, path: &str) -> Result<(), Errno> {
+        let path = bpffs_path(path)?;
+        let mut pins = self.pins.lock();
+        if path == BPFFS || pins.contains_key(&path) {
+            return Err(Errno::EEXIST);
+        }
+        self.parent_is_dir(&pins, &path)?;
+        pins.insert(path, None);
+        Ok(())
+    }
+
+    /// `unlink` (`dir` false) or `rmdir` (`dir` true) in the BPF file
+    /// system: a pin goes (its object lives on while held elsewhere).
+    pub fn unlink(&self, path: &str, dir: bool) -> Result<(), Errno> {
+        let path = bpffs_path(path)?;
+        let mut pins = self.pins.lock();
+        let is_dir = match pins.get(&path) {
+            None if path == BPFFS => return Err(Errno::EBUSY),
+            None => return Err(Errno::ENOENT),
+            Some(entry) => entry.is_none(),
+        };
+        if dir != is_dir {
+            return Err(if dir { Errno::ENOTDIR } else { Errno::EISDIR });
+        }
+        let prefix = alloc::format!("{path}/");
+        if is_dir && pins.keys().any(|k| k.starts_with(&prefix)) {
+            return Err(Errno::ENOTEMPTY);
+        }
+        pins.remove(&path);
+        Ok(())
+    }
+
+    fn parent_is_dir(
+        &self,
+        pins: &BTreeMap<alloc::string::String, Option<Object>>,
+        path: &str,
+    ) -> Result<(), Errno> {
+        let parent = path.rsplit_once('/').map_or("", |(p, _)| p);
+        match pins.get(parent) {
+            _ if parent == BPFFS => Ok(()),
+            Some(None) => Ok(()),
+            Some(Some(_)) => Err(Errno::ENOTDIR),
+            None => Err(Errno::ENOENT),
+        }
+    }
+
+    /// Objects pinned now.
+    pub fn pinned(&self) -> usize {
+        self.pins.lock().values().filter(|v| v.is_some()).count()
+    }
+
+    fn obj_pin(&self, env: &mut dyn Env, attr: &Attr) -> Result<u64, Errno> {
+        check_attr(attr, ObjAttr::SIZE)?;
+        let a = ObjAttr::from_bytes(attr);
+        // BPF_F_PATH_FD (1 << 14) with a directory descriptor: not yet.
+        if a.file_flags != 0 || a.path_fd != 0 {
+            return Err(Errno::EINVAL);
+        }
+        // Linux probes the descriptor as a map, a program, a link: anything
+        // else, closed ones included, is EINVAL.
+        let object = env.object(a.bpf_fd).map_err(|_| Errno::EINVAL)?;
+        let path = bpffs_path(&read_path(env, a.pathname)?)?;
+        let mut pins = self.pins.lock();
+        if path == BPFFS || pins.contains_key(&path) {
+            return Err(Errno::EEXIST);
+        }
+        self.parent_is_dir(&pins, &path)?;
+        pins.insert(path, Some(object));
+        Ok(0)
+    }
+
+    fn obj_get(&self, env: &mut dyn Env, attr: &Attr) -> Result<u64, Errno> {
+        check_attr(attr, ObjAttr::SIZE)?;
+        let a = ObjAttr::from_bytes(attr);
+        // BPF_F_RDONLY (8) / BPF_F_WRONLY (16): accepted, not enforced yet.
+        if a.file_flags & !(8 | 16) != 0 || a.file_flags == 24 || a.bpf_fd != 0 || a.path_fd != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let path = bpffs_path(&read_path(env, a.pathname)?)?;
+        let object = match self.pins.lock().get(&path) {
+            Some(Some(o)) => o.clone(),
+            Some(None) => return Err(Errno::EPERM),
+            None => return Err(Errno::ENOENT),
+        };
+        env.install(object).map(u64::from)
     }
 
     /// Programs alive now.
@@ -240,6 +348,8 @@ impl Registry {
             cmd::PROG_TEST_RUN => crate::prog::test_run(env, uattr, &attr),
             cmd::PROG_GET_NEXT_ID => self.prog_next_id(env, uattr, &attr),
             cmd::PROG_GET_FD_BY_ID => self.prog_fd_by_id(env, &attr),
+            cmd::OBJ_PIN => self.obj_pin(env, &attr),
+            cmd::OBJ_GET => self.obj_get(env, &attr),
             _ => Err(Errno::EINVAL),
         }
     }
@@ -304,6 +414,20 @@ impl Registry {
             self.maps.lock().get(&a.start_id).and_then(Weak::upgrade).ok_or(Errno::ENOENT)?;
         env.install(Object::Map(object)).map(u64::from)
     }
+}
+
+/// A NUL-terminated path from user memory (at most 4,096 bytes).
+fn read_path(env: &dyn Env, addr: u64) -> Result<alloc::string::String, Errno> {
+    let mut out = Vec::new();
+    let mut b = [0u8; 1];
+    for i in 0..4096u64 {
+        env.read_user(addr + i, &mut b)?;
+        if b[0] == 0 {
+            return alloc::string::String::from_utf8(out).map_err(|_| Errno::ENOENT);
+        }
+        out.push(b[0]);
+    }
+    Err(Errno::ENAMETOOLONG)
 }
 
 fn map_of(env: &dyn Env, fd: u32) -> Result<Arc<MapObject>, Errno> {
@@ -516,7 +640,7 @@ fn info_by_fd(env: &mut dyn Env, uattr: u64, attr: &Attr) -> Result<u64, Errno> 
 mod tests {
     use super::*;
     use alloc::string::String;
-    use axiom_abi::uapi::attr::{ProgLoadAttr, TestRunAttr};
+    use axiom_abi::uapi::attr::{ObjAttr, ProgLoadAttr, TestRunAttr};
 
     /// A process for the tests: memory at [`BASE`], a descriptor table.
     struct Fake {
@@ -886,6 +1010,38 @@ mod tests {
     }
 
     #[test]
+    fn pins_live_in_the_bpf_file_system() {
+        let reg = Registry::new();
+        let mut f = Fake::new();
+        let m = create(&mut f, &reg, mt::ARRAY, 4, 8, 2).unwrap();
+        let pin = |f: &mut Fake, command: u32, path: &str, fd: u32| {
+            let mut a = [0u8; ObjAttr::SIZE];
+            f.put(BASE + 0x1000, path.as_bytes());
+            f.put(BASE + 0x1000 + path.len() as u64, &[0]);
+            ObjAttr { pathname: BASE + 0x1000, bpf_fd: fd, ..Default::default() }.write_to(&mut a);
+            f.bpf(&reg, command, &a)
+        };
+        assert_eq!(reg.mkdir("/sys/fs/bpf/d"), Ok(()));
+        assert_eq!(reg.mkdir("/sys/fs/bpf/d"), Err(Errno::EEXIST));
+        assert_eq!(reg.mkdir("/tmp/d"), Err(Errno::EPERM));
+        assert_eq!(pin(&mut f, cmd::OBJ_PIN, "/sys/fs/bpf/d/m", m as u32), Ok(0));
+        assert_eq!(pin(&mut f, cmd::OBJ_PIN, "/sys/fs/bpf/d/m", m as u32), Err(Errno::EEXIST));
+        assert_eq!(pin(&mut f, cmd::OBJ_PIN, "/sys/fs/bpf/x/m", m as u32), Err(Errno::ENOENT));
+        assert_eq!(pin(&mut f, cmd::OBJ_PIN, "/sys/fs/bpf/d/../m", m as u32), Err(Errno::EINVAL));
+        // The pin keeps the map alive after its descriptor closes.
+        f.fds.truncate(3);
+        assert_eq!(reg.live_maps(), 1);
+        let again = pin(&mut f, cmd::OBJ_GET, "/sys/fs/bpf/d/m", 0).unwrap();
+        assert!(again >= 3);
+        assert_eq!(reg.unlink("/sys/fs/bpf/d", true), Err(Errno::ENOTEMPTY));
+        assert_eq!(reg.unlink("/sys/fs/bpf/d/m", false), Ok(()));
+        assert_eq!(pin(&mut f, cmd::OBJ_GET, "/sys/fs/bpf/d/m", 0), Err(Errno::ENOENT));
+        assert_eq!(reg.unlink("/sys/fs/bpf/d", true), Ok(()));
+        f.fds.truncate(3);
+        assert_eq!((reg.live_maps(), reg.pinned()), (0, 0));
+    }
+
+    #[test]
     fn hostile_attributes_never_panic_and_leave_no_objects() {
         let reg = Registry::new();
         let mut f = Fake::new();
@@ -920,6 +1076,11 @@ mod tests {
             }
         }
         f.fds.truncate(3);
+        // Random pins may hold objects: the file system is emptied first.
+        let paths: Vec<alloc::string::String> = reg.pins.lock().keys().cloned().collect();
+        for p in paths.iter().rev() {
+            let _ = reg.unlink(p, false).or_else(|_| reg.unlink(p, true));
+        }
         assert_eq!(reg.live_maps(), 0);
         assert_eq!(reg.live_progs(), 0);
     }

@@ -82,6 +82,11 @@ fn dispatch(p: &Arc<Process>, nr: u64, a: [u64; 6]) -> SysResult {
         262 => newfstatat(p, a[0], a[1], a[2], a[3]),
         273 => Ok(0), // set_robust_list: no threads to clean up after
         302 => prlimit64(a[0], a[1], a[2], a[3]),
+        83 => mkdir(a[0]),
+        84 => unlink(a[0], true),
+        87 => unlink(a[0], false),
+        258 => at_cwd(a[0]).and_then(|()| mkdir(a[1])),
+        263 => at_cwd(a[0]).and_then(|()| unlink(a[1], a[2] & 0x200 != 0)),
         318 => getrandom(a[0], a[1]),
         321 => bpf(p, a[0], a[1], a[2]),
         _ => Err(Errno::ENOSYS),
@@ -220,6 +225,32 @@ fn openat(p: &Process, dirfd: u64, path: u64, flags: u64) -> SysResult {
 /// Paths relative to the working directory, which is `/`.
 fn absolute(path: &str) -> String {
     if path.starts_with('/') { String::from(path) } else { alloc::format!("/{path}") }
+}
+
+/// Only absolute paths and `AT_FDCWD` for the `*at` calls (no directory
+/// descriptors yet).
+fn at_cwd(dirfd: u64) -> Result<(), Errno> {
+    if dirfd == AT_FDCWD { Ok(()) } else { Err(Errno::EBADF) }
+}
+
+/// `mkdir`: directories exist only in the BPF file system (the
+/// initramfs is read-only).
+fn mkdir(path: u64) -> SysResult {
+    let path = absolute(&user_string(path)?);
+    if path.starts_with(axiom_bpf::command::BPFFS) {
+        return BPF.mkdir(&path).map(|()| 0);
+    }
+    Err(Errno::EROFS)
+}
+
+/// `unlink` (`dir` false) and `rmdir` (`dir` true): in the BPF file
+/// system, a pin or an empty directory goes.
+fn unlink(path: u64, dir: bool) -> SysResult {
+    let path = absolute(&user_string(path)?);
+    if path.starts_with(axiom_bpf::command::BPFFS) {
+        return BPF.unlink(&path, dir).map(|()| 0);
+    }
+    if crate::fs::lookup(&path).is_some() { Err(Errno::EROFS) } else { Err(Errno::ENOENT) }
 }
 
 fn close(p: &Process, fd: u64) -> SysResult {
@@ -500,9 +531,9 @@ fn getrandom(buf: u64, len: u64) -> SysResult {
 /// The kernel's BPF objects.
 static BPF: axiom_bpf::command::Registry = axiom_bpf::command::Registry::new();
 
-/// Live BPF maps and programs (for the tests' balance checks).
-pub fn bpf_objects_alive() -> (usize, usize) {
-    (BPF.live_maps(), BPF.live_progs())
+/// Live BPF maps and programs, and pins (for the tests' balance checks).
+pub fn bpf_objects_alive() -> (usize, usize, usize) {
+    (BPF.live_maps(), BPF.live_progs(), BPF.pinned())
 }
 
 /// The calling process as the `bpf()` command layer sees it.
