@@ -38,6 +38,7 @@ fn kernel_start(start_info: u64) -> ! {
     let cpus = hal::discover(start_info);
     mark(1, "ACPI");
     let cmdline = hal::cmdline(start_info);
+    CMDLINE.call_once(|| cmdline);
     let mut regions = [hal::Region::default(); 64];
     let n = hal::memory_map(start_info, &mut regions);
     let image = hal::kernel_image();
@@ -196,6 +197,19 @@ fn retire_trampoline() {
         m.space.protect(hal::phys_to_virt(hal::smp::TRAMPOLINE), WRITABLE | NO_EXECUTE);
     });
     hal::smp::flush_tlb_everywhere();
+}
+
+/// The kernel command line, once read.
+static CMDLINE: spin::Once<&'static str> = spin::Once::new();
+
+/// Calls the hostile-input test makes: `axiom.fuzz=N`, else 5,000.
+pub fn fuzz_calls() -> alloc::string::String {
+    let n = CMDLINE
+        .get()
+        .and_then(|c| c.split(' ').find_map(|w| w.strip_prefix("axiom.fuzz=")))
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or(5000);
+    alloc::format!("{n}")
 }
 
 /// Cycle counter at kernel entry.

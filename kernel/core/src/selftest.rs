@@ -38,6 +38,10 @@ pub const TESTS: &[Test] = &[
     ("bpf: map commands and their errors (user/bpf-maps), objects freed at exit", bpf_maps_test),
     ("bpf: program load, log, refusals, test runs, info (user/bpf-progs)", bpf_progs_test),
     ("bpf: axbpf (static, the host's CLI) loads and runs a .bpf.o in the guest", axbpf_test),
+    (
+        "bpf: hostile calls from a user process (user/bpf-fuzz) leave objects balanced",
+        bpf_fuzz_test,
+    ),
     ("scheduler: an installed policy's decisions are followed", policy_test),
     ("scheduler: a policy dispatching a task that cannot run is ejected", eject_test),
 ];
@@ -239,6 +243,19 @@ fn axbpf_test() -> bool {
     println!("axbpf$ end");
     let after = crate::syscall::bpf_objects_alive();
     ok && after == before
+}
+
+fn bpf_fuzz_test() -> bool {
+    let before = crate::syscall::bpf_objects_alive();
+    // `axiom.fuzz=N` on the command line runs N calls instead of 5,000.
+    let calls = crate::kernel::fuzz_calls();
+    let result = run_program("/bin/bpf-fuzz", &["bpf-fuzz", &calls]);
+    let after = crate::syscall::bpf_objects_alive();
+    let ran = matches!(&result, Some((0, out)) if out.contains("bpf-fuzz: "));
+    if !ran || after != before {
+        println!("bpf-fuzz: {result:?}; objects alive before {before:?}, after {after:?}");
+    }
+    ran && after == before
 }
 
 fn bpf_maps_test() -> bool {

@@ -220,14 +220,16 @@ pub fn boot_once(machine: &str, cpus: u32, append: &str) -> Result<(), String> {
 /// The in-QEMU tests on every machine and vCPU count, and runs with a
 /// deliberately failing test and a deliberate page fault that the
 /// harness must report as failures.
-pub fn test() -> Result<(), String> {
+pub fn test(long: bool) -> Result<(), String> {
+    // The hostile-input test makes 5,000 bpf() calls, 200,000 with --long.
+    let append = if long { "axiom.fuzz=200000" } else { "" };
     let kernel = crate::bare::build_kernel()?;
     let mut failures = Vec::new();
     let host_khz = host_tsc_khz();
     let mut bpf_compared = false;
     for machine in ["microvm", "q35"] {
         for cpus in [1, 2] {
-            let b = boot(&kernel, machine, cpus, "")?;
+            let b = boot(&kernel, machine, cpus, append)?;
             let passed = b
                 .console
                 .lines()

@@ -56,7 +56,7 @@ pub fn test(long: bool) -> Result<(), String> {
         ("cargo test", Box::new(move || cargo_host(&["test", "--workspace"], env))),
         ("build-bare", Box::new(crate::bare::build)),
         ("arm64 JIT under qemu-aarch64", Box::new(move || crate::bare::test_arm64(long))),
-        ("kernel under QEMU (x86_64)", Box::new(crate::qemu::test)),
+        ("kernel under QEMU (x86_64)", Box::new(move || crate::qemu::test(long))),
     ];
 
     let mut passed = 0;

@@ -32,9 +32,11 @@ pub fn build_initramfs() -> Result<PathBuf, String> {
             .arg(root.join("user/hello-c/hello.c")),
         "gcc -static (user/hello-c)",
     )?;
-    for (bin, src) in
-        [("bpf-maps", "user/bpf-maps/bpf_maps.c"), ("bpf-progs", "user/bpf-progs/bpf_progs.c")]
-    {
+    for (bin, src) in [
+        ("bpf-maps", "user/bpf-maps/bpf_maps.c"),
+        ("bpf-progs", "user/bpf-progs/bpf_progs.c"),
+        ("bpf-fuzz", "user/bpf-fuzz/bpf_fuzz.c"),
+    ] {
         run(
             Command::new("gcc")
                 .args(["-static", "-O2", "-Wall", "-o"])
