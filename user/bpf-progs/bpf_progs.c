@@ -276,6 +276,8 @@ int main(void)
 	expect("program info", r, 0);
 	check("its type, sizes and map", info.type == BPF_PROG_TYPE_SOCKET_FILTER && info.xlated_prog_len == 32 &&
 		info.jited_prog_len > 0 && info.nr_map_ids == 1 && info.id != 0);
+	printf("bpf-progs: tag of the map value reader: %02x%02x%02x%02x%02x%02x%02x%02x\n", info.tag[0], info.tag[1],
+	       info.tag[2], info.tag[3], info.tag[4], info.tag[5], info.tag[6], info.tag[7]);
 	memset(&a, 0, sizeof(a));
 	a.start_id = info.id - 1;
 	r = sys_bpf(BPF_PROG_GET_NEXT_ID, &a, sizeof(a));

@@ -57,6 +57,8 @@ pub trait Code: Send + Sync {
 pub struct ProgObject {
     /// Its id.
     pub id: u32,
+    /// Linux's tag (see [`crate::prog::tag`]).
+    pub tag: [u8; 8],
     /// Its name.
     pub name: [u8; 16],
     /// `BPF_PROG_TYPE_*`.

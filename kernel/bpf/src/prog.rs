@@ -90,6 +90,33 @@ pub fn rewrite_ctx(
     Ok(out)
 }
 
+/// Linux's program tag: the first 8 bytes of the SHA-256 of the
+/// instructions as loaded (Linux 6.18; SHA-1 before), with the
+/// immediates of map loads (`lddw` of a map fd or map value, both halves)
+/// zeroed, so the tag does not depend on descriptor numbers.
+pub fn tag(insns: &[Insn]) -> [u8; 8] {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    let mut was_map_load = false;
+    for i in insns {
+        let mut i = *i;
+        if !was_map_load && i.code == 0x18 && (i.src == 1 || i.src == 2) {
+            was_map_load = true;
+            i.imm = 0;
+        } else if was_map_load && i.code == 0 && i.dst == 0 && i.src == 0 && i.off == 0 {
+            was_map_load = false;
+            i.imm = 0;
+        } else {
+            was_map_load = false;
+        }
+        hasher.update(i.to_bytes());
+    }
+    let digest = hasher.finalize();
+    let mut out = [0u8; 8];
+    out.copy_from_slice(&digest[..8]);
+    out
+}
+
 /// Licences whose programs may call GPL-only helpers (Linux's list).
 fn gpl_compatible(license: &str) -> bool {
     matches!(
@@ -271,6 +298,7 @@ pub(crate) fn load(env: &mut dyn Env, uattr: u64, attr: &Attr) -> Result<ProgObj
     let code = env.load_code(image)?;
     Ok(ProgObject {
         id: 0,
+        tag: tag(&insns),
         name: a.prog_name,
         prog_type: a.prog_type,
         insns,
@@ -393,6 +421,7 @@ pub(crate) fn info(
     let mut info = ProgInfo {
         type_: p.prog_type,
         id: p.id,
+        tag: p.tag,
         jited_prog_len: p.code.len() as u32,
         xlated_prog_len: xlated.len() as u32,
         load_time: p.load_time,
