@@ -276,6 +276,22 @@ int main(void)
 	expect("program info", r, 0);
 	check("its type, sizes and map", info.type == BPF_PROG_TYPE_SOCKET_FILTER && info.xlated_prog_len == 32 &&
 		info.jited_prog_len > 0 && info.nr_map_ids == 1 && info.id != 0);
+	/* The machine code, asked for with room for it. */
+	unsigned char jited[4096];
+	struct bpf_prog_info info2;
+	memset(&info2, 0, sizeof(info2));
+	memset(jited, 0, sizeof(jited));
+	info2.jited_prog_len = sizeof(jited);
+	info2.jited_prog_insns = (__u64)(unsigned long)jited;
+	memset(&a, 0, sizeof(a));
+	a.info.bpf_fd = pv;
+	a.info.info_len = sizeof(info2);
+	a.info.info = (__u64)(unsigned long)&info2;
+	r = sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a));
+	int nonzero = 0;
+	for (unsigned int i = 0; i < info2.jited_prog_len && i < sizeof(jited); i++)
+		nonzero |= jited[i];
+	check("its machine code is returned", r == 0 && info2.jited_prog_len > 0 && nonzero);
 	printf("bpf-progs: tag of the map value reader: %02x%02x%02x%02x%02x%02x%02x%02x\n", info.tag[0], info.tag[1],
 	       info.tag[2], info.tag[3], info.tag[4], info.tag[5], info.tag[6], info.tag[7]);
 	memset(&a, 0, sizeof(a));

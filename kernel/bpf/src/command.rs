@@ -47,6 +47,8 @@ pub trait Code: Send + Sync {
     fn run(&self, ctx: u64) -> u64;
     /// Bytes of machine code.
     fn len(&self) -> usize;
+    /// The machine code (for `OBJ_GET_INFO_BY_FD`'s jited image).
+    fn bytes(&self) -> &[u8];
     /// Whether there is none.
     fn is_empty(&self) -> bool {
         self.len() == 0
@@ -714,6 +716,9 @@ mod tests {
                 }
                 fn len(&self) -> usize {
                     self.0.code_len()
+                }
+                fn bytes(&self) -> &[u8] {
+                    &[]
                 }
             }
             Ok(alloc::boxed::Box::new(Host(

@@ -437,6 +437,12 @@ pub(crate) fn info(
         env.write_user(asked.xlated_prog_insns, &xlated[..n])?;
         info.xlated_prog_insns = asked.xlated_prog_insns;
     }
+    if asked.jited_prog_insns != 0 {
+        let code = p.code.bytes();
+        let n = code.len().min(asked.jited_prog_len as usize);
+        env.write_user(asked.jited_prog_insns, &code[..n])?;
+        info.jited_prog_insns = asked.jited_prog_insns;
+    }
     if asked.map_ids != 0 {
         let ids: Vec<u8> = p
             .maps

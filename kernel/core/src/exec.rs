@@ -38,6 +38,8 @@ pub struct ExecRegion {
     frames: Vec<u64>,
     /// Bytes of code.
     len: usize,
+    /// A copy of the code (what `OBJ_GET_INFO_BY_FD` reports).
+    code: Vec<u8>,
     placed: Option<hal::exec::Placed>,
 }
 
@@ -51,7 +53,8 @@ impl ExecRegion {
         let mut code = image.code;
         let len = code.len();
         code.resize(pages * PAGE as usize, axiom_jit::x86_64::TRAP_BYTE);
-        let mut region = ExecRegion { base, frames: Vec::new(), len, placed: None };
+        let mut region =
+            ExecRegion { base, frames: Vec::new(), len, code: Vec::new(), placed: None };
         memory::with(|m| -> Result<(), ExecError> {
             for chunk in code.chunks(PAGE as usize) {
                 let frame = m.frames.alloc().ok_or(ExecError::OutOfMemory)?;
@@ -74,6 +77,7 @@ impl ExecRegion {
             Ok(())
         })
         .ok_or(ExecError::OutOfMemory)??;
+        region.code = code[..len].to_vec();
         region.placed = Some(
             hal::exec::Placed::seal(base, len as u64, base + image.entry as u64)
                 .ok_or(ExecError::NotSealed)?,
@@ -124,5 +128,8 @@ impl axiom_bpf::command::Code for ExecRegion {
     }
     fn len(&self) -> usize {
         self.len
+    }
+    fn bytes(&self) -> &[u8] {
+        &self.code
     }
 }
