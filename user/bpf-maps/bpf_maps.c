@@ -3,7 +3,6 @@
  * Axiom. Each case prints one line, "bpf-maps: <case>: <result>", and
  * checks the result Linux gives; the build tool runs it on both kernels
  * and compares the lines. Exit status: the number of failed checks. */
-#include <errno.h>
 #include <linux/bpf.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,42 +10,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static int failures;
-
-static long sys_bpf(int cmd, void *attr, unsigned int size)
-{
-	long r = syscall(__NR_bpf, cmd, attr, size);
-	return r < 0 ? -errno : r;
-}
-
-static const char *name(long r)
-{
-	static char buf[32];
-	switch (r) {
-	case -EPERM: return "EPERM";
-	case -ENOENT: return "ENOENT";
-	case -E2BIG: return "E2BIG";
-	case -EBADF: return "EBADF";
-	case -ENOMEM: return "ENOMEM";
-	case -EFAULT: return "EFAULT";
-	case -EBUSY: return "EBUSY";
-	case -EEXIST: return "EEXIST";
-	case -EINVAL: return "EINVAL";
-	case -ENOTEMPTY: return "ENOTEMPTY";
-	case -524: return "ENOTSUPP";
-	}
-	if (r >= 0)
-		return "ok";
-	snprintf(buf, sizeof(buf), "errno %ld", -r);
-	return buf;
-}
-
-static void expect(const char *what, long r, long want)
-{
-	int ok = want >= 0 ? r >= 0 : r == want;
-	printf("bpf-maps: %s: %s%s\n", what, name(r), ok ? "" : " (UNEXPECTED)");
-	failures += !ok;
-}
+#define PROGRAM "bpf-maps"
+#include "../include/bpf_check.h"
 
 static int create(__u32 type, __u32 key, __u32 value, __u32 max)
 {

@@ -4,54 +4,16 @@
  * helper, and program info and ids. Static; runs unchanged on Linux and
  * on Axiom, one line per case ("bpf-progs: <case>: <result>"); the build
  * tool compares the two. Exit status: the number of failed checks. */
-#include <errno.h>
 #include <linux/bpf.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static int failures;
+#define PROGRAM "bpf-progs"
+#include "../include/bpf_check.h"
+
 static char log_buf[65536];
-
-static long sys_bpf(int cmd, void *attr, unsigned int size)
-{
-	long r = syscall(__NR_bpf, cmd, attr, size);
-	return r < 0 ? -errno : r;
-}
-
-static const char *name(long r)
-{
-	static char buf[32];
-	switch (r) {
-	case -EPERM: return "EPERM";
-	case -ENOENT: return "ENOENT";
-	case -E2BIG: return "E2BIG";
-	case -EBADF: return "EBADF";
-	case -EFAULT: return "EFAULT";
-	case -EACCES: return "EACCES";
-	case -EINVAL: return "EINVAL";
-	case -ENOSPC: return "ENOSPC";
-	case -524: return "ENOTSUPP";
-	}
-	if (r >= 0)
-		return "ok";
-	snprintf(buf, sizeof(buf), "errno %ld", -r);
-	return buf;
-}
-
-static void expect(const char *what, long r, long want)
-{
-	int ok = want >= 0 ? r >= 0 : r == want;
-	printf("bpf-progs: %s: %s%s\n", what, name(r), ok ? "" : " (UNEXPECTED)");
-	failures += !ok;
-}
-
-static void check(const char *what, int ok)
-{
-	printf("bpf-progs: %s: %s\n", what, ok ? "yes" : "NO (UNEXPECTED)");
-	failures += !ok;
-}
 
 #define INSN(c, d, s, o, i) ((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
 

@@ -25,6 +25,7 @@ use axiom_abi::uapi::attr::{
 };
 use axiom_abi::uapi::errno::Errno;
 use axiom_abi::uapi::types::{cmd, map_type as mt};
+use core::mem::offset_of;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 /// The largest attribute Linux reads (a page).
@@ -394,16 +395,9 @@ impl Registry {
     }
 
     fn map_next_id(&self, env: &mut dyn Env, uattr: u64, attr: &Attr) -> Result<u64, Errno> {
-        check_attr(attr, 8)?;
-        let a = GetIdAttr::from_bytes(attr);
-        let maps = self.maps.lock();
-        let next = maps
-            .range(a.start_id.saturating_add(1)..)
-            .find(|(_, m)| m.strong_count() > 0)
-            .map(|(&id, _)| id)
-            .ok_or(Errno::ENOENT)?;
-        drop(maps);
-        env.write_user(uattr + 4, &next.to_le_bytes())?;
+        // The lock is gone before the user copy.
+        let next = next_live_id(&self.maps.lock(), attr)?;
+        env.write_user(uattr + offset_of!(GetIdAttr, next_id) as u64, &next.to_le_bytes())?;
         Ok(0)
     }
 
@@ -420,18 +414,41 @@ impl Registry {
     }
 }
 
-/// A NUL-terminated path from user memory (at most 4,096 bytes).
-fn read_path(env: &dyn Env, addr: u64) -> Result<alloc::string::String, Errno> {
+/// `BPF_*_GET_NEXT_ID` over one kind of object: the first live id after
+/// the attribute's `start_id`.
+fn next_live_id<T>(objects: &BTreeMap<u32, Weak<T>>, attr: &Attr) -> Result<u32, Errno> {
+    check_attr(attr, 8)?;
+    let a = GetIdAttr::from_bytes(attr);
+    objects
+        .range(a.start_id.saturating_add(1)..)
+        .find(|(_, o)| o.strong_count() > 0)
+        .map(|(&id, _)| id)
+        .ok_or(Errno::ENOENT)
+}
+
+/// A NUL-terminated string from user memory, read a byte at a time up to
+/// `max` bytes, without its NUL: `Ok(None)` if no NUL came by then.
+pub(crate) fn read_user_string(
+    env: &dyn Env,
+    addr: u64,
+    max: usize,
+) -> Result<Option<Vec<u8>>, Errno> {
     let mut out = Vec::new();
     let mut b = [0u8; 1];
-    for i in 0..4096u64 {
+    for i in 0..max as u64 {
         env.read_user(addr + i, &mut b)?;
         if b[0] == 0 {
-            return alloc::string::String::from_utf8(out).map_err(|_| Errno::ENOENT);
+            return Ok(Some(out));
         }
         out.push(b[0]);
     }
-    Err(Errno::ENAMETOOLONG)
+    Ok(None)
+}
+
+/// A NUL-terminated path from user memory (at most 4,096 bytes).
+fn read_path(env: &dyn Env, addr: u64) -> Result<alloc::string::String, Errno> {
+    let bytes = read_user_string(env, addr, 4096)?.ok_or(Errno::ENAMETOOLONG)?;
+    alloc::string::String::from_utf8(bytes).map_err(|_| Errno::ENOENT)
 }
 
 fn map_of(env: &dyn Env, fd: u32) -> Result<Arc<MapObject>, Errno> {
@@ -459,16 +476,8 @@ impl Registry {
     }
 
     fn prog_next_id(&self, env: &mut dyn Env, uattr: u64, attr: &Attr) -> Result<u64, Errno> {
-        check_attr(attr, 8)?;
-        let a = GetIdAttr::from_bytes(attr);
-        let progs = self.progs.lock();
-        let next = progs
-            .range(a.start_id.saturating_add(1)..)
-            .find(|(_, p)| p.strong_count() > 0)
-            .map(|(&id, _)| id)
-            .ok_or(Errno::ENOENT)?;
-        drop(progs);
-        env.write_user(uattr + 4, &next.to_le_bytes())?;
+        let next = next_live_id(&self.progs.lock(), attr)?;
+        env.write_user(uattr + offset_of!(GetIdAttr, next_id) as u64, &next.to_le_bytes())?;
         Ok(0)
     }
 

@@ -4,7 +4,9 @@
 //! test runs ([`SkbCtx`], [`XdpCtx`]) are laid out here for every
 //! platform.
 
-use crate::command::{Attr, Env, MapObject, Object, PAGE, ProgObject, check_attr, prog_of};
+use crate::command::{
+    Attr, Env, MapObject, Object, PAGE, ProgObject, check_attr, prog_of, read_user_string,
+};
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -55,6 +57,37 @@ pub struct XdpCtx {
     pub rx_queue_index: u32,
     /// `egress_ifindex`.
     pub egress_ifindex: u32,
+}
+
+impl SkbCtx {
+    /// The context of a socket filter's test run on `frame` (an Ethernet
+    /// frame): the data after its header, `skb->len` that data's length,
+    /// `skb->protocol` the EtherType. `None` for a frame shorter than the
+    /// header.
+    pub fn for_frame(frame: &[u8]) -> Option<Box<SkbCtx>> {
+        let payload = frame.get(14..)?;
+        let mut ctx =
+            Box::new(SkbCtx { skb: [0; 192], data: payload.as_ptr(), len: payload.len() as u64 });
+        ctx.skb[0..4].copy_from_slice(&(payload.len() as u32).to_le_bytes());
+        ctx.skb[16..18].copy_from_slice(&frame[12..14]);
+        Some(ctx)
+    }
+}
+
+impl XdpCtx {
+    /// The context of an XDP test run on `frame`, received on interface 1,
+    /// queue 0, as Linux's test run gives it.
+    pub fn for_frame(frame: &mut [u8]) -> Box<XdpCtx> {
+        let begin = frame.as_mut_ptr() as u64;
+        Box::new(XdpCtx {
+            data: begin,
+            data_end: begin + frame.len() as u64,
+            data_meta: begin,
+            ingress_ifindex: 1,
+            rx_queue_index: 0,
+            egress_ifindex: 0,
+        })
+    }
 }
 
 /// Rewrites context accesses for [`XdpCtx`]: the 32-bit `data`,
@@ -160,20 +193,6 @@ impl JitEnv for Jit<'_> {
     }
 }
 
-/// Reads a NUL-terminated user string of at most `max` bytes.
-fn user_string(env: &dyn Env, addr: u64, max: usize) -> Result<String, Errno> {
-    let mut out = Vec::new();
-    let mut b = [0u8; 1];
-    for i in 0..max as u64 {
-        env.read_user(addr + i, &mut b)?;
-        if b[0] == 0 {
-            return Ok(String::from_utf8_lossy(&out).into_owned());
-        }
-        out.push(b[0]);
-    }
-    Err(Errno::EINVAL)
-}
-
 /// `BPF_PROG_LOAD`: a program object without its id yet.
 pub(crate) fn load(env: &mut dyn Env, uattr: u64, attr: &Attr) -> Result<ProgObject, Errno> {
     check_attr(attr, ProgLoadAttr::SIZE)?;
@@ -215,7 +234,8 @@ pub(crate) fn load(env: &mut dyn Env, uattr: u64, attr: &Attr) -> Result<ProgObj
     {
         return Err(Errno::EINVAL);
     }
-    let license = user_string(env, a.license, 128)?;
+    let license = read_user_string(env, a.license, 128)?.ok_or(Errno::EINVAL)?;
+    let license = String::from_utf8_lossy(&license);
     let mut raw = vec![0u8; a.insn_cnt as usize * 8];
     env.read_user(a.insns, &mut raw)?;
     let insns: Vec<Insn> =
@@ -336,17 +356,7 @@ pub(crate) fn test_run(env: &mut dyn Env, uattr: u64, attr: &Attr) -> Result<u64
     let mut r0 = 0;
     match p.prog_type {
         prog_type::SOCKET_FILTER => {
-            if data.len() < 14 {
-                return Err(Errno::EINVAL);
-            }
-            let payload = &data[14..];
-            let mut ctx = Box::new(SkbCtx {
-                skb: [0; 192],
-                data: payload.as_ptr(),
-                len: payload.len() as u64,
-            });
-            ctx.skb[0..4].copy_from_slice(&(payload.len() as u32).to_le_bytes());
-            ctx.skb[16..18].copy_from_slice(&data[12..14]);
+            let mut ctx = SkbCtx::for_frame(&data).ok_or(Errno::EINVAL)?;
             let ctx_addr = &mut *ctx as *mut SkbCtx as u64;
             for _ in 0..repeat {
                 r0 = p.code.run(ctx_addr);
@@ -356,15 +366,7 @@ pub(crate) fn test_run(env: &mut dyn Env, uattr: u64, attr: &Attr) -> Result<u64
             if data.len() < 14 {
                 return Err(Errno::EINVAL);
             }
-            let begin = data.as_mut_ptr() as u64;
-            let mut ctx = Box::new(XdpCtx {
-                data: begin,
-                data_end: begin + data.len() as u64,
-                data_meta: begin,
-                ingress_ifindex: 1,
-                rx_queue_index: 0,
-                egress_ifindex: 0,
-            });
+            let mut ctx = XdpCtx::for_frame(&mut data);
             let ctx_addr = &mut *ctx as *mut XdpCtx as u64;
             for _ in 0..repeat {
                 r0 = p.code.run(ctx_addr);

@@ -119,14 +119,8 @@ impl Runtime {
                  runtime; socket filters and XDP run"
             ));
         }
-        if data.len() < 14 {
-            return Err("packet data shorter than an Ethernet header (14 bytes)".into());
-        }
-        let payload = &data[14..];
-        let mut ctx =
-            Box::new(SkbCtx { skb: [0; 192], data: payload.as_ptr(), len: payload.len() as u64 });
-        ctx.skb[0..4].copy_from_slice(&(payload.len() as u32).to_le_bytes());
-        ctx.skb[16..18].copy_from_slice(&data[12..14]);
+        let mut ctx = SkbCtx::for_frame(data)
+            .ok_or("packet data shorter than an Ethernet header (14 bytes)")?;
         let ctx_addr = &mut *ctx as *mut SkbCtx as u64;
         self.run_timed(image, ctx_addr, repeat)
     }
@@ -135,15 +129,7 @@ impl Runtime {
     /// as Linux's test run gives it.
     fn run_xdp(&mut self, image: &ExecImage, data: &[u8], repeat: u32) -> Result<TestRun, String> {
         let mut frame = data.to_vec();
-        let start = frame.as_mut_ptr() as u64;
-        let mut ctx = Box::new(XdpCtx {
-            data: start,
-            data_end: start + frame.len() as u64,
-            data_meta: start,
-            ingress_ifindex: 1,
-            rx_queue_index: 0,
-            egress_ifindex: 0,
-        });
+        let mut ctx = XdpCtx::for_frame(&mut frame);
         let ctx_addr = &mut *ctx as *mut XdpCtx as u64;
         let r = self.run_timed(image, ctx_addr, repeat);
         drop(frame);

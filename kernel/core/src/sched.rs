@@ -193,6 +193,7 @@ pub fn cpu_online(cpu: usize) {
         });
         CONTEXTS[cpu].adopt_current();
         s.current[cpu] = cpu;
+        CURRENT[cpu].store(cpu, Ordering::Release);
         s.started[cpu] = hal::cycles();
         s.online = s.online.max(cpu + 1);
     });
@@ -308,9 +309,28 @@ pub fn sleep_ticks(ticks: u64) {
     schedule();
 }
 
+/// Each CPU's running task, readable without the scheduler's lock (the
+/// system-call path asks on every call); written with `Sched::current`.
+static CURRENT: [core::sync::atomic::AtomicUsize; hal::MAX_CPUS] = {
+    let mut c = [const { core::sync::atomic::AtomicUsize::new(0) }; hal::MAX_CPUS];
+    let mut i = 0;
+    while i < hal::MAX_CPUS {
+        c[i] = core::sync::atomic::AtomicUsize::new(i);
+        i += 1;
+    }
+    c
+};
+
 /// The running task's id.
 pub fn current() -> TaskId {
-    with(|s| s.current[hal::cpu_index()])
+    // Interrupts off between reading the CPU index and the slot: the task
+    // must not move to another CPU in between.
+    let on = hal::disable_interrupts();
+    let id = CURRENT[hal::cpu_index()].load(Ordering::Acquire);
+    if on {
+        hal::enable_interrupts();
+    }
+    id
 }
 
 /// Moves the running task into the page tables `root` (0: the kernel's).
@@ -403,6 +423,7 @@ pub fn schedule() {
                 s.policy.running(next, cpu);
             }
             s.current[cpu] = next;
+            CURRENT[cpu].store(next, Ordering::Release);
             s.started[cpu] = now;
             s.slice_end[cpu] =
                 if next < hal::MAX_CPUS { u64::MAX } else { now + ns_to_cycles(slice) };

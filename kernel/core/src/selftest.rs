@@ -285,19 +285,12 @@ fn translate(virt: u64) -> Option<(u64, u64)> {
     crate::memory::with(|m| m.space.translate(virt)).flatten()
 }
 
-/// A kernel function BPF code calls (helper 5, `bpf_ktime_get_ns`).
-extern "C" fn ktime_get_ns(_: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
-    crate::time::cycles_to_ns(hal::cycles())
-}
-
-/// Helper addresses for the in-kernel JIT test.
+/// Helper addresses for the in-kernel JIT test: the kernel's helpers.
 struct KernelHelpers;
 
 impl axiom_jit::program::JitEnv for KernelHelpers {
     fn helper_address(&self, id: i32) -> Option<u64> {
-        (id == 5).then_some(
-            ktime_get_ns as extern "C" fn(u64, u64, u64, u64, u64) -> u64 as usize as u64,
-        )
+        crate::bpf_helpers::address(id)
     }
 }
 

@@ -167,10 +167,25 @@ impl Context {
 
     /// Makes `root` this context's page tables (0: the kernel's), and, if
     /// it is the context running here, switches to them now.
+    /// A context with a root of its own runs a user program: only such
+    /// contexts have their x87/SSE state and FS base kept (the kernel uses
+    /// neither), so one that becomes one here takes its own now.
     pub fn set_root(&self, root: u64, running_here: bool) {
-        self.root.store(root, Ordering::Release);
+        let was_user = self.root.swap(root, Ordering::AcqRel) != 0;
         if running_here {
             super::paging::switch_root(root);
+            if root != 0 && !was_user {
+                let on = super::disable_interrupts();
+                super::user::set_fs_base(self.fs_base.load(Ordering::Relaxed));
+                // SAFETY: this context runs here (the caller says so), so
+                // this CPU alone touches its FPU area (aligned, 512 bytes).
+                unsafe {
+                    core::arch::asm!("fxrstor64 [{}]", in(reg) self.fpu.get(), options(nostack))
+                };
+                if on {
+                    super::enable_interrupts();
+                }
+            }
         }
     }
 
@@ -193,17 +208,30 @@ pub fn switch(from: &'static Context, to: &'static Context) {
     let on = super::disable_interrupts();
     assert!(to.is_running() || to.rsp.load(Ordering::Acquire) != 0, "switch to an empty context");
     // What the next context needs from this CPU: its kernel stack for
-    // entries from user mode, and its thread pointer.
-    from.fs_base.store(super::user::fs_base(), Ordering::Relaxed);
-    super::user::set_fs_base(to.fs_base.load(Ordering::Relaxed));
+    // entries from user mode, its page tables, and, for a user program's
+    // context only (the kernel uses neither), its thread pointer and
+    // x87/SSE state. A kernel context leaves the last program's in place.
+    let (from_user, to_user) =
+        (from.root.load(Ordering::Acquire) != 0, to.root.load(Ordering::Acquire) != 0);
+    if from_user {
+        from.fs_base.store(super::user::fs_base(), Ordering::Relaxed);
+        // SAFETY: `from` runs here (see `Context`'s Sync): this CPU alone
+        // touches its FPU area, 16-byte aligned, 512 bytes.
+        unsafe { core::arch::asm!("fxsave64 [{}]", in(reg) from.fpu.get(), options(nostack)) };
+    }
+    if to_user {
+        // Another CPU may still be leaving `to`: its state is whole once
+        // that CPU clears the running flag.
+        while to.is_running() {
+            core::hint::spin_loop();
+        }
+        super::user::set_fs_base(to.fs_base.load(Ordering::Relaxed));
+        // SAFETY: `to` is about to run here and no other CPU runs it (its
+        // running flag): this CPU alone touches its FPU area.
+        unsafe { core::arch::asm!("fxrstor64 [{}]", in(reg) to.fpu.get(), options(nostack)) };
+    }
     super::cpu::set_kernel_stack(to.stack_top.load(Ordering::Relaxed));
     super::paging::switch_root(to.root.load(Ordering::Acquire));
-    // SAFETY: `from` runs here and `to` is about to (see `Context`'s Sync):
-    // this CPU alone touches their FPU areas, 16-byte aligned, 512 bytes.
-    unsafe {
-        core::arch::asm!("fxsave64 [{}]", in(reg) from.fpu.get(), options(nostack));
-        core::arch::asm!("fxrstor64 [{}]", in(reg) to.fpu.get(), options(nostack));
-    }
     // SAFETY: `from` is the context running here (checked above), so its
     // registers and stack pointer are the ones saved; `to` holds either the
     // frame `prepare` built on the stack it owns or what an earlier switch

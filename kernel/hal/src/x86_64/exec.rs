@@ -5,26 +5,13 @@
 //! code can be called.
 #![allow(unsafe_code)]
 
-use super::paging::{read_entry, root};
-
-const PRESENT: u64 = 1;
 const WRITABLE: u64 = 1 << 1;
 const NO_EXECUTE: u64 = 1 << 63;
 const ADDR: u64 = 0x000f_ffff_ffff_f000;
 
 /// The leaf entry mapping `virt` in the live page tables (4 KiB pages).
 fn leaf(virt: u64) -> Option<u64> {
-    let mut table = root();
-    for level in (1..4).rev() {
-        let e = read_entry(table, ((virt >> (12 + 9 * level)) & 511) as usize);
-        // Only 4 KiB leaves are used for code (no huge pages).
-        if e & PRESENT == 0 || (level < 3 && e & (1 << 7) != 0) {
-            return None;
-        }
-        table = e & ADDR;
-    }
-    let e = read_entry(table, ((virt >> 12) & 511) as usize);
-    (e & PRESENT != 0).then_some(e)
+    super::paging::lookup(virt).map(|(e, _)| e)
 }
 
 /// Code in read+execute pages, callable as

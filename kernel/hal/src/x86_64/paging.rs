@@ -57,6 +57,27 @@ pub fn activate(pml4: u64) {
     };
 }
 
+/// The live tables' entry for the 4 KiB page at `virt`: the leaf entry,
+/// and the flags every upper level grants (their AND); `None` if a level
+/// is not present or maps a huge page (the kernel uses none).
+pub fn lookup(virt: u64) -> Option<(u64, u64)> {
+    const PRESENT: u64 = 1;
+    const HUGE: u64 = 1 << 7;
+    const ADDR: u64 = 0x000f_ffff_ffff_f000;
+    let mut table = root();
+    let mut granted = u64::MAX;
+    for level in (1..4).rev() {
+        let e = read_entry(table, ((virt >> (12 + 9 * level)) & 511) as usize);
+        if e & PRESENT == 0 || (level < 3 && e & HUGE != 0) {
+            return None;
+        }
+        granted &= e;
+        table = e & ADDR;
+    }
+    let e = read_entry(table, ((virt >> 12) & 511) as usize);
+    (e & PRESENT != 0).then_some((e, granted))
+}
+
 /// The kernel's own page tables (set by [`activate`]).
 static KERNEL_ROOT: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 

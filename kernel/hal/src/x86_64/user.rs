@@ -225,21 +225,13 @@ pub fn set_fs_base(base: u64) -> bool {
 const PRESENT: u64 = 1;
 const WRITABLE: u64 = 1 << 1;
 const USER: u64 = 1 << 2;
-const ADDR: u64 = 0x000f_ffff_ffff_f000;
 
 /// Whether the page at `virt` is mapped for user access (and writable,
 /// if `write`) in the live page tables.
 fn user_page(virt: u64, write: bool) -> bool {
     let need = PRESENT | USER | if write { WRITABLE } else { 0 };
-    let mut table = super::paging::root();
-    for level in (0..4).rev() {
-        let e = super::paging::read_entry(table, ((virt >> (12 + 9 * level)) & 511) as usize);
-        if e & need != need || (level > 0 && e & (1 << 7) != 0) {
-            return false;
-        }
-        table = e & ADDR;
-    }
-    true
+    // Every level must grant it, the leaf and the tables above.
+    super::paging::lookup(virt).is_some_and(|(leaf, upper)| leaf & upper & need == need)
 }
 
 /// Whether `[addr, addr + len)` is user memory, every page mapped.

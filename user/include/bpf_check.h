@@ -1,0 +1,60 @@
+/* What the bpf() test programs share: the raw system call, errno names,
+ * and one printed line per checked case, "<PROGRAM>: <case>: <result>",
+ * counting the results that are not Linux's. Define PROGRAM first. */
+#ifndef BPF_CHECK_H
+#define BPF_CHECK_H
+
+#include <errno.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int failures;
+
+/* bpf(cmd, attr, size): the result, or -errno. */
+static inline long sys_bpf(int cmd, void *attr, unsigned int size)
+{
+	long r = syscall(__NR_bpf, cmd, attr, size);
+	return r < 0 ? -errno : r;
+}
+
+static inline const char *name(long r)
+{
+	static char buf[32];
+	switch (r) {
+	case -EPERM: return "EPERM";
+	case -ENOENT: return "ENOENT";
+	case -E2BIG: return "E2BIG";
+	case -EBADF: return "EBADF";
+	case -ENOMEM: return "ENOMEM";
+	case -EACCES: return "EACCES";
+	case -EFAULT: return "EFAULT";
+	case -EBUSY: return "EBUSY";
+	case -EEXIST: return "EEXIST";
+	case -EINVAL: return "EINVAL";
+	case -ENOSPC: return "ENOSPC";
+	case -ENOTEMPTY: return "ENOTEMPTY";
+	case -524: return "ENOTSUPP";
+	}
+	if (r >= 0)
+		return "ok";
+	snprintf(buf, sizeof(buf), "errno %ld", -r);
+	return buf;
+}
+
+/* A result: any success when `want` is not negative, else that errno. */
+static inline void expect(const char *what, long r, long want)
+{
+	int ok = want >= 0 ? r >= 0 : r == want;
+	printf(PROGRAM ": %s: %s%s\n", what, name(r), ok ? "" : " (UNEXPECTED)");
+	failures += !ok;
+}
+
+/* A property that must hold. */
+static inline void check(const char *what, int ok)
+{
+	printf(PROGRAM ": %s: %s\n", what, ok ? "yes" : "NO (UNEXPECTED)");
+	failures += !ok;
+}
+
+#endif
