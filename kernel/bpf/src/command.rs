@@ -281,6 +281,11 @@ impl Registry {
         }
     }
 
+    /// The object pinned at `path` (kernel-side users of a pin).
+    pub fn pinned_object(&self, path: &str) -> Option<Object> {
+        self.pins.lock().get(path).cloned().flatten()
+    }
+
     /// Objects pinned now.
     pub fn pinned(&self) -> usize {
         self.pins.lock().values().filter(|v| v.is_some()).count()

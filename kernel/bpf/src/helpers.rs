@@ -84,8 +84,8 @@ pub extern "C" fn skb_load_bytes(ctx: u64, off: u64, to: u64, len: u64, _: u64) 
 }
 
 /// `bpf_ringbuf_output(ringbuf, data, size, flags)`.
-pub extern "C" fn ringbuf_output(m: u64, data: u64, size: u64, _: u64, _: u64) -> u64 {
-    map(m).output(bytes(data, size as usize)).map_or_else(neg, |()| 0)
+pub extern "C" fn ringbuf_output(m: u64, data: u64, size: u64, flags: u64, _: u64) -> u64 {
+    map(m).output(bytes(data, size as usize), flags).map_or_else(neg, |_| 0)
 }
 
 /// `bpf_ringbuf_reserve(ringbuf, size, flags)`.
@@ -93,33 +93,21 @@ pub extern "C" fn ringbuf_reserve(m: u64, size: u64, _: u64, _: u64, _: u64) -> 
     map(m).reserve(size).unwrap_or(0)
 }
 
-/// The ring buffer a record came from: the runtime registers its ring
-/// buffers for the run (`bpf_ringbuf_submit` gets only the record).
-pub(crate) static RINGBUFS: std::sync::Mutex<Vec<u64>> = std::sync::Mutex::new(Vec::new());
-
-fn release(rec: u64, keep: bool) -> u64 {
-    let rings = RINGBUFS.lock().map(|r| r.clone()).unwrap_or_default();
-    for m in rings {
-        if map(m).release(rec, keep) {
-            break;
-        }
-    }
+/// `bpf_ringbuf_submit(data, flags)`.
+pub extern "C" fn ringbuf_submit(rec: u64, flags: u64, _: u64, _: u64, _: u64) -> u64 {
+    crate::ring::commit(rec, false, flags);
     0
 }
 
-/// `bpf_ringbuf_submit(data, flags)`.
-pub extern "C" fn ringbuf_submit(rec: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
-    release(rec, true)
-}
-
 /// `bpf_ringbuf_discard(data, flags)`.
-pub extern "C" fn ringbuf_discard(rec: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
-    release(rec, false)
+pub extern "C" fn ringbuf_discard(rec: u64, flags: u64, _: u64, _: u64, _: u64) -> u64 {
+    crate::ring::commit(rec, true, flags);
+    0
 }
 
-/// `bpf_ringbuf_query(ringbuf, flags)`: the bytes waiting to be read.
-pub extern "C" fn ringbuf_query(m: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
-    map(m).queued()
+/// `bpf_ringbuf_query(ringbuf, flags)`.
+pub extern "C" fn ringbuf_query(m: u64, flags: u64, _: u64, _: u64, _: u64) -> u64 {
+    map(m).query(flags)
 }
 
 /// A helper function's address, by Linux's helper id.

@@ -17,6 +17,7 @@ pub mod command;
 pub mod maps;
 pub mod native;
 pub mod prog;
+pub mod ring;
 
 #[cfg(feature = "host")]
 pub mod helpers;

@@ -4,9 +4,9 @@
 //! a deleted hash value is kept until [`Map::collect`] runs, when no
 //! program does, as Linux keeps it until an RCU grace period ends.
 
+use crate::ring::{self, RingMemory};
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
-use alloc::vec;
 use alloc::vec::Vec;
 use axiom_abi::uapi::errno::Errno;
 use axiom_abi::uapi::types::map_type as mt;
@@ -44,8 +44,8 @@ enum Storage {
     /// `[max_entries, entry 0, entry 1, ...]` as `u64`s: the layout the JITs'
     /// tail calls read (an entry is a program's tail-call entry address).
     ProgArray(Box<[u64]>),
-    /// Submitted records, reservations in flight, and the bytes queued.
-    Ringbuf { records: VecDeque<Box<[u8]>>, reserved: Vec<Box<[u8]>>, queued: usize },
+    /// A ring buffer's shared memory (Linux's layout).
+    Ringbuf(RingMemory),
     /// A queue (first in, first out) or a stack (`lifo`): values without
     /// keys.
     Queue { items: VecDeque<Box<[u8]>>, lifo: bool },
@@ -109,10 +109,14 @@ impl Map {
                 Storage::Queue { items: VecDeque::new(), lifo: s.map_type == mt::STACK }
             }
             mt::RINGBUF => {
-                if s.key_size != 0 || s.value_size != 0 || !s.max_entries.is_power_of_two() {
+                if s.key_size != 0
+                    || s.value_size != 0
+                    || !s.max_entries.is_power_of_two()
+                    || (s.max_entries as usize) < ring::PAGE
+                {
                     return Err(Errno::EINVAL);
                 }
-                Storage::Ringbuf { records: VecDeque::new(), reserved: Vec::new(), queued: 0 }
+                Storage::Ringbuf(RingMemory::new(s.max_entries as u64)?)
             }
             _ => return Err(Errno::EINVAL),
         };
@@ -224,7 +228,7 @@ impl Map {
                 );
                 Ok(())
             }
-            Storage::Ringbuf { .. } => Err(Errno::EINVAL),
+            Storage::Ringbuf(_) => Err(Errno::EINVAL),
             Storage::Queue { .. } => self.push(value, flags),
         }
     }
@@ -290,7 +294,7 @@ impl Map {
                 a[i + 1] = 0;
                 Ok(())
             }
-            Storage::Ringbuf { .. } | Storage::Queue { .. } => Err(Errno::EINVAL),
+            Storage::Ringbuf(_) | Storage::Queue { .. } => Err(Errno::EINVAL),
         }
     }
 
@@ -313,7 +317,7 @@ impl Map {
                     .map(|(k, _)| k.clone()),
                 None => entries.keys().next().cloned(),
             },
-            Storage::Ringbuf { .. } | Storage::Queue { .. } => None,
+            Storage::Ringbuf(_) | Storage::Queue { .. } => None,
         }
     }
 
@@ -322,7 +326,7 @@ impl Map {
         match &self.storage {
             Storage::Array(_) | Storage::ProgArray(_) => self.spec.max_entries as usize,
             Storage::Hash { entries, .. } => entries.len(),
-            Storage::Ringbuf { records, .. } => records.len(),
+            Storage::Ringbuf(_) => 0,
             Storage::Queue { items, .. } => items.len(),
         }
     }
@@ -344,66 +348,45 @@ impl Map {
         }
     }
 
-    /// `bpf_ringbuf_reserve`: a zeroed record of `size` bytes, or `None`
-    /// when the ring is full.
+    /// `bpf_ringbuf_reserve`: a record of `size` bytes (committed with
+    /// [`ring::commit`]), or `None` when the ring has no room.
     pub fn reserve(&mut self, size: u64) -> Option<u64> {
-        let cap = self.spec.max_entries as usize;
-        let Storage::Ringbuf { reserved, queued, .. } = &mut self.storage else { return None };
-        let size = usize::try_from(size).ok()?;
-        // Each record takes an 8-byte header and rounds up to 8 bytes.
-        let need = 8 + size.div_ceil(8) * 8;
-        let pending: usize = reserved.iter().map(|r| 8 + r.len().div_ceil(8) * 8).sum();
-        if *queued + pending + need > cap {
-            return None;
-        }
-        let rec = vec![0u8; size].into_boxed_slice();
-        let addr = rec.as_ptr() as u64;
-        reserved.push(rec);
-        Some(addr)
+        self.ring()?.reserve(size)
     }
 
-    /// `bpf_ringbuf_submit` (`keep`) or `bpf_ringbuf_discard` of the
-    /// record at `addr`.
-    pub fn release(&mut self, addr: u64, keep: bool) -> bool {
-        let Storage::Ringbuf { records, reserved, queued } = &mut self.storage else {
-            return false;
-        };
-        let Some(i) = reserved.iter().position(|r| r.as_ptr() as u64 == addr) else { return false };
-        let rec = reserved.swap_remove(i);
-        if keep {
-            *queued += 8 + rec.len().div_ceil(8) * 8;
-            records.push_back(rec);
-        }
-        true
+    /// `bpf_ringbuf_output`: a record with a copy of `data`; returns
+    /// whether readers should be woken (see [`ring::commit`]).
+    pub fn output(&mut self, data: &[u8], flags: u64) -> Result<bool, Errno> {
+        let ring = self.ring().ok_or(Errno::EINVAL)?;
+        let addr = ring.reserve(data.len() as u64).ok_or(Errno::EAGAIN)?;
+        ring.write(addr, data);
+        Ok(ring::commit(addr, false, flags))
     }
 
-    /// `bpf_ringbuf_output`: a record with a copy of `data`.
-    pub fn output(&mut self, data: &[u8]) -> Result<(), Errno> {
-        let addr = self.reserve(data.len() as u64).ok_or(Errno::ENOSPC)?;
-        if let Storage::Ringbuf { reserved, .. } = &mut self.storage
-            && let Some(r) = reserved.iter_mut().find(|r| r.as_ptr() as u64 == addr)
-        {
-            r.copy_from_slice(data);
-        }
-        self.release(addr, true);
-        Ok(())
+    /// Reads the oldest committed ring-buffer record, as a reader of the
+    /// mapped ring does.
+    pub fn consume(&mut self) -> Option<Vec<u8>> {
+        self.ring()?.consume()
     }
 
-    /// Takes the oldest submitted ring-buffer record (what a consumer
-    /// reads).
-    pub fn consume(&mut self) -> Option<Box<[u8]>> {
-        let Storage::Ringbuf { records, queued, .. } = &mut self.storage else { return None };
-        let rec = records.pop_front()?;
-        *queued -= 8 + rec.len().div_ceil(8) * 8;
-        Some(rec)
-    }
-
-    /// Bytes submitted and not yet consumed (`bpf_ringbuf_query`'s
-    /// `BPF_RB_AVAIL_DATA`).
-    pub fn queued(&self) -> u64 {
-        match &self.storage {
-            Storage::Ringbuf { queued, .. } => *queued as u64,
+    /// `bpf_ringbuf_query(flags)`: `BPF_RB_AVAIL_DATA` (0), `RING_SIZE`
+    /// (1), `CONS_POS` (2), `PROD_POS` (3); 0 for anything else.
+    pub fn query(&self, flags: u64) -> u64 {
+        let Some(r) = self.ring() else { return 0 };
+        match flags {
+            0 => r.available(),
+            1 => r.size(),
+            2 => r.consumer_pos(),
+            3 => r.producer_pos(),
             _ => 0,
+        }
+    }
+
+    /// A ring buffer's memory.
+    pub fn ring(&self) -> Option<&RingMemory> {
+        match &self.storage {
+            Storage::Ringbuf(r) => Some(r),
+            _ => None,
         }
     }
 
@@ -457,18 +440,39 @@ mod tests {
     }
 
     #[test]
-    fn ring_buffers_reserve_submit_discard_and_fill_up() {
-        let mut r = Map::new(spec(mt::RINGBUF, 0, 0, 64)).unwrap();
+    fn ring_buffers_keep_linux_layout_and_order() {
+        let page = ring::PAGE as u32;
+        let mut r = Map::new(spec(mt::RINGBUF, 0, 0, page)).unwrap();
         let a = r.reserve(16).unwrap();
         let b = r.reserve(16).unwrap();
-        assert!(r.release(a, true));
-        assert!(r.release(b, false));
-        assert!(!r.release(b, true), "released twice");
-        assert_eq!(r.queued(), 24);
-        r.output(&[1, 2, 3]).unwrap();
-        assert!(r.reserve(40).is_none(), "full");
-        assert_eq!(r.consume().unwrap().len(), 16);
-        assert_eq!(&*r.consume().unwrap(), &[1, 2, 3]);
-        assert!(Map::new(spec(mt::RINGBUF, 0, 0, 100)).is_err());
+        let base = r.ring().unwrap().base();
+        assert_eq!(a, base + 2 * page as u64 + 8, "first record after the two control pages");
+        assert_eq!(b, a + 24);
+        assert_eq!(r.consume(), None, "a reserved record holds the reader back");
+        assert!(!ring::commit(b, false, 0), "reader is not at b");
+        assert!(ring::commit(a, true, 0), "reader is at a: wake it");
+        assert_eq!(r.query(0), 48);
+        assert_eq!(r.query(3), 48);
+        assert_eq!(r.consume().unwrap().len(), 16, "discarded a skipped, b read");
+        assert_eq!(r.query(2), 48);
+        assert!(!r.output(&[1, 2, 3], ring::NO_WAKEUP).unwrap());
+        assert_eq!(r.consume().unwrap(), [1, 2, 3]);
+        // Fill, then wrap: a record never crosses the end of the ring.
+        let mut n = 0u32;
+        while r.output(&n.to_le_bytes(), 0).is_ok() {
+            n += 1;
+        }
+        assert_eq!(r.output(&[0; 8], 0), Err(Errno::EAGAIN));
+        for i in 0..n {
+            assert_eq!(r.consume().unwrap(), i.to_le_bytes());
+        }
+        for i in 0..1000u32 {
+            let rec = [i as u8; 100];
+            r.output(&rec, 0).unwrap();
+            assert_eq!(r.consume().unwrap(), rec);
+        }
+        assert!(r.reserve(page as u64 - 8).is_none(), "bigger than the ring allows");
+        assert!(Map::new(spec(mt::RINGBUF, 0, 0, 3 * page)).is_err());
+        assert!(Map::new(spec(mt::RINGBUF, 0, 0, 64)).is_err());
     }
 }

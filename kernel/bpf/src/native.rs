@@ -91,7 +91,29 @@ pub extern "C" fn map_peek_elem(m: u64, value: u64, _: u64, _: u64, _: u64) -> u
     take(m, value, false)
 }
 
-/// The address of map helper `id` (1, 2, 3, 87, 88, 89).
+/// `bpf_ringbuf_output(ringbuf, data, size, flags)`: the result for the
+/// program, and whether readers should be woken.
+pub fn ringbuf_output(m: u64, data: u64, size: u64, flags: u64) -> (u64, bool) {
+    let m = map(m);
+    let mut guard = m.map.lock();
+    match guard.output(bytes(data, size as usize), flags) {
+        Ok(wake) => (0, wake),
+        Err(e) => (neg(e), false),
+    }
+}
+
+/// `bpf_ringbuf_reserve(ringbuf, size, flags)`.
+pub extern "C" fn ringbuf_reserve(m: u64, size: u64, _: u64, _: u64, _: u64) -> u64 {
+    map(m).map.lock().reserve(size).unwrap_or(0)
+}
+
+/// `bpf_ringbuf_query(ringbuf, flags)`.
+pub extern "C" fn ringbuf_query(m: u64, flags: u64, _: u64, _: u64, _: u64) -> u64 {
+    map(m).map.lock().query(flags)
+}
+
+/// The address of map helper `id` (1, 2, 3, 87, 88, 89, 131, 134; the
+/// platform wraps the ones that may wake readers).
 pub fn address(id: i32) -> Option<u64> {
     type Helper = extern "C" fn(u64, u64, u64, u64, u64) -> u64;
     let f: Helper = match id {
@@ -101,6 +123,8 @@ pub fn address(id: i32) -> Option<u64> {
         87 => map_push_elem,
         88 => map_pop_elem,
         89 => map_peek_elem,
+        131 => ringbuf_reserve,
+        134 => ringbuf_query,
         _ => return None,
     };
     Some(f as usize as u64)

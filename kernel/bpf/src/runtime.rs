@@ -9,7 +9,7 @@ use crate::prog::{SkbCtx, XdpCtx, rewrite_ctx};
 use axiom_abi::Insn;
 use axiom_abi::instruction::Pseudo;
 use axiom_abi::uapi::errno::Errno;
-use axiom_abi::uapi::types::{map_type, prog_type};
+use axiom_abi::uapi::types::prog_type;
 use axiom_jit::program::{JitEnv, JitError, JitOptions};
 use std::time::Instant;
 
@@ -142,14 +142,6 @@ impl Runtime {
         ctx_addr: u64,
         repeat: u32,
     ) -> Result<TestRun, String> {
-        if let Ok(mut rings) = helpers::RINGBUFS.lock() {
-            *rings = self
-                .maps
-                .iter()
-                .filter(|m| m.spec.map_type == map_type::RINGBUF)
-                .map(|m| m.program_address())
-                .collect();
-        }
         let repeat = repeat.max(1);
         let start = Instant::now();
         let mut r0 = 0;

@@ -41,7 +41,31 @@ pub trait File: Send + Sync {
     fn bpf_object(&self) -> Option<axiom_bpf::command::Object> {
         None
     }
+    /// Its readiness for `poll`/`epoll` (`EPOLLIN`, `EPOLLOUT`, ...), or
+    /// `None` if it does not support polling (always ready to `poll`,
+    /// refused by `epoll_ctl`, as Linux treats regular files).
+    fn poll(&self) -> Option<u32> {
+        None
+    }
+    /// The physical frames of its pages `first..first + count` for a
+    /// shared mapping (`write`: a writable one).
+    fn mmap_frames(&self, _first: u64, _count: u64, _write: bool) -> Result<Vec<u64>, Errno> {
+        Err(Errno::ENODEV)
+    }
+    /// The epoll instance it is, if it is one.
+    fn as_epoll(&self) -> Option<&crate::poll::Epoll> {
+        None
+    }
 }
+
+/// `EPOLLIN` / `POLLIN`: readable.
+pub const POLLIN: u32 = 0x1;
+/// `EPOLLOUT` / `POLLOUT`: writable.
+pub const POLLOUT: u32 = 0x4;
+/// `EPOLLERR` / `POLLERR`.
+pub const POLLERR: u32 = 0x8;
+/// `EPOLLRDNORM` / `POLLRDNORM`.
+pub const POLLRDNORM: u32 = 0x40;
 
 /// A BPF object's descriptor (a map today).
 pub struct BpfFile(pub axiom_bpf::command::Object);
@@ -59,6 +83,85 @@ impl File for BpfFile {
     }
     fn bpf_object(&self) -> Option<axiom_bpf::command::Object> {
         Some(self.0.clone())
+    }
+    /// A ring buffer is readable when records wait; other maps do not
+    /// poll (Linux: `EPOLLERR`).
+    fn poll(&self) -> Option<u32> {
+        let axiom_bpf::command::Object::Map(m) = &self.0 else { return Some(POLLERR) };
+        let map = m.map.lock();
+        Some(match map.ring() {
+            Some(r) if r.available() > 0 => POLLIN | POLLRDNORM,
+            Some(_) => 0,
+            None => POLLERR,
+        })
+    }
+    /// A ring buffer's pages as Linux lays them out for `mmap`: the
+    /// consumer page (the only one that may be mapped writable), the
+    /// producer page, then the data pages twice in a row.
+    fn mmap_frames(&self, first: u64, count: u64, write: bool) -> Result<Vec<u64>, Errno> {
+        let axiom_bpf::command::Object::Map(m) = &self.0 else { return Err(Errno::ENODEV) };
+        let map = m.map.lock();
+        // Linux: arrays map only when made with BPF_F_MMAPABLE (which
+        // Axiom does not offer yet, partial); other kinds never.
+        let is_array = map.value_address().is_some();
+        let ring = map.ring().ok_or(if is_array { Errno::EINVAL } else { Errno::ENOTSUPP })?;
+        const PAGE: u64 = 4096;
+        let data_pages = ring.size() / PAGE;
+        let end = first.checked_add(count).ok_or(Errno::EINVAL)?;
+        if write && (first != 0 || count > 1) {
+            return Err(Errno::EPERM);
+        }
+        if end > 2 + 2 * data_pages {
+            return Err(Errno::EINVAL);
+        }
+        (first..end)
+            .map(|i| {
+                let page = if i < 2 { i } else { 2 + (i - 2) % data_pages };
+                let virt = ring.base() + page * PAGE;
+                hal::paging::lookup(virt)
+                    .map(|(e, _)| e & 0x000f_ffff_ffff_f000)
+                    .ok_or(Errno::EFAULT)
+            })
+            .collect()
+    }
+}
+
+/// `/dev/null` (reads see end of file, writes vanish) and `/dev/zero`
+/// (reads fill with zeros, writes vanish).
+pub struct Device {
+    zero: bool,
+}
+
+impl Device {
+    /// The device at `path`, if there is one.
+    pub fn open(path: &str) -> Option<Device> {
+        match path {
+            "/dev/null" => Some(Device { zero: false }),
+            "/dev/zero" => Some(Device { zero: true }),
+            _ => None,
+        }
+    }
+}
+
+impl File for Device {
+    fn read(&self, buf: &mut [u8]) -> Result<usize, Errno> {
+        if !self.zero {
+            return Ok(0);
+        }
+        buf.fill(0);
+        Ok(buf.len())
+    }
+    fn write(&self, data: &[u8]) -> Result<usize, Errno> {
+        Ok(data.len())
+    }
+    fn stat(&self) -> Stat {
+        Stat { mode: S_IFCHR | 0o666, size: 0, ino: if self.zero { 5 } else { 3 } }
+    }
+    fn seek(&self, _offset: i64, _whence: u32) -> Result<u64, Errno> {
+        Ok(0)
+    }
+    fn poll(&self) -> Option<u32> {
+        Some(POLLIN | POLLOUT)
     }
 }
 
@@ -78,6 +181,10 @@ impl File for Console {
     }
     fn is_tty(&self) -> bool {
         true
+    }
+    fn poll(&self) -> Option<u32> {
+        // Reads see end of file at once; writes never block.
+        Some(POLLIN | POLLOUT)
     }
 }
 

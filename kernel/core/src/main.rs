@@ -30,6 +30,8 @@ mod memory;
 #[cfg(target_os = "none")]
 mod paging;
 #[cfg(target_os = "none")]
+mod poll;
+#[cfg(target_os = "none")]
 mod process;
 #[cfg(target_os = "none")]
 mod sched;
@@ -39,6 +41,8 @@ mod selftest;
 mod syscall;
 #[cfg(target_os = "none")]
 mod time;
+#[cfg(target_os = "none")]
+mod wait;
 
 /// Host builds only type-check the kernel.
 #[cfg(not(target_os = "none"))]

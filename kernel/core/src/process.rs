@@ -5,7 +5,7 @@
 //! enters the kernel through system calls, and ends by `exit` or by a
 //! fault, which ends only it.
 
-use crate::file::FdTable;
+use crate::file::{FdTable, File};
 use crate::memory;
 use crate::paging::{AddressSpace, NO_EXECUTE, USER, WRITABLE};
 use crate::sched;
@@ -83,6 +83,21 @@ pub struct Mm {
     brk: u64,
     /// `mmap` areas: start → length.
     areas: BTreeMap<u64, u64>,
+    /// The areas among them that map a file's pages (not the process's
+    /// own frames): start → what keeps those pages alive.
+    shared: BTreeMap<u64, SharedArea>,
+}
+
+/// Pages of a file mapped into a process (a BPF ring buffer's).
+#[derive(Clone)]
+struct SharedArea {
+    len: u64,
+    /// The mapped file: its pages stay while any part is mapped (held,
+    /// never read).
+    #[allow(dead_code)]
+    file: Arc<dyn File>,
+    /// Whether `mprotect` may make it writable.
+    may_write: bool,
 }
 
 /// What the kernel keeps of a process.
@@ -190,22 +205,7 @@ impl Process {
         }
         let len = len.next_multiple_of(PAGE);
         let mut mm = self.mm.lock();
-        let addr = if fixed {
-            if !hint.is_multiple_of(PAGE)
-                || hint < PAGE
-                || hint.checked_add(len).is_none_or(|e| e > MMAP_TOP)
-            {
-                return Err(Errno::EINVAL);
-            }
-            unmap_range(&mut mm, hint, len);
-            hint
-        } else {
-            let lowest = mm.areas.keys().next().copied().unwrap_or(MMAP_TOP);
-            lowest
-                .checked_sub(len)
-                .filter(|&a| a > mm.brk.next_multiple_of(PAGE) + (1 << 30))
-                .ok_or(Errno::ENOMEM)?
-        };
+        let addr = place(&mut mm, hint, len, fixed)?;
         let flags = prot_flags(prot);
         let Mm { space, areas, .. } = &mut *mm;
         let space = space.as_mut().ok_or(Errno::ENOMEM)?;
@@ -213,6 +213,44 @@ impl Process {
             .flatten()
             .ok_or(Errno::ENOMEM)?;
         areas.insert(addr, len);
+        Ok(addr)
+    }
+
+    /// `mmap(MAP_SHARED)` of `file`: its pages `offset / 4096` onwards
+    /// (the file says which frames, and whether a writable mapping of
+    /// them is allowed), `len` bytes with `prot`.
+    pub fn mmap_file(
+        &self,
+        file: Arc<dyn File>,
+        hint: u64,
+        len: u64,
+        prot: u64,
+        fixed: bool,
+        offset: u64,
+    ) -> Result<u64, Errno> {
+        if len == 0 || len > MMAP_TOP / 2 || !offset.is_multiple_of(PAGE) {
+            return Err(Errno::EINVAL);
+        }
+        let len = len.next_multiple_of(PAGE);
+        let write = prot & 2 != 0;
+        let frames = file.mmap_frames(offset / PAGE, len / PAGE, write)?;
+        let mut mm = self.mm.lock();
+        let addr = place(&mut mm, hint, len, fixed)?;
+        let Mm { space, areas, shared, .. } = &mut *mm;
+        let space = space.as_mut().ok_or(Errno::ENOMEM)?;
+        let flags = prot_flags(prot) | USER;
+        let mapped = memory::with(|m| {
+            frames.iter().enumerate().try_for_each(|(i, &phys)| {
+                space.map(&mut m.frames, addr + i as u64 * PAGE, phys, flags)
+            })
+        })
+        .flatten();
+        areas.insert(addr, len);
+        shared.insert(addr, SharedArea { len, file, may_write: write });
+        if mapped.is_none() {
+            unmap_range(&mut mm, addr, len);
+            return Err(Errno::ENOMEM);
+        }
         Ok(addr)
     }
 
@@ -239,6 +277,12 @@ impl Process {
         let mm = self.mm.lock();
         let space = mm.space.as_ref().ok_or(Errno::ENOMEM)?;
         let flags = prot_flags(prot);
+        // A read-only mapping of a file stays read-only (Linux: EACCES).
+        if prot & 2 != 0
+            && mm.shared.range(..addr + len).any(|(&a, s)| a + s.len > addr && !s.may_write)
+        {
+            return Err(Errno::EACCES);
+        }
         let mut page = addr;
         while page < addr + len {
             if space.translate(page).is_none() {
@@ -259,32 +303,70 @@ fn prot_flags(prot: u64) -> u64 {
     USER | if prot & 2 != 0 { WRITABLE } else { 0 } | if prot & 4 != 0 { 0 } else { NO_EXECUTE }
 }
 
-/// Unmaps and frees the pages of `[addr, addr + len)` and trims the areas.
+/// Where a new `mmap` area of `len` bytes goes: at `hint` if `fixed`
+/// (replacing what was there), else below the lowest area.
+fn place(mm: &mut Mm, hint: u64, len: u64, fixed: bool) -> Result<u64, Errno> {
+    if fixed {
+        if !hint.is_multiple_of(PAGE)
+            || hint < PAGE
+            || hint.checked_add(len).is_none_or(|e| e > MMAP_TOP)
+        {
+            return Err(Errno::EINVAL);
+        }
+        unmap_range(mm, hint, len);
+        return Ok(hint);
+    }
+    let lowest = mm.areas.keys().next().copied().unwrap_or(MMAP_TOP);
+    lowest
+        .checked_sub(len)
+        .filter(|&a| a > mm.brk.next_multiple_of(PAGE) + (1 << 30))
+        .ok_or(Errno::ENOMEM)
+}
+
+/// Unmaps the pages of `[addr, addr + len)`, frees those the process
+/// owns (not a file's), and trims the areas.
 fn unmap_range(mm: &mut Mm, addr: u64, len: u64) {
     let end = addr + len;
+    let shared: Vec<(u64, u64)> =
+        mm.shared.range(..end).map(|(&a, s)| (a, s.len)).filter(|&(a, l)| a + l > addr).collect();
     if let Some(space) = mm.space.as_ref() {
         memory::with(|m| {
             let mut page = addr;
             while page < end {
                 if let Some((phys, _)) = space.translate(page) {
                     space.unmap(page);
-                    m.frames.free(phys & !(PAGE - 1));
+                    if !shared.iter().any(|&(a, l)| (a..a + l).contains(&page)) {
+                        m.frames.free(phys & !(PAGE - 1));
+                    }
                 }
                 page += PAGE;
             }
         });
         hal::smp::flush_tlb_everywhere();
     }
-    // Areas overlapping the range shrink or split.
-    let overlapping: Vec<(u64, u64)> =
-        mm.areas.range(..end).map(|(&a, &l)| (a, l)).filter(|&(a, l)| a + l > addr).collect();
-    for (a, l) in overlapping {
-        mm.areas.remove(&a);
+    trim(&mut mm.areas, addr, end, |&l| l, |_, l| l);
+    trim(&mut mm.shared, addr, end, |s| s.len, |s, len| SharedArea { len, ..s.clone() });
+}
+
+/// Cuts `[addr, end)` out of the areas of `map` (start → area): those
+/// overlapping it shrink or split (`with_len` makes a piece).
+fn trim<T>(
+    map: &mut BTreeMap<u64, T>,
+    addr: u64,
+    end: u64,
+    len_of: impl Fn(&T) -> u64,
+    with_len: impl Fn(&T, u64) -> T,
+) {
+    let overlapping: Vec<u64> =
+        map.range(..end).filter(|(a, t)| **a + len_of(t) > addr).map(|(&a, _)| a).collect();
+    for a in overlapping {
+        let Some(t) = map.remove(&a) else { continue };
+        let l = len_of(&t);
         if a < addr {
-            mm.areas.insert(a, addr - a);
+            map.insert(a, with_len(&t, addr - a));
         }
         if a + l > end {
-            mm.areas.insert(end, a + l - end);
+            map.insert(end, with_len(&t, a + l - end));
         }
     }
 }
@@ -449,6 +531,7 @@ pub fn spawn(
             brk_start,
             brk: brk_start,
             areas: BTreeMap::new(),
+            shared: BTreeMap::new(),
         }),
         fds: spin::Mutex::new(FdTable::with_console()),
         status: AtomicU64::new(u64::MAX),
@@ -493,7 +576,15 @@ fn run(pid: Pid, root: u64, entry: u64, sp: u64) {
 
 /// Frees a process's memory (its task no longer runs in it).
 fn release(p: &Process) {
-    let space = p.mm.lock().space.take();
+    let space = {
+        let mut mm = p.mm.lock();
+        // A file's pages go back to the file, not to the frame allocator.
+        let shared: Vec<(u64, u64)> = mm.shared.iter().map(|(&a, s)| (a, s.len)).collect();
+        for (a, l) in shared {
+            unmap_range(&mut mm, a, l);
+        }
+        mm.space.take()
+    };
     if let Some(mut space) = space {
         memory::with(|m| {
             space.free_user_half(&mut m.frames);

@@ -34,6 +34,8 @@ pub enum State {
     Running,
     /// Asleep until a tick count.
     Sleeping(u64),
+    /// Waiting for [`wake`], or until a tick count (`u64::MAX`: none).
+    Waiting(u64),
     /// Finished; its stack is freed once no CPU runs on it.
     Dead,
 }
@@ -115,6 +117,9 @@ struct Task {
     runtime: u64,
     /// Times it was switched to.
     switches: u64,
+    /// A [`wake`] came while it was not waiting: its next [`wait`]
+    /// returns at once.
+    wake_pending: bool,
 }
 
 /// The scheduler's state, behind one lock taken with interrupts off.
@@ -164,6 +169,7 @@ pub fn init() {
         body: None,
         runtime: 0,
         switches: 0,
+        wake_pending: false,
     };
     tasks[0] = Some(idle(0));
     CONTEXTS[0].adopt_current();
@@ -190,6 +196,7 @@ pub fn cpu_online(cpu: usize) {
             body: None,
             runtime: 0,
             switches: 0,
+            wake_pending: false,
         });
         CONTEXTS[cpu].adopt_current();
         s.current[cpu] = cpu;
@@ -243,6 +250,7 @@ pub fn spawn(name: &str, body: impl FnOnce() + Send + 'static) -> Option<TaskId>
             body: Some(Box::new(body)),
             runtime: 0,
             switches: 0,
+            wake_pending: false,
         });
         Some(id)
     })?;
@@ -309,6 +317,44 @@ pub fn sleep_ticks(ticks: u64) {
     schedule();
 }
 
+/// Waits until [`wake`] names the running task or tick `until` comes
+/// (`None`: no time limit). A wake that arrived since the task last ran
+/// this returns at once, so a waiter that registers, checks its
+/// condition, then waits cannot miss one; wake-ups may be spurious, so
+/// callers check their condition again.
+pub fn wait(until: Option<u64>) {
+    let asleep = with(|s| {
+        let id = s.current[hal::cpu_index()];
+        let Some(t) = s.tasks.get_mut(id).and_then(Option::as_mut) else { return false };
+        if id < hal::MAX_CPUS || core::mem::take(&mut t.wake_pending) {
+            return false;
+        }
+        t.state = State::Waiting(until.unwrap_or(u64::MAX));
+        true
+    });
+    if asleep {
+        schedule();
+    }
+}
+
+/// Wakes task `id` if it waits in [`wait`]; otherwise its next `wait`
+/// returns at once.
+pub fn wake(id: TaskId) {
+    with(|s| {
+        let waiting = match s.tasks.get_mut(id).and_then(Option::as_mut) {
+            Some(t) if matches!(t.state, State::Waiting(_)) => true,
+            Some(t) => {
+                t.wake_pending = true;
+                false
+            }
+            None => false,
+        };
+        if waiting {
+            s.make_runnable(id);
+        }
+    });
+}
+
 /// Each CPU's running task, readable without the scheduler's lock (the
 /// system-call path asks on every call); written with `Sched::current`.
 static CURRENT: [core::sync::atomic::AtomicUsize; hal::MAX_CPUS] = {
@@ -358,7 +404,8 @@ pub fn tick() {
         }
         let now_tick = crate::time::ticks();
         for id in hal::MAX_CPUS..MAX_TASKS {
-            if let Some(State::Sleeping(until)) = s.tasks[id].as_ref().map(|t| t.state)
+            if let Some(State::Sleeping(until) | State::Waiting(until)) =
+                s.tasks[id].as_ref().map(|t| t.state)
                 && until <= now_tick
             {
                 s.make_runnable(id);

@@ -37,6 +37,11 @@ pub const TESTS: &[Test] = &[
     ("user: a static-pie Rust program (std, crt-static) from the initramfs", rust_program_test),
     ("bpf: map commands and their errors (user/bpf-maps), objects freed at exit", bpf_maps_test),
     ("bpf: program load, log, refusals, test runs, info (user/bpf-progs)", bpf_progs_test),
+    (
+        "bpf: ring buffer mapped with Linux's layout, epoll, 100,000 records (user/bpf-ringbuf)",
+        bpf_ringbuf_test,
+    ),
+    ("bpf: a reader blocked in epoll_wait wakes when a ring-buffer record comes", ring_wait_test),
     ("bpf: axbpf (static, the host's CLI) loads and runs a .bpf.o in the guest", axbpf_test),
     (
         "bpf: hostile calls from a user process (user/bpf-fuzz) leave objects balanced",
@@ -264,6 +269,59 @@ fn bpf_maps_test() -> bool {
 
 fn bpf_progs_test() -> bool {
     bpf_program_test("bpf-progs")
+}
+
+fn bpf_ringbuf_test() -> bool {
+    bpf_program_test("bpf-ringbuf")
+}
+
+/// `bpf-ringbuf wait` pins a ring buffer and blocks in `epoll_wait`; the
+/// kernel, once the reader sleeps, commits a record as a program's
+/// `bpf_ringbuf_output` does, and the reader must wake and print it.
+fn ring_wait_test() -> bool {
+    const PIN: &str = "/sys/fs/bpf/ring-wait";
+    const RECORD: &[u8] = b"a record from the kernel";
+    let before = crate::syscall::bpf_objects_alive();
+    let Ok(pid) = crate::process::spawn_path("/bin/bpf-ringbuf", &["bpf-ringbuf", "wait"], &[])
+    else {
+        return false;
+    };
+    let mut ring = None;
+    for _ in 0..2000 {
+        ring = crate::syscall::bpf_pinned(PIN);
+        if ring.is_some() {
+            break;
+        }
+        sched::sleep_ticks(1);
+    }
+    // Long enough for the reader to go to sleep; it must not have ended.
+    sched::sleep_ticks(20);
+    let blocked = crate::process::get(pid).is_some_and(|p| p.exit_status().is_none());
+    let woke = match &ring {
+        Some(axiom_bpf::command::Object::Map(m)) => {
+            let wake = m.map.lock().output(RECORD, 0);
+            if wake == Ok(true) {
+                crate::poll::READINESS.wake_all();
+            }
+            wake == Ok(true)
+        }
+        _ => false,
+    };
+    drop(ring);
+    let status = wait_exit(pid, 10_000);
+    let out = crate::process::get(pid).map(|p| p.output()).unwrap_or_default();
+    crate::process::reap(pid);
+    let out = alloc::string::String::from_utf8_lossy(&out);
+    let printed = out.contains("bpf-ringbuf: record: a record from the kernel");
+    let after = crate::syscall::bpf_objects_alive();
+    if !(blocked && woke && status == Some(0) && printed && after == before) {
+        println!(
+            "ring-wait: blocked {blocked}, woken {woke}, status {status:?}, objects {before:?} -> \
+             {after:?}, output:\n{out}"
+        );
+        return false;
+    }
+    true
 }
 
 fn user_fault_test() -> bool {

@@ -3,6 +3,7 @@
 //! (and how), or `ENOSYS`.
 
 use crate::file::MemoryFile;
+use crate::poll;
 use crate::process::{self, Process};
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -34,7 +35,7 @@ fn dispatch(p: &Arc<Process>, nr: u64, a: [u64; 6]) -> SysResult {
         2 => open(p, a[0], a[1]),
         3 => close(p, a[0]),
         5 => fstat(p, a[0], a[1]),
-        7 => poll(p, a[0], a[1]),
+        7 => poll::poll(p, a[0], a[1], a[2] as i32 as i64),
         8 => lseek(p, a[0], a[1] as i64, a[2]),
         9 => mmap(p, a),
         10 => p.mprotect(a[0], a[1], a[2]).map(|_| 0),
@@ -89,18 +90,28 @@ fn dispatch(p: &Arc<Process>, nr: u64, a: [u64; 6]) -> SysResult {
         263 => at_cwd(a[0]).and_then(|()| unlink(a[1], a[2] & 0x200 != 0)),
         318 => getrandom(a[0], a[1]),
         321 => bpf(p, a[0], a[1], a[2]),
+        213 => {
+            if a[0] as i32 <= 0 {
+                return Err(Errno::EINVAL);
+            }
+            poll::epoll_create(p, 0)
+        }
+        291 => poll::epoll_create(p, a[0]),
+        233 => poll::epoll_ctl(p, a[0], a[1], a[2], a[3]),
+        232 | 281 => poll::epoll_wait(p, a[0], a[1], a[2], a[3] as i32 as i64),
+        271 => ppoll(p, a[0], a[1], a[2]),
         _ => Err(Errno::ENOSYS),
     }
 }
 
 /// Reads `len` bytes of user memory.
-fn get(addr: u64, len: usize) -> Result<alloc::vec::Vec<u8>, Errno> {
+pub(crate) fn get(addr: u64, len: usize) -> Result<alloc::vec::Vec<u8>, Errno> {
     let mut v = vec![0u8; len];
     if copy_from_user(addr, &mut v) { Ok(v) } else { Err(Errno::EFAULT) }
 }
 
 /// Writes to user memory.
-fn put(addr: u64, data: &[u8]) -> Result<(), Errno> {
+pub(crate) fn put(addr: u64, data: &[u8]) -> Result<(), Errno> {
     if copy_to_user(addr, data) { Ok(()) } else { Err(Errno::EFAULT) }
 }
 
@@ -198,6 +209,9 @@ fn writev(p: &Process, fd: u64, iov: u64, count: u64) -> SysResult {
 const O_WRITE: u64 = 0o3 | 0o100 | 0o1000;
 
 fn open_path(p: &Process, path: &str, flags: u64) -> SysResult {
+    if let Some(device) = crate::file::Device::open(path) {
+        return p.fds.lock().insert(Arc::new(device));
+    }
     let data = crate::fs::lookup(path).ok_or(Errno::ENOENT)?;
     if flags & O_WRITE != 0 {
         return Err(Errno::EROFS);
@@ -282,7 +296,11 @@ fn newfstatat(p: &Process, dirfd: u64, path: u64, out: u64, flags: u64) -> SysRe
     if path.is_empty() && flags & AT_EMPTY_PATH != 0 {
         return fstat(p, dirfd, out);
     }
-    let data = crate::fs::lookup(&absolute(&path)).ok_or(Errno::ENOENT)?;
+    let path = absolute(&path);
+    if let Some(device) = crate::file::Device::open(&path) {
+        return put(out, &stat_bytes(&crate::file::File::stat(&device))).map(|_| 0);
+    }
+    let data = crate::fs::lookup(&path).ok_or(Errno::ENOENT)?;
     let s =
         crate::file::Stat { mode: crate::file::S_IFREG | 0o555, size: data.len() as u64, ino: 2 };
     put(out, &stat_bytes(&s)).map(|_| 0)
@@ -303,42 +321,31 @@ fn ioctl(p: &Process, fd: u64, request: u64, arg: u64) -> SysResult {
     Err(Errno::ENOTTY)
 }
 
-fn poll(p: &Process, fds: u64, count: u64) -> SysResult {
-    if count > 1024 {
-        return Err(Errno::EINVAL);
-    }
-    let mut ready = 0;
-    for i in 0..count {
-        let mut e = get(fds + 8 * i, 8)?;
-        let fd = i32::from_le_bytes(e[..4].try_into().unwrap_or_default());
-        let events = u16::from_le_bytes([e[4], e[5]]);
-        // Open files are always ready for what they were asked; closed
-        // ones report POLLNVAL (0x20).
-        let revents = if fd < 0 {
-            0
-        } else if p.fds.lock().get(fd as u64).is_ok() {
-            events & (0x1 | 0x4)
-        } else {
-            0x20
-        };
-        e[6..8].copy_from_slice(&revents.to_le_bytes());
-        put(fds + 8 * i, &e)?;
-        ready += u64::from(revents != 0);
-    }
-    Ok(ready)
-}
-
 fn mmap(p: &Process, a: [u64; 6]) -> SysResult {
     let (addr, len, prot, flags, fd) = (a[0], a[1], a[2], a[3], a[4]);
     const MAP_FIXED: u64 = 0x10;
     const MAP_ANONYMOUS: u64 = 0x20;
-    // The descriptor of an anonymous mapping is ignored (as Linux does).
-    let _ = fd;
-    if flags & MAP_ANONYMOUS == 0 {
-        // File mappings arrive with the BPF ring buffer (partial).
-        return Err(Errno::ENODEV);
+    const MAP_SHARED: u64 = 0x01;
+    const MAP_TYPE: u64 = 0x0f;
+    let fixed = flags & MAP_FIXED != 0;
+    if flags & MAP_ANONYMOUS != 0 {
+        // The descriptor of an anonymous mapping is ignored (as Linux
+        // does); shared anonymous memory is private until there is fork.
+        return p.mmap_anonymous(addr, len, prot, fixed);
     }
-    p.mmap_anonymous(addr, len, prot, flags & MAP_FIXED != 0)
+    let file = p.fds.lock().get(fd)?;
+    // Files map shared only (a BPF ring buffer's pages; partial: other
+    // files answer ENODEV).
+    if flags & MAP_TYPE != MAP_SHARED {
+        return Err(Errno::EINVAL);
+    }
+    p.mmap_file(file, addr, len, prot, fixed, a[5])
+}
+
+/// `ppoll(fds, nfds, timeout, sigmask)`: `poll` with a `timespec`.
+fn ppoll(p: &Process, fds: u64, count: u64, timeout: u64) -> SysResult {
+    let ms = if timeout == 0 { -1 } else { read_timespec(timeout)?.div_ceil(1_000_000) as i64 };
+    poll::poll(p, fds, count, ms)
 }
 
 /// `futex` for single-threaded processes (partial): a wake finds no
@@ -530,6 +537,11 @@ fn getrandom(buf: u64, len: u64) -> SysResult {
 
 /// The kernel's BPF objects.
 static BPF: axiom_bpf::command::Registry = axiom_bpf::command::Registry::new();
+
+/// The BPF object pinned at `path`.
+pub fn bpf_pinned(path: &str) -> Option<axiom_bpf::command::Object> {
+    BPF.pinned_object(path)
+}
 
 /// Live BPF maps and programs, and pins (for the tests' balance checks).
 pub fn bpf_objects_alive() -> (usize, usize, usize) {

@@ -35,6 +35,7 @@ pub fn build_initramfs() -> Result<PathBuf, String> {
     for (bin, src) in [
         ("bpf-maps", "user/bpf-maps/bpf_maps.c"),
         ("bpf-progs", "user/bpf-progs/bpf_progs.c"),
+        ("bpf-ringbuf", "user/bpf-ringbuf/bpf_ringbuf.c"),
         ("bpf-fuzz", "user/bpf-fuzz/bpf_fuzz.c"),
     ] {
         run(
