@@ -236,9 +236,16 @@ fn ap_main(cpu: usize) -> ! {
 }
 
 /// The init task: the in-kernel tests (and the deliberate failures the
-/// harness asks for), the tick metrics, then QEMU ends with the verdict.
+/// harness asks for), the tick metrics, then QEMU ends with the verdict;
+/// or a benchmark the command line names.
 fn run_tests(cmdline: &str) -> ! {
     retire_trampoline();
+    // `axiom.bench=user`: the system-call benchmark (user/bench) as the
+    // only work, its `BENCH` lines on the console.
+    if cmdline.split(' ').any(|w| w == "axiom.bench=user") {
+        let r = crate::selftest::run_program("/bin/bench", &["bench"]);
+        hal::exit(matches!(r, Some((0, _))))
+    }
     // `axiom.test=wx` writes to kernel text: W^X must stop it.
     if cmdline.split(' ').any(|w| w == "axiom.test=wx") {
         hal::paging::poke(hal::paging::sections().1);

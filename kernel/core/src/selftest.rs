@@ -162,7 +162,7 @@ fn user_test() -> bool {
 }
 
 /// Runs `path` from the initramfs with `args`; its exit status and output.
-fn run_program(path: &str, args: &[&str]) -> Option<(i32, alloc::string::String)> {
+pub fn run_program(path: &str, args: &[&str]) -> Option<(i32, alloc::string::String)> {
     let pid = match crate::process::spawn_path(path, args, &["AXIOM=1"]) {
         Ok(pid) => pid,
         Err(e) => {
@@ -216,7 +216,6 @@ fn bpf_program_test(name: &str) -> bool {
 
 /// The `axbpf` commands the guest runs, each printed as `axbpf$ ...`
 /// before its output; the harness runs the same on the host and compares.
-/// (`ringbuf_events.bpf.o` waits for the ring-buffer helpers.)
 pub const AXBPF_COMMANDS: &[&[&str]] = &[
     &["load", "/lib/bpf/socket_count.bpf.o"],
     &["load", "/lib/bpf/xdp_proto.bpf.o"],
@@ -227,7 +226,9 @@ pub const AXBPF_COMMANDS: &[&[&str]] = &[
     &["load", "/lib/bpf/lru_percpu.bpf.o"],
     &["load", "/lib/bpf/bounded_loop.bpf.o"],
     &["load", "/lib/bpf/tail_calls.bpf.o"],
+    &["load", "/lib/bpf/ringbuf_events.bpf.o"],
     &["run", "/lib/bpf/socket_count.bpf.o", "--prog", "count_packets"],
+    &["run", "/lib/bpf/ringbuf_events.bpf.o", "--prog", "report_packet"],
 ];
 
 fn axbpf_test() -> bool {

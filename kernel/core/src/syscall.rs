@@ -2,7 +2,7 @@
 //! `docs/syscalls.md` lists each one Axiom knows: implemented, partial
 //! (and how), or `ENOSYS`.
 
-use crate::file::MemoryFile;
+use crate::file::{File, MemoryFile};
 use crate::poll;
 use crate::process::{self, Process};
 use alloc::string::String;
@@ -141,13 +141,25 @@ const IO_MAX: u64 = 0x7fff_f000;
 /// so a large request never becomes a large kernel allocation.
 const CHUNK: usize = 4096;
 
+/// Requests up to this size go through a small buffer (zeroing a whole
+/// chunk would cost more than a one-byte call itself).
+const SMALL: usize = 128;
+
 fn read(p: &Process, fd: u64, buf: u64, len: u64) -> SysResult {
     let file = p.fds.lock().get(fd)?;
     let len = len.min(IO_MAX);
-    let mut chunk = [0u8; CHUNK];
+    if len as usize <= SMALL {
+        read_through(&*file, buf, len, &mut [0u8; SMALL])
+    } else {
+        read_through(&*file, buf, len, &mut [0u8; CHUNK])
+    }
+}
+
+/// `read` through the kernel buffer `chunk`, a piece at a time.
+fn read_through(file: &dyn File, buf: u64, len: u64, chunk: &mut [u8]) -> SysResult {
     let mut done = 0u64;
     while done < len {
-        let want = (len - done).min(CHUNK as u64) as usize;
+        let want = (len - done).min(chunk.len() as u64) as usize;
         let n = match file.read(&mut chunk[..want]) {
             Ok(n) => n,
             Err(e) if done == 0 => return Err(e),
@@ -167,10 +179,26 @@ fn read(p: &Process, fd: u64, buf: u64, len: u64) -> SysResult {
 fn write(p: &Process, fd: u64, buf: u64, len: u64) -> SysResult {
     let file = p.fds.lock().get(fd)?;
     let len = len.min(IO_MAX);
-    let mut chunk = [0u8; CHUNK];
+    let output = (fd == 1 || fd == 2).then_some(p);
+    if len as usize <= SMALL {
+        write_through(&*file, output, buf, len, &mut [0u8; SMALL])
+    } else {
+        write_through(&*file, output, buf, len, &mut [0u8; CHUNK])
+    }
+}
+
+/// `write` through the kernel buffer `chunk`, a piece at a time; what
+/// goes to standard output or error is also kept for the tests (`output`).
+fn write_through(
+    file: &dyn File,
+    output: Option<&Process>,
+    buf: u64,
+    len: u64,
+    chunk: &mut [u8],
+) -> SysResult {
     let mut done = 0u64;
     while done < len {
-        let want = (len - done).min(CHUNK as u64) as usize;
+        let want = (len - done).min(chunk.len() as u64) as usize;
         if !copy_from_user(buf + done, &mut chunk[..want]) {
             return if done == 0 { Err(Errno::EFAULT) } else { Ok(done) };
         }
@@ -179,7 +207,7 @@ fn write(p: &Process, fd: u64, buf: u64, len: u64) -> SysResult {
             Err(e) if done == 0 => return Err(e),
             Err(_) => break,
         };
-        if fd == 1 || fd == 2 {
+        if let Some(p) = output {
             p.record_output(&chunk[..n]);
         }
         done += n as u64;

@@ -434,3 +434,52 @@ pub fn bench_boot(runs: usize) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// One `BENCH <name> <iters> <total_ns> <per_iter_ns> [min= median= max=]`
+/// line: the name, the per-iteration time and the median (the sampled
+/// median where the line has one).
+fn parse_bench(line: &str) -> Option<(String, f64)> {
+    let mut words = line.strip_prefix("BENCH ")?.split_whitespace();
+    let name = words.next()?.to_string();
+    let per_iter: f64 = words.nth(2)?.parse().ok()?;
+    let median = words.find_map(|w| w.strip_prefix("median=")).and_then(|m| m.parse().ok());
+    Some((name, median.unwrap_or(per_iter)))
+}
+
+/// The system-call benchmark (`user/bench`): `boots` boots of the kernel
+/// with `axiom.bench=user`, the median of each figure over them, next to
+/// the same static program run on this host's Linux (natively: the
+/// reference Linux-in-the-same-QEMU column comes with the benchmarks
+/// issue). Prints the figures; asserts nothing.
+pub fn bench_user(boots: usize) -> Result<(), String> {
+    let kernel = crate::bare::build_kernel()?;
+    let mut axiom: Vec<(String, Vec<f64>)> = Vec::new();
+    for _ in 0..boots {
+        let b = boot(&kernel, "microvm", 1, "axiom.bench=user")?;
+        if b.status != Some(1) {
+            return Err(format!("bench boot failed: exit {:?}\n{}", b.status, b.console));
+        }
+        for (name, ns) in b.console.lines().filter_map(parse_bench) {
+            match axiom.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, v)) => v.push(ns),
+                None => axiom.push((name, vec![ns])),
+            }
+        }
+    }
+    let bin = crate::steps::repo_root().join("target-user/rootfs/bin/bench");
+    let host = Command::new(&bin).output().map_err(|e| format!("{}: {e}", bin.display()))?;
+    let host: Vec<(String, f64)> =
+        String::from_utf8_lossy(&host.stdout).lines().filter_map(parse_bench).collect();
+    println!(
+        "system calls from a user process (user/bench), Axiom on microvm 1 vCPU under {}: \
+         median of {boots} boots; host Linux natively, for reference",
+        accel()
+    );
+    println!("{:<20} {:>14} {:>16}", "figure", "Axiom ns", "host Linux ns");
+    for (name, v) in axiom {
+        let h =
+            host.iter().find(|(n, _)| *n == name).map_or("-".into(), |(_, x)| format!("{x:.0}"));
+        println!("{name:<20} {:>14.0} {h:>16}", median(v));
+    }
+    Ok(())
+}

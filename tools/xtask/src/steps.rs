@@ -113,7 +113,7 @@ pub fn parity(record: bool) -> Result<(), String> {
 /// Every benchmark: the execution engines and the verifier, each against
 /// Linux in the same run.
 pub fn bench(only: Option<&str>) -> Result<(), String> {
-    let all = ["jit", "verifier", "load", "boot"];
+    let all = ["jit", "verifier", "load", "boot", "syscalls"];
     if let Some(o) = only.filter(|o| !all.contains(o)) {
         return Err(format!("no benchmark `{o}`: one of {}", all.join(", ")));
     }
@@ -135,6 +135,9 @@ pub fn bench(only: Option<&str>) -> Result<(), String> {
     }
     if want("boot") {
         timed("bench kernel boot", || crate::qemu::bench_boot(11))?;
+    }
+    if want("syscalls") {
+        timed("bench system calls", || crate::qemu::bench_user(3))?;
     }
     Ok(())
 }

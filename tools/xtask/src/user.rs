@@ -37,6 +37,7 @@ pub fn build_initramfs() -> Result<PathBuf, String> {
         ("bpf-progs", "user/bpf-progs/bpf_progs.c"),
         ("bpf-ringbuf", "user/bpf-ringbuf/bpf_ringbuf.c"),
         ("bpf-fuzz", "user/bpf-fuzz/bpf_fuzz.c"),
+        ("bench", "user/bench/bench.c"),
     ] {
         run(
             Command::new("gcc")
