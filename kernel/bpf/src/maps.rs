@@ -373,11 +373,12 @@ impl Map {
     /// (1), `CONS_POS` (2), `PROD_POS` (3); 0 for anything else.
     pub fn query(&self, flags: u64) -> u64 {
         let Some(r) = self.ring() else { return 0 };
+        use axiom_abi::uapi::flags::ringbuf as rb;
         match flags {
-            0 => r.available(),
-            1 => r.size(),
-            2 => r.consumer_pos(),
-            3 => r.producer_pos(),
+            rb::BPF_RB_AVAIL_DATA => r.available(),
+            rb::BPF_RB_RING_SIZE => r.size(),
+            rb::BPF_RB_CONS_POS => r.consumer_pos(),
+            rb::BPF_RB_PROD_POS => r.producer_pos(),
             _ => 0,
         }
     }

@@ -28,18 +28,17 @@ use axiom_abi::uapi::errno::Errno;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
+pub use axiom_abi::uapi::ringbuf::{
+    BPF_RINGBUF_BUSY_BIT as BUSY, BPF_RINGBUF_DISCARD_BIT as DISCARD,
+};
+
 /// The page size of the layout.
-pub const PAGE: usize = 4096;
-/// Header bit: the record is reserved and not yet committed.
-pub const BUSY: u32 = 1 << 31;
-/// Header bit: the record was discarded; readers skip it.
-pub const DISCARD: u32 = 1 << 30;
+pub const PAGE: usize = axiom_abi::uapi::ringbuf::layout::PRODUCER_PAGE;
 /// Bytes of a record header.
-pub const HEADER: u64 = 8;
-/// `BPF_RB_NO_WAKEUP`: commit without waking readers.
-pub const NO_WAKEUP: u64 = 1;
-/// `BPF_RB_FORCE_WAKEUP`: commit and wake readers.
-pub const FORCE_WAKEUP: u64 = 2;
+pub const HEADER: u64 = axiom_abi::uapi::ringbuf::BPF_RINGBUF_HDR_SZ as u64;
+pub use axiom_abi::uapi::flags::ringbuf::{
+    BPF_RB_FORCE_WAKEUP as FORCE_WAKEUP, BPF_RB_NO_WAKEUP as NO_WAKEUP,
+};
 
 /// Where the producer page keeps the data area's size (read-only to user
 /// space, like the producer position; a commit reads it to find the
