@@ -9,12 +9,15 @@
 //!   [`llvm`] assembles and disassembles LLVM's BPF syntax, the one users see.
 //! * [`uapi`] is Linux's `bpf()` ABI: commands, `bpf_attr` members, map,
 //!   program and attach types, helpers, flags, errno, BTF and ring buffers.
+//! * [`hooks`] is what Axiom adds to that ABI: its hooks' program, attach
+//!   and link types and their context structures.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+pub mod hooks;
 pub mod insn;
 pub mod instruction;
 pub mod opcode;

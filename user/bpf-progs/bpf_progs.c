@@ -268,6 +268,27 @@ int main(void)
 	expect(retval == 1234 ? "test run through it (1234)" : "test run through it (wrong)", r, retval == 1234 ? 0 : -1000);
 	expect("test run of a map", run(map, packet, sizeof(packet), &retval, NULL, 0), -EINVAL);
 
+	/* Links and attachments: the errors Linux and Axiom share (a
+	 * socket filter has no link of Axiom's tick type, 0x1003, on either;
+	 * user/bpf-hooks covers Axiom's hooks). */
+	union bpf_attr l;
+	memset(&l, 0, sizeof(l));
+	l.link_create.prog_fd = 99;
+	l.link_create.attach_type = 0x1003;
+	expect("link create with a bad program fd", sys_bpf(BPF_LINK_CREATE, &l, sizeof(l)), -EBADF);
+	l.link_create.prog_fd = p7;
+	expect("link create of a socket filter to attach type 0x1003", sys_bpf(BPF_LINK_CREATE, &l, sizeof(l)), -EINVAL);
+	memset(&l, 0, sizeof(l));
+	l.link_update.link_fd = map;
+	l.link_update.new_prog_fd = p7;
+	expect("link update through a map fd", sys_bpf(BPF_LINK_UPDATE, &l, sizeof(l)), -EINVAL);
+	memset(&l, 0, sizeof(l));
+	l.link_detach.link_fd = 99;
+	expect("link detach of a bad fd", sys_bpf(BPF_LINK_DETACH, &l, sizeof(l)), -EBADF);
+	memset(&l, 0, sizeof(l));
+	l.link_id = 0x7fffffff;
+	expect("link by an unknown id", sys_bpf(BPF_LINK_GET_FD_BY_ID, &l, sizeof(l)), -ENOENT);
+
 	close(p7), close(pl), close(px), close(pv), close(ph), close(again), close(map);
 	printf("bpf-progs: %d failed\n", failures);
 	return failures;

@@ -34,6 +34,7 @@ static inline const char *name(long r)
 	case -EINVAL: return "EINVAL";
 	case -ENOSPC: return "ENOSPC";
 	case -ENOTEMPTY: return "ENOTEMPTY";
+	case -ENOLINK: return "ENOLINK";
 	case -524: return "ENOTSUPP";
 	}
 	if (r >= 0)

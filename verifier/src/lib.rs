@@ -11,6 +11,7 @@
 
 extern crate alloc;
 
+pub mod axiom;
 pub mod bounds;
 pub mod cfg;
 pub mod check;

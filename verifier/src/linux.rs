@@ -255,7 +255,11 @@ pub struct LinuxPlatform {
 
 impl Platform for LinuxPlatform {
     fn prog_type(&self, prog_type: u32) -> Option<&ProgType> {
-        PROG_TYPES.iter().find(|(n, _)| *n == prog_type).map(|(_, t)| t)
+        PROG_TYPES
+            .iter()
+            .chain(crate::axiom::PROG_TYPES)
+            .find(|(n, _)| *n == prog_type)
+            .map(|(_, t)| t)
     }
 
     fn helper(&self, id: i32) -> Option<&HelperProto> {

@@ -62,6 +62,7 @@ errnos! {
     ENOTEMPTY = 39, "Directory not empty.";
     ELOOP = 40, "Too many symbolic links (or nesting too deep).";
     ENODATA = 61, "No data available.";
+    ENOLINK = 67, "Link has been severed.";
     EOVERFLOW = 75, "Value too large for defined data type.";
     EBADFD = 77, "File descriptor in bad state.";
     EOPNOTSUPP = 95, "Operation not supported.";

@@ -37,8 +37,9 @@ pub struct MapObject {
     pub id: u32,
     /// Its name (`map_name`, NUL-padded).
     pub name: [u8; 16],
-    /// The map.
-    pub map: spin::Mutex<Map>,
+    /// The map (locked with interrupts off: hook programs use it from
+    /// interrupt handlers).
+    pub map: crate::lock::IrqMutex<Map>,
 }
 
 /// Code a platform placed for running (the kernel's read+execute pages,
@@ -87,6 +88,8 @@ pub enum Object {
     Map(Arc<MapObject>),
     /// A program.
     Prog(Arc<ProgObject>),
+    /// A link of a program to a hook.
+    Link(Arc<crate::link::LinkObject>),
 }
 
 /// What the command layer needs of the calling process.
@@ -119,6 +122,15 @@ pub trait Env {
     fn possible_cpus(&self) -> u32 {
         1
     }
+    /// The hook for `attach_type` and `target` (`EINVAL` if the platform
+    /// has no such hook).
+    fn hook(
+        &self,
+        _attach_type: u32,
+        _target: u32,
+    ) -> Result<&'static crate::hook::HookSlot, Errno> {
+        Err(Errno::EINVAL)
+    }
 }
 
 /// Every BPF object, by id; an object lives while a descriptor (or a
@@ -129,8 +141,10 @@ pub struct Registry {
     /// The BPF file system: pinned objects and directories by path (the
     /// root, [`BPFFS`], always exists).
     pins: spin::Mutex<BTreeMap<alloc::string::String, Option<Object>>>,
+    pub(crate) links: spin::Mutex<BTreeMap<u32, Weak<crate::link::LinkObject>>>,
     next_id: AtomicU32,
     next_prog_id: AtomicU32,
+    next_link_id: AtomicU32,
 }
 
 impl Default for Registry {
@@ -222,6 +236,8 @@ impl Registry {
             maps: spin::Mutex::new(BTreeMap::new()),
             progs: spin::Mutex::new(BTreeMap::new()),
             pins: spin::Mutex::new(BTreeMap::new()),
+            links: spin::Mutex::new(BTreeMap::new()),
+            next_link_id: AtomicU32::new(1),
             next_id: AtomicU32::new(1),
             next_prog_id: AtomicU32::new(1),
         }
@@ -327,6 +343,10 @@ impl Registry {
         env.install(object).map(u64::from)
     }
 
+    pub(crate) fn new_link_id(&self) -> u32 {
+        self.next_link_id.fetch_add(1, Ordering::Relaxed)
+    }
+
     /// Programs alive now.
     pub fn live_progs(&self) -> usize {
         let mut progs = self.progs.lock();
@@ -360,6 +380,13 @@ impl Registry {
             cmd::PROG_GET_FD_BY_ID => self.prog_fd_by_id(env, &attr),
             cmd::OBJ_PIN => self.obj_pin(env, &attr),
             cmd::OBJ_GET => self.obj_get(env, &attr),
+            cmd::PROG_ATTACH => self.prog_attach(env, &attr),
+            cmd::PROG_DETACH => self.prog_detach(env, &attr),
+            cmd::LINK_CREATE => self.link_create(env, &attr),
+            cmd::LINK_UPDATE => self.link_update(env, &attr),
+            cmd::LINK_DETACH => self.link_detach(env, &attr),
+            cmd::LINK_GET_NEXT_ID => self.link_next_id(env, uattr, &attr),
+            cmd::LINK_GET_FD_BY_ID => self.link_fd_by_id(env, &attr),
             _ => Err(Errno::EINVAL),
         }
     }
@@ -394,7 +421,8 @@ impl Registry {
         }
         let map = Map::new(spec)?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let object = Arc::new(MapObject { id, name: a.map_name, map: spin::Mutex::new(map) });
+        let object =
+            Arc::new(MapObject { id, name: a.map_name, map: crate::lock::IrqMutex::new(map) });
         self.maps.lock().insert(id, Arc::downgrade(&object));
         env.install(Object::Map(object)).map(u64::from)
     }
@@ -421,7 +449,7 @@ impl Registry {
 
 /// `BPF_*_GET_NEXT_ID` over one kind of object: the first live id after
 /// the attribute's `start_id`.
-fn next_live_id<T>(objects: &BTreeMap<u32, Weak<T>>, attr: &Attr) -> Result<u32, Errno> {
+pub(crate) fn next_live_id<T>(objects: &BTreeMap<u32, Weak<T>>, attr: &Attr) -> Result<u32, Errno> {
     check_attr(attr, 8)?;
     let a = GetIdAttr::from_bytes(attr);
     objects
@@ -459,7 +487,7 @@ fn read_path(env: &dyn Env, addr: u64) -> Result<alloc::string::String, Errno> {
 fn map_of(env: &dyn Env, fd: u32) -> Result<Arc<MapObject>, Errno> {
     match env.object(fd)? {
         Object::Map(m) => Ok(m),
-        Object::Prog(_) => Err(Errno::EINVAL),
+        _ => Err(Errno::EINVAL),
     }
 }
 
@@ -467,7 +495,7 @@ fn map_of(env: &dyn Env, fd: u32) -> Result<Arc<MapObject>, Errno> {
 pub(crate) fn prog_of(env: &dyn Env, fd: u32) -> Result<Arc<ProgObject>, Errno> {
     match env.object(fd)? {
         Object::Prog(p) => Ok(p),
-        Object::Map(_) => Err(Errno::EINVAL),
+        _ => Err(Errno::EINVAL),
     }
 }
 
@@ -620,21 +648,8 @@ fn info_by_fd(env: &mut dyn Env, uattr: u64, attr: &Attr) -> Result<u64, Errno> 
     let m = match env.object(a.bpf_fd)? {
         Object::Map(m) => m,
         Object::Prog(p) => return crate::prog::info(env, uattr, &a, &p),
+        Object::Link(l) => return crate::link::info(env, uattr, &a, &l),
     };
-    // The caller's buffer may be larger than what Axiom fills (its tail
-    // must be zero, E2BIG) or smaller (what fits is written).
-    let len = a.info_len as usize;
-    if len > PAGE {
-        return Err(Errno::E2BIG);
-    }
-    if len > MapInfo::SIZE {
-        let mut tail = vec![0u8; len - MapInfo::SIZE];
-        env.read_user(a.info + MapInfo::SIZE as u64, &mut tail)?;
-        if tail.iter().any(|&b| b != 0) {
-            return Err(Errno::E2BIG);
-        }
-    }
-    let len = len.min(MapInfo::SIZE);
     let map = m.map.lock();
     let info = MapInfo {
         type_: map.spec.map_type,
@@ -649,6 +664,31 @@ fn info_by_fd(env: &mut dyn Env, uattr: u64, attr: &Attr) -> Result<u64, Errno> 
     drop(map);
     let mut bytes = [0u8; MapInfo::SIZE];
     info.write_to(&mut bytes);
+    write_info(env, uattr, &a, &bytes)
+}
+
+/// Writes an object's info (`bytes`) as Linux does: the caller's buffer
+/// may be larger than what Axiom fills (its tail must then be zero, else
+/// `E2BIG`) or smaller (what fits is written); `info_len` is set to what
+/// was written.
+pub(crate) fn write_info(
+    env: &mut dyn Env,
+    uattr: u64,
+    a: &InfoAttr,
+    bytes: &[u8],
+) -> Result<u64, Errno> {
+    let len = a.info_len as usize;
+    if len > PAGE {
+        return Err(Errno::E2BIG);
+    }
+    if len > bytes.len() {
+        let mut tail = vec![0u8; len - bytes.len()];
+        env.read_user(a.info + bytes.len() as u64, &mut tail)?;
+        if tail.iter().any(|&b| b != 0) {
+            return Err(Errno::E2BIG);
+        }
+    }
+    let len = len.min(bytes.len());
     env.write_user(a.info, &bytes[..len])?;
     env.write_user(uattr + 4, &(len as u32).to_le_bytes())?;
     Ok(0)
@@ -657,8 +697,13 @@ fn info_by_fd(env: &mut dyn Env, uattr: u64, attr: &Attr) -> Result<u64, Errno> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hook::HookSlot;
     use alloc::string::String;
-    use axiom_abi::uapi::attr::{ObjAttr, ProgLoadAttr, TestRunAttr};
+    use axiom_abi::hooks;
+    use axiom_abi::uapi::attr::{
+        LinkCreateAttr, LinkDetachAttr, LinkUpdateAttr, ObjAttr, ProgAttachAttr, ProgLoadAttr,
+        TestRunAttr,
+    };
 
     /// A process for the tests: memory at [`BASE`], a descriptor table.
     struct Fake {
@@ -755,7 +800,16 @@ mod tests {
         fn now_ns(&self) -> u64 {
             0
         }
+        fn hook(&self, attach: u32, target: u32) -> Result<&'static HookSlot, Errno> {
+            match (attach, target) {
+                (hooks::attach_type::AXIOM_TICK, 0) => Ok(&TEST_HOOK),
+                _ => Err(Errno::EINVAL),
+            }
+        }
     }
+
+    /// The hook of the link tests.
+    static TEST_HOOK: HookSlot = HookSlot::new("test", hooks::prog_type::AXIOM_TICK);
 
     std::thread_local! {
         static WRITES: core::cell::RefCell<Vec<(u64, Vec<u8>)>> = const { core::cell::RefCell::new(Vec::new()) };
@@ -967,9 +1021,19 @@ mod tests {
     /// `PROG_LOAD` of `insns` (raw bytes at BASE + 0x1000) as a socket
     /// filter, with a log buffer of `log_size` at BASE + 0x4000.
     fn load(f: &mut Fake, reg: &Registry, insns: &[u8], log_size: u32) -> Result<u64, Errno> {
+        load_type(f, reg, 1, insns, log_size)
+    }
+
+    fn load_type(
+        f: &mut Fake,
+        reg: &Registry,
+        prog_type: u32,
+        insns: &[u8],
+        log_size: u32,
+    ) -> Result<u64, Errno> {
         let mut a = [0u8; ProgLoadAttr::SIZE];
         ProgLoadAttr {
-            prog_type: 1,
+            prog_type,
             insn_cnt: (insns.len() / 8) as u32,
             insns: BASE + 0x1000,
             license: BASE + 0x3000,
@@ -986,6 +1050,79 @@ mod tests {
         let r = reg.call(f, cmd::PROG_LOAD, BASE, a.len() as u32);
         flush(f);
         r
+    }
+
+    #[cfg(feature = "host")]
+    #[test]
+    fn links_own_hooks_and_replace_programs_atomically() {
+        use hooks::{attach_type::AXIOM_TICK as TICK, prog_type::AXIOM_TICK as TICK_PROG};
+        let reg = Registry::new();
+        let mut f = Fake::new();
+        let ret = |v: u8| [0xb7, 0, 0, 0, v, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0];
+        let a = load_type(&mut f, &reg, TICK_PROG, &ret(1), 0).unwrap() as u32;
+        let b = load_type(&mut f, &reg, TICK_PROG, &ret(2), 0).unwrap() as u32;
+        let s = load(&mut f, &reg, &ret(3), 0).unwrap() as u32;
+        let run = || TEST_HOOK.dispatch(0, 0, || 0);
+        let link = |f: &mut Fake, prog: u32, attach: u32| {
+            let mut x = [0u8; LinkCreateAttr::SIZE];
+            LinkCreateAttr { prog_fd: prog, attach_type: attach, ..Default::default() }
+                .write_to(&mut x);
+            f.bpf(&reg, cmd::LINK_CREATE, &x)
+        };
+        let update = |f: &mut Fake, l: u32, new: u32, flags: u32, old: u32| {
+            let mut x = [0u8; LinkUpdateAttr::SIZE];
+            LinkUpdateAttr { link_fd: l, new_prog_fd: new, flags, old_prog_fd: old }
+                .write_to(&mut x);
+            f.bpf(&reg, cmd::LINK_UPDATE, &x)
+        };
+        let attach = |f: &mut Fake, command: u32, prog: u32, flags: u32, replace: u32| {
+            let mut x = [0u8; ProgAttachAttr::SIZE];
+            ProgAttachAttr {
+                attach_bpf_fd: prog,
+                attach_type: TICK,
+                attach_flags: flags,
+                replace_bpf_fd: replace,
+                ..Default::default()
+            }
+            .write_to(&mut x);
+            f.bpf(&reg, command, &x)
+        };
+        assert_eq!(run(), None, "nothing attached");
+        assert_eq!(link(&mut f, s, TICK), Err(Errno::EINVAL), "a socket filter");
+        assert_eq!(link(&mut f, a, 999), Err(Errno::EINVAL), "no such hook");
+        assert_eq!(link(&mut f, 99, TICK), Err(Errno::EBADF));
+        let l = link(&mut f, a, TICK).unwrap() as u32;
+        assert_eq!(run(), Some(1));
+        assert_eq!(link(&mut f, b, TICK), Err(Errno::EBUSY), "a link holds the hook alone");
+        assert_eq!(attach(&mut f, cmd::PROG_ATTACH, b, 0, 0), Err(Errno::EBUSY));
+        assert_eq!(update(&mut f, l, b, 4, s), Err(Errno::EPERM), "wrong old program");
+        assert_eq!(update(&mut f, l, s, 0, 0), Err(Errno::EINVAL), "wrong type");
+        assert_eq!(update(&mut f, l, b, 4, a), Ok(0));
+        assert_eq!(run(), Some(2), "replaced");
+        assert_eq!(TEST_HOOK.attached().map(|(id, _)| id), Some(2));
+        let mut x = [0u8; LinkDetachAttr::SIZE];
+        LinkDetachAttr { link_fd: l }.write_to(&mut x);
+        assert_eq!(f.bpf(&reg, cmd::LINK_DETACH, &x), Ok(0));
+        assert_eq!(run(), None, "detached");
+        assert_eq!(update(&mut f, l, a, 0, 0), Err(Errno::ENOLINK));
+        assert_eq!(reg.live_links(), 1, "the descriptor still holds the link");
+        let l2 = link(&mut f, a, TICK).unwrap() as u32;
+        f.fds[l2 as usize] = None;
+        assert_eq!(run(), None, "closing a link's last descriptor detaches it");
+        f.fds[l as usize] = None;
+        assert_eq!(reg.live_links(), 0);
+        // The older interface: attach replaces, detach removes.
+        assert_eq!(attach(&mut f, cmd::PROG_ATTACH, a, 0, 0), Ok(0));
+        assert_eq!(run(), Some(1));
+        assert_eq!(attach(&mut f, cmd::PROG_ATTACH, b, 4, s), Err(Errno::ENOENT));
+        assert_eq!(attach(&mut f, cmd::PROG_ATTACH, b, 4, a), Ok(0));
+        assert_eq!(run(), Some(2));
+        assert_eq!(link(&mut f, a, TICK), Err(Errno::EBUSY));
+        assert_eq!(attach(&mut f, cmd::PROG_DETACH, a, 0, 0), Err(Errno::ENOENT), "not a's");
+        assert_eq!(attach(&mut f, cmd::PROG_DETACH, 0, 0, 0), Ok(0));
+        assert_eq!(attach(&mut f, cmd::PROG_DETACH, 0, 0, 0), Err(Errno::ENOENT));
+        assert_eq!(run(), None);
+        assert_eq!(TEST_HOOK.runs(), 4);
     }
 
     #[test]

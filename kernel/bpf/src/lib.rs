@@ -14,6 +14,9 @@
 extern crate alloc;
 
 pub mod command;
+pub mod hook;
+pub mod link;
+pub mod lock;
 pub mod maps;
 pub mod native;
 pub mod prog;

@@ -241,7 +241,18 @@ pub fn commit(record: u64, discard: bool, flags: u64) -> bool {
     // SAFETY: the size word is in the same ring's producer page.
     let size = unsafe { AtomicU64::from_ptr((base + SIZE_WORD as u64) as *mut u64) }
         .load(Ordering::Relaxed);
-    // The reader has caught up when it is at this record.
-    let caught_up = cons & (size - 1) == hdr - (base + 2 * PAGE as u64);
+    // The reader has caught up when it is at this record, or at the
+    // padding `reserve` put before it (a record after padding starts the
+    // data area; the padding runs from the reader to the end).
+    let data = base + 2 * PAGE as u64;
+    let (rec, at) = (hdr - data, cons & (size - 1));
+    let padding_before = rec == 0 && at != 0 && {
+        // SAFETY: `at` is an 8-aligned offset inside the data area, where
+        // a header (or, if the reader's position is stale, record bytes:
+        // any value is harmless here) lies.
+        let word = unsafe { AtomicU32::from_ptr((data + at) as *mut u32) }.load(Ordering::Acquire);
+        word & DISCARD != 0 && at + (((word & !(BUSY | DISCARD)) as u64 + HEADER + 7) & !7) == size
+    };
+    let caught_up = at == rec || padding_before;
     flags & FORCE_WAKEUP != 0 || (flags & NO_WAKEUP == 0 && caught_up)
 }

@@ -77,6 +77,15 @@ fn kernel_start(start_info: u64) -> ! {
     mark(4, "APICs and clock");
     let mode = hal::start_tick(crate::time::HZ, &clock, crate::time::tick);
     crate::sched::init();
+    // BPF maps are shared with hook programs run by interrupt handlers.
+    axiom_bpf::lock::set_interrupt_control(axiom_bpf::lock::InterruptControl {
+        disable: hal::disable_interrupts,
+        restore: |were_on| {
+            if were_on {
+                hal::enable_interrupts();
+            }
+        },
+    });
     crate::time::on_tick(crate::sched::tick);
     hal::user::set_syscall_handler(crate::syscall::handle);
     hal::set_user_fault_handler(crate::process::fault);

@@ -24,6 +24,8 @@ mod frames;
 #[cfg(target_os = "none")]
 mod fs;
 #[cfg(target_os = "none")]
+mod hooks;
+#[cfg(target_os = "none")]
 mod kernel;
 #[cfg(target_os = "none")]
 mod memory;

@@ -42,6 +42,10 @@ pub const TESTS: &[Test] = &[
         bpf_ringbuf_test,
     ),
     ("bpf: a reader blocked in epoll_wait wakes when a ring-buffer record comes", ring_wait_test),
+    (
+        "bpf: tick programs by link and PROG_ATTACH, replaced, pinned, detached (user/bpf-hooks)",
+        bpf_hooks_test,
+    ),
     ("bpf: axbpf (static, the host's CLI) loads and runs a .bpf.o in the guest", axbpf_test),
     (
         "bpf: hostile calls from a user process (user/bpf-fuzz) leave objects balanced",
@@ -270,6 +274,10 @@ fn bpf_maps_test() -> bool {
 
 fn bpf_progs_test() -> bool {
     bpf_program_test("bpf-progs")
+}
+
+fn bpf_hooks_test() -> bool {
+    bpf_program_test("bpf-hooks")
 }
 
 fn bpf_ringbuf_test() -> bool {

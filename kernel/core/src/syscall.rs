@@ -571,9 +571,10 @@ pub fn bpf_pinned(path: &str) -> Option<axiom_bpf::command::Object> {
     BPF.pinned_object(path)
 }
 
-/// Live BPF maps and programs, and pins (for the tests' balance checks).
-pub fn bpf_objects_alive() -> (usize, usize, usize) {
-    (BPF.live_maps(), BPF.live_progs(), BPF.pinned())
+/// Live BPF maps, programs and links, and pins (for the tests' balance
+/// checks).
+pub fn bpf_objects_alive() -> (usize, usize, usize, usize) {
+    (BPF.live_maps(), BPF.live_progs(), BPF.live_links(), BPF.pinned())
 }
 
 /// The calling process as the `bpf()` command layer sees it.
@@ -619,6 +620,13 @@ impl axiom_bpf::command::Env for BpfEnv<'_> {
     }
     fn possible_cpus(&self) -> u32 {
         hal::cpu_count() as u32
+    }
+    fn hook(
+        &self,
+        attach_type: u32,
+        target: u32,
+    ) -> Result<&'static axiom_bpf::hook::HookSlot, Errno> {
+        crate::hooks::slot(attach_type, target)
     }
 }
 

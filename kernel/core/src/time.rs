@@ -39,15 +39,17 @@ pub fn on_tick(f: fn()) {
 }
 
 /// The tick handler of every CPU: CPU 0's ticks are counted and stamped
-/// (they are the system's time); then the tick hook runs.
+/// (they are the system's time); then the BPF tick hook, then the
+/// scheduler's tick.
 pub fn tick() {
+    let now = hal::cycles();
     if hal::cpu_index() == 0 {
-        let now = hal::cycles();
         let n = TICKS.fetch_add(1, Ordering::Relaxed) as usize;
         if n < STAMPS {
             STAMP[n].store(now, Ordering::Relaxed);
         }
     }
+    crate::hooks::tick(now, ticks());
     if let Some(f) = ON_TICK.get() {
         f();
     }

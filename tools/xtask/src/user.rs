@@ -36,6 +36,7 @@ pub fn build_initramfs() -> Result<PathBuf, String> {
         ("bpf-maps", "user/bpf-maps/bpf_maps.c"),
         ("bpf-progs", "user/bpf-progs/bpf_progs.c"),
         ("bpf-ringbuf", "user/bpf-ringbuf/bpf_ringbuf.c"),
+        ("bpf-hooks", "user/bpf-hooks/bpf_hooks.c"),
         ("bpf-fuzz", "user/bpf-fuzz/bpf_fuzz.c"),
         ("bench", "user/bench/bench.c"),
     ] {

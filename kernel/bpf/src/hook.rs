@@ -1,0 +1,153 @@
+//! Hook slots: the place where a kernel event runs the BPF program
+//! attached to it. A slot holds at most one program, replaced atomically
+//! (the next dispatch runs the new one; a dispatch in progress finishes
+//! with the old one, which the replacing call then drops), and keeps
+//! dispatch statistics: runs, dispatches skipped, and log2 histograms of
+//! the time from the event to the program's start and of the program's
+//! own run time.
+//!
+//! Dispatches may come in interrupt context: they never wait. A dispatch
+//! that meets a replacement in progress (on its own CPU, or at the same
+//! instant on another) runs nothing and is counted as skipped; the caller
+//! does what it does when no program is attached.
+
+use crate::command::ProgObject;
+use alloc::sync::Arc;
+use axiom_abi::uapi::errno::Errno;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+/// Buckets of the histograms: bucket `i` counts times in `[2^i, 2^(i+1))`
+/// ns (bucket 0 also counts 0 ns).
+pub const BUCKETS: usize = 40;
+
+/// Who attached a slot's program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Owner {
+    /// A link (`BPF_LINK_CREATE`), by its id; the link detaches it.
+    Link(u32),
+    /// `BPF_PROG_ATTACH`; `BPF_PROG_DETACH` detaches it.
+    Attach,
+}
+
+struct Attached {
+    prog: Arc<ProgObject>,
+    owner: Owner,
+}
+
+/// A log2 histogram of nanoseconds.
+pub struct Histogram([AtomicU64; BUCKETS]);
+
+impl Histogram {
+    const fn new() -> Histogram {
+        Histogram([const { AtomicU64::new(0) }; BUCKETS])
+    }
+
+    fn record(&self, ns: u64) {
+        let bucket = (63 - ns.max(1).leading_zeros() as usize).min(BUCKETS - 1);
+        self.0[bucket].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The counts, bucket by bucket.
+    pub fn counts(&self) -> [u64; BUCKETS] {
+        core::array::from_fn(|i| self.0[i].load(Ordering::Relaxed))
+    }
+}
+
+/// One hook.
+pub struct HookSlot {
+    /// The hook's name (`tick`, ...).
+    pub name: &'static str,
+    /// The program type it runs (`axiom_abi::hooks::prog_type`).
+    pub prog_type: u32,
+    attached: spin::RwLock<Option<Attached>>,
+    runs: AtomicU64,
+    skipped: AtomicU64,
+    /// From the event to the program's start.
+    pub latency: Histogram,
+    /// The program's run time.
+    pub run_time: Histogram,
+}
+
+impl HookSlot {
+    /// An empty slot for programs of `prog_type`.
+    pub const fn new(name: &'static str, prog_type: u32) -> HookSlot {
+        HookSlot {
+            name,
+            prog_type,
+            attached: spin::RwLock::new(None),
+            runs: AtomicU64::new(0),
+            skipped: AtomicU64::new(0),
+            latency: Histogram::new(),
+            run_time: Histogram::new(),
+        }
+    }
+
+    /// Runs the attached program with `ctx` (its address in `r1`) for an
+    /// event at `event_ns` (`now` reads the same clock); its `r0`, or
+    /// `None` when no program ran. Never waits.
+    pub fn dispatch(&self, ctx: u64, event_ns: u64, now: impl Fn() -> u64) -> Option<u64> {
+        let Some(guard) = self.attached.try_read() else {
+            self.skipped.fetch_add(1, Ordering::Relaxed);
+            return None;
+        };
+        let attached = guard.as_ref()?;
+        let start = now();
+        let r0 = attached.prog.code.run(ctx);
+        let end = now();
+        drop(guard);
+        self.latency.record(start.saturating_sub(event_ns));
+        self.run_time.record(end.saturating_sub(start));
+        self.runs.fetch_add(1, Ordering::Relaxed);
+        Some(r0)
+    }
+
+    /// Dispatches that ran a program.
+    pub fn runs(&self) -> u64 {
+        self.runs.load(Ordering::Relaxed)
+    }
+
+    /// Dispatches skipped because a replacement was in progress.
+    pub fn skipped(&self) -> u64 {
+        self.skipped.load(Ordering::Relaxed)
+    }
+
+    /// The attached program's id and its owner.
+    pub fn attached(&self) -> Option<(u32, Owner)> {
+        self.attached.read().as_ref().map(|a| (a.prog.id, a.owner))
+    }
+
+    /// Attaches `prog` for `owner`, atomically replacing what is there:
+    /// `EBUSY` if another owner holds the slot (a link holds it alone;
+    /// `BPF_PROG_ATTACH` may replace its own); with `expected`, `ENOENT`
+    /// unless that program is the one attached. Returns the program it
+    /// replaced (to drop outside interrupt context: the caller).
+    pub fn attach(
+        &self,
+        prog: Arc<ProgObject>,
+        owner: Owner,
+        expected: Option<u32>,
+    ) -> Result<Option<Arc<ProgObject>>, Errno> {
+        if prog.prog_type != self.prog_type {
+            return Err(Errno::EINVAL);
+        }
+        let mut slot = self.attached.write();
+        match slot.as_ref() {
+            Some(a) if a.owner != owner => return Err(Errno::EBUSY),
+            Some(a) if expected.is_some_and(|id| id != a.prog.id) => return Err(Errno::ENOENT),
+            None if expected.is_some() => return Err(Errno::ENOENT),
+            _ => {}
+        }
+        Ok(slot.replace(Attached { prog, owner }).map(|a| a.prog))
+    }
+
+    /// Detaches the program `owner` attached (if `expected`, only that
+    /// program): `ENOENT` if there is none.
+    pub fn detach(&self, owner: Owner, expected: Option<u32>) -> Result<Arc<ProgObject>, Errno> {
+        let mut slot = self.attached.write();
+        match slot.as_ref() {
+            Some(a) if a.owner == owner && expected.is_none_or(|id| id == a.prog.id) => {}
+            _ => return Err(Errno::ENOENT),
+        }
+        slot.take().map(|a| a.prog).ok_or(Errno::ENOENT)
+    }
+}

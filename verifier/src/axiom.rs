@@ -1,0 +1,35 @@
+//! Axiom's own program types: the kernel's hooks (`axiom_abi::hooks`),
+//! their read-only contexts and the helpers they may call. The platform
+//! that describes Linux's program types ([`crate::linux::LinuxPlatform`])
+//! offers these too; Linux itself refuses their numbers.
+
+use crate::platform::{CtxField, FieldKind, ProgType};
+use axiom_abi::hooks::prog_type;
+
+const fn read_only(off: u32, size: u32) -> CtxField {
+    CtxField { off, size, narrow: true, writable: false, kind: FieldKind::Scalar }
+}
+
+/// `struct axiom_tick_ctx`.
+const TICK_CTX: &[CtxField] = &[
+    read_only(0, 8),  // entry_ns
+    read_only(8, 8),  // dispatch_ns
+    read_only(16, 8), // tick
+    read_only(24, 4), // cpu
+];
+
+/// What hook programs may call: map helpers (queues and stacks too), the
+/// clock, random numbers, the CPU id and the ring buffer.
+const HOOK_HELPERS: &[i32] = &[1, 2, 3, 5, 7, 8, 87, 88, 89, 125, 130, 131, 132, 133, 134];
+
+/// Axiom's program types.
+pub const PROG_TYPES: &[(u32, ProgType)] = &[(
+    prog_type::AXIOM_TICK,
+    ProgType {
+        name: "axiom_tick",
+        fields: TICK_CTX,
+        helpers: HOOK_HELPERS,
+        ld_abs: false,
+        ret_range: None,
+    },
+)];
