@@ -3,6 +3,10 @@
  * BPF_PROG_ATTACH, replaced live, pinned, detached; it counts ticks in an
  * array map and sends a ring-buffer record per tick, which this process
  * reads blocked in epoll_wait (woken from the tick's interrupt handler).
+ * Then a socket filter fills a huge hash map from inside the kernel until
+ * the kernel's memory for maps runs out: the insert must fail with
+ * ENOMEM, the kernel must go on, and the memory must come back when the
+ * map goes.
  * Axiom only: Linux has no such program type (its load answers EINVAL).
  * One line per case ("bpf-hooks: <case>: <result>"); exit status: the
  * number of failed checks. */
@@ -167,6 +171,74 @@ static __u32 prog_id(int fd)
 	return info.id;
 }
 
+/* A socket filter inserting one 1 KiB value per run into `hash` under a
+ * new key (a counter kept in `array`'s 1 KiB value, which is also the
+ * value inserted); it returns the insert's result. */
+static long load_filler(int array, int hash)
+{
+	struct bpf_insn p[] = {
+		INSN(BPF_ST | BPF_MEM | BPF_W, 10, 0, -4, 0),
+		INSN(BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, array),
+		INSN(0, 0, 0, 0, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0),
+		INSN(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -4),
+		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
+		INSN(BPF_JMP | BPF_JNE | BPF_K, 0, 0, 2, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 1),
+		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 7, 0, 0, 0),
+		INSN(BPF_LDX | BPF_MEM | BPF_DW, 1, 7, 0, 0),
+		INSN(BPF_ALU64 | BPF_ADD | BPF_K, 1, 0, 0, 1),
+		INSN(BPF_STX | BPF_MEM | BPF_DW, 7, 1, 0, 0),
+		INSN(BPF_STX | BPF_MEM | BPF_DW, 10, 1, -16, 0),
+		INSN(BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, hash),
+		INSN(0, 0, 0, 0, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0),
+		INSN(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -16),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 3, 7, 0, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, 4, 0, 0, 0),
+		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_update_elem),
+		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+	};
+	return load(BPF_PROG_TYPE_SOCKET_FILTER, p, sizeof(p) / sizeof(p[0]));
+}
+
+/* Fills a fresh 1,000,000-entry hash map from a program, 100 inserts a
+ * test run, until a run's last insert fails: the inserts tried, and that
+ * result. */
+static __u64 fill(int *result)
+{
+	int array = create(BPF_MAP_TYPE_ARRAY, 4, 1024, 1);
+	int hash = create(BPF_MAP_TYPE_HASH, 8, 1024, 1000000);
+	long prog = load_filler(array, hash);
+	unsigned char packet[64] = { [12] = 0x08 };
+	union bpf_attr a;
+	*result = 1;
+	for (int i = 0; i < 1000 && prog >= 0; i++) {
+		memset(&a, 0, sizeof(a));
+		a.test.prog_fd = prog;
+		a.test.data_in = (__u64)(unsigned long)packet;
+		a.test.data_size_in = sizeof(packet);
+		a.test.repeat = 100;
+		if (sys_bpf(BPF_PROG_TEST_RUN, &a, sizeof(a)) < 0 || a.test.retval != 0) {
+			*result = (int)a.test.retval;
+			break;
+		}
+	}
+	__u64 value[128] = { 0 };
+	__u32 key = 0;
+	memset(&a, 0, sizeof(a));
+	a.map_fd = array;
+	a.key = (__u64)(unsigned long)&key;
+	a.value = (__u64)(unsigned long)value;
+	sys_bpf(BPF_MAP_LOOKUP_ELEM, &a, sizeof(a));
+	__u64 inserted = value[0] - 1;
+	close(prog);
+	close(hash);
+	close(array);
+	return inserted;
+}
+
 int main(void)
 {
 	int counts = create(BPF_MAP_TYPE_ARRAY, 4, 8, 2);
@@ -288,6 +360,14 @@ int main(void)
 	expect("PROG_DETACH", prog_attach(BPF_PROG_DETACH, 0, 0, 0), 0);
 	check("nothing runs after PROG_DETACH", !grows(counts, 1));
 	expect("PROG_DETACH again", prog_attach(BPF_PROG_DETACH, 0, 0, 0), -ENOENT);
+
+	int result;
+	__u64 first = fill(&result);
+	printf(PROGRAM ": a program filled a hash map with %s entries of 1 KiB until: %s\n",
+	       first > 100 ? "over 100" : "at most 100", name(result));
+	check("its insert failed with ENOMEM", result == -ENOMEM);
+	__u64 second = fill(&result);
+	check("the memory came back with the map", result == -ENOMEM && second + second / 10 >= first);
 
 	close(ep);
 	munmap(cons, PAGE);

@@ -39,7 +39,7 @@ pub struct MapObject {
     pub name: [u8; 16],
     /// The map (locked with interrupts off: hook programs use it from
     /// interrupt handlers).
-    pub map: crate::lock::IrqMutex<Map>,
+    pub map: crate::platform::IrqMutex<Map>,
 }
 
 /// Code a platform placed for running (the kernel's read+execute pages,
@@ -422,7 +422,7 @@ impl Registry {
         let map = Map::new(spec)?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let object =
-            Arc::new(MapObject { id, name: a.map_name, map: crate::lock::IrqMutex::new(map) });
+            Arc::new(MapObject { id, name: a.map_name, map: crate::platform::IrqMutex::new(map) });
         self.maps.lock().insert(id, Arc::downgrade(&object));
         env.install(Object::Map(object)).map(u64::from)
     }

@@ -91,9 +91,11 @@ impl HookSlot {
             return None;
         };
         let attached = guard.as_ref()?;
+        let run = crate::platform::ProgramRun::begin();
         let start = now();
         let r0 = attached.prog.code.run(ctx);
         let end = now();
+        drop(run);
         drop(guard);
         self.latency.record(start.saturating_sub(event_ns));
         self.run_time.record(end.saturating_sub(start));

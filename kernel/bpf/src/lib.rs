@@ -16,9 +16,9 @@ extern crate alloc;
 pub mod command;
 pub mod hook;
 pub mod link;
-pub mod lock;
 pub mod maps;
 pub mod native;
+pub mod platform;
 pub mod prog;
 pub mod ring;
 

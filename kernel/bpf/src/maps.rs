@@ -204,6 +204,11 @@ impl Map {
                     // In place: programs holding the value see the update.
                     v.copy_from_slice(&value[..vs]);
                 } else {
+                    // An entry is allocated per insert: the kernel must
+                    // answer ENOMEM before its heap runs out.
+                    if !crate::platform::memory_ok(key.len() + vs + 64) {
+                        return Err(Errno::ENOMEM);
+                    }
                     if entries.len() >= max {
                         let Some(order) = lru.as_mut() else { return Err(Errno::E2BIG) };
                         // Evict the least recently used entry.
@@ -251,6 +256,9 @@ impl Map {
             if let Some(old) = items.pop_front() {
                 self.graveyard.push(old);
             }
+        }
+        if !crate::platform::memory_ok(vs + 32) {
+            return Err(Errno::ENOMEM);
         }
         items.push_back(value[..vs].to_vec().into_boxed_slice());
         Ok(())
@@ -391,9 +399,15 @@ impl Map {
         }
     }
 
-    /// Frees values deleted while programs could hold them; call when no
-    /// program runs.
+    /// Frees values deleted while programs could hold them, unless a
+    /// program is running somewhere (it could hold one: see
+    /// [`crate::platform::ProgramRun`]). A program can reach a value only
+    /// through the map, whose lock the caller holds, so one starting now
+    /// cannot get at them.
     pub fn collect(&mut self) {
+        if crate::platform::programs_running() {
+            return;
+        }
         self.graveyard.clear();
     }
 }

@@ -354,6 +354,7 @@ pub(crate) fn test_run(env: &mut dyn Env, uattr: u64, attr: &Attr) -> Result<u64
     let repeat = a.repeat.max(1);
     let start = env.now_ns();
     let mut r0 = 0;
+    let run = crate::platform::ProgramRun::begin();
     match p.prog_type {
         prog_type::SOCKET_FILTER => {
             let mut ctx = SkbCtx::for_frame(&data).ok_or(Errno::EINVAL)?;
@@ -375,6 +376,7 @@ pub(crate) fn test_run(env: &mut dyn Env, uattr: u64, attr: &Attr) -> Result<u64
         _ => return Err(Errno::ENOTSUPP),
     }
     let duration = ((env.now_ns() - start) / repeat as u64).min(u32::MAX as u64) as u32;
+    drop(run);
     for m in &p.maps {
         m.map.lock().collect();
     }

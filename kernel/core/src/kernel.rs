@@ -77,14 +77,16 @@ fn kernel_start(start_info: u64) -> ! {
     mark(4, "APICs and clock");
     let mode = hal::start_tick(crate::time::HZ, &clock, crate::time::tick);
     crate::sched::init();
-    // BPF maps are shared with hook programs run by interrupt handlers.
-    axiom_bpf::lock::set_interrupt_control(axiom_bpf::lock::InterruptControl {
-        disable: hal::disable_interrupts,
-        restore: |were_on| {
+    // BPF maps are shared with hook programs run by interrupt handlers,
+    // which may also insert entries.
+    axiom_bpf::platform::register(axiom_bpf::platform::Platform {
+        disable_interrupts: hal::disable_interrupts,
+        restore_interrupts: |were_on| {
             if were_on {
                 hal::enable_interrupts();
             }
         },
+        memory_ok: crate::syscall::heap_can_spare,
     });
     crate::time::on_tick(crate::sched::tick);
     hal::user::set_syscall_handler(crate::syscall::handle);

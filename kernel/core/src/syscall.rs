@@ -566,6 +566,13 @@ fn getrandom(buf: u64, len: u64) -> SysResult {
 /// The kernel's BPF objects.
 static BPF: axiom_bpf::command::Registry = axiom_bpf::command::Registry::new();
 
+/// Whether the heap can give BPF maps `bytes` more and keep a reserve of
+/// 1 MiB for the kernel itself.
+pub fn heap_can_spare(bytes: usize) -> bool {
+    let free = hal::heap_size().saturating_sub(hal::heap_used());
+    bytes.saturating_add(1 << 20) <= free
+}
+
 /// The BPF object pinned at `path`.
 pub fn bpf_pinned(path: &str) -> Option<axiom_bpf::command::Object> {
     BPF.pinned_object(path)
@@ -595,9 +602,7 @@ impl axiom_bpf::command::Env for BpfEnv<'_> {
         Ok(fd as u32)
     }
     fn memory_ok(&self, bytes: usize) -> bool {
-        // Keep a reserve of 1 MiB of heap for the kernel itself.
-        let free = hal::heap_size().saturating_sub(hal::heap_used());
-        bytes.saturating_add(1 << 20) <= free
+        heap_can_spare(bytes)
     }
     fn load_code(
         &mut self,
