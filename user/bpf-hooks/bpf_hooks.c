@@ -171,6 +171,26 @@ static __u32 prog_id(int fd)
 	return info.id;
 }
 
+/* A tick program adding one to its CPU's value of `percpu` key 0. */
+static long load_per_cpu_counter(int percpu)
+{
+	struct bpf_insn p[] = {
+		INSN(BPF_ST | BPF_MEM | BPF_W, 10, 0, -4, 0),
+		INSN(BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, percpu),
+		INSN(0, 0, 0, 0, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0),
+		INSN(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -4),
+		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3, 0),
+		INSN(BPF_LDX | BPF_MEM | BPF_DW, 1, 0, 0, 0),
+		INSN(BPF_ALU64 | BPF_ADD | BPF_K, 1, 0, 0, 1),
+		INSN(BPF_STX | BPF_MEM | BPF_DW, 0, 1, 0, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0),
+		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+	};
+	return load(AXIOM_TICK, p, sizeof(p) / sizeof(p[0]));
+}
+
 /* A socket filter inserting one 1 KiB value per run into `hash` under a
  * new key (a counter kept in `array`'s 1 KiB value, which is also the
  * value inserted); it returns the insert's result. */
@@ -360,6 +380,28 @@ int main(void)
 	expect("PROG_DETACH", prog_attach(BPF_PROG_DETACH, 0, 0, 0), 0);
 	check("nothing runs after PROG_DETACH", !grows(counts, 1));
 	expect("PROG_DETACH again", prog_attach(BPF_PROG_DETACH, 0, 0, 0), -ENOENT);
+
+	/* Per-CPU values: each CPU's ticks land in its own slot. */
+	int percpu = create(BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8, 1);
+	long pc = load_per_cpu_counter(percpu);
+	expect("load a per-CPU tick counter", pc, 0);
+	expect("attach it", prog_attach(BPF_PROG_ATTACH, pc, 0, 0), 0);
+	sleep_ms(50);
+	expect("detach it", prog_attach(BPF_PROG_DETACH, 0, 0, 0), 0);
+	__u64 per[64] = { 0 };
+	union bpf_attr pa;
+	__u32 zero = 0;
+	memset(&pa, 0, sizeof(pa));
+	pa.map_fd = percpu;
+	pa.key = (__u64)(unsigned long)&zero;
+	pa.value = (__u64)(unsigned long)per;
+	sys_bpf(BPF_MAP_LOOKUP_ELEM, &pa, sizeof(pa));
+	int cpus = sysconf(_SC_NPROCESSORS_ONLN), every = cpus > 0 && cpus <= 64;
+	for (int c = 0; c < cpus && c < 64; c++)
+		every &= per[c] > 0;
+	check("every CPU counted its own ticks", every);
+	close(pc);
+	close(percpu);
 
 	int result;
 	__u64 first = fill(&result);

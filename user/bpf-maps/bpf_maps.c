@@ -35,6 +35,63 @@ static long elem(int cmd, int fd, const void *key, void *value, __u64 flags)
 	return sys_bpf(cmd, &a, sizeof(a));
 }
 
+/* The possible CPUs, as libbpf counts them: /sys/devices/system/cpu/possible
+ * ("0" or "0-N"); 0 if it cannot be read. */
+static int possible_cpus(void)
+{
+	char text[64] = { 0 };
+	FILE *f = fopen("/sys/devices/system/cpu/possible", "r");
+	if (!f)
+		return 0;
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	int first = 0, last = 0;
+	if (n == 0 || sscanf(text, "%d-%d", &first, &last) < 1)
+		return 0;
+	return (strchr(text, '-') ? last : first) + 1;
+}
+
+/* Per-CPU maps: from user space, a value per possible CPU, each at a
+ * multiple of 8 bytes. */
+static void per_cpu_checks(void)
+{
+	int cpus = possible_cpus();
+	check("possible CPUs read from /sys/devices/system/cpu/possible", cpus > 0);
+	if (cpus <= 0)
+		return;
+	__u32 k = 1;
+	unsigned char in[8 * 64], out[8 * 64 + 8];
+	memset(in, 0xee, sizeof(in));
+	for (int c = 0; c < cpus && c < 64; c++)
+		*(__u32 *)(in + 8 * c) = 100 + c;
+	int types[] = { BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH };
+	const char *names[] = { "per-CPU array", "per-CPU hash", "LRU per-CPU hash" };
+	for (int t = 0; t < 3; t++) {
+		char what[96];
+		int fd = create(types[t], 4, 4, 4);
+		snprintf(what, sizeof(what), "create %s", names[t]);
+		expect(what, fd, 0);
+		snprintf(what, sizeof(what), "%s update (a value per CPU)", names[t]);
+		expect(what, elem(BPF_MAP_UPDATE_ELEM, fd, &k, in, BPF_ANY), 0);
+		memset(out, 0x55, sizeof(out));
+		long r = elem(BPF_MAP_LOOKUP_ELEM, fd, &k, out, 0);
+		int same = r == 0;
+		for (int c = 0; c < cpus && c < 64; c++)
+			same &= *(__u32 *)(out + 8 * c) == (__u32)(100 + c);
+		snprintf(what, sizeof(what), "%s lookup: every CPU's value", names[t]);
+		check(what, same);
+		snprintf(what, sizeof(what), "%s lookup writes 8 bytes per CPU, no more", names[t]);
+		check(what, cpus > 64 || out[8 * cpus] == 0x55);
+		if (t > 0) {
+			snprintf(what, sizeof(what), "%s lookup and delete", names[t]);
+			expect(what, elem(BPF_MAP_LOOKUP_AND_DELETE_ELEM, fd, &k, out, 0), 0);
+			snprintf(what, sizeof(what), "%s gone", names[t]);
+			expect(what, elem(BPF_MAP_LOOKUP_ELEM, fd, &k, out, 0), -ENOENT);
+		}
+		close(fd);
+	}
+}
+
 int main(void)
 {
 	__u32 k;
@@ -196,6 +253,7 @@ int main(void)
 	close(hash);
 	close(big);
 	close(again);
+	per_cpu_checks();
 	printf("bpf-maps: %d failed\n", failures);
 	return failures;
 }

@@ -219,7 +219,7 @@ fn flags_ok(map_type: u32, flags: u32) -> bool {
     let access = 8 | 16 | 128 | 256;
     let allowed = match map_type {
         mt::HASH | mt::PERCPU_HASH => 1 | 4 | 64 | access,
-        mt::LRU_HASH => 2 | 4 | access,
+        mt::LRU_HASH | mt::LRU_PERCPU_HASH => 2 | 4 | access,
         mt::ARRAY | mt::PERCPU_ARRAY => 4 | access,
         mt::PROG_ARRAY => 4 | 8 | 16,
         mt::RINGBUF => 4,
@@ -409,9 +409,11 @@ impl Registry {
             max_entries: a.max_entries,
             flags: a.map_flags,
         };
+        let cpus = env.possible_cpus().max(1) as usize;
         let upfront = match a.map_type {
-            mt::ARRAY | mt::PERCPU_ARRAY => {
-                (a.max_entries as usize).saturating_mul(a.value_size as usize)
+            mt::ARRAY => (a.max_entries as usize).saturating_mul(a.value_size as usize),
+            mt::PERCPU_ARRAY => {
+                (a.max_entries as usize).saturating_mul(a.value_size as usize).saturating_mul(cpus)
             }
             mt::PROG_ARRAY => (a.max_entries as usize).saturating_mul(8),
             _ => 0,
@@ -419,7 +421,7 @@ impl Registry {
         if !env.memory_ok(upfront) {
             return Err(Errno::ENOMEM);
         }
-        let map = Map::new(spec)?;
+        let map = Map::with_cpus(spec, cpus as u32)?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let object =
             Arc::new(MapObject { id, name: a.map_name, map: crate::platform::IrqMutex::new(map) });
@@ -549,7 +551,8 @@ fn map_lookup(env: &mut dyn Env, attr: &Attr, delete: bool) -> Result<u64, Errno
         return Err(if kind == mt::RINGBUF { Errno::EINVAL } else { Errno::ENOTSUPP });
     }
     let queue = matches!(kind, mt::QUEUE | mt::STACK);
-    if delete && !queue && !matches!(kind, mt::HASH | mt::LRU_HASH | mt::PERCPU_HASH) {
+    let hash = matches!(kind, mt::HASH | mt::LRU_HASH | mt::PERCPU_HASH | mt::LRU_PERCPU_HASH);
+    if delete && !queue && !hash {
         return Err(Errno::ENOTSUPP);
     }
     let key = read_key(env, &m, a.key)?;
@@ -581,7 +584,7 @@ fn map_update(env: &mut dyn Env, attr: &Attr) -> Result<u64, Errno> {
     let (a, m) = elem_attr(env, attr)?;
     let (key_size, value_size, kind) = {
         let map = m.map.lock();
-        (map.spec.key_size as usize, map.spec.value_size as usize, map.spec.map_type)
+        (map.spec.key_size as usize, map.user_value_size(), map.spec.map_type)
     };
     if kind == mt::RINGBUF {
         return Err(Errno::EINVAL);
@@ -600,7 +603,7 @@ fn map_update(env: &mut dyn Env, attr: &Attr) -> Result<u64, Errno> {
     if map.frozen {
         return Err(Errno::EPERM);
     }
-    map.update(&key, &value, a.flags)?;
+    map.update_user(&key, &value, a.flags)?;
     map.collect();
     Ok(0)
 }

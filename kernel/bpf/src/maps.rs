@@ -7,6 +7,7 @@
 use crate::ring::{self, RingMemory};
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
+use alloc::vec;
 use alloc::vec::Vec;
 use axiom_abi::uapi::errno::Errno;
 use axiom_abi::uapi::types::map_type as mt;
@@ -60,12 +61,32 @@ pub struct Map {
     graveyard: Vec<Box<[u8]>>,
     /// Frozen: no more updates from user space.
     pub frozen: bool,
+    /// Values per entry: the CPUs for per-CPU maps, else 1.
+    cpus: usize,
+}
+
+/// Where a value to store comes from.
+enum Source<'a> {
+    /// A program's value: the whole value, or its CPU's of a per-CPU map.
+    Program(&'a [u8]),
+    /// A system call's: for per-CPU maps every CPU's value, each at a
+    /// multiple of the value size rounded up to 8 bytes (Linux's layout).
+    User(&'a [u8]),
 }
 
 impl Map {
-    /// Creates a map, with Linux's checks.
+    /// Creates a map, with Linux's checks; per-CPU maps with one CPU.
     pub fn new(spec: MapSpec) -> Result<Map, Errno> {
+        Map::with_cpus(spec, 1)
+    }
+
+    /// Creates a map for a system with `cpus` possible CPUs (a per-CPU
+    /// map keeps a value for each).
+    pub fn with_cpus(spec: MapSpec, cpus: u32) -> Result<Map, Errno> {
         let s = spec;
+        let per_cpu =
+            matches!(s.map_type, mt::PERCPU_ARRAY | mt::PERCPU_HASH | mt::LRU_PERCPU_HASH);
+        let cpus = if per_cpu { cpus.max(1) as usize } else { 1 };
         let storage = match s.map_type {
             mt::ARRAY | mt::PERCPU_ARRAY => {
                 if s.key_size != 4 || s.value_size == 0 || s.max_entries == 0 {
@@ -73,6 +94,7 @@ impl Map {
                 }
                 let bytes = (s.max_entries as usize)
                     .checked_mul(s.value_size as usize)
+                    .and_then(|b| b.checked_mul(cpus))
                     .filter(|&b| b <= 1 << 30)
                     .ok_or(Errno::E2BIG)?;
                 // Fallible: a map's size is the user's choice, and the
@@ -82,11 +104,12 @@ impl Map {
                 values.resize(bytes, 0u8);
                 Storage::Array(values.into_boxed_slice())
             }
-            mt::HASH | mt::LRU_HASH | mt::PERCPU_HASH => {
+            mt::HASH | mt::LRU_HASH | mt::PERCPU_HASH | mt::LRU_PERCPU_HASH => {
                 if s.key_size == 0 || s.value_size == 0 || s.max_entries == 0 {
                     return Err(Errno::EINVAL);
                 }
-                let lru = (s.map_type == mt::LRU_HASH).then(VecDeque::new);
+                let lru =
+                    matches!(s.map_type, mt::LRU_HASH | mt::LRU_PERCPU_HASH).then(VecDeque::new);
                 Storage::Hash { entries: BTreeMap::new(), lru }
             }
             mt::PROG_ARRAY => {
@@ -120,7 +143,24 @@ impl Map {
             }
             _ => return Err(Errno::EINVAL),
         };
-        Ok(Map { spec, storage, graveyard: Vec::new(), frozen: false })
+        Ok(Map { spec, storage, graveyard: Vec::new(), frozen: false, cpus })
+    }
+
+    /// Whether it keeps a value per CPU.
+    pub fn per_cpu(&self) -> bool {
+        matches!(self.spec.map_type, mt::PERCPU_ARRAY | mt::PERCPU_HASH | mt::LRU_PERCPU_HASH)
+    }
+
+    /// Bytes of a value as system calls pass it: for per-CPU maps each
+    /// CPU's value, rounded up to 8 bytes, one after the other.
+    pub fn user_value_size(&self) -> usize {
+        let vs = self.spec.value_size as usize;
+        if self.per_cpu() { vs.next_multiple_of(8) * self.cpus } else { vs }
+    }
+
+    /// The running CPU's slot of a per-CPU entry (0 for other maps).
+    fn cpu_slot(&self) -> usize {
+        if self.per_cpu() { crate::platform::cpu_id().min(self.cpus - 1) } else { 0 }
     }
 
     /// The address programs use for this map: the program array's table
@@ -150,11 +190,12 @@ impl Map {
     /// the map lives (`bpf_map_lookup_elem`).
     pub fn lookup(&mut self, key: &[u8]) -> Option<u64> {
         let vs = self.spec.value_size as usize;
+        let (block, slot) = (vs * self.cpus, self.cpu_slot() * vs);
         let index = self.array_index(key);
         match &mut self.storage {
-            Storage::Array(a) => index.map(|i| a[i * vs..].as_ptr() as u64),
+            Storage::Array(a) => index.map(|i| a[i * block + slot..].as_ptr() as u64),
             Storage::Hash { entries, lru } => {
-                let v = entries.get(key)?.as_ptr() as u64;
+                let v = entries.get(key)?[slot..].as_ptr() as u64;
                 if let Some(order) = lru {
                     order.retain(|k| k.as_slice() != key);
                     order.push_back(key.to_vec());
@@ -165,23 +206,60 @@ impl Map {
         }
     }
 
-    /// Copies the value under `key` (the user-space lookup).
+    /// Copies the value under `key` (the user-space lookup: every CPU's
+    /// value for per-CPU maps, in [`Map::user_value_size`] bytes).
     pub fn read(&mut self, key: &[u8]) -> Option<Vec<u8>> {
         let vs = self.spec.value_size as usize;
+        let block = vs * self.cpus;
         let index = self.array_index(key);
-        match &self.storage {
-            Storage::Array(a) => index.map(|i| a[i * vs..(i + 1) * vs].to_vec()),
-            Storage::Hash { entries, .. } => entries.get(key).map(|v| v.to_vec()),
-            _ => None,
+        let entry = match &self.storage {
+            Storage::Array(a) => &a[index? * block..][..block],
+            Storage::Hash { entries, .. } => &entries.get(key)?[..],
+            _ => return None,
+        };
+        if !self.per_cpu() {
+            return Some(entry.to_vec());
+        }
+        let stride = vs.next_multiple_of(8);
+        let mut out = vec![0u8; stride * self.cpus];
+        for (c, value) in entry.chunks_exact(vs).enumerate() {
+            out[c * stride..c * stride + vs].copy_from_slice(value);
+        }
+        Some(out)
+    }
+
+    /// Writes `source` into an entry's block (all its CPUs' values).
+    fn fill(block: &mut [u8], source: &Source, vs: usize, slot: usize, per_cpu: bool) {
+        match *source {
+            Source::User(v) if per_cpu => {
+                let stride = vs.next_multiple_of(8);
+                for (c, value) in block.chunks_exact_mut(vs).enumerate() {
+                    value.copy_from_slice(&v[c * stride..c * stride + vs]);
+                }
+            }
+            Source::Program(v) if per_cpu => block[slot..slot + vs].copy_from_slice(&v[..vs]),
+            Source::User(v) | Source::Program(v) => block.copy_from_slice(&v[..vs]),
         }
     }
 
-    /// `bpf_map_update_elem` with Linux's flags and errors.
+    /// The update system call: `value` holds [`Map::user_value_size`]
+    /// bytes (every CPU's value for per-CPU maps).
+    pub fn update_user(&mut self, key: &[u8], value: &[u8], flags: u64) -> Result<(), Errno> {
+        self.store(key, Source::User(value), flags)
+    }
+
+    /// `bpf_map_update_elem` with Linux's flags and errors, from a
+    /// program (`value` is one value: the running CPU's for per-CPU maps).
     pub fn update(&mut self, key: &[u8], value: &[u8], flags: u64) -> Result<(), Errno> {
+        self.store(key, Source::Program(value), flags)
+    }
+
+    fn store(&mut self, key: &[u8], source: Source, flags: u64) -> Result<(), Errno> {
         if flags > update::EXIST {
             return Err(Errno::EINVAL);
         }
         let vs = self.spec.value_size as usize;
+        let (per_cpu, block, slot) = (self.per_cpu(), vs * self.cpus, self.cpu_slot() * vs);
         let max = self.spec.max_entries as usize;
         let index = self.array_index(key);
         match &mut self.storage {
@@ -190,7 +268,7 @@ impl Map {
                 if flags == update::NOEXIST {
                     return Err(Errno::EEXIST);
                 }
-                a[i * vs..(i + 1) * vs].copy_from_slice(&value[..vs]);
+                Map::fill(&mut a[i * block..(i + 1) * block], &source, vs, slot, per_cpu);
                 Ok(())
             }
             Storage::Hash { entries, lru } => {
@@ -202,11 +280,11 @@ impl Map {
                 }
                 if let Some(v) = entries.get_mut(key) {
                     // In place: programs holding the value see the update.
-                    v.copy_from_slice(&value[..vs]);
+                    Map::fill(v, &source, vs, slot, per_cpu);
                 } else {
                     // An entry is allocated per insert: the kernel must
                     // answer ENOMEM before its heap runs out.
-                    if !crate::platform::memory_ok(key.len() + vs + 64) {
+                    if !crate::platform::memory_ok(key.len() + block + 64) {
                         return Err(Errno::ENOMEM);
                     }
                     if entries.len() >= max {
@@ -218,7 +296,9 @@ impl Map {
                             self.graveyard.push(v);
                         }
                     }
-                    entries.insert(key.to_vec(), value[..vs].to_vec().into_boxed_slice());
+                    let mut v = vec![0u8; block].into_boxed_slice();
+                    Map::fill(&mut v, &source, vs, slot, per_cpu);
+                    entries.insert(key.to_vec(), v);
                 }
                 if let Some(order) = lru {
                     order.retain(|k| k.as_slice() != key);
@@ -229,12 +309,21 @@ impl Map {
             Storage::ProgArray(a) => {
                 let i = index.ok_or(Errno::E2BIG)?;
                 a[i + 1] = u64::from_le_bytes(
-                    value.get(..8).ok_or(Errno::EINVAL)?.try_into().unwrap_or([0; 8]),
+                    match source {
+                        Source::User(v) | Source::Program(v) => v,
+                    }
+                    .get(..8)
+                    .ok_or(Errno::EINVAL)?
+                    .try_into()
+                    .unwrap_or([0; 8]),
                 );
                 Ok(())
             }
             Storage::Ringbuf(_) => Err(Errno::EINVAL),
-            Storage::Queue { .. } => self.push(value, flags),
+            Storage::Queue { .. } => {
+                let (Source::User(v) | Source::Program(v)) = source;
+                self.push(v, flags)
+            }
         }
     }
 
@@ -452,6 +541,32 @@ mod tests {
         l.update(&k(3), &k(30), 0).unwrap();
         assert!(l.read(&k(2)).is_none(), "2 was least recently used");
         assert!(l.read(&k(1)).is_some() && l.read(&k(3)).is_some());
+    }
+
+    #[test]
+    fn per_cpu_maps_keep_a_value_per_cpu_in_linux_layout() {
+        for kind in [mt::PERCPU_ARRAY, mt::PERCPU_HASH, mt::LRU_PERCPU_HASH] {
+            let mut m = Map::with_cpus(spec(kind, 4, 4, 2), 3).unwrap();
+            assert_eq!(m.user_value_size(), 24, "3 CPUs x 4 bytes rounded up to 8");
+            let key = 1u32.to_le_bytes();
+            let mut user = [0u8; 24];
+            for c in 0..3 {
+                user[8 * c..8 * c + 4].copy_from_slice(&(10 + c as u32).to_le_bytes());
+                user[8 * c + 4..8 * c + 8].copy_from_slice(&[0xee; 4]); // padding: ignored
+            }
+            m.update_user(&key, &user, update::ANY).unwrap();
+            let mut want = user;
+            for c in 0..3 {
+                want[8 * c + 4..8 * c + 8].fill(0);
+            }
+            assert_eq!(m.read(&key).unwrap(), want);
+            // A program (on CPU 0 here) sees and writes its CPU's value only.
+            let p = m.lookup(&key).unwrap();
+            assert_eq!(Some(p), m.lookup(&key));
+            m.update(&key, &99u32.to_le_bytes(), update::EXIST).unwrap();
+            assert_eq!(m.read(&key).unwrap()[..12], [99, 0, 0, 0, 0, 0, 0, 0, 11, 0, 0, 0]);
+        }
+        assert_eq!(Map::with_cpus(spec(mt::ARRAY, 4, 4, 2), 3).unwrap().user_value_size(), 4);
     }
 
     #[test]

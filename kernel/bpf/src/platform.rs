@@ -23,6 +23,8 @@ pub struct Platform {
     /// Whether `bytes` more can be allocated for a map entry without
     /// starving the kernel.
     pub memory_ok: fn(usize) -> bool,
+    /// The running CPU (its slot in per-CPU maps).
+    pub cpu_id: fn() -> usize,
 }
 
 static PLATFORM: spin::Once<Platform> = spin::Once::new();
@@ -30,6 +32,11 @@ static PLATFORM: spin::Once<Platform> = spin::Once::new();
 /// Registers the platform's services (once, at boot).
 pub fn register(platform: Platform) {
     PLATFORM.call_once(|| platform);
+}
+
+/// The running CPU (0 without a platform).
+pub fn cpu_id() -> usize {
+    PLATFORM.get().map_or(0, |p| (p.cpu_id)())
 }
 
 /// Whether a program may allocate `bytes` more for a map entry.

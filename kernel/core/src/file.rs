@@ -190,7 +190,7 @@ impl File for Console {
 
 /// A file of the initramfs, read-only.
 pub struct MemoryFile {
-    data: &'static [u8],
+    data: alloc::borrow::Cow<'static, [u8]>,
     pos: spin::Mutex<u64>,
     ino: u64,
 }
@@ -198,7 +198,24 @@ pub struct MemoryFile {
 impl MemoryFile {
     /// Opens `data` at position 0.
     pub fn new(data: &'static [u8], ino: u64) -> MemoryFile {
-        MemoryFile { data, pos: spin::Mutex::new(0), ino }
+        MemoryFile { data: alloc::borrow::Cow::Borrowed(data), pos: spin::Mutex::new(0), ino }
+    }
+
+    /// A read-only file the kernel generates at `path`, if it has one:
+    /// `/sys/devices/system/cpu/possible` and `.../online` (the CPU range,
+    /// as libbpf reads it to size per-CPU map values).
+    pub fn generated(path: &str) -> Option<MemoryFile> {
+        let text = match path {
+            "/sys/devices/system/cpu/possible" | "/sys/devices/system/cpu/online" => {
+                match hal::cpu_count() {
+                    0 | 1 => alloc::string::String::from("0\n"),
+                    n => alloc::format!("0-{}\n", n - 1),
+                }
+            }
+            _ => return None,
+        };
+        let data = alloc::borrow::Cow::Owned(text.into_bytes());
+        Some(MemoryFile { data, pos: spin::Mutex::new(0), ino: 6 })
     }
 }
 

@@ -240,6 +240,12 @@ fn open_path(p: &Process, path: &str, flags: u64) -> SysResult {
     if let Some(device) = crate::file::Device::open(path) {
         return p.fds.lock().insert(Arc::new(device));
     }
+    if let Some(file) = MemoryFile::generated(path) {
+        if flags & O_WRITE != 0 {
+            return Err(Errno::EROFS);
+        }
+        return p.fds.lock().insert(Arc::new(file));
+    }
     let data = crate::fs::lookup(path).ok_or(Errno::ENOENT)?;
     if flags & O_WRITE != 0 {
         return Err(Errno::EROFS);
@@ -326,7 +332,10 @@ fn newfstatat(p: &Process, dirfd: u64, path: u64, out: u64, flags: u64) -> SysRe
     }
     let path = absolute(&path);
     if let Some(device) = crate::file::Device::open(&path) {
-        return put(out, &stat_bytes(&crate::file::File::stat(&device))).map(|_| 0);
+        return put(out, &stat_bytes(&device.stat())).map(|_| 0);
+    }
+    if let Some(file) = MemoryFile::generated(&path) {
+        return put(out, &stat_bytes(&file.stat())).map(|_| 0);
     }
     let data = crate::fs::lookup(&path).ok_or(Errno::ENOENT)?;
     let s =
