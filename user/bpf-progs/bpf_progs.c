@@ -47,6 +47,19 @@ static long run(int fd, void *data, __u32 len, __u32 *retval, void *out, __u32 o
 	return r;
 }
 
+/* A program's id, from its info. */
+static __u32 prog_id(int fd)
+{
+	struct bpf_prog_info info;
+	union bpf_attr a;
+	memset(&info, 0, sizeof(info));
+	memset(&a, 0, sizeof(a));
+	a.info.bpf_fd = fd;
+	a.info.info_len = sizeof(info);
+	a.info.info = (__u64)(unsigned long)&info;
+	return sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)) == 0 ? info.id : 0;
+}
+
 int main(void)
 {
 	unsigned char packet[64];
@@ -267,6 +280,70 @@ int main(void)
 	r = run(again, packet, sizeof(packet), &retval, NULL, 0);
 	expect(retval == 1234 ? "test run through it (1234)" : "test run through it (wrong)", r, retval == 1234 ? 0 : -1000);
 	expect("test run of a map", run(map, packet, sizeof(packet), &retval, NULL, 0), -EINVAL);
+
+	/* Tail calls through a program array that user space fills. */
+	memset(&a, 0, sizeof(a));
+	a.map_type = BPF_MAP_TYPE_PROG_ARRAY;
+	a.key_size = 4;
+	a.value_size = 4;
+	a.max_entries = 4;
+	int pa = sys_bpf(BPF_MAP_CREATE, &a, sizeof(a));
+	expect("create a program array", pa, 0);
+	struct bpf_insn ret42[] = { INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 42), INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0) };
+	int stage = load(BPF_PROG_TYPE_SOCKET_FILTER, ret42, 2, 0, 0);
+	struct bpf_insn dispatch[] = {
+		INSN(BPF_LD | BPF_DW | BPF_IMM, 2, BPF_PSEUDO_MAP_FD, 0, pa),
+		INSN(0, 0, 0, 0, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, 1),
+		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_tail_call),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 7),
+		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+	};
+	int disp = load(BPF_PROG_TYPE_SOCKET_FILTER, dispatch, 6, 0, 0);
+	expect("load a program tail-calling through it", disp, 0);
+	expect("run it with slot 1 empty", run(disp, packet, 64, &retval, NULL, 0), 0);
+	check("the tail call falls through: 7", retval == 7);
+	__u32 slot = 1, entry = stage;
+	memset(&a, 0, sizeof(a));
+	a.map_fd = pa;
+	a.key = (__u64)(unsigned long)&slot;
+	a.value = (__u64)(unsigned long)&entry;
+	expect("put a program in slot 1", sys_bpf(BPF_MAP_UPDATE_ELEM, &a, sizeof(a)), 0);
+	expect("run again", run(disp, packet, 64, &retval, NULL, 0), 0);
+	check("the tail call reaches it: 42", retval == 42);
+	__u32 id = 0;
+	a.value = (__u64)(unsigned long)&id;
+	expect("look up slot 1", sys_bpf(BPF_MAP_LOOKUP_ELEM, &a, sizeof(a)), 0);
+	check("it gives the program's id", id != 0 && id == prog_id(stage));
+	a.value = (__u64)(unsigned long)&entry;
+	entry = px;
+	expect("put an XDP program among socket filters", sys_bpf(BPF_MAP_UPDATE_ELEM, &a, sizeof(a)), -EINVAL);
+	entry = map;
+	expect("put a map in it", sys_bpf(BPF_MAP_UPDATE_ELEM, &a, sizeof(a)), -EINVAL);
+	entry = stage;
+	a.flags = BPF_NOEXIST;
+	expect("put with BPF_NOEXIST", sys_bpf(BPF_MAP_UPDATE_ELEM, &a, sizeof(a)), -EINVAL);
+	a.flags = 0;
+	slot = 9;
+	expect("put in slot 9 of 4", sys_bpf(BPF_MAP_UPDATE_ELEM, &a, sizeof(a)), -E2BIG);
+	expect("delete with a value pointer", sys_bpf(BPF_MAP_DELETE_ELEM, &a, sizeof(a)), -EINVAL);
+	a.value = 0;
+	expect("delete slot 9", sys_bpf(BPF_MAP_DELETE_ELEM, &a, sizeof(a)), -E2BIG);
+	slot = 1;
+	expect("delete slot 1", sys_bpf(BPF_MAP_DELETE_ELEM, &a, sizeof(a)), 0);
+	expect("delete it again", sys_bpf(BPF_MAP_DELETE_ELEM, &a, sizeof(a)), -ENOENT);
+	a.value = (__u64)(unsigned long)&entry;
+	expect("look up the empty slot", sys_bpf(BPF_MAP_LOOKUP_ELEM, &a, sizeof(a)), -ENOENT);
+	run(disp, packet, 64, &retval, NULL, 0);
+	check("the tail call falls through again: 7", retval == 7);
+	/* A cycle: the array holds the program that uses it. Closing both
+	 * must free both (user space let go of the array). */
+	slot = 0;
+	entry = disp;
+	expect("put the dispatching program in its own array", sys_bpf(BPF_MAP_UPDATE_ELEM, &a, sizeof(a)), 0);
+	close(disp);
+	close(stage);
+	close(pa);
 
 	/* Links and attachments: the errors Linux and Axiom share (a
 	 * socket filter has no link of Axiom's tick type, 0x1003, on either;

@@ -40,7 +40,13 @@ pub struct MapObject {
     /// The map (locked with interrupts off: hook programs use it from
     /// interrupt handlers).
     pub map: crate::platform::IrqMutex<Map>,
+    /// Descriptors and pins holding it (see [`MapRef`]).
+    pub(crate) users: core::sync::atomic::AtomicUsize,
+    /// A program array's programs (empty for other maps).
+    pub(crate) prog_slots: spin::Mutex<crate::prog_array::ProgSlots>,
 }
+
+pub use crate::prog_array::MapRef;
 
 /// Code a platform placed for running (the kernel's read+execute pages,
 /// a host's mapping).
@@ -51,6 +57,8 @@ pub trait Code: Send + Sync {
     fn len(&self) -> usize;
     /// The machine code (for `OBJ_GET_INFO_BY_FD`'s jited image).
     fn bytes(&self) -> &[u8];
+    /// Where a tail call into it jumps.
+    fn tail_call_entry(&self) -> u64;
     /// Whether there is none.
     fn is_empty(&self) -> bool {
         self.len() == 0
@@ -84,8 +92,8 @@ pub struct ProgObject {
 /// What a BPF file descriptor refers to.
 #[derive(Clone)]
 pub enum Object {
-    /// A map.
-    Map(Arc<MapObject>),
+    /// A map (held for user space).
+    Map(MapRef),
     /// A program.
     Prog(Arc<ProgObject>),
     /// A link of a program to a hook.
@@ -423,10 +431,15 @@ impl Registry {
         }
         let map = Map::with_cpus(spec, cpus as u32)?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let object =
-            Arc::new(MapObject { id, name: a.map_name, map: crate::platform::IrqMutex::new(map) });
+        let object = Arc::new(MapObject {
+            id,
+            name: a.map_name,
+            map: crate::platform::IrqMutex::new(map),
+            users: crate::prog_array::new_user_count(),
+            prog_slots: spin::Mutex::new(Default::default()),
+        });
         self.maps.lock().insert(id, Arc::downgrade(&object));
-        env.install(Object::Map(object)).map(u64::from)
+        env.install(Object::Map(MapRef::new(object))).map(u64::from)
     }
 
     fn map_next_id(&self, env: &mut dyn Env, uattr: u64, attr: &Attr) -> Result<u64, Errno> {
@@ -445,7 +458,7 @@ impl Registry {
         }
         let object =
             self.maps.lock().get(&a.start_id).and_then(Weak::upgrade).ok_or(Errno::ENOENT)?;
-        env.install(Object::Map(object)).map(u64::from)
+        env.install(Object::Map(MapRef::new(object))).map(u64::from)
     }
 }
 
@@ -488,7 +501,7 @@ fn read_path(env: &dyn Env, addr: u64) -> Result<alloc::string::String, Errno> {
 
 fn map_of(env: &dyn Env, fd: u32) -> Result<Arc<MapObject>, Errno> {
     match env.object(fd)? {
-        Object::Map(m) => Ok(m),
+        Object::Map(m) => Ok(m.object().clone()),
         _ => Err(Errno::EINVAL),
     }
 }
@@ -528,10 +541,21 @@ impl Registry {
     }
 }
 
-fn elem_attr(env: &dyn Env, attr: &Attr) -> Result<(MapElemAttr, Arc<MapObject>), Errno> {
-    check_attr(attr, MapElemAttr::SIZE)?;
+/// The element attribute of a map command whose last field ends at
+/// `used` (Linux's `*_LAST_FIELD`: `key` for delete, `next_key` for the
+/// next key, `flags` for lookups and updates): bytes past it must be zero.
+fn elem_attr_to(
+    env: &dyn Env,
+    attr: &Attr,
+    used: usize,
+) -> Result<(MapElemAttr, Arc<MapObject>), Errno> {
+    check_attr(attr, used)?;
     let a = MapElemAttr::from_bytes(attr);
     Ok((a, map_of(env, a.map_fd)?))
+}
+
+fn elem_attr(env: &dyn Env, attr: &Attr) -> Result<(MapElemAttr, Arc<MapObject>), Errno> {
+    elem_attr_to(env, attr, MapElemAttr::SIZE)
 }
 
 fn read_key(env: &dyn Env, m: &MapObject, addr: u64) -> Result<Vec<u8>, Errno> {
@@ -547,8 +571,19 @@ fn map_lookup(env: &mut dyn Env, attr: &Attr, delete: bool) -> Result<u64, Errno
         return Err(Errno::EINVAL);
     }
     let kind = m.map.lock().spec.map_type;
-    if kind == mt::RINGBUF || kind == mt::PROG_ARRAY && !delete {
-        return Err(if kind == mt::RINGBUF { Errno::EINVAL } else { Errno::ENOTSUPP });
+    if kind == mt::RINGBUF {
+        return Err(Errno::EINVAL);
+    }
+    if kind == mt::PROG_ARRAY {
+        if delete {
+            return Err(Errno::ENOTSUPP);
+        }
+        // The value of a program array's slot is its program's id.
+        let key = read_key(env, &m, a.key)?;
+        let index = u32::from_le_bytes(key[..4].try_into().unwrap_or_default());
+        let id = m.program_id(index).ok_or(Errno::ENOENT)?;
+        env.write_user(a.value, &id.to_le_bytes())?;
+        return Ok(0);
     }
     let queue = matches!(kind, mt::QUEUE | mt::STACK);
     let hash = matches!(kind, mt::HASH | mt::LRU_HASH | mt::PERCPU_HASH | mt::LRU_PERCPU_HASH);
@@ -589,11 +624,19 @@ fn map_update(env: &mut dyn Env, attr: &Attr) -> Result<u64, Errno> {
     if kind == mt::RINGBUF {
         return Err(Errno::EINVAL);
     }
-    if kind == mt::PROG_ARRAY {
-        // Its values are program descriptors: with programs (next step).
-        return Err(Errno::EINVAL);
-    }
     let key = read_key(env, &m, a.key)?;
+    if kind == mt::PROG_ARRAY {
+        // The value is a program's descriptor.
+        if a.flags != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let mut fd = [0u8; 4];
+        env.read_user(a.value, &mut fd)?;
+        let prog = prog_of(env, u32::from_le_bytes(fd))?;
+        let index = u32::from_le_bytes(key[..4].try_into().unwrap_or_default());
+        m.set_program(index, prog)?;
+        return Ok(0);
+    }
     let mut value = vec![0u8; value_size];
     env.read_user(a.value, &mut value)?;
     if !env.memory_ok(key_size + value_size + 64) {
@@ -609,8 +652,15 @@ fn map_update(env: &mut dyn Env, attr: &Attr) -> Result<u64, Errno> {
 }
 
 fn map_delete(env: &mut dyn Env, attr: &Attr) -> Result<u64, Errno> {
-    let (a, m) = elem_attr(env, attr)?;
+    let (a, m) = elem_attr_to(env, attr, offset_of!(MapElemAttr, value))?;
     let key = read_key(env, &m, a.key)?;
+    if m.map.lock().spec.map_type == mt::PROG_ARRAY {
+        let index = u32::from_le_bytes(key[..4].try_into().unwrap_or_default());
+        if index >= m.map.lock().spec.max_entries {
+            return Err(Errno::E2BIG);
+        }
+        return m.clear_program(index).map(|()| 0);
+    }
     let mut map = m.map.lock();
     if map.frozen {
         return Err(Errno::EPERM);
@@ -621,7 +671,7 @@ fn map_delete(env: &mut dyn Env, attr: &Attr) -> Result<u64, Errno> {
 }
 
 fn map_next_key(env: &mut dyn Env, attr: &Attr) -> Result<u64, Errno> {
-    let (a, m) = elem_attr(env, attr)?;
+    let (a, m) = elem_attr_to(env, attr, offset_of!(MapElemAttr, flags))?;
     if matches!(m.map.lock().spec.map_type, mt::RINGBUF | mt::QUEUE | mt::STACK) {
         return Err(Errno::EINVAL);
     }
@@ -776,6 +826,9 @@ mod tests {
                 fn run(&self, ctx: u64) -> u64 {
                     crate::raw::run_verified(&self.0, ctx)
                 }
+                fn tail_call_entry(&self) -> u64 {
+                    self.0.tail_call_entry()
+                }
                 fn len(&self) -> usize {
                     self.0.code_len()
                 }
@@ -856,8 +909,15 @@ mod tests {
     ) -> Result<u64, Errno> {
         let (k, v) = (BASE + 0x1000, BASE + 0x2000);
         let mut a = [0u8; MapElemAttr::SIZE];
-        MapElemAttr { map_fd: fd as u32, key: if key.is_empty() { 0 } else { k }, value: v, flags }
-            .write_to(&mut a);
+        // A delete has no value field (Linux: EINVAL if it is set).
+        let value_field = if command == cmd::MAP_DELETE_ELEM { 0 } else { v };
+        MapElemAttr {
+            map_fd: fd as u32,
+            key: if key.is_empty() { 0 } else { k },
+            value: value_field,
+            flags,
+        }
+        .write_to(&mut a);
         f.put(BASE, &vec![0u8; 4096]);
         f.put(BASE, &a);
         f.put(k, key);

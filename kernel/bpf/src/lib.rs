@@ -20,6 +20,7 @@ pub mod maps;
 pub mod native;
 pub mod platform;
 pub mod prog;
+pub mod prog_array;
 pub mod ring;
 
 #[cfg(feature = "host")]

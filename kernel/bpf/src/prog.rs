@@ -247,7 +247,7 @@ pub(crate) fn load(env: &mut dyn Env, uattr: u64, attr: &Attr) -> Result<ProgObj
             let fd = insn.imm;
             if !maps.0.iter().any(|(f, _)| *f == fd) {
                 let m = match env.object(fd as u32) {
-                    Ok(Object::Map(m)) => m,
+                    Ok(Object::Map(m)) => m.object().clone(),
                     _ => return Err(Errno::EBADF),
                 };
                 maps.0.push((fd, m));
@@ -293,6 +293,13 @@ pub(crate) fn load(env: &mut dyn Env, uattr: u64, attr: &Attr) -> Result<ProgObj
         )?;
     }
     let verified = report.result.map_err(|e| Errno(e.errno))?;
+    // Every program a program array holds has one type (Linux's owner
+    // check): a program of another type using the array is refused.
+    for (_, m) in &maps.0 {
+        if m.map.lock().spec.map_type == axiom_abi::uapi::types::map_type::PROG_ARRAY {
+            m.claim_owner(a.prog_type)?;
+        }
+    }
     let insns_run =
         rewrite_ctx(&insns, a.prog_type, &verified.ctx_accesses).map_err(|_| Errno::EINVAL)?;
     let mut helpers = BTreeMap::new();

@@ -40,6 +40,8 @@ pub struct ExecRegion {
     len: usize,
     /// A copy of the code (what `OBJ_GET_INFO_BY_FD` reports).
     code: Vec<u8>,
+    /// Where tail calls into the program jump.
+    tail_call_entry: u64,
     placed: Option<hal::exec::Placed>,
 }
 
@@ -50,11 +52,18 @@ impl ExecRegion {
         // One unmapped page after each region guards it.
         let base = NEXT.fetch_add((pages as u64 + 1) * PAGE, Ordering::Relaxed);
         image.link(base).map_err(|_| ExecError::Link)?;
+        let tail_call_entry = base + image.tail_call_entry as u64;
         let mut code = image.code;
         let len = code.len();
         code.resize(pages * PAGE as usize, axiom_jit::x86_64::TRAP_BYTE);
-        let mut region =
-            ExecRegion { base, frames: Vec::new(), len, code: Vec::new(), placed: None };
+        let mut region = ExecRegion {
+            base,
+            frames: Vec::new(),
+            len,
+            code: Vec::new(),
+            tail_call_entry,
+            placed: None,
+        };
         memory::with(|m| -> Result<(), ExecError> {
             for chunk in code.chunks(PAGE as usize) {
                 let frame = m.frames.alloc().ok_or(ExecError::OutOfMemory)?;
@@ -131,5 +140,8 @@ impl axiom_bpf::command::Code for ExecRegion {
     }
     fn bytes(&self) -> &[u8] {
         &self.code
+    }
+    fn tail_call_entry(&self) -> u64 {
+        self.tail_call_entry
     }
 }
