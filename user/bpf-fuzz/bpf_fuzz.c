@@ -2,13 +2,18 @@
  * sizes and bytes, with pointers aimed at valid buffers, at nothing, and
  * at the kernel. The kernel must answer every call with a result or an
  * errno and keep running; the in-kernel test then checks that every BPF
- * object this process created is gone once it exits.
+ * object this process created is gone once it exits. Links and
+ * attachments to Axiom's tick hook (a random program that passed the
+ * verifier then runs on every tick), mmap of the descriptors and epoll
+ * on them are thrown in too.
  * Usage: bpf-fuzz [iterations] [seed]. Prints counts of each result. */
 #include <errno.h>
 #include <linux/bpf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -56,7 +61,33 @@ static int structured(union bpf_attr *a)
 {
 	memset(a, 0, sizeof(*a));
 	static const unsigned int types[] = { 1, 2, 3, 5, 6, 9, 22, 23, 27, 99 };
-	switch (next() % 12) {
+	static const unsigned int attach_types[] = { 0, 1, 6, 0x1003, 0x1000, 99 };
+	switch (next() % 14) {
+	case 12: {
+		static const int cmds[] = { BPF_LINK_CREATE, BPF_LINK_UPDATE, BPF_LINK_DETACH };
+		int cmd = cmds[next() % 3];
+		if (cmd == BPF_LINK_CREATE) {
+			a->link_create.prog_fd = some_fd();
+			a->link_create.target_fd = next() % 4 == 0 ? next() : 0;
+			a->link_create.attach_type = attach_types[next() % 6];
+			a->link_create.flags = next() % 4 == 0 ? next() : 0;
+		} else if (cmd == BPF_LINK_UPDATE) {
+			a->link_update.link_fd = some_fd();
+			a->link_update.new_prog_fd = some_fd();
+			a->link_update.flags = next() % 3 == 0 ? BPF_F_REPLACE : next() % 4 == 0 ? next() : 0;
+			a->link_update.old_prog_fd = next() % 2 ? some_fd() : 0;
+		} else {
+			a->link_detach.link_fd = some_fd();
+		}
+		return cmd;
+	}
+	case 13:
+		a->target_fd = next() % 4 == 0 ? next() : 0;
+		a->attach_bpf_fd = next() % 4 == 0 ? 0 : some_fd();
+		a->attach_type = attach_types[next() % 6];
+		a->attach_flags = next() % 3 == 0 ? BPF_F_REPLACE : next() % 4 == 0 ? next() : 0;
+		a->replace_bpf_fd = next() % 2 ? some_fd() : 0;
+		return next() % 2 ? BPF_PROG_ATTACH : BPF_PROG_DETACH;
 	case 0:
 		a->map_type = types[next() % 10];
 		a->key_size = next() % 3 == 0 ? 0 : 1 + next() % 16;
@@ -85,7 +116,7 @@ static int structured(union bpf_attr *a)
 			insns[i].imm = next() % 3 == 0 ? fds[next() % 16] : (int)(next() % 64);
 		}
 		insns[n - 1].code = 0x95;
-		a->prog_type = next() % 3 == 0 ? next() % 40 : (next() % 2 ? 1 : 6);
+		a->prog_type = next() % 3 == 0 ? next() % 40 : next() % 4 == 0 ? 0x1003 : (next() % 2 ? 1 : 6);
 		a->insns = (unsigned long)insns;
 		a->insn_cnt = next() % 8 == 0 ? next() : n;
 		a->license = (unsigned long)(next() % 8 == 0 ? (const char *)pointer() : "GPL");
@@ -148,12 +179,27 @@ int main(int argc, char **argv)
 			where = attr;
 			size = next() % 8 == 0 ? next() % 200 : sizeof(union bpf_attr);
 		}
+		/* Now and then: a mapping of a descriptor, or epoll on one. */
+		if (next() % 16 == 0) {
+			size_t len = next() % 4 == 0 ? next() % (1 << 20) : 4096 * (1 + next() % 8);
+			int prot = next() % 8, flags = next() % 4 == 0 ? (int)next() & 0xff : MAP_SHARED;
+			void *m = mmap(NULL, len, prot, flags & ~MAP_FIXED, some_fd(), 4096 * (next() % 12));
+			if (m != MAP_FAILED && len > 0)
+				munmap(m, len);
+			static int ep = -1;
+			if (ep < 0)
+				ep = epoll_create1(0);
+			struct epoll_event ev = { .events = next(), .data.u64 = next() };
+			epoll_ctl(ep, 1 + next() % 3, some_fd(), &ev);
+			epoll_wait(ep, &ev, 1, 0);
+		}
 		long r = syscall(__NR_bpf, cmd, next() % 16 == 0 ? (void *)pointer() : where, size);
 		if (r >= 0) {
 			ok++;
 			/* A new descriptor: kept for later calls, the one it replaces closed. */
 			if (r > 2 && (cmd == BPF_MAP_CREATE || cmd == BPF_PROG_LOAD || cmd == BPF_OBJ_GET ||
-				      cmd == BPF_MAP_GET_FD_BY_ID || cmd == BPF_PROG_GET_FD_BY_ID)) {
+				      cmd == BPF_MAP_GET_FD_BY_ID || cmd == BPF_PROG_GET_FD_BY_ID ||
+				      cmd == BPF_LINK_CREATE || cmd == BPF_LINK_GET_FD_BY_ID)) {
 				int slot = next() % 16;
 				if (fds[slot] > 2)
 					close(fds[slot]);
@@ -163,7 +209,12 @@ int main(int argc, char **argv)
 			errors[errno]++;
 		}
 	}
-	/* Everything still open goes, and the pins. */
+	/* Everything still open goes, the pins, and what BPF_PROG_ATTACH left
+	 * on the tick hook. */
+	union bpf_attr detach;
+	memset(&detach, 0, sizeof(detach));
+	detach.attach_type = 0x1003;
+	syscall(__NR_bpf, BPF_PROG_DETACH, &detach, sizeof(detach));
 	for (int fd = 3; fd < 1024; fd++)
 		close(fd);
 	for (int p = 0; p < 4; p++)
