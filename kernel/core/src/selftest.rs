@@ -42,6 +42,7 @@ pub const TESTS: &[Test] = &[
         bpf_ringbuf_test,
     ),
     ("bpf: a reader blocked in epoll_wait wakes when a ring-buffer record comes", ring_wait_test),
+    ("bpf: libbpf's own ring-buffer reader, 100,000 records (user/libbpf-ringbuf)", libbpf_test),
     (
         "bpf: tick programs by link and PROG_ATTACH, replaced, pinned, detached (user/bpf-hooks)",
         bpf_hooks_test,
@@ -274,6 +275,10 @@ fn bpf_maps_test() -> bool {
 
 fn bpf_progs_test() -> bool {
     bpf_program_test("bpf-progs")
+}
+
+fn libbpf_test() -> bool {
+    bpf_program_test("libbpf-ringbuf")
 }
 
 fn bpf_hooks_test() -> bool {

@@ -259,7 +259,7 @@ pub fn test(long: bool) -> Result<(), String> {
             }
             if !bpf_compared {
                 bpf_compared = true;
-                for program in ["bpf-maps", "bpf-progs", "bpf-ringbuf"] {
+                for program in ["bpf-maps", "bpf-progs", "bpf-ringbuf", "libbpf-ringbuf"] {
                     if let Err(e) = compare_with_linux(&b.console, program) {
                         failures.push(e);
                     }

@@ -32,19 +32,23 @@ pub fn build_initramfs() -> Result<PathBuf, String> {
             .arg(root.join("user/hello-c/hello.c")),
         "gcc -static (user/hello-c)",
     )?;
-    for (bin, src) in [
-        ("bpf-maps", "user/bpf-maps/bpf_maps.c"),
-        ("bpf-progs", "user/bpf-progs/bpf_progs.c"),
-        ("bpf-ringbuf", "user/bpf-ringbuf/bpf_ringbuf.c"),
-        ("bpf-hooks", "user/bpf-hooks/bpf_hooks.c"),
-        ("bpf-fuzz", "user/bpf-fuzz/bpf_fuzz.c"),
-        ("bench", "user/bench/bench.c"),
+    // Each program, with the libraries it links statically (Debian's
+    // libbpf, with the libelf and zlib it needs).
+    for (bin, src, libs) in [
+        ("bpf-maps", "user/bpf-maps/bpf_maps.c", &[][..]),
+        ("bpf-progs", "user/bpf-progs/bpf_progs.c", &[]),
+        ("bpf-ringbuf", "user/bpf-ringbuf/bpf_ringbuf.c", &[]),
+        ("libbpf-ringbuf", "user/libbpf-ringbuf/libbpf_ringbuf.c", &["-lbpf", "-lelf", "-lz"]),
+        ("bpf-hooks", "user/bpf-hooks/bpf_hooks.c", &[]),
+        ("bpf-fuzz", "user/bpf-fuzz/bpf_fuzz.c", &[]),
+        ("bench", "user/bench/bench.c", &[]),
     ] {
         run(
             Command::new("gcc")
                 .args(["-static", "-O2", "-Wall", "-o"])
                 .arg(rootfs.join("bin").join(bin))
-                .arg(root.join(src)),
+                .arg(root.join(src))
+                .args(libs),
             &format!("gcc -static ({src})"),
         )?;
     }
