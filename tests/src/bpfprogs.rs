@@ -6,13 +6,23 @@ use crate::paths::repo_root;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Builds every `bpf-progs/**/*.bpf.c`; returns the objects' paths, sorted.
+/// Builds every `bpf-progs/examples/**/*.bpf.c` (Linux's program types,
+/// loadable by Axiom and Linux alike); returns the objects' paths, sorted.
 pub fn build() -> Result<Vec<PathBuf>, String> {
+    build_dir("bpf-progs/examples")
+}
+
+/// Builds every `bpf-progs/axiom/*.bpf.c` (programs for Axiom's hooks).
+pub fn build_axiom() -> Result<Vec<PathBuf>, String> {
+    build_dir("bpf-progs/axiom")
+}
+
+fn build_dir(top: &str) -> Result<Vec<PathBuf>, String> {
     let root = repo_root();
     let out = root.join("target/bpf-progs");
     std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
     let mut objects = Vec::new();
-    let mut dirs = vec![root.join("bpf-progs")];
+    let mut dirs = vec![root.join(top)];
     while let Some(dir) = dirs.pop() {
         for entry in std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))? {
             let path = entry.map_err(|e| e.to_string())?.path();

@@ -55,6 +55,24 @@ static int some_fd(void)
 
 static char paths[4][32];
 
+/* Ids at or below this belong to objects that existed before the fuzz
+ * started (the running scheduler policy's): not this process's to take by
+ * id, as an unprivileged process may not on Linux. */
+static unsigned int id_base;
+
+static unsigned int highest_id(int cmd)
+{
+	union bpf_attr a;
+	unsigned int id = 0;
+	for (;;) {
+		memset(&a, 0, sizeof(a));
+		a.start_id = id;
+		if (syscall(__NR_bpf, cmd, &a, sizeof(a)) < 0)
+			return id;
+		id = a.next_id;
+	}
+}
+
 /* A well-formed attribute for a random command, its fields plausible
  * but random: deeper than random bytes get. */
 static int structured(union bpf_attr *a)
@@ -141,7 +159,7 @@ static int structured(union bpf_attr *a)
 		a->info.info = pointer();
 		return BPF_OBJ_GET_INFO_BY_FD;
 	case 9:
-		a->start_id = next() % 40;
+		a->start_id = id_base + next() % 40;
 		return next() % 2 ? BPF_MAP_GET_FD_BY_ID : BPF_PROG_GET_NEXT_ID + (next() % 4);
 	default:
 		a->pathname = (unsigned long)(next() % 8 == 0 ? (char *)pointer() : paths[next() % 4]);
@@ -157,6 +175,11 @@ int main(int argc, char **argv)
 	long ok = 0, errors[600] = { 0 };
 	for (int p = 0; p < 4; p++)
 		snprintf(paths[p], sizeof(paths[p]), "/sys/fs/bpf/fuzz%d", p);
+	int id_cmds[] = { BPF_MAP_GET_NEXT_ID, BPF_PROG_GET_NEXT_ID, BPF_LINK_GET_NEXT_ID };
+	for (int c = 0; c < 3; c++) {
+		unsigned int h = highest_id(id_cmds[c]);
+		id_base = h > id_base ? h : id_base;
+	}
 	unsigned char attr[512];
 	for (long i = 0; i < iterations; i++) {
 		for (int b = 0; b < 3; b++)
@@ -170,6 +193,13 @@ int main(int argc, char **argv)
 			if (next() % 2)
 				memcpy(attr + off, &(unsigned long long){ pointer() }, 8);
 		int cmd = next() % 40;
+		/* Descriptors by id: only of this process's objects. */
+		if (cmd == BPF_PROG_GET_FD_BY_ID || cmd == BPF_MAP_GET_FD_BY_ID || cmd == BPF_LINK_GET_FD_BY_ID) {
+			unsigned int id;
+			memcpy(&id, attr, 4);
+			id = id_base + id % 64;
+			memcpy(attr, &id, 4);
+		}
 		void *where = size > sizeof(attr) ? (void *)buf[0] : (void *)attr;
 		if (size > sizeof(attr))
 			memcpy(buf[0], attr, sizeof(attr));
@@ -194,12 +224,19 @@ int main(int argc, char **argv)
 			epoll_wait(ep, &ev, 1, 0);
 		}
 		long r = syscall(__NR_bpf, cmd, next() % 16 == 0 ? (void *)pointer() : where, size);
+		/* A descriptor taken by id may be another's object (the running
+		 * scheduler policy's map, when the attribute came from a random
+		 * buffer): never kept, never used. */
+		if (r > 2 && (cmd == BPF_PROG_GET_FD_BY_ID || cmd == BPF_MAP_GET_FD_BY_ID ||
+			      cmd == BPF_LINK_GET_FD_BY_ID)) {
+			close(r);
+			r = 0;
+		}
 		if (r >= 0) {
 			ok++;
 			/* A new descriptor: kept for later calls, the one it replaces closed. */
 			if (r > 2 && (cmd == BPF_MAP_CREATE || cmd == BPF_PROG_LOAD || cmd == BPF_OBJ_GET ||
-				      cmd == BPF_MAP_GET_FD_BY_ID || cmd == BPF_PROG_GET_FD_BY_ID ||
-				      cmd == BPF_LINK_CREATE || cmd == BPF_LINK_GET_FD_BY_ID)) {
+				      cmd == BPF_LINK_CREATE)) {
 				int slot = next() % 16;
 				if (fds[slot] > 2)
 					close(fds[slot]);

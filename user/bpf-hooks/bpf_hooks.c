@@ -346,6 +346,7 @@ int main(void)
 	check("it names the hook and B", info.type == LINK_TYPE_AXIOM_HOOK && info.prog_id == prog_id(b) &&
 					       info.attach_type == AXIOM_TICK && info.target == 0);
 	memset(&at, 0, sizeof(at));
+	at.start_id = info.id - 1;
 	expect("next link id", sys_bpf(BPF_LINK_GET_NEXT_ID, &at, sizeof(at)), 0);
 	check("it is this link's", at.next_id == info.id);
 	memset(&at, 0, sizeof(at));

@@ -18,18 +18,43 @@ const TICK_CTX: &[CtxField] = &[
     read_only(24, 4), // cpu
 ];
 
+/// `struct axiom_sched_ctx`: read-only but for `slice_ns`.
+const SCHED_CTX: &[CtxField] = &[
+    read_only(0, 4),  // op
+    read_only(4, 4),  // cpu
+    read_only(8, 4),  // task
+    read_only(12, 4), // prev_cpu
+    read_only(16, 4), // online
+    read_only(20, 4), // runnable
+    read_only(24, 4), // priority
+    read_only(32, 8), // now_ns
+    CtxField { off: 40, size: 8, narrow: false, writable: true, kind: FieldKind::Scalar },
+];
+
 /// What hook programs may call: map helpers (queues and stacks too), the
 /// clock, random numbers, the CPU id and the ring buffer.
 const HOOK_HELPERS: &[i32] = &[1, 2, 3, 5, 7, 8, 87, 88, 89, 125, 130, 131, 132, 133, 134];
 
 /// Axiom's program types.
-pub const PROG_TYPES: &[(u32, ProgType)] = &[(
-    prog_type::AXIOM_TICK,
-    ProgType {
-        name: "axiom_tick",
-        fields: TICK_CTX,
-        helpers: HOOK_HELPERS,
-        ld_abs: false,
-        ret_range: None,
-    },
-)];
+pub const PROG_TYPES: &[(u32, ProgType)] = &[
+    (
+        prog_type::AXIOM_TICK,
+        ProgType {
+            name: "axiom_tick",
+            fields: TICK_CTX,
+            helpers: HOOK_HELPERS,
+            ld_abs: false,
+            ret_range: None,
+        },
+    ),
+    (
+        prog_type::AXIOM_SCHED,
+        ProgType {
+            name: "axiom_sched",
+            fields: SCHED_CTX,
+            helpers: HOOK_HELPERS,
+            ld_abs: false,
+            ret_range: None,
+        },
+    ),
+];

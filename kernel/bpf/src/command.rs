@@ -424,6 +424,7 @@ impl Registry {
                 (a.max_entries as usize).saturating_mul(a.value_size as usize).saturating_mul(cpus)
             }
             mt::PROG_ARRAY => (a.max_entries as usize).saturating_mul(8),
+            mt::QUEUE | mt::STACK => (a.max_entries as usize).saturating_mul(a.value_size as usize),
             _ => 0,
         };
         if !env.memory_ok(upfront) {

@@ -39,6 +39,33 @@ pub extern "C" fn map_delete_elem(m: u64, key: u64, _: u64, _: u64, _: u64) -> u
     m.delete(k).map_or_else(neg, |()| 0)
 }
 
+/// `bpf_map_push_elem(map, value, flags)`.
+pub extern "C" fn map_push_elem(m: u64, value: u64, flags: u64, _: u64, _: u64) -> u64 {
+    let m = map(m);
+    let v = bytes(value, m.spec.value_size as usize);
+    m.push(v, flags).map_or_else(neg, |()| 0)
+}
+
+fn take(m: u64, value: u64, pop: bool) -> u64 {
+    let m = map(m);
+    let vs = m.spec.value_size as usize;
+    if m.take_into(pop, bytes_mut(value, vs)) {
+        0
+    } else {
+        neg(axiom_abi::uapi::errno::Errno::ENOENT)
+    }
+}
+
+/// `bpf_map_pop_elem(map, value)`.
+pub extern "C" fn map_pop_elem(m: u64, value: u64, _: u64, _: u64, _: u64) -> u64 {
+    take(m, value, true)
+}
+
+/// `bpf_map_peek_elem(map, value)`.
+pub extern "C" fn map_peek_elem(m: u64, value: u64, _: u64, _: u64, _: u64) -> u64 {
+    take(m, value, false)
+}
+
 fn clock() -> u64 {
     static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
     START.get_or_init(Instant::now).elapsed().as_nanos() as u64
@@ -122,6 +149,9 @@ pub fn address(id: i32) -> Option<u64> {
         7 => get_prandom_u32,
         8 => get_smp_processor_id,
         26 => skb_load_bytes,
+        87 => map_push_elem,
+        88 => map_pop_elem,
+        89 => map_peek_elem,
         130 => ringbuf_output,
         131 => ringbuf_reserve,
         132 => ringbuf_submit,

@@ -66,6 +66,9 @@ pub struct HookSlot {
     pub latency: Histogram,
     /// The program's run time.
     pub run_time: Histogram,
+    /// Called after the attached program changed (attach, replace,
+    /// detach; not [`HookSlot::eject`]), from the system call's context.
+    on_change: Option<fn()>,
 }
 
 impl HookSlot {
@@ -79,6 +82,40 @@ impl HookSlot {
             skipped: AtomicU64::new(0),
             latency: Histogram::new(),
             run_time: Histogram::new(),
+            on_change: None,
+        }
+    }
+
+    /// An empty slot whose owner runs the program itself (the scheduler
+    /// installs a policy around it): `on_change` is told of every change.
+    pub const fn with_notify(name: &'static str, prog_type: u32, on_change: fn()) -> HookSlot {
+        let mut slot = HookSlot::new(name, prog_type);
+        slot.on_change = Some(on_change);
+        slot
+    }
+
+    /// The attached program.
+    pub fn program(&self) -> Option<Arc<ProgObject>> {
+        self.attached.read().as_ref().map(|a| a.prog.clone())
+    }
+
+    /// Records a dispatch its owner made: event to program start, and the
+    /// program's run time.
+    pub fn record(&self, latency_ns: u64, run_ns: u64) {
+        self.latency.record(latency_ns);
+        self.run_time.record(run_ns);
+        self.runs.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Detaches whatever is attached, without telling the owner (which
+    /// is the one ejecting it); the caller drops the program where it may.
+    pub fn eject(&self) -> Option<Arc<ProgObject>> {
+        self.attached.write().take().map(|a| a.prog)
+    }
+
+    fn changed(&self) {
+        if let Some(f) = self.on_change {
+            f();
         }
     }
 
@@ -139,7 +176,10 @@ impl HookSlot {
             None if expected.is_some() => return Err(Errno::ENOENT),
             _ => {}
         }
-        Ok(slot.replace(Attached { prog, owner }).map(|a| a.prog))
+        let old = slot.replace(Attached { prog, owner }).map(|a| a.prog);
+        drop(slot);
+        self.changed();
+        Ok(old)
     }
 
     /// Detaches the program `owner` attached (if `expected`, only that
@@ -150,6 +190,9 @@ impl HookSlot {
             Some(a) if a.owner == owner && expected.is_none_or(|id| id == a.prog.id) => {}
             _ => return Err(Errno::ENOENT),
         }
-        slot.take().map(|a| a.prog).ok_or(Errno::ENOENT)
+        let old = slot.take().map(|a| a.prog).ok_or(Errno::ENOENT);
+        drop(slot);
+        self.changed();
+        old
     }
 }

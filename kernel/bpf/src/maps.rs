@@ -49,7 +49,9 @@ enum Storage {
     Ringbuf(RingMemory),
     /// A queue (first in, first out) or a stack (`lifo`): values without
     /// keys.
-    Queue { items: VecDeque<Box<[u8]>>, lifo: bool },
+    /// Allocated whole at creation (as Linux preallocates them), so a
+    /// push never allocates: `len` values from slot `head`, wrapping.
+    Queue { slots: Box<[u8]>, head: usize, len: usize, lifo: bool },
 }
 
 /// One map.
@@ -129,7 +131,15 @@ impl Map {
                 if s.value_size > 1 << 20 {
                     return Err(Errno::E2BIG);
                 }
-                Storage::Queue { items: VecDeque::new(), lifo: s.map_type == mt::STACK }
+                let bytes = (s.max_entries as usize)
+                    .checked_mul(s.value_size as usize)
+                    .filter(|&b| b <= 1 << 30)
+                    .ok_or(Errno::E2BIG)?;
+                let mut slots = Vec::new();
+                slots.try_reserve_exact(bytes).map_err(|_| Errno::ENOMEM)?;
+                slots.resize(bytes, 0u8);
+                let slots = slots.into_boxed_slice();
+                Storage::Queue { slots, head: 0, len: 0, lifo: s.map_type == mt::STACK }
             }
             mt::RINGBUF => {
                 if s.key_size != 0
@@ -333,39 +343,51 @@ impl Map {
     pub fn push(&mut self, value: &[u8], flags: u64) -> Result<(), Errno> {
         let vs = self.spec.value_size as usize;
         let max = self.spec.max_entries as usize;
-        let Storage::Queue { items, .. } = &mut self.storage else { return Err(Errno::EINVAL) };
+        let Storage::Queue { slots, head, len, .. } = &mut self.storage else {
+            return Err(Errno::EINVAL);
+        };
         if flags != update::ANY && flags != update::EXIST {
             return Err(Errno::EINVAL);
         }
-        if items.len() >= max {
+        if *len >= max {
             if flags != update::EXIST {
                 return Err(Errno::E2BIG);
             }
             // The oldest goes, whichever end that is.
-            if let Some(old) = items.pop_front() {
-                self.graveyard.push(old);
-            }
+            *head = (*head + 1) % max;
+            *len -= 1;
         }
-        if !crate::platform::memory_ok(vs + 32) {
-            return Err(Errno::ENOMEM);
-        }
-        items.push_back(value[..vs].to_vec().into_boxed_slice());
+        let at = (*head + *len) % max * vs;
+        slots[at..at + vs].copy_from_slice(&value[..vs]);
+        *len += 1;
         Ok(())
     }
 
-    /// `bpf_map_peek_elem` / `bpf_map_pop_elem` (`pop`): the next value of
-    /// a queue (oldest) or stack (newest).
-    pub fn take(&mut self, pop: bool) -> Option<Vec<u8>> {
-        let Storage::Queue { items, lifo } = &mut self.storage else { return None };
-        if pop {
-            let v = if *lifo { items.pop_back() } else { items.pop_front() }?;
-            let out = v.to_vec();
-            self.graveyard.push(v);
-            Some(out)
-        } else {
-            let v = if *lifo { items.back() } else { items.front() }?;
-            Some(v.to_vec())
+    /// `bpf_map_peek_elem` / `bpf_map_pop_elem` (`pop`): copies the next
+    /// value of a queue (oldest) or stack (newest) into `out` (the value
+    /// size); `false` if it is empty. Allocates nothing.
+    pub fn take_into(&mut self, pop: bool, out: &mut [u8]) -> bool {
+        let vs = self.spec.value_size as usize;
+        let max = self.spec.max_entries as usize;
+        let Storage::Queue { slots, head, len, lifo } = &mut self.storage else { return false };
+        if *len == 0 {
+            return false;
         }
+        let index = if *lifo { (*head + *len - 1) % max } else { *head };
+        out[..vs].copy_from_slice(&slots[index * vs..(index + 1) * vs]);
+        if pop {
+            if !*lifo {
+                *head = (*head + 1) % max;
+            }
+            *len -= 1;
+        }
+        true
+    }
+
+    /// As [`Map::take_into`], into a new buffer (the system calls).
+    pub fn take(&mut self, pop: bool) -> Option<Vec<u8>> {
+        let mut out = vec![0u8; self.spec.value_size as usize];
+        self.take_into(pop, &mut out).then_some(out)
     }
 
     /// Whether this is a queue or a stack.
@@ -424,7 +446,7 @@ impl Map {
             Storage::Array(_) | Storage::ProgArray(_) => self.spec.max_entries as usize,
             Storage::Hash { entries, .. } => entries.len(),
             Storage::Ringbuf(_) => 0,
-            Storage::Queue { items, .. } => items.len(),
+            Storage::Queue { len, .. } => *len,
         }
     }
 
@@ -541,6 +563,38 @@ mod tests {
         l.update(&k(3), &k(30), 0).unwrap();
         assert!(l.read(&k(2)).is_none(), "2 was least recently used");
         assert!(l.read(&k(1)).is_some() && l.read(&k(3)).is_some());
+    }
+
+    #[test]
+    fn queues_and_stacks_are_preallocated_rings() {
+        let mut q = Map::new(spec(mt::QUEUE, 0, 4, 3)).unwrap();
+        let v = |i: u32| i.to_le_bytes();
+        for round in 0..5u32 {
+            // Wraps around the slots several times.
+            for i in 0..3 {
+                q.push(&v(round * 10 + i), update::ANY).unwrap();
+            }
+            assert_eq!(q.push(&v(99), update::ANY), Err(Errno::E2BIG), "full");
+            assert_eq!(q.take(false).unwrap(), v(round * 10), "peek: the oldest");
+            for i in 0..3 {
+                assert_eq!(q.take(true).unwrap(), v(round * 10 + i));
+            }
+            assert_eq!(q.take(true), None);
+        }
+        q.push(&v(1), 0).unwrap();
+        q.push(&v(2), 0).unwrap();
+        q.push(&v(3), 0).unwrap();
+        q.push(&v(4), update::EXIST).unwrap();
+        assert_eq!(q.take(true).unwrap(), v(2), "BPF_EXIST dropped the oldest");
+        let mut s = Map::new(spec(mt::STACK, 0, 4, 3)).unwrap();
+        for i in 1..=3 {
+            s.push(&v(i), 0).unwrap();
+        }
+        s.push(&v(4), update::EXIST).unwrap();
+        assert_eq!(s.take(true).unwrap(), v(4), "a stack gives the newest");
+        assert_eq!(s.take(true).unwrap(), v(3));
+        assert_eq!(s.take(true).unwrap(), v(2), "1 was the oldest, dropped");
+        assert_eq!(s.take(true), None);
     }
 
     #[test]

@@ -72,13 +72,7 @@ fn take(m: u64, value: u64, pop: bool) -> u64 {
     let m = map(m);
     let mut guard = m.map.lock();
     let vs = guard.spec.value_size as usize;
-    match guard.take(pop) {
-        Some(v) => {
-            bytes_mut(value, vs).copy_from_slice(&v[..vs]);
-            0
-        }
-        None => neg(Errno::ENOENT),
-    }
+    if guard.take_into(pop, bytes_mut(value, vs)) { 0 } else { neg(Errno::ENOENT) }
 }
 
 /// `bpf_map_pop_elem(map, value)`.

@@ -247,11 +247,33 @@ fn ap_main(cpu: usize) -> ! {
     crate::sched::idle()
 }
 
+/// The default scheduling policy, `bpf-progs/axiom/sched_rr.bpf.c`,
+/// loaded and attached by the guest's `axbpf` as a system's user space
+/// would (`axiom.sched=fallback` keeps the built-in fallback).
+fn load_default_policy(cmdline: &str) {
+    if cmdline.split(' ').any(|w| w == "axiom.sched=fallback") {
+        return;
+    }
+    let start = hal::cycles();
+    let args = ["axbpf", "load", "/lib/bpf/sched_rr.bpf.o", "--attach", "sched"];
+    let result = crate::selftest::run_program("/bin/axbpf", &args);
+    let us = crate::time::cycles_to_ns(hal::cycles() - start) / 1000;
+    match result {
+        Some((0, _)) => println!(
+            "axiom: default scheduler policy {} attached in {} us",
+            crate::sched::policy_status().0,
+            us
+        ),
+        other => println!("axiom: default scheduler policy not loaded: {other:?}"),
+    }
+}
+
 /// The init task: the in-kernel tests (and the deliberate failures the
 /// harness asks for), the tick metrics, then QEMU ends with the verdict;
 /// or a benchmark the command line names.
 fn run_tests(cmdline: &str) -> ! {
     retire_trampoline();
+    load_default_policy(cmdline);
     // `axiom.bench=user`: the system-call benchmark (user/bench) as the
     // only work, its `BENCH` lines on the console.
     if cmdline.split(' ').any(|w| w == "axiom.bench=user") {

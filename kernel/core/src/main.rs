@@ -14,6 +14,8 @@ mod console;
 #[cfg(target_os = "none")]
 mod bpf_helpers;
 #[cfg(target_os = "none")]
+mod bpf_sched;
+#[cfg(target_os = "none")]
 mod elf;
 #[cfg(target_os = "none")]
 mod exec;

@@ -63,6 +63,36 @@ pub trait Policy: Send {
     fn tick(&mut self, _task: TaskId, _cpu: usize) -> bool {
         false
     }
+    /// Whether `task` was enqueued to this policy and not dispatched since
+    /// (a dispatch of any other task ejects the policy).
+    fn holds(&self, _task: TaskId) -> bool {
+        true
+    }
+    /// Checked on every tick of every CPU: why the policy must be ejected
+    /// (a task it has left waiting too long), if it must.
+    fn watchdog(&mut self) -> Option<String> {
+        None
+    }
+    /// The policy is being ejected (the scheduler's lock held, interrupts
+    /// off): let go of what installed it.
+    fn ejected(&mut self) {}
+}
+
+/// Each task's priority (0 lowest), readable by policies without the
+/// scheduler's lock.
+static PRIORITY: [core::sync::atomic::AtomicU32; MAX_TASKS] =
+    [const { core::sync::atomic::AtomicU32::new(0) }; MAX_TASKS];
+
+/// Task `id`'s priority.
+pub fn priority(id: TaskId) -> u32 {
+    PRIORITY.get(id).map_or(0, |p| p.load(Ordering::Relaxed))
+}
+
+/// Sets task `id`'s priority (policies read it when they next decide).
+pub fn set_priority(id: TaskId, priority: u32) {
+    if let Some(p) = PRIORITY.get(id) {
+        p.store(priority, Ordering::Relaxed);
+    }
 }
 
 /// The built-in policy: per-CPU FIFO queues, a fixed slice, new tasks on
@@ -137,6 +167,9 @@ struct Sched {
     policy: Box<dyn Policy>,
     /// Why the last policy was ejected.
     ejected: Option<String>,
+    /// Ejected policies, dropped later outside the lock (a BPF policy's
+    /// program must not be freed with interrupts off).
+    retired: Vec<Box<dyn Policy>>,
 }
 
 /// The tasks' saved contexts, in static slots so a switch can hold them
@@ -182,6 +215,7 @@ pub fn init() {
         queued: 0,
         policy: Box::new(Fallback::default()),
         ejected: None,
+        retired: Vec::new(),
     });
 }
 
@@ -209,13 +243,21 @@ pub fn cpu_online(cpu: usize) {
 /// Replaces the policy with a new one; tasks waiting in the old one's
 /// queues move to the new one, and the old one is dropped.
 pub fn set_policy(policy: Box<dyn Policy>) {
-    let old = with(|s| {
+    let (old, retired) = with(|s| {
         let old = core::mem::replace(&mut s.policy, policy);
         s.requeue_all();
         s.ejected = None;
-        old
+        (old, core::mem::take(&mut s.retired))
     });
     drop(old);
+    drop(retired);
+}
+
+/// Drops ejected policies (from task context, interrupts on).
+fn drop_retired() {
+    let retired = with(|s| core::mem::take(&mut s.retired));
+    drop(retired);
+    crate::hooks::drop_ejected();
 }
 
 /// The running policy's name, and why the last one was ejected.
@@ -240,6 +282,15 @@ pub fn switches() -> u64 {
 
 /// Starts a task running `body`; `None` if every slot is taken.
 pub fn spawn(name: &str, body: impl FnOnce() + Send + 'static) -> Option<TaskId> {
+    spawn_with_priority(name, 0, body)
+}
+
+/// Starts a task with a priority (0 lowest; what policies may use).
+pub fn spawn_with_priority(
+    name: &str,
+    priority: u32,
+    body: impl FnOnce() + Send + 'static,
+) -> Option<TaskId> {
     reap();
     let id = with(|s| {
         let id = (hal::MAX_CPUS..MAX_TASKS).find(|&i| s.tasks[i].is_none())?;
@@ -255,6 +306,7 @@ pub fn spawn(name: &str, body: impl FnOnce() + Send + 'static) -> Option<TaskId>
         Some(id)
     })?;
     CONTEXTS[id].prepare(STACK_SIZE, task_entry, id);
+    set_priority(id, priority);
     with(|s| s.make_runnable(id));
     Some(id)
 }
@@ -411,6 +463,9 @@ pub fn tick() {
                 s.make_runnable(id);
             }
         }
+        if let Some(why) = s.policy.watchdog() {
+            s.eject(why);
+        }
         let id = s.current[cpu];
         let idle = id < hal::MAX_CPUS;
         let asked = !idle && s.policy.tick(id, cpu);
@@ -495,6 +550,16 @@ fn ns_to_cycles(ns: u64) -> u64 {
 impl Sched {
     /// `id` becomes runnable: the policy picks its CPU and queues it.
     fn make_runnable(&mut self, id: TaskId) {
+        // A task woken before it got off its CPU (it set itself asleep,
+        // then released the lock to call `schedule`): it simply stays
+        // running; its `schedule` requeues it. Queuing it now would let
+        // another CPU pick it while it is still on this one.
+        if self.current[..self.online].contains(&id) {
+            if let Some(t) = self.tasks[id].as_mut() {
+                t.state = State::Running;
+            }
+            return;
+        }
         let Some(t) = self.tasks[id].as_mut() else { return };
         t.state = State::Runnable;
         let prev = t.cpu;
@@ -512,20 +577,30 @@ impl Sched {
                 return (cpu, u64::MAX);
             };
             let ok = (hal::MAX_CPUS..MAX_TASKS).contains(&id)
-                && self.tasks[id].as_ref().is_some_and(|t| t.state == State::Runnable);
+                && self.tasks[id].as_ref().is_some_and(|t| t.state == State::Runnable)
+                && self.policy.holds(id);
             if ok {
                 self.queued -= 1;
                 return (id, slice.clamp(100_000, 1_000_000_000));
             }
             let why = alloc::format!(
-                "policy `{}` dispatched task {id}, which is not runnable",
+                "policy `{}` dispatched task {id}, which is not runnable or was not queued to it",
                 self.policy.name()
             );
-            self.policy = Box::new(Fallback::default());
-            self.requeue_all();
-            self.ejected = Some(why);
-            EJECTIONS.fetch_add(1, Ordering::Relaxed);
+            self.eject(why);
         }
+    }
+
+    /// Replaces the policy with the fallback (every runnable task moves
+    /// to it) and says why; the old policy is dropped later, outside.
+    fn eject(&mut self, why: String) {
+        println!("axiom: scheduler policy ejected: {why}; the fallback takes over");
+        let mut old = core::mem::replace(&mut self.policy, Box::new(Fallback::default()));
+        old.ejected();
+        self.retired.push(old);
+        self.requeue_all();
+        self.ejected = Some(why);
+        EJECTIONS.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Puts every runnable task into the (new) policy's queues.
@@ -564,6 +639,7 @@ pub fn task_table() -> Vec<String> {
 /// next interrupt.
 pub fn idle() -> ! {
     loop {
+        drop_retired();
         schedule();
         hal::wait_for_interrupt();
     }

@@ -53,6 +53,12 @@ pub const TESTS: &[Test] = &[
         bpf_fuzz_test,
     ),
     ("scheduler: an installed policy's decisions are followed", policy_test),
+    (
+        "sched hook: BPF policies (round robin, then priority) swapped live decide task order",
+        bpf_policy_test,
+    ),
+    ("sched hook: a policy the verifier refuses leaves the running one in place", bad_policy_test),
+    ("sched hook: the watchdog ejects a policy that starves its tasks", starving_policy_test),
     ("scheduler: a policy dispatching a task that cannot run is ejected", eject_test),
 ];
 
@@ -521,7 +527,7 @@ fn switch_test() -> bool {
     }
     let joined = join(&ids, 5000);
     let switched = sched::switches() - before;
-    sched::set_policy(Box::new(sched::Fallback::default()));
+    crate::hooks::sched_changed();
     if !joined {
         return false;
     }
@@ -682,7 +688,7 @@ fn policy_test() -> bool {
     }
     let done = ids.len() == 3 && join(&ids, 2000);
     let (name, _) = sched::policy_status();
-    sched::set_policy(Box::new(sched::Fallback::default()));
+    crate::hooks::sched_changed();
     let order: Vec<usize> = ORDER.iter().map(|o| o.load(Ordering::SeqCst)).collect();
     let called = LIFO_CALLS.iter().all(|c| c.load(Ordering::Relaxed) >= 3);
     if !(done && name == "test LIFO" && order == [3, 2, 1] && called) {
@@ -726,5 +732,119 @@ fn eject_test() -> bool {
     let ejected = sched::ejections() > before
         && name.starts_with("fallback")
         && why.is_some_and(|w| w.contains("test broken"));
+    // The scheduler hook's policy (the default BPF one) comes back.
+    crate::hooks::sched_changed();
     done && ejected && RAN.load(Ordering::SeqCst) == 3
+}
+
+/// Runs `axbpf` in the guest with `args`; its exit status and output.
+fn axbpf(args: &[&str]) -> Option<(i32, alloc::string::String)> {
+    let mut argv = alloc::vec!["axbpf"];
+    argv.extend_from_slice(args);
+    run_program("/bin/axbpf", &argv)
+}
+
+/// Attaches `/lib/bpf/<name>.bpf.o` to the scheduler hook.
+fn attach_policy(name: &str) -> bool {
+    let path = alloc::format!("/lib/bpf/{name}.bpf.o");
+    match axbpf(&["load", &path, "--attach", "sched"]) {
+        Some((0, _)) => true,
+        other => {
+            println!("axbpf load {path} --attach sched: {other:?}");
+            false
+        }
+    }
+}
+
+/// A workload: tasks of the given priorities, each yielding 20 times
+/// between bits of work; the priorities in the order the tasks finished.
+fn workload(priorities: &[u32]) -> Option<Vec<u32>> {
+    static DONE: spin::Mutex<Vec<u32>> = spin::Mutex::new(Vec::new());
+    DONE.lock().clear();
+    // This task outranks the workload while it spawns it.
+    let me = sched::current();
+    sched::set_priority(me, 3);
+    let mut ids = Vec::new();
+    for &p in priorities {
+        let id = sched::spawn_with_priority("workload", p, move || {
+            for _ in 0..20 {
+                let mut x = 0u64;
+                for i in 0..2000 {
+                    x = core::hint::black_box(x.wrapping_add(i));
+                }
+                sched::yield_now();
+            }
+            DONE.lock().push(p);
+        })?;
+        ids.push(id);
+    }
+    sched::set_priority(me, 0);
+    join(&ids, 5000).then(|| DONE.lock().clone())
+}
+
+/// Whether every task of priority 3 finished before every task of
+/// priority 0.
+fn by_priority(order: &[u32]) -> bool {
+    let last_high = order.iter().rposition(|&p| p == 3);
+    let first_low = order.iter().position(|&p| p == 0);
+    matches!((last_high, first_low), (Some(h), Some(l)) if h < l)
+}
+
+fn bpf_policy_test() -> bool {
+    const PRIORITIES: [u32; 6] = [0, 3, 1, 2, 0, 3];
+    if !attach_policy("sched_rr") {
+        return false;
+    }
+    let rr_name = sched::policy_status().0;
+    let rr = workload(&PRIORITIES);
+    if !attach_policy("sched_prio") {
+        return false;
+    }
+    let prio_name = sched::policy_status().0;
+    let prio = workload(&PRIORITIES);
+    // Back to the default.
+    let restored = attach_policy("sched_rr");
+    println!("sched hook: {rr_name}: tasks finished by priority {rr:?}");
+    println!("sched hook: {prio_name}: tasks finished by priority {prio:?}");
+    let runs = crate::hooks::SCHED.runs();
+    println!("sched hook: {runs} policy calls so far");
+    rr_name.contains("round_robin")
+        && prio_name.contains("priority")
+        && rr.is_some_and(|o| o.len() == 6 && !by_priority(&o))
+        && prio.is_some_and(|o| by_priority(&o))
+        && restored
+        && sched::policy_status().0.contains("round_robin")
+}
+
+fn bad_policy_test() -> bool {
+    let before = sched::policy_status().0;
+    let out = axbpf(&["load", "/lib/bpf/sched_bad.bpf.o", "--attach", "sched"]);
+    let refused = matches!(&out, Some((1, o)) if o.contains("invalid bpf_context access"));
+    let after = sched::policy_status().0;
+    if !refused || after != before {
+        println!("bad policy: {out:?}; policy before {before}, after {after}");
+    }
+    let still_works = workload(&[0, 1]).is_some();
+    refused && after == before && still_works
+}
+
+fn starving_policy_test() -> bool {
+    let before = sched::ejections();
+    // Every task, this one included, is lost to the policy until the
+    // watchdog ejects it.
+    if !attach_policy("sched_lose") {
+        return false;
+    }
+    let ran = workload(&[0, 0]).is_some();
+    let (name, why) = sched::policy_status();
+    let ejected = sched::ejections() > before
+        && name.starts_with("fallback")
+        && why.as_ref().is_some_and(|w| w.contains("without running it"));
+    if !(ran && ejected) {
+        println!("starving policy: ran {ran}, policy {name}, why {why:?}");
+    }
+    // The default again (the ejected program left the hook; its link
+    // stays pinned and takes the new program).
+    let restored = attach_policy("sched_rr") && sched::policy_status().0.contains("round_robin");
+    ran && ejected && restored
 }

@@ -3,7 +3,10 @@
 
 use crate::backend::Failure;
 use crate::sys;
-use axiom_abi::uapi::attr::{GetIdAttr, InfoAttr, MapElemAttr, MapInfo, ObjAttr, ProgInfo};
+use axiom_abi::uapi::attr::{
+    GetIdAttr, InfoAttr, LinkCreateAttr, LinkDetachAttr, LinkUpdateAttr, MapElemAttr, MapInfo,
+    ObjAttr, ProgInfo,
+};
 use axiom_abi::uapi::types::cmd;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
@@ -222,11 +225,115 @@ pub fn pin(fd: &OwnedFd, path: &Path) -> Result<(), Failure> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| fail(format!("{}: {e}", dir.display())))?;
     }
-    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
-        .map_err(|_| fail(format!("{}: a NUL in the path", path.display())))?;
+    let c = c_path(path)?;
     let mut buf = [0u8; 128];
     ObjAttr { pathname: c.as_ptr() as u64, bpf_fd: fd.as_raw_fd() as u32, ..ObjAttr::default() }
         .write_to(&mut buf);
     sys::bpf(cmd::OBJ_PIN, &mut buf).map_err(|e| errno(&format!("pin {}", path.display()), e))?;
+    Ok(())
+}
+
+/// One of Axiom's hooks, as `--attach` names it: its program and attach
+/// types, its target, and where its link is pinned.
+pub struct Hook {
+    /// The name given (`sched`, `tick`).
+    pub name: String,
+    /// The program type its programs have.
+    pub prog_type: u32,
+    attach_type: u32,
+    target: u32,
+}
+
+impl Hook {
+    /// Parses `sched`, `tick` (the hooks that exist), or says what is not
+    /// there yet (`irq:N`, `iio:DEV`).
+    pub fn parse(name: &str) -> Result<Hook, Failure> {
+        use axiom_abi::hooks::{attach_type, prog_type};
+        let (prog_type, attach_type) = match name {
+            "sched" => (prog_type::AXIOM_SCHED, attach_type::AXIOM_SCHED),
+            "tick" => (prog_type::AXIOM_TICK, attach_type::AXIOM_TICK),
+            n if n.starts_with("irq:") || n.starts_with("iio:") => {
+                return Err(fail(format!(
+                    "--attach {n}: the IRQ-filter and IIO hooks are not in the kernel yet \
+                     (sched and tick are)"
+                )));
+            }
+            n => return Err(fail(format!("--attach {n}: no such hook (sched, tick)"))),
+        };
+        Ok(Hook { name: name.into(), prog_type, attach_type, target: 0 })
+    }
+
+    /// Where the hook's link is pinned: `/sys/fs/bpf/axiom/<hook>`.
+    pub fn pin_path(&self) -> std::path::PathBuf {
+        Path::new("/sys/fs/bpf/axiom").join(&self.name)
+    }
+}
+
+fn c_path(path: &Path) -> Result<std::ffi::CString, Failure> {
+    std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| fail(format!("{}: a NUL in the path", path.display())))
+}
+
+/// The object pinned at `path`, if any.
+fn pinned(path: &Path) -> Result<Option<OwnedFd>, Failure> {
+    let c = c_path(path)?;
+    let mut buf = [0u8; 128];
+    ObjAttr { pathname: c.as_ptr() as u64, ..ObjAttr::default() }.write_to(&mut buf);
+    match sys::bpf_fd(cmd::OBJ_GET, &mut buf) {
+        Ok(fd) => Ok(Some(fd)),
+        Err(libc::ENOENT) => Ok(None),
+        Err(e) => Err(errno(&format!("{}", path.display()), e)),
+    }
+}
+
+/// Attaches `prog` to `hook`: replaces the program of the hook's pinned
+/// link in one step (`BPF_LINK_UPDATE`), or makes the link and pins it.
+/// Returns what happened, for the user.
+pub fn attach(prog: &OwnedFd, hook: &Hook) -> Result<String, Failure> {
+    let path = hook.pin_path();
+    let prog_fd = prog.as_raw_fd() as u32;
+    let mut buf = [0u8; 128];
+    if let Some(link) = pinned(&path)? {
+        LinkUpdateAttr {
+            link_fd: link.as_raw_fd() as u32,
+            new_prog_fd: prog_fd,
+            ..Default::default()
+        }
+        .write_to(&mut buf);
+        sys::bpf(cmd::LINK_UPDATE, &mut buf)
+            .map_err(|e| errno(&format!("replace the program on {}", hook.name), e))?;
+        return Ok(format!(
+            "replaced the program on {} (link {}, program id {})",
+            hook.name,
+            path.display(),
+            prog_id(prog)?
+        ));
+    }
+    LinkCreateAttr {
+        prog_fd,
+        target_fd: hook.target,
+        attach_type: hook.attach_type,
+        ..Default::default()
+    }
+    .write_to(&mut buf);
+    let link = sys::bpf_fd(cmd::LINK_CREATE, &mut buf)
+        .map_err(|e| errno(&format!("attach to {}", hook.name), e))?;
+    pin(&link, &path)?;
+    Ok(format!(
+        "attached to {} (link pinned at {}, program id {})",
+        hook.name,
+        path.display(),
+        prog_id(prog)?
+    ))
+}
+
+/// Detaches what `--attach` attached to `hook` and removes its pin.
+pub fn detach(hook: &Hook) -> Result<(), Failure> {
+    let path = hook.pin_path();
+    let link = pinned(&path)?.ok_or_else(|| fail(format!("{}: nothing attached", hook.name)))?;
+    let mut buf = [0u8; 128];
+    LinkDetachAttr { link_fd: link.as_raw_fd() as u32 }.write_to(&mut buf);
+    sys::bpf(cmd::LINK_DETACH, &mut buf).map_err(|e| errno("detach", e))?;
+    std::fs::remove_file(&path).map_err(|e| fail(format!("{}: {e}", path.display())))?;
     Ok(())
 }

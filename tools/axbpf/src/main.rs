@@ -73,10 +73,18 @@ enum Command {
         /// Pin every program as DIR/<program> (Linux, on a bpffs).
         #[arg(long)]
         pin: Option<PathBuf>,
-        /// Attach the programs to a hook (Axiom's hooks arrive with the
-        /// kernel; refused until then).
-        #[arg(long)]
+        /// Attach the object's program for HOOK to it (Axiom's hooks:
+        /// `sched`, `tick`): the program replaces the running one in one
+        /// step, or is attached by a link pinned at
+        /// /sys/fs/bpf/axiom/HOOK. A program that fails to load leaves
+        /// the running one in place.
+        #[arg(long, value_name = "HOOK")]
         attach: Option<String>,
+    },
+    /// Detach what `load --attach HOOK` attached (Axiom's hooks).
+    Detach {
+        /// The hook: `sched`, `tick`.
+        hook: String,
     },
     /// Run a program on input data (like BPF_PROG_TEST_RUN).
     Run {
@@ -250,16 +258,21 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Load { obj, backend: t, pin, attach } => {
-            if let Some(hook) = attach {
-                return Err(fail(format!(
-                    "--attach {hook}: attaching needs Axiom's hooks, which arrive with the kernel \
-                     (issue 10); load and pin work now"
-                )));
-            }
-            if pin.is_some() && matches!(t, Target::Axiom) {
-                return Err(fail("--pin needs the linux backend (a bpffs)".into()));
+            let hook = attach.as_deref().map(kernel::Hook::parse).transpose()?;
+            if (pin.is_some() || hook.is_some()) && matches!(t, Target::Axiom) {
+                return Err(fail(
+                    "--pin and --attach need the linux backend (a kernel's bpf())".into(),
+                ));
             }
             let o = open_for(obj, *t)?;
+            if let Some(h) = &hook
+                && !o.programs.iter().any(|p| p.prog_type == h.prog_type)
+            {
+                return Err(fail(format!(
+                    "--attach {}: no program in the object for that hook",
+                    h.name
+                )));
+            }
             let mut b = backend(*t);
             let maps = b.create_maps(&o.maps)?;
             for p in &o.programs {
@@ -276,8 +289,19 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                     kernel::pin(fd, &path)?;
                     println!("pinned {} (program id {})", path.display(), kernel::prog_id(fd)?);
                 }
+                if let (Some(h), Some(fd)) = (&hook, &loaded.fd)
+                    && p.prog_type == h.prog_type
+                {
+                    println!("{}: {}", p.name, kernel::attach(fd, h)?);
+                }
             }
             println!("{}: {} maps, {} programs", b.name(), o.maps.len(), o.programs.len());
+            Ok(())
+        }
+        Command::Detach { hook } => {
+            let h = kernel::Hook::parse(hook)?;
+            kernel::detach(&h)?;
+            println!("detached {}", h.name);
             Ok(())
         }
         Command::Run { obj, prog, data, repeat, backend: t } => {

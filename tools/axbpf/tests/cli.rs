@@ -61,6 +61,25 @@ fn every_object_loads_on_both_backends() {
 }
 
 #[test]
+fn axiom_hook_programs_verify_and_linux_refuses_them() {
+    let objects = bpfprogs::build_axiom().unwrap();
+    assert!(objects.len() >= 4, "{objects:?}");
+    for obj in &objects {
+        let o = obj.to_str().unwrap();
+        if o.ends_with("sched_bad.bpf.o") {
+            fails(&["verify", o], "invalid bpf_context access");
+            continue;
+        }
+        let out = ok(&["verify", o]);
+        assert!(out.contains("accepted"), "{out}");
+        if linux() {
+            // Linux has no such program type.
+            fails(&["load", o, "--backend", "linux"], "Invalid argument");
+        }
+    }
+}
+
+#[test]
 fn verify_prints_linux_format_logs_with_source_lines() {
     let objects = bpfprogs::build().unwrap();
     let obj = objects.iter().find(|p| p.ends_with("subprogs.bpf.o")).unwrap();
@@ -206,10 +225,13 @@ fn pinned_objects_are_inspected_by_id() {
     let objects = bpfprogs::build().unwrap();
     let obj = objects.iter().find(|p| p.ends_with("socket_count.bpf.o")).unwrap();
     let o = obj.to_str().unwrap();
-    fails(&["load", o, "--attach", "sched"], "attaching needs Axiom's hooks");
+    fails(&["load", o, "--attach", "sched"], "--attach sched: no program in the object");
+    fails(&["load", o, "--attach", "irq:4"], "not in the kernel yet");
+    fails(&["load", o, "--attach", "nowhere"], "no such hook");
+    fails(&["detach", "nowhere"], "no such hook");
     fails(
         &["load", o, "--backend", "axiom", "--pin", "/sys/fs/bpf/x"],
-        "--pin needs the linux backend",
+        "--pin and --attach need the linux backend",
     );
     if !linux() || !Path::new("/sys/fs/bpf").is_dir() {
         return;

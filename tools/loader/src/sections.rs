@@ -3,6 +3,7 @@
 //! table; `docs/abi.md` lists what Axiom supports).
 
 use alloc::string::{String, ToString};
+use axiom_abi::hooks;
 use axiom_abi::uapi::types::{attach_type as at, prog_type as pt};
 
 /// (prefix, whether a `/target` follows, program type, attach type)
@@ -28,6 +29,9 @@ const SECTIONS: &[(&str, bool, u32, u32)] = &[
     ("perf_event", false, pt::PERF_EVENT, 0),
     ("cgroup_skb/ingress", false, pt::CGROUP_SKB, at::CGROUP_INET_INGRESS),
     ("cgroup_skb/egress", false, pt::CGROUP_SKB, at::CGROUP_INET_EGRESS),
+    // Axiom's own hooks (`axiom_abi::hooks`).
+    ("axiom/sched", false, hooks::prog_type::AXIOM_SCHED, hooks::attach_type::AXIOM_SCHED),
+    ("axiom/tick", false, hooks::prog_type::AXIOM_TICK, hooks::attach_type::AXIOM_TICK),
 ];
 
 /// The program type, expected attach type and attach target of section

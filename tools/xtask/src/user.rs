@@ -91,8 +91,15 @@ pub fn build_initramfs() -> Result<PathBuf, String> {
     let lib = rootfs.join("lib/bpf");
     std::fs::create_dir_all(&lib).map_err(|e| e.to_string())?;
     let prefix = format!("-ffile-prefix-map={}=.", root.display());
-    for entry in std::fs::read_dir(root.join("bpf-progs/examples")).map_err(|e| e.to_string())? {
-        let src = entry.map_err(|e| e.to_string())?.path();
+    // The examples (Linux's program types) and Axiom's hook programs.
+    let mut sources = Vec::new();
+    for dir in ["bpf-progs/examples", "bpf-progs/axiom"] {
+        for entry in std::fs::read_dir(root.join(dir)).map_err(|e| e.to_string())? {
+            sources.push(entry.map_err(|e| e.to_string())?.path());
+        }
+    }
+    sources.sort();
+    for src in sources {
         let Some(name) =
             src.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".bpf.c"))
         else {

@@ -1,0 +1,146 @@
+//! A BPF program as the scheduling policy: each [`Policy`] callback runs
+//! the program attached to the scheduler hook with a `struct
+//! axiom_sched_ctx` naming the operation (`axiom_abi::hooks::sched_op`),
+//! as Linux's `sched_ext` calls its BPF scheduler's operations. The
+//! program keeps its queues in maps and picks the next task and its
+//! slice.
+//!
+//! The kernel keeps it honest: a dispatched task must be one enqueued to
+//! the policy and not dispatched since, and no task may wait longer than
+//! [`STARVATION_NS`]; otherwise the scheduler ejects the policy (the
+//! fallback takes every runnable task) and says why.
+
+use crate::sched::{MAX_TASKS, Policy, TaskId};
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+use axiom_abi::hooks::{SchedCtx, sched_op};
+use axiom_bpf::command::ProgObject;
+use axiom_hal as hal;
+
+/// The longest a runnable task may wait under a BPF policy before the
+/// watchdog ejects it (Linux's `sched_ext` watchdog allows 30 s; under
+/// emulation here half a second is already an eternity).
+pub const STARVATION_NS: u64 = 500_000_000;
+
+/// A BPF scheduling policy.
+pub struct BpfPolicy {
+    prog: Arc<ProgObject>,
+    name: String,
+    /// When each task enqueued to the policy was enqueued (ns), until it
+    /// is dispatched.
+    waiting: Vec<Option<u64>>,
+    /// The last dispatched task, if it was not waiting in the policy.
+    stray: Option<TaskId>,
+}
+
+impl BpfPolicy {
+    /// The policy `prog` (a verified scheduler program) makes.
+    pub fn new(prog: Arc<ProgObject>) -> BpfPolicy {
+        let name: String = String::from_utf8_lossy(&prog.name).trim_end_matches('\0').into();
+        let name = alloc::format!("bpf `{name}` (program {})", prog.id);
+        BpfPolicy { prog, name, waiting: vec![None; MAX_TASKS], stray: None }
+    }
+
+    /// Runs the program for `op`; its result and the context after.
+    fn call(
+        &self,
+        op: u32,
+        cpu: usize,
+        task: TaskId,
+        prev_cpu: usize,
+        runnable: bool,
+    ) -> (u64, SchedCtx) {
+        let now = || crate::time::cycles_to_ns(hal::cycles());
+        let event = now();
+        let mut ctx = SchedCtx {
+            op,
+            cpu: cpu as u32,
+            task: task as u32,
+            prev_cpu: prev_cpu as u32,
+            online: hal::cpu_count() as u32,
+            runnable: u32::from(runnable),
+            priority: crate::sched::priority(task),
+            reserved: 0,
+            now_ns: event,
+            slice_ns: 0,
+        };
+        let run = axiom_bpf::platform::ProgramRun::begin();
+        let start = now();
+        let r0 = self.prog.code.run(&mut ctx as *mut SchedCtx as u64);
+        let end = now();
+        drop(run);
+        crate::hooks::SCHED.record(start - event, end - start);
+        (r0, ctx)
+    }
+}
+
+impl Policy for BpfPolicy {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn select_cpu(&mut self, task: TaskId, prev_cpu: usize, _online: usize) -> usize {
+        self.call(sched_op::SELECT_CPU, prev_cpu, task, prev_cpu, true).0 as usize
+    }
+
+    fn enqueue(&mut self, task: TaskId, cpu: usize) {
+        self.waiting[task] = Some(crate::time::cycles_to_ns(hal::cycles()));
+        self.call(sched_op::ENQUEUE, cpu, task, cpu, true);
+    }
+
+    fn dispatch(&mut self, cpu: usize) -> Option<(TaskId, u64)> {
+        let (r0, ctx) = self.call(sched_op::DISPATCH, cpu, 0, cpu, false);
+        let task = r0 as u32 as usize;
+        if task == 0 {
+            return None;
+        }
+        // A task the policy was not holding: the scheduler asks `holds`
+        // next and ejects the policy.
+        match self.waiting.get_mut(task) {
+            Some(w @ Some(_)) => *w = None,
+            _ => self.stray = Some(task),
+        }
+        let slice = if ctx.slice_ns == 0 { crate::sched::FALLBACK_SLICE_NS } else { ctx.slice_ns };
+        Some((task, slice))
+    }
+
+    fn holds(&self, task: TaskId) -> bool {
+        self.stray != Some(task)
+    }
+
+    fn running(&mut self, task: TaskId, cpu: usize) {
+        self.call(sched_op::RUNNING, cpu, task, cpu, true);
+    }
+
+    fn stopping(&mut self, task: TaskId, cpu: usize, runnable: bool) {
+        self.call(sched_op::STOPPING, cpu, task, cpu, runnable);
+    }
+
+    fn tick(&mut self, task: TaskId, cpu: usize) -> bool {
+        self.call(sched_op::TICK, cpu, task, cpu, true).0 != 0
+    }
+
+    fn ejected(&mut self) {
+        crate::hooks::sched_ejected(self.prog.id);
+    }
+
+    fn watchdog(&mut self) -> Option<String> {
+        let now = crate::time::cycles_to_ns(hal::cycles());
+        let (task, since) = self
+            .waiting
+            .iter()
+            .enumerate()
+            .filter_map(|(t, w)| w.map(|since| (t, since)))
+            .min_by_key(|&(_, since)| since)?;
+        let waited = now.saturating_sub(since);
+        (waited > STARVATION_NS).then(|| {
+            alloc::format!(
+                "policy `{}` left task {task} runnable for {} ms without running it",
+                self.name,
+                waited / 1_000_000
+            )
+        })
+    }
+}
