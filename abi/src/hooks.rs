@@ -107,3 +107,157 @@ pub struct SchedCtx {
 const _: () = assert!(core::mem::size_of::<SchedCtx>() == 48);
 const _: () = assert!(core::mem::offset_of!(SchedCtx, now_ns) == 32);
 const _: () = assert!(core::mem::offset_of!(SchedCtx, slice_ns) == 40);
+
+/// Where the kernel publishes its hooks' statistics and events for user
+/// space (`axbpf trace`), pinned in the BPF file system.
+pub mod paths {
+    /// An array map: key the hook's [`HookIndex`](super::hook_index), value
+    /// a [`HookStats`](super::HookStats), refreshed every 10 ms.
+    pub const STATS: &str = "/sys/fs/bpf/axiom/hook_stats";
+    /// A ring buffer of [`HookEvent`](super::HookEvent)s, one per dispatch
+    /// while tracing is on.
+    pub const EVENTS: &str = "/sys/fs/bpf/axiom/events";
+    /// An array map of one `u32`: non-zero turns tracing on.
+    pub const TRACE: &str = "/sys/fs/bpf/axiom/trace";
+}
+
+/// The hooks' numbers in the statistics map and in events.
+pub mod hook_index {
+    /// The scheduler.
+    pub const SCHED: u32 = 0;
+    /// The timer tick.
+    pub const TICK: u32 = 1;
+    /// Interrupt lines (reserved).
+    pub const IRQ: u32 = 2;
+    /// IIO devices (reserved).
+    pub const IIO: u32 = 3;
+    /// Their names, by number.
+    pub const NAMES: [&str; 4] = ["sched", "tick", "irq", "iio"];
+}
+
+/// Buckets of the statistics' log2 histograms: bucket `i` counts times in
+/// `[2^i, 2^(i+1))` ns (bucket 0 also counts 0).
+pub const HISTOGRAM_BUCKETS: usize = 40;
+
+/// One hook's statistics, as the statistics map holds them
+/// (`struct axiom_hook_stats`, 656 bytes).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HookStats {
+    /// Dispatches that ran a program.
+    pub runs: u64,
+    /// Dispatches that ran nothing because a replacement was under way.
+    pub skipped: u64,
+    /// From the event (interrupt entry, scheduling point) to the
+    /// program's first instruction.
+    pub latency: [u64; HISTOGRAM_BUCKETS],
+    /// The program's run time.
+    pub run_time: [u64; HISTOGRAM_BUCKETS],
+}
+
+const _: () = assert!(core::mem::size_of::<HookStats>() == 656);
+
+impl HookStats {
+    /// Its bytes, as the map stores them (little-endian `u64`s).
+    pub fn to_bytes(&self) -> [u8; 656] {
+        let mut out = [0u8; 656];
+        let words = [self.runs, self.skipped].into_iter().chain(self.latency).chain(self.run_time);
+        for (i, w) in words.enumerate() {
+            out[8 * i..8 * i + 8].copy_from_slice(&w.to_le_bytes());
+        }
+        out
+    }
+
+    /// Read from the map's bytes (656 of them).
+    pub fn from_bytes(b: &[u8]) -> HookStats {
+        let word =
+            |i: usize| u64::from_le_bytes(b[8 * i..8 * i + 8].try_into().unwrap_or_default());
+        HookStats {
+            runs: word(0),
+            skipped: word(1),
+            latency: core::array::from_fn(|i| word(2 + i)),
+            run_time: core::array::from_fn(|i| word(2 + HISTOGRAM_BUCKETS + i)),
+        }
+    }
+}
+
+/// One traced dispatch (`struct axiom_hook_event`, 48 bytes), as the
+/// events ring buffer carries it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HookEvent {
+    /// The event: interrupt entry or scheduling point, ns since boot.
+    pub event_ns: u64,
+    /// The program's start.
+    pub start_ns: u64,
+    /// The program's return.
+    pub end_ns: u64,
+    /// What it returned.
+    pub ret: u64,
+    /// Which hook ([`hook_index`]).
+    pub hook: u32,
+    /// The CPU.
+    pub cpu: u32,
+    /// The scheduler's operation ([`sched_op`]); 0 for other hooks.
+    pub op: u32,
+    /// Zero.
+    pub reserved: u32,
+}
+
+const _: () = assert!(core::mem::size_of::<HookEvent>() == 48);
+
+impl HookEvent {
+    /// Its bytes, little-endian.
+    pub fn to_bytes(&self) -> [u8; 48] {
+        let mut out = [0u8; 48];
+        for (i, w) in [self.event_ns, self.start_ns, self.end_ns, self.ret].iter().enumerate() {
+            out[8 * i..8 * i + 8].copy_from_slice(&w.to_le_bytes());
+        }
+        for (i, w) in [self.hook, self.cpu, self.op, self.reserved].iter().enumerate() {
+            out[32 + 4 * i..36 + 4 * i].copy_from_slice(&w.to_le_bytes());
+        }
+        out
+    }
+
+    /// Read from 48 bytes.
+    pub fn from_bytes(b: &[u8]) -> HookEvent {
+        let q = |i: usize| u64::from_le_bytes(b[8 * i..8 * i + 8].try_into().unwrap_or_default());
+        let d =
+            |i: usize| u32::from_le_bytes(b[32 + 4 * i..36 + 4 * i].try_into().unwrap_or_default());
+        HookEvent {
+            event_ns: q(0),
+            start_ns: q(1),
+            end_ns: q(2),
+            ret: q(3),
+            hook: d(0),
+            cpu: d(1),
+            op: d(2),
+            reserved: d(3),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_and_events_round_trip_through_bytes() {
+        let mut s = HookStats { runs: 7, skipped: 1, latency: [0; 40], run_time: [0; 40] };
+        s.latency[3] = 5;
+        s.run_time[39] = 9;
+        assert_eq!(HookStats::from_bytes(&s.to_bytes()), s);
+        let e = HookEvent {
+            event_ns: 1,
+            start_ns: 2,
+            end_ns: 3,
+            ret: 4,
+            hook: 1,
+            cpu: 2,
+            op: 5,
+            reserved: 0,
+        };
+        assert_eq!(HookEvent::from_bytes(&e.to_bytes()), e);
+        assert_eq!(&e.to_bytes()[32..36], &1u32.to_le_bytes());
+    }
+}

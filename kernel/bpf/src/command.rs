@@ -305,6 +305,58 @@ impl Registry {
         }
     }
 
+    /// A map the kernel itself owns (its hooks' statistics and events):
+    /// made as `BPF_MAP_CREATE` makes one, then pinned at `path` (its
+    /// directories made as needed) for user space to find.
+    pub fn kernel_map(
+        &self,
+        name: &str,
+        spec: MapSpec,
+        cpus: u32,
+        path: &str,
+    ) -> Result<Arc<MapObject>, Errno> {
+        let map = Map::with_cpus(spec, cpus)?;
+        let mut map_name = [0u8; 16];
+        for (d, s) in map_name.iter_mut().zip(name.bytes().take(15)) {
+            *d = s;
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let object = Arc::new(MapObject {
+            id,
+            name: map_name,
+            map: crate::platform::IrqMutex::new(map),
+            users: crate::prog_array::new_user_count(),
+            prog_slots: spin::Mutex::new(Default::default()),
+        });
+        self.maps.lock().insert(id, Arc::downgrade(&object));
+        let path = bpffs_path(path)?;
+        let mut pins = self.pins.lock();
+        // Its directories, then the pin.
+        let mut at = 0;
+        while let Some(i) = path[at + 1..].find('/') {
+            let dir = &path[..at + 1 + i];
+            if dir.len() > BPFFS.len() {
+                pins.entry(alloc::string::String::from(dir)).or_insert(None);
+            }
+            at += 1 + i;
+        }
+        if pins.contains_key(&path) {
+            return Err(Errno::EEXIST);
+        }
+        pins.insert(path, Some(Object::Map(MapRef::new(object.clone()))));
+        Ok(object)
+    }
+
+    /// What is at `path` in the BPF file system: `Some(true)` for a
+    /// directory (the root included), `Some(false)` for a pin.
+    pub fn bpffs_entry(&self, path: &str) -> Option<bool> {
+        let path = bpffs_path(path).ok()?;
+        if path == BPFFS {
+            return Some(true);
+        }
+        self.pins.lock().get(&path).map(Option::is_none)
+    }
+
     /// The object pinned at `path` (kernel-side users of a pin).
     pub fn pinned_object(&self, path: &str) -> Option<Object> {
         self.pins.lock().get(path).cloned().flatten()
@@ -1126,7 +1178,7 @@ mod tests {
         let a = load_type(&mut f, &reg, TICK_PROG, &ret(1), 0).unwrap() as u32;
         let b = load_type(&mut f, &reg, TICK_PROG, &ret(2), 0).unwrap() as u32;
         let s = load(&mut f, &reg, &ret(3), 0).unwrap() as u32;
-        let run = || TEST_HOOK.dispatch(0, 0, || 0);
+        let run = || TEST_HOOK.dispatch(0, 0, || 0).map(|d| d.r0);
         let link = |f: &mut Fake, prog: u32, attach: u32| {
             let mut x = [0u8; LinkCreateAttr::SIZE];
             LinkCreateAttr { prog_fd: prog, attach_type: attach, ..Default::default() }

@@ -18,7 +18,19 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 /// Buckets of the histograms: bucket `i` counts times in `[2^i, 2^(i+1))`
 /// ns (bucket 0 also counts 0 ns).
-pub const BUCKETS: usize = 40;
+pub const BUCKETS: usize = axiom_abi::hooks::HISTOGRAM_BUCKETS;
+
+/// What one dispatch did: the program's result and when it ran (the
+/// clock the caller gave).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dispatch {
+    /// The program's `r0`.
+    pub r0: u64,
+    /// When it started.
+    pub start_ns: u64,
+    /// When it returned.
+    pub end_ns: u64,
+}
 
 /// Who attached a slot's program.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,24 +132,32 @@ impl HookSlot {
     }
 
     /// Runs the attached program with `ctx` (its address in `r1`) for an
-    /// event at `event_ns` (`now` reads the same clock); its `r0`, or
-    /// `None` when no program ran. Never waits.
-    pub fn dispatch(&self, ctx: u64, event_ns: u64, now: impl Fn() -> u64) -> Option<u64> {
+    /// event at `event_ns` (`now` reads the same clock): what it returned
+    /// and when it ran, or `None` when no program ran. Never waits.
+    pub fn dispatch(&self, ctx: u64, event_ns: u64, now: impl Fn() -> u64) -> Option<Dispatch> {
         let Some(guard) = self.attached.try_read() else {
             self.skipped.fetch_add(1, Ordering::Relaxed);
             return None;
         };
         let attached = guard.as_ref()?;
         let run = crate::platform::ProgramRun::begin();
-        let start = now();
+        let start_ns = now();
         let r0 = attached.prog.code.run(ctx);
-        let end = now();
+        let end_ns = now();
         drop(run);
         drop(guard);
-        self.latency.record(start.saturating_sub(event_ns));
-        self.run_time.record(end.saturating_sub(start));
-        self.runs.fetch_add(1, Ordering::Relaxed);
-        Some(r0)
+        self.record(start_ns.saturating_sub(event_ns), end_ns.saturating_sub(start_ns));
+        Some(Dispatch { r0, start_ns, end_ns })
+    }
+
+    /// Its statistics so far.
+    pub fn stats(&self) -> axiom_abi::hooks::HookStats {
+        axiom_abi::hooks::HookStats {
+            runs: self.runs(),
+            skipped: self.skipped(),
+            latency: self.latency.counts(),
+            run_time: self.run_time.counts(),
+        }
     }
 
     /// Dispatches that ran a program.

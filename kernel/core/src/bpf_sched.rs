@@ -67,11 +67,13 @@ impl BpfPolicy {
             slice_ns: 0,
         };
         let run = axiom_bpf::platform::ProgramRun::begin();
-        let start = now();
+        let start_ns = now();
         let r0 = self.prog.code.run(&mut ctx as *mut SchedCtx as u64);
-        let end = now();
+        let end_ns = now();
         drop(run);
-        crate::hooks::SCHED.record(start - event, end - start);
+        crate::hooks::SCHED.record(start_ns - event, end_ns - start_ns);
+        let d = axiom_bpf::hook::Dispatch { r0, start_ns, end_ns };
+        crate::hooks::trace(axiom_abi::hooks::hook_index::SCHED, op, event, &d);
         (r0, ctx)
     }
 }

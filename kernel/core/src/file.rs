@@ -20,6 +20,8 @@ pub struct Stat {
 pub const S_IFCHR: u32 = 0o020_000;
 /// A regular file.
 pub const S_IFREG: u32 = 0o100_000;
+/// A directory.
+pub const S_IFDIR: u32 = 0o040_000;
 
 /// An open file.
 pub trait File: Send + Sync {

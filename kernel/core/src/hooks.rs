@@ -2,14 +2,23 @@
 //! its program. The timer tick, and the scheduler (whose program the
 //! scheduler runs itself, as a policy: `bpf_sched`); the interrupt-line
 //! and IIO hooks follow.
+//!
+//! Every dispatch is measured (event to program start, program run time)
+//! into per-hook log2 histograms, which the kernel publishes every 10 ms
+//! in a pinned array map (`axiom_abi::hooks::paths::STATS`); while
+//! tracing is on (a pinned one-`u32` map, `paths::TRACE`), each dispatch
+//! also goes as a `HookEvent` into a pinned ring buffer
+//! (`paths::EVENTS`), which `axbpf trace` reads.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use axiom_abi::hooks::{TickCtx, attach_type, prog_type};
+use axiom_abi::hooks::{HookEvent, TickCtx, attach_type, hook_index, paths, prog_type};
 use axiom_abi::uapi::errno::Errno;
-use axiom_bpf::command::ProgObject;
-use axiom_bpf::hook::HookSlot;
+use axiom_bpf::command::{MapObject, ProgObject};
+use axiom_bpf::hook::{Dispatch, HookSlot};
+use axiom_bpf::maps::MapSpec;
 use axiom_hal as hal;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 /// The timer-tick hook: every tick of every CPU.
 pub static TICK: HookSlot = HookSlot::new("tick", prog_type::AXIOM_TICK);
@@ -68,8 +77,90 @@ pub fn drop_ejected() {
     drop(ejected);
 }
 
+/// The kernel's maps for its hooks' statistics and events.
+struct Published {
+    stats: Arc<MapObject>,
+    events: Arc<MapObject>,
+    trace: Arc<MapObject>,
+}
+
+static PUBLISHED: spin::Once<Published> = spin::Once::new();
+/// Tracing on (read from the trace map when statistics are published).
+static TRACING: AtomicBool = AtomicBool::new(false);
+/// Events were written that may wake a reader (done from the tick,
+/// outside the scheduler's lock).
+static EVENTS_PENDING: AtomicBool = AtomicBool::new(false);
+
+/// Makes and pins the statistics, events and trace maps (at boot).
+pub fn init() {
+    let registry = crate::syscall::bpf_registry();
+    let spec = |map_type, key_size, value_size, max_entries| MapSpec {
+        map_type,
+        key_size,
+        value_size,
+        max_entries,
+        flags: 0,
+    };
+    use axiom_abi::uapi::types::map_type as mt;
+    let made = (|| {
+        Some(Published {
+            stats: registry
+                .kernel_map("hook_stats", spec(mt::ARRAY, 4, 656, 8), 1, paths::STATS)
+                .ok()?,
+            events: registry
+                .kernel_map("hook_events", spec(mt::RINGBUF, 0, 0, 256 * 1024), 1, paths::EVENTS)
+                .ok()?,
+            trace: registry
+                .kernel_map("hook_trace", spec(mt::ARRAY, 4, 4, 1), 1, paths::TRACE)
+                .ok()?,
+        })
+    })();
+    match made {
+        Some(p) => {
+            PUBLISHED.call_once(|| p);
+        }
+        None => println!("axiom: the hooks' statistics maps could not be made"),
+    }
+}
+
+/// Copies each hook's statistics into the statistics map and reads the
+/// trace switch (CPU 0, every 10 ticks).
+fn publish() {
+    let Some(p) = PUBLISHED.get() else { return };
+    for (index, slot) in [(hook_index::SCHED, &SCHED), (hook_index::TICK, &TICK)] {
+        let bytes = slot.stats().to_bytes();
+        let _ = p.stats.map.lock().update(&index.to_le_bytes(), &bytes, 0);
+    }
+    let on = p.trace.map.lock().read(&0u32.to_le_bytes()).is_some_and(|v| v != [0, 0, 0, 0]);
+    TRACING.store(on, Ordering::Relaxed);
+}
+
+/// Records a dispatch in the events ring buffer while tracing is on.
+/// Never wakes readers itself (the scheduler's lock may be held): the
+/// next tick does.
+pub fn trace(hook: u32, op: u32, event_ns: u64, d: &Dispatch) {
+    if !TRACING.load(Ordering::Relaxed) {
+        return;
+    }
+    let Some(p) = PUBLISHED.get() else { return };
+    let event = HookEvent {
+        event_ns,
+        start_ns: d.start_ns,
+        end_ns: d.end_ns,
+        ret: d.r0,
+        hook,
+        cpu: hal::cpu_index() as u32,
+        op,
+        reserved: 0,
+    };
+    if let Ok(true) = p.events.map.lock().output(&event.to_bytes(), 0) {
+        EVENTS_PENDING.store(true, Ordering::Release);
+    }
+}
+
 /// Runs the tick program (if one is attached) for a tick that entered
-/// the handler at cycle `entry`.
+/// the handler at cycle `entry`; on CPU 0, publishes the statistics
+/// every 10 ticks and wakes readers of new events.
 pub fn tick(entry: u64, tick: u64) {
     let ns = crate::time::cycles_to_ns;
     let ctx = TickCtx {
@@ -79,5 +170,17 @@ pub fn tick(entry: u64, tick: u64) {
         cpu: hal::cpu_index() as u32,
         reserved: 0,
     };
-    TICK.dispatch(&ctx as *const TickCtx as u64, ctx.entry_ns, || ns(hal::cycles()));
+    if let Some(d) =
+        TICK.dispatch(&ctx as *const TickCtx as u64, ctx.entry_ns, || ns(hal::cycles()))
+    {
+        trace(hook_index::TICK, 0, ctx.entry_ns, &d);
+    }
+    if hal::cpu_index() == 0 {
+        if tick.is_multiple_of(10) {
+            publish();
+        }
+        if EVENTS_PENDING.swap(false, Ordering::AcqRel) {
+            crate::poll::READINESS.wake_all();
+        }
+    }
 }

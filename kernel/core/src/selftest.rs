@@ -59,6 +59,7 @@ pub const TESTS: &[Test] = &[
     ),
     ("sched hook: a policy the verifier refuses leaves the running one in place", bad_policy_test),
     ("sched hook: the watchdog ejects a policy that starves its tasks", starving_policy_test),
+    ("hooks: axbpf trace reads dispatch events and prints the latency table", trace_test),
     ("scheduler: a policy dispatching a task that cannot run is ejected", eject_test),
 ];
 
@@ -847,4 +848,23 @@ fn starving_policy_test() -> bool {
     // stays pinned and takes the new program).
     let restored = attach_policy("sched_rr") && sched::policy_status().0.contains("round_robin");
     ran && ejected && restored
+}
+
+fn trace_test() -> bool {
+    if !matches!(axbpf(&["load", "/lib/bpf/tick_count.bpf.o", "--attach", "tick"]), Some((0, _))) {
+        return false;
+    }
+    let out = axbpf(&["trace", "--duration", "200", "--show", "4"]);
+    let detached = matches!(axbpf(&["detach", "tick"]), Some((0, _)));
+    let Some((0, text)) = out else {
+        println!("axbpf trace: {out:?}");
+        return false;
+    };
+    let row =
+        |hook: &str| text.lines().any(|l| l.starts_with(hook) && l.split_whitespace().count() == 8);
+    let ok = text.contains("dispatches traced") && row("sched") && row("tick") && detached;
+    if !ok {
+        println!("axbpf trace:\n{text}");
+    }
+    ok
 }

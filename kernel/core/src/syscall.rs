@@ -337,6 +337,16 @@ fn newfstatat(p: &Process, dirfd: u64, path: u64, out: u64, flags: u64) -> SysRe
     if let Some(file) = MemoryFile::generated(&path) {
         return put(out, &stat_bytes(&file.stat())).map(|_| 0);
     }
+    // The BPF file system: directories, and pins (files, as Linux shows
+    // them).
+    if path.starts_with(axiom_bpf::command::BPFFS) {
+        let mode = match BPF.bpffs_entry(&path).ok_or(Errno::ENOENT)? {
+            true => crate::file::S_IFDIR | 0o755,
+            false => crate::file::S_IFREG | 0o600,
+        };
+        let s = crate::file::Stat { mode, size: 0, ino: 4 };
+        return put(out, &stat_bytes(&s)).map(|_| 0);
+    }
     let data = crate::fs::lookup(&path).ok_or(Errno::ENOENT)?;
     let s =
         crate::file::Stat { mode: crate::file::S_IFREG | 0o555, size: data.len() as u64, ino: 2 };
@@ -580,6 +590,11 @@ static BPF: axiom_bpf::command::Registry = axiom_bpf::command::Registry::new();
 pub fn heap_can_spare(bytes: usize) -> bool {
     let free = hal::heap_size().saturating_sub(hal::heap_used());
     bytes.saturating_add(1 << 20) <= free
+}
+
+/// The kernel's BPF objects (for its own maps).
+pub fn bpf_registry() -> &'static axiom_bpf::command::Registry {
+    &BPF
 }
 
 /// The BPF object pinned at `path`.

@@ -70,8 +70,13 @@ fn info_into(fd: &OwnedFd, mut info: Vec<u8>) -> Result<Vec<u8>, Failure> {
 
 fn map(id: u32) -> Result<(OwnedFd, MapInfo), Failure> {
     let fd = fd_by_id(cmd::MAP_GET_FD_BY_ID, id, "map")?;
-    let m = MapInfo::from_bytes(&info(&fd, MapInfo::SIZE)?);
+    let m = map_info(&fd)?;
     Ok((fd, m))
+}
+
+/// The info of the map behind `fd`.
+pub fn map_info(fd: &OwnedFd) -> Result<MapInfo, Failure> {
+    Ok(MapInfo::from_bytes(&info(fd, MapInfo::SIZE)?))
 }
 
 fn elem(fd: &OwnedFd, key: &[u8], value: u64, flags: u64) -> [u8; 128] {

@@ -7,6 +7,7 @@
 mod backend;
 mod kernel;
 mod sys;
+mod trace;
 
 use axiom_abi::uapi::attr::{GetIdAttr, InfoAttr, MapInfo, ProgInfo};
 use axiom_abi::uapi::types::{MAP_TYPE_NAMES, PROG_TYPE_NAMES, cmd};
@@ -80,6 +81,16 @@ enum Command {
         /// the running one in place.
         #[arg(long, value_name = "HOOK")]
         attach: Option<String>,
+    },
+    /// Trace Axiom's hook dispatches: turn tracing on for a while, print
+    /// the first events and a latency table per hook (p50, p99, max).
+    Trace {
+        /// How long to trace, in milliseconds.
+        #[arg(long, default_value_t = 1000)]
+        duration: u64,
+        /// Events to print.
+        #[arg(long, default_value_t = 10)]
+        show: usize,
     },
     /// Detach what `load --attach HOOK` attached (Axiom's hooks).
     Detach {
@@ -298,6 +309,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             println!("{}: {} maps, {} programs", b.name(), o.maps.len(), o.programs.len());
             Ok(())
         }
+        Command::Trace { duration, show } => trace::run(*duration, *show),
         Command::Detach { hook } => {
             let h = kernel::Hook::parse(hook)?;
             kernel::detach(&h)?;

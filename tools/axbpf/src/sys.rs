@@ -26,3 +26,97 @@ pub fn default_sigpipe() {
     // SAFETY: sets a signal disposition to its default; no handler runs.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
 }
+
+/// A BPF ring buffer read through its mapping, as libbpf reads one: the
+/// consumer page mapped read+write, the producer page and the data
+/// (twice in a row) read-only.
+pub struct RingReader {
+    consumer: *mut u8,
+    producer: *mut u8,
+    size: usize,
+    page: usize,
+}
+
+impl RingReader {
+    /// Maps the ring buffer behind `fd`, whose data area is `size` bytes.
+    pub fn new(fd: &OwnedFd, size: usize) -> Result<RingReader, i32> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: sysconf has no preconditions.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+        let map = |len: usize, prot: i32, offset: usize| -> Result<*mut u8, i32> {
+            // SAFETY: a new shared mapping of the descriptor at an address
+            // the kernel chooses; the result is checked.
+            let p = unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    len,
+                    prot,
+                    libc::MAP_SHARED,
+                    fd.as_raw_fd(),
+                    offset as libc::off_t,
+                )
+            };
+            if p == libc::MAP_FAILED {
+                Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+            } else {
+                Ok(p as *mut u8)
+            }
+        };
+        let consumer = map(page, libc::PROT_READ | libc::PROT_WRITE, 0)?;
+        let producer = map(page + 2 * size, libc::PROT_READ, page)?;
+        Ok(RingReader { consumer, producer, size, page })
+    }
+
+    /// The next committed record (discarded ones skipped), or `None` when
+    /// there is none yet.
+    pub fn next(&mut self) -> Option<Vec<u8>> {
+        use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+        // SAFETY: the first words of the consumer and producer pages are
+        // the 8-aligned positions, mapped for the reader's life.
+        let (cons, prod) = unsafe {
+            (
+                AtomicU64::from_ptr(self.consumer as *mut u64),
+                AtomicU64::from_ptr(self.producer as *mut u64),
+            )
+        };
+        let mut c = cons.load(Ordering::Acquire);
+        while c < prod.load(Ordering::Acquire) {
+            let offset = self.page + (c as usize & (self.size - 1));
+            // SAFETY: a record header inside the mapped data area (8-aligned).
+            let word = unsafe { AtomicU32::from_ptr(self.producer.add(offset) as *mut u32) }
+                .load(Ordering::Acquire);
+            if word & (1 << 31) != 0 {
+                return None;
+            }
+            let len = (word & !(3 << 30)) as usize;
+            // SAFETY: the record's bytes follow its header inside the data
+            // area, mapped twice in a row, so they never run past it.
+            let data = unsafe { std::slice::from_raw_parts(self.producer.add(offset + 8), len) };
+            let record = (word & (1 << 30) == 0).then(|| data.to_vec());
+            c += (len as u64 + 8 + 7) & !7;
+            cons.store(c, Ordering::Release);
+            if record.is_some() {
+                return record;
+            }
+        }
+        None
+    }
+
+    /// Waits up to `ms` for `fd` (the ring's descriptor) to be readable.
+    pub fn wait(fd: &OwnedFd, ms: i32) {
+        use std::os::fd::AsRawFd;
+        let mut p = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd for the duration of the call.
+        unsafe { libc::poll(&mut p, 1, ms) };
+    }
+}
+
+impl Drop for RingReader {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the two mappings `new` made.
+        unsafe {
+            libc::munmap(self.consumer as *mut libc::c_void, self.page);
+            libc::munmap(self.producer as *mut libc::c_void, self.page + 2 * self.size);
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! `axbpf trace`: Axiom's hook dispatches, from the kernel's pinned
+//! statistics map and events ring buffer (`axiom_abi::hooks::paths`):
+//! turns tracing on, reads the events for a while, turns it off, and
+//! prints the first events and a per-hook latency table.
+
+use crate::backend::Failure;
+use crate::sys::{self, RingReader};
+use axiom_abi::hooks::{HookEvent, HookStats, hook_index, paths, sched_op};
+use axiom_abi::uapi::attr::{MapElemAttr, ObjAttr};
+use axiom_abi::uapi::types::cmd;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+fn fail(message: String) -> Failure {
+    Failure { message, log: String::new() }
+}
+
+fn get(path: &str) -> Result<OwnedFd, Failure> {
+    let c = std::ffi::CString::new(path).map_err(|_| fail(format!("{path}: bad path")))?;
+    let mut buf = [0u8; 128];
+    ObjAttr { pathname: c.as_ptr() as u64, ..ObjAttr::default() }.write_to(&mut buf);
+    sys::bpf_fd(cmd::OBJ_GET, &mut buf).map_err(|e| {
+        fail(format!(
+            "{path}: {} (errno {e}): not an Axiom kernel, or its hooks' maps are missing",
+            std::io::Error::from_raw_os_error(e)
+        ))
+    })
+}
+
+fn elem(command: u32, fd: &OwnedFd, key: u32, value: &mut [u8]) -> Result<(), Failure> {
+    let key = key.to_le_bytes();
+    let mut buf = [0u8; 128];
+    MapElemAttr {
+        map_fd: fd.as_raw_fd() as u32,
+        key: key.as_ptr() as u64,
+        value: value.as_mut_ptr() as u64,
+        flags: 0,
+    }
+    .write_to(&mut buf);
+    sys::bpf(command, &mut buf).map(|_| ()).map_err(|e| fail(format!("map element: errno {e}")))
+}
+
+/// The `p`-th percentile of sorted `v`.
+pub fn percentile(v: &[u64], p: f64) -> u64 {
+    if v.is_empty() {
+        return 0;
+    }
+    let i = ((v.len() - 1) as f64 * p / 100.0).round() as usize;
+    v[i.min(v.len() - 1)]
+}
+
+/// The `p`-th percentile of a log2 histogram: the upper bound of the
+/// bucket it falls in.
+pub fn histogram_percentile(buckets: &[u64], p: f64) -> u64 {
+    let total: u64 = buckets.iter().sum();
+    if total == 0 {
+        return 0;
+    }
+    let want = (total as f64 * p / 100.0).ceil().max(1.0) as u64;
+    let mut seen = 0;
+    for (i, &n) in buckets.iter().enumerate() {
+        seen += n;
+        if seen >= want {
+            return (2u64 << i) - 1;
+        }
+    }
+    u64::MAX
+}
+
+fn hook_name(i: u32) -> &'static str {
+    hook_index::NAMES.get(i as usize).copied().unwrap_or("?")
+}
+
+fn op_name(hook: u32, op: u32) -> &'static str {
+    if hook != hook_index::SCHED {
+        return "";
+    }
+    match op {
+        sched_op::SELECT_CPU => " select_cpu",
+        sched_op::ENQUEUE => " enqueue",
+        sched_op::DISPATCH => " dispatch",
+        sched_op::RUNNING => " running",
+        sched_op::STOPPING => " stopping",
+        sched_op::TICK => " tick",
+        _ => " ?",
+    }
+}
+
+/// Traces for `ms` milliseconds; prints `show` events and the table.
+pub fn run(ms: u64, show: usize) -> Result<(), Failure> {
+    let stats = get(paths::STATS)?;
+    let events = get(paths::EVENTS)?;
+    let switch = get(paths::TRACE)?;
+    let info = crate::kernel::map_info(&events)?;
+    let mut ring = RingReader::new(&events, info.max_entries as usize)
+        .map_err(|e| fail(format!("mmap of the events ring buffer: errno {e}")))?;
+    while ring.next().is_some() {}
+    elem(cmd::MAP_UPDATE_ELEM, &switch, 0, &mut 1u32.to_le_bytes())?;
+    let start = Instant::now();
+    let mut seen = Vec::new();
+    while start.elapsed() < Duration::from_millis(ms) {
+        RingReader::wait(&events, 20);
+        while let Some(r) = ring.next() {
+            if r.len() >= 48 {
+                seen.push(HookEvent::from_bytes(&r));
+            }
+        }
+    }
+    elem(cmd::MAP_UPDATE_ELEM, &switch, 0, &mut 0u32.to_le_bytes())?;
+    while let Some(r) = ring.next() {
+        if r.len() >= 48 {
+            seen.push(HookEvent::from_bytes(&r));
+        }
+    }
+    println!("{} dispatches traced in {ms} ms", seen.len());
+    for e in seen.iter().take(show) {
+        println!(
+            "  {:>14} ns cpu {} {}{}: +{} ns to start, ran {} ns, returned {}",
+            e.event_ns,
+            e.cpu,
+            hook_name(e.hook),
+            op_name(e.hook, e.op),
+            e.start_ns.saturating_sub(e.event_ns),
+            e.end_ns.saturating_sub(e.start_ns),
+            e.ret as i64
+        );
+    }
+    println!(
+        "{:<6} {:>9} {:>10} {:>10} {:>10}   {:>9} {:>9} {:>9}",
+        "hook", "count", "start p50", "p99", "max", "run p50", "p99", "max"
+    );
+    for hook in 0..hook_index::NAMES.len() as u32 {
+        let mine: Vec<&HookEvent> = seen.iter().filter(|e| e.hook == hook).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let mut lat: Vec<u64> =
+            mine.iter().map(|e| e.start_ns.saturating_sub(e.event_ns)).collect();
+        let mut run: Vec<u64> = mine.iter().map(|e| e.end_ns.saturating_sub(e.start_ns)).collect();
+        lat.sort_unstable();
+        run.sort_unstable();
+        println!(
+            "{:<6} {:>9} {:>10} {:>10} {:>10}   {:>9} {:>9} {:>9}",
+            hook_name(hook),
+            mine.len(),
+            percentile(&lat, 50.0),
+            percentile(&lat, 99.0),
+            lat.last().copied().unwrap_or(0),
+            percentile(&run, 50.0),
+            percentile(&run, 99.0),
+            run.last().copied().unwrap_or(0)
+        );
+    }
+    println!("since boot (the kernel's log2 histograms; percentiles are bucket bounds, ns):");
+    for hook in 0..hook_index::NAMES.len() as u32 {
+        let mut value = vec![0u8; 656];
+        if elem(cmd::MAP_LOOKUP_ELEM, &stats, hook, &mut value).is_err() {
+            continue;
+        }
+        let s = HookStats::from_bytes(&value);
+        if s.runs == 0 && s.skipped == 0 {
+            continue;
+        }
+        println!(
+            "  {:<6} {} runs, {} skipped; start p50 <= {} p99 <= {}; run p50 <= {} p99 <= {}",
+            hook_name(hook),
+            s.runs,
+            s.skipped,
+            histogram_percentile(&s.latency, 50.0),
+            histogram_percentile(&s.latency, 99.0),
+            histogram_percentile(&s.run_time, 50.0),
+            histogram_percentile(&s.run_time, 99.0)
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_of_samples_and_histograms() {
+        let v: Vec<u64> = (1..=100).collect();
+        assert_eq!(percentile(&v, 50.0), 51);
+        assert_eq!(percentile(&v, 99.0), 99);
+        assert_eq!(percentile(&[], 50.0), 0);
+        let mut h = [0u64; 40];
+        h[3] = 90; // 8..15 ns
+        h[10] = 10; // 1024..2047 ns
+        assert_eq!(histogram_percentile(&h, 50.0), 15);
+        assert_eq!(histogram_percentile(&h, 90.0), 15);
+        assert_eq!(histogram_percentile(&h, 99.0), 2047);
+        assert_eq!(histogram_percentile(&[0; 40], 50.0), 0);
+    }
+}
