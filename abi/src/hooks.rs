@@ -4,15 +4,17 @@
 //! rather than taken for something else), and the context each hook's
 //! program receives in `r1` (read-only).
 //!
-//! The timer-tick and scheduler hooks exist; the IRQ-filter and IIO
-//! hooks take the numbers reserved here when they arrive.
+//! The timer-tick, scheduler and IRQ-filter hooks exist; the IIO hook
+//! takes the numbers reserved here when it arrives.
 
 /// `BPF_PROG_TYPE_*` values of Axiom's hooks.
 pub mod prog_type {
     /// A scheduler policy: one program answers every callback, told which
     /// by [`SchedCtx::op`](super::SchedCtx).
     pub const AXIOM_SCHED: u32 = 0x1000;
-    /// An interrupt-line filter (reserved).
+    /// An interrupt-line filter: runs on each interrupt of the line it
+    /// is attached to, with an [`IrqCtx`](super::IrqCtx), and returns an
+    /// [`irq_verdict`](super::irq_verdict).
     pub const AXIOM_IRQ: u32 = 0x1001;
     /// An IIO scan filter (reserved).
     pub const AXIOM_IIO: u32 = 0x1002;
@@ -26,7 +28,8 @@ pub mod prog_type {
 pub mod attach_type {
     /// The scheduler (`target_fd` 0).
     pub const AXIOM_SCHED: u32 = 0x1000;
-    /// An interrupt line, `target_fd` its number (reserved).
+    /// An interrupt line, `target_fd` its number (ISA IRQ 0-15; a line
+    /// with a driver: the RTC's, 8).
     pub const AXIOM_IRQ: u32 = 0x1001;
     /// An IIO device, `target_fd` its index (reserved).
     pub const AXIOM_IIO: u32 = 0x1002;
@@ -56,6 +59,40 @@ pub struct TickCtx {
 const _: () = assert!(core::mem::size_of::<TickCtx>() == 32);
 const _: () = assert!(core::mem::offset_of!(TickCtx, tick) == 16);
 const _: () = assert!(core::mem::offset_of!(TickCtx, cpu) == 24);
+
+/// What an IRQ filter returns.
+pub mod irq_verdict {
+    /// Run the line's handler now.
+    pub const HANDLE: u64 = 0;
+    /// Drop the interrupt (the device was acknowledged; nothing else runs).
+    pub const DROP: u64 = 1;
+    /// Run the handler later, in a kernel thread.
+    pub const DEFER: u64 = 2;
+    /// Drop it and mask the line for 10 ms.
+    pub const RATE_LIMIT: u64 = 3;
+    /// Verdicts counted per line: the four, and anything else (treated
+    /// as `HANDLE`).
+    pub const COUNTED: usize = 5;
+}
+
+/// What an IRQ filter receives: `struct axiom_irq_ctx` (read-only).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IrqCtx {
+    /// The interrupt line.
+    pub line: u32,
+    /// The CPU it came to.
+    pub cpu: u32,
+    /// The handler's entry, ns since boot.
+    pub entry_ns: u64,
+    /// The device's state, read when it was acknowledged (the RTC: its
+    /// register C, bit 6 periodic).
+    pub state: u64,
+    /// Interrupts on this line so far, this one included.
+    pub count: u64,
+}
+
+const _: () = assert!(core::mem::size_of::<IrqCtx>() == 32);
 
 /// The scheduler callbacks (`SchedCtx::op`), modelled on Linux's
 /// `sched_ext` operations.
@@ -117,6 +154,10 @@ pub mod paths {
     /// A ring buffer of [`HookEvent`](super::HookEvent)s, one per dispatch
     /// while tracing is on.
     pub const EVENTS: &str = "/sys/fs/bpf/axiom/events";
+    /// An array map: key the interrupt line, value its verdict counts
+    /// (`u64` each: handle, drop, defer, rate-limit, other), refreshed
+    /// every 10 ms.
+    pub const IRQ_VERDICTS: &str = "/sys/fs/bpf/axiom/irq_verdicts";
     /// An array map of one `u32`: non-zero turns tracing on.
     pub const TRACE: &str = "/sys/fs/bpf/axiom/trace";
 }

@@ -35,4 +35,18 @@ struct axiom_tick_ctx {
 	__u32 cpu;
 	__u32 reserved;
 };
+/* IRQ-filter verdicts. */
+#define AXIOM_IRQ_HANDLE 0
+#define AXIOM_IRQ_DROP 1
+#define AXIOM_IRQ_DEFER 2
+#define AXIOM_IRQ_RATE_LIMIT 3
+
+/* An IRQ filter's context (read-only). */
+struct axiom_irq_ctx {
+	__u32 line;
+	__u32 cpu;
+	__u64 entry_ns;
+	__u64 state;
+	__u64 count;
+};
 #endif

@@ -31,6 +31,15 @@ const SCHED_CTX: &[CtxField] = &[
     CtxField { off: 40, size: 8, narrow: false, writable: true, kind: FieldKind::Scalar },
 ];
 
+/// `struct axiom_irq_ctx`.
+const IRQ_CTX: &[CtxField] = &[
+    read_only(0, 4),  // line
+    read_only(4, 4),  // cpu
+    read_only(8, 8),  // entry_ns
+    read_only(16, 8), // state
+    read_only(24, 8), // count
+];
+
 /// What hook programs may call: map helpers (queues and stacks too), the
 /// clock, random numbers, the CPU id and the ring buffer.
 const HOOK_HELPERS: &[i32] = &[1, 2, 3, 5, 7, 8, 87, 88, 89, 125, 130, 131, 132, 133, 134];
@@ -42,6 +51,16 @@ pub const PROG_TYPES: &[(u32, ProgType)] = &[
         ProgType {
             name: "axiom_tick",
             fields: TICK_CTX,
+            helpers: HOOK_HELPERS,
+            ld_abs: false,
+            ret_range: None,
+        },
+    ),
+    (
+        prog_type::AXIOM_IRQ,
+        ProgType {
+            name: "axiom_irq",
+            fields: IRQ_CTX,
             helpers: HOOK_HELPERS,
             ld_abs: false,
             ret_range: None,

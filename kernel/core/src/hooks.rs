@@ -12,7 +12,9 @@
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use axiom_abi::hooks::{HookEvent, TickCtx, attach_type, hook_index, paths, prog_type};
+use axiom_abi::hooks::{
+    HookEvent, HookStats, TickCtx, attach_type, hook_index, irq_verdict, paths, prog_type,
+};
 use axiom_abi::uapi::errno::Errno;
 use axiom_bpf::command::{MapObject, ProgObject};
 use axiom_bpf::hook::{Dispatch, HookSlot};
@@ -35,6 +37,9 @@ pub fn slot(attach: u32, target: u32) -> Result<&'static HookSlot, Errno> {
     match (attach, target) {
         (attach_type::AXIOM_TICK, 0) => Ok(&TICK),
         (attach_type::AXIOM_SCHED, 0) => Ok(&SCHED),
+        (attach_type::AXIOM_IRQ, line) if crate::irq::has_driver(line) => {
+            Ok(&crate::irq::SLOTS[line as usize])
+        }
         _ => Err(Errno::EINVAL),
     }
 }
@@ -82,6 +87,7 @@ struct Published {
     stats: Arc<MapObject>,
     events: Arc<MapObject>,
     trace: Arc<MapObject>,
+    irq: Arc<MapObject>,
 }
 
 static PUBLISHED: spin::Once<Published> = spin::Once::new();
@@ -113,6 +119,14 @@ pub fn init() {
             trace: registry
                 .kernel_map("hook_trace", spec(mt::ARRAY, 4, 4, 1), 1, paths::TRACE)
                 .ok()?,
+            irq: registry
+                .kernel_map(
+                    "irq_verdicts",
+                    spec(mt::ARRAY, 4, 8 * irq_verdict::COUNTED as u32, crate::irq::LINES as u32),
+                    1,
+                    paths::IRQ_VERDICTS,
+                )
+                .ok()?,
         })
     })();
     match made {
@@ -131,6 +145,25 @@ fn publish() {
         let bytes = slot.stats().to_bytes();
         let _ = p.stats.map.lock().update(&index.to_le_bytes(), &bytes, 0);
     }
+    // The interrupt lines' filters, summed into the IRQ hook's entry,
+    // and each line's verdicts.
+    let mut irq = HookStats { runs: 0, skipped: 0, latency: [0; 40], run_time: [0; 40] };
+    for (line, slot) in crate::irq::SLOTS.iter().enumerate() {
+        let s = slot.stats();
+        irq.runs += s.runs;
+        irq.skipped += s.skipped;
+        for i in 0..s.latency.len() {
+            irq.latency[i] += s.latency[i];
+            irq.run_time[i] += s.run_time[i];
+        }
+        let (verdicts, _) = crate::irq::counts(line);
+        let mut bytes = [0u8; 8 * irq_verdict::COUNTED];
+        for (i, v) in verdicts.iter().enumerate() {
+            bytes[8 * i..8 * i + 8].copy_from_slice(&v.to_le_bytes());
+        }
+        let _ = p.irq.map.lock().update(&(line as u32).to_le_bytes(), &bytes, 0);
+    }
+    let _ = p.stats.map.lock().update(&hook_index::IRQ.to_le_bytes(), &irq.to_bytes(), 0);
     let on = p.trace.map.lock().read(&0u32.to_le_bytes()).is_some_and(|v| v != [0, 0, 0, 0]);
     TRACING.store(on, Ordering::Relaxed);
 }
@@ -176,6 +209,7 @@ pub fn tick(entry: u64, tick: u64) {
         trace(hook_index::TICK, 0, ctx.entry_ns, &d);
     }
     if hal::cpu_index() == 0 {
+        crate::irq::tick(tick);
         if tick.is_multiple_of(10) {
             publish();
         }

@@ -90,6 +90,7 @@ fn kernel_start(start_info: u64) -> ! {
         cpu_id: hal::cpu_index,
     });
     crate::hooks::init();
+    crate::irq::init();
     crate::time::on_tick(crate::sched::tick);
     hal::user::set_syscall_handler(crate::syscall::handle);
     hal::set_user_fault_handler(crate::process::fault);

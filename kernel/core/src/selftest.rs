@@ -60,6 +60,10 @@ pub const TESTS: &[Test] = &[
     ("sched hook: a policy the verifier refuses leaves the running one in place", bad_policy_test),
     ("sched hook: the watchdog ejects a policy that starves its tasks", starving_policy_test),
     ("hooks: axbpf trace reads dispatch events and prints the latency table", trace_test),
+    (
+        "irq hook: filters on the RTC's line drop a 1 kHz storm, defer, rate-limit; verdicts counted",
+        irq_filter_test,
+    ),
     ("scheduler: a policy dispatching a task that cannot run is ejected", eject_test),
 ];
 
@@ -865,6 +869,66 @@ fn trace_test() -> bool {
     let ok = text.contains("dispatches traced") && row("sched") && row("tick") && detached;
     if !ok {
         println!("axbpf trace:\n{text}");
+    }
+    ok
+}
+
+/// One phase of the IRQ test: `ticks` of the RTC's 1024 Hz interrupt
+/// under whatever filter is attached; the verdict counts and handled
+/// interrupts it added.
+fn rtc_phase(ticks: u64) -> ([u64; 5], u64, u64) {
+    use crate::irq::{RTC_HANDLED, counts};
+    let line = hal::RTC_IRQ as usize;
+    let (before, seen_before) = counts(line);
+    let handled_before = RTC_HANDLED.load(Ordering::Relaxed);
+    // 32768 >> (6 - 1) = 1024 Hz.
+    hal::rtc_periodic(Some(6));
+    sched::sleep_ticks(ticks);
+    hal::rtc_periodic(None);
+    // Deferred work and the rate limit's mask settle.
+    sched::sleep_ticks(20);
+    let (after, seen_after) = counts(line);
+    let added = core::array::from_fn(|i| after[i] - before[i]);
+    (added, seen_after - seen_before, RTC_HANDLED.load(Ordering::Relaxed) - handled_before)
+}
+
+fn irq_filter_test() -> bool {
+    let (plain, plain_seen, plain_handled) = rtc_phase(100);
+    let attach = |obj: &str| {
+        let path = alloc::format!("/lib/bpf/{obj}.bpf.o");
+        matches!(axbpf(&["load", &path, "--attach", "irq:8"]), Some((0, _)))
+    };
+    let storm_ok = attach("irq_storm");
+    let (storm, storm_seen, storm_handled) = rtc_phase(200);
+    let defer_ok = attach("irq_defer");
+    let (defer, _, defer_handled) = rtc_phase(100);
+    let limit_ok = attach("irq_ratelimit");
+    let (limit, limit_seen, _) = rtc_phase(100);
+    let detached = matches!(axbpf(&["detach", "irq:8"]), Some((0, _)));
+    println!(
+        "irq hook: RTC at 1024 Hz, no filter: {plain_seen} interrupts, {plain_handled} handled; \
+         storm filter: {storm_seen} interrupts, {} dropped, {storm_handled} handled; defer: {} \
+         deferred, {defer_handled} handled by the thread; rate limit: {limit_seen} interrupts, {} \
+         rate-limited",
+        storm[1], defer[2], limit[3]
+    );
+    let ok = plain_seen > 50
+        && plain_handled == plain_seen
+        && plain[0] == plain_seen
+        && storm_ok
+        && storm[1] > storm[0] * 2
+        && storm_handled == storm[0]
+        && defer_ok
+        && defer[2] > 0
+        && defer_handled == defer[2]
+        && limit_ok
+        && limit[3] > 0
+        && limit_seen * 4 < plain_seen
+        && detached;
+    if !ok {
+        println!(
+            "irq hook: counts plain {plain:?} storm {storm:?} defer {defer:?} limit {limit:?}"
+        );
     }
     ok
 }

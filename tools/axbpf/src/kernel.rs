@@ -254,23 +254,29 @@ impl Hook {
     /// there yet (`irq:N`, `iio:DEV`).
     pub fn parse(name: &str) -> Result<Hook, Failure> {
         use axiom_abi::hooks::{attach_type, prog_type};
-        let (prog_type, attach_type) = match name {
-            "sched" => (prog_type::AXIOM_SCHED, attach_type::AXIOM_SCHED),
-            "tick" => (prog_type::AXIOM_TICK, attach_type::AXIOM_TICK),
-            n if n.starts_with("irq:") || n.starts_with("iio:") => {
+        let (prog_type, attach_type, target) = match name {
+            "sched" => (prog_type::AXIOM_SCHED, attach_type::AXIOM_SCHED, 0),
+            "tick" => (prog_type::AXIOM_TICK, attach_type::AXIOM_TICK, 0),
+            n if n.starts_with("irq:") => {
+                let line = n[4..].parse::<u32>().map_err(|_| {
+                    fail(format!("--attach {n}: expected irq:LINE, a number (irq:8)"))
+                })?;
+                (prog_type::AXIOM_IRQ, attach_type::AXIOM_IRQ, line)
+            }
+            n if n.starts_with("iio:") => {
                 return Err(fail(format!(
-                    "--attach {n}: the IRQ-filter and IIO hooks are not in the kernel yet \
-                     (sched and tick are)"
+                    "--attach {n}: the IIO hook is not in the kernel yet (sched, tick and irq:N are)"
                 )));
             }
-            n => return Err(fail(format!("--attach {n}: no such hook (sched, tick)"))),
+            n => return Err(fail(format!("--attach {n}: no such hook (sched, tick, irq:LINE)"))),
         };
-        Ok(Hook { name: name.into(), prog_type, attach_type, target: 0 })
+        Ok(Hook { name: name.into(), prog_type, attach_type, target })
     }
 
-    /// Where the hook's link is pinned: `/sys/fs/bpf/axiom/<hook>`.
+    /// Where the hook's link is pinned: `/sys/fs/bpf/axiom/<hook>` (`irq:8`
+    /// as `irq-8`).
     pub fn pin_path(&self) -> std::path::PathBuf {
-        Path::new("/sys/fs/bpf/axiom").join(&self.name)
+        Path::new("/sys/fs/bpf/axiom").join(self.name.replace(':', "-"))
     }
 }
 

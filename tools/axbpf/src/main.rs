@@ -75,7 +75,7 @@ enum Command {
         #[arg(long)]
         pin: Option<PathBuf>,
         /// Attach the object's program for HOOK to it (Axiom's hooks:
-        /// `sched`, `tick`): the program replaces the running one in one
+        /// `sched`, `tick`, `irq:LINE`): the program replaces the running one in one
         /// step, or is attached by a link pinned at
         /// /sys/fs/bpf/axiom/HOOK. A program that fails to load leaves
         /// the running one in place.
@@ -94,7 +94,7 @@ enum Command {
     },
     /// Detach what `load --attach HOOK` attached (Axiom's hooks).
     Detach {
-        /// The hook: `sched`, `tick`.
+        /// The hook: `sched`, `tick`, `irq:LINE`.
         hook: String,
     },
     /// Run a program on input data (like BPF_PROG_TEST_RUN).

@@ -151,6 +151,28 @@ pub fn run(ms: u64, show: usize) -> Result<(), Failure> {
             run.last().copied().unwrap_or(0)
         );
     }
+    // Interrupt lines with a filter's verdicts.
+    if let Ok(verdicts) = get(paths::IRQ_VERDICTS) {
+        for line in 0..16u32 {
+            let mut value = vec![0u8; 40];
+            if elem(cmd::MAP_LOOKUP_ELEM, &verdicts, line, &mut value).is_err() {
+                continue;
+            }
+            let n = |i: usize| {
+                u64::from_le_bytes(value[8 * i..8 * i + 8].try_into().unwrap_or_default())
+            };
+            if (0..5).any(|i| n(i) != 0) {
+                println!(
+                    "irq {line} verdicts since boot: handled {}, dropped {}, deferred {}, rate-limited {}, other {}",
+                    n(0),
+                    n(1),
+                    n(2),
+                    n(3),
+                    n(4)
+                );
+            }
+        }
+    }
     println!("since boot (the kernel's log2 histograms; percentiles are bucket bounds, ns):");
     for hook in 0..hook_index::NAMES.len() as u32 {
         let mut value = vec![0u8; 656];

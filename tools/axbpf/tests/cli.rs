@@ -226,7 +226,9 @@ fn pinned_objects_are_inspected_by_id() {
     let obj = objects.iter().find(|p| p.ends_with("socket_count.bpf.o")).unwrap();
     let o = obj.to_str().unwrap();
     fails(&["load", o, "--attach", "sched"], "--attach sched: no program in the object");
-    fails(&["load", o, "--attach", "irq:4"], "not in the kernel yet");
+    fails(&["load", o, "--attach", "iio:accel"], "not in the kernel yet");
+    fails(&["load", o, "--attach", "irq:x"], "expected irq:LINE");
+    fails(&["load", o, "--attach", "irq:8"], "no program in the object for that hook");
     fails(&["load", o, "--attach", "nowhere"], "no such hook");
     fails(&["detach", "nowhere"], "no such hook");
     fails(

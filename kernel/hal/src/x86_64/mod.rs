@@ -171,6 +171,46 @@ pub fn console_tx_interrupt(on: bool) {
     port::outb(0x3f8 + 1, if on { 0x02 } else { 0 });
 }
 
+/// The CMOS real-time clock's interrupt line (ISA IRQ 8).
+pub const RTC_IRQ: u8 = 8;
+
+fn cmos_write(register: u8, value: u8) {
+    // Bit 7 of the index port keeps NMIs masked while we talk to the RTC.
+    port::outb(0x70, 0x80 | register);
+    port::outb(0x71, value);
+}
+
+fn cmos_read(register: u8) -> u8 {
+    port::outb(0x70, 0x80 | register);
+    port::inb(0x71)
+}
+
+/// Starts the RTC's periodic interrupt at `32768 >> (rate - 1)` Hz
+/// (`rate` 3 to 15: 8192 Hz down to 2 Hz); `None` stops it.
+pub fn rtc_periodic(rate: Option<u8>) {
+    let on = disable_interrupts();
+    let b = cmos_read(0x0b);
+    match rate {
+        Some(r) => {
+            let a = cmos_read(0x0a);
+            cmos_write(0x0a, (a & 0xf0) | (r.clamp(3, 15) & 0x0f));
+            cmos_write(0x0b, b | 0x40);
+        }
+        None => cmos_write(0x0b, b & !0x40),
+    }
+    // Reading register C acknowledges anything pending.
+    cmos_read(0x0c);
+    if on {
+        enable_interrupts();
+    }
+}
+
+/// Acknowledges an RTC interrupt; its cause (register C: bit 6
+/// periodic, 5 alarm, 4 update ended, 7 any).
+pub fn rtc_ack() -> u8 {
+    cmos_read(0x0c)
+}
+
 /// Opens the clock's calibration window (early in boot; see [`calibrate`]).
 pub fn start_clock() {
     clock::begin();
