@@ -54,9 +54,13 @@ pub struct TickCtx {
     pub cpu: u32,
     /// Zero.
     pub reserved: u32,
+    /// When the timer was due, ns since boot (its TSC deadline, or when
+    /// the periodic counter reloaded): the programmed time the interrupt
+    /// answers.
+    pub deadline_ns: u64,
 }
 
-const _: () = assert!(core::mem::size_of::<TickCtx>() == 32);
+const _: () = assert!(core::mem::size_of::<TickCtx>() == 40);
 const _: () = assert!(core::mem::offset_of!(TickCtx, tick) == 16);
 const _: () = assert!(core::mem::offset_of!(TickCtx, cpu) == 24);
 

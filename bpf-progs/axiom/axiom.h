@@ -34,6 +34,7 @@ struct axiom_tick_ctx {
 	__u64 tick;
 	__u32 cpu;
 	__u32 reserved;
+	__u64 deadline_ns;
 };
 /* IRQ-filter verdicts. */
 #define AXIOM_IRQ_HANDLE 0

@@ -16,6 +16,7 @@ const TICK_CTX: &[CtxField] = &[
     read_only(8, 8),  // dispatch_ns
     read_only(16, 8), // tick
     read_only(24, 4), // cpu
+    read_only(32, 8), // deadline_ns
 ];
 
 /// `struct axiom_sched_ctx`: read-only but for `slice_ns`.

@@ -202,11 +202,12 @@ pub fn tick(entry: u64, tick: u64) {
         tick,
         cpu: hal::cpu_index() as u32,
         reserved: 0,
+        deadline_ns: ns(hal::tick_due()),
     };
-    if let Some(d) =
-        TICK.dispatch(&ctx as *const TickCtx as u64, ctx.entry_ns, || ns(hal::cycles()))
-    {
-        trace(hook_index::TICK, 0, ctx.entry_ns, &d);
+    // The event a tick program answers is the timer's deadline.
+    let event = ctx.deadline_ns.min(ctx.entry_ns);
+    if let Some(d) = TICK.dispatch(&ctx as *const TickCtx as u64, event, || ns(hal::cycles())) {
+        trace(hook_index::TICK, 0, event, &d);
     }
     if hal::cpu_index() == 0 {
         crate::irq::tick(tick);

@@ -278,6 +278,11 @@ fn run_tests(cmdline: &str) -> ! {
     load_default_policy(cmdline);
     // `axiom.bench=user`: the system-call benchmark (user/bench) as the
     // only work, its `BENCH` lines on the console.
+    // `axiom.bench=hooks`: the hooks' dispatch figures (see
+    // `selftest::hooks_bench`).
+    if cmdline.split(' ').any(|w| w == "axiom.bench=hooks") {
+        hal::exit(crate::selftest::hooks_bench())
+    }
     if cmdline.split(' ').any(|w| w == "axiom.bench=user") {
         let r = crate::selftest::run_program("/bin/bench", &["bench"]);
         hal::exit(matches!(r, Some((0, _))))

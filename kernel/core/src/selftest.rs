@@ -58,6 +58,7 @@ pub const TESTS: &[Test] = &[
         bpf_policy_test,
     ),
     ("sched hook: a policy the verifier refuses leaves the running one in place", bad_policy_test),
+    ("sched hook: policies swapped six times under load lose no task", live_swap_test),
     ("sched hook: the watchdog ejects a policy that starves its tasks", starving_policy_test),
     ("hooks: axbpf trace reads dispatch events and prints the latency table", trace_test),
     (
@@ -928,6 +929,118 @@ fn irq_filter_test() -> bool {
     if !ok {
         println!(
             "irq hook: counts plain {plain:?} storm {storm:?} defer {defer:?} limit {limit:?}"
+        );
+    }
+    ok
+}
+
+/// Yields `n` times in each of two tasks: nanoseconds per scheduling
+/// decision (a yield: the running task requeued, the next dispatched).
+fn switch_cost(n: u64) -> Option<u64> {
+    let start = hal::cycles();
+    let ids: Vec<TaskId> = (0..2)
+        .filter_map(|_| {
+            sched::spawn("yield", move || {
+                for _ in 0..n {
+                    sched::yield_now();
+                }
+            })
+        })
+        .collect();
+    let done = ids.len() == 2 && join(&ids, 20_000);
+    let ns = crate::time::cycles_to_ns(hal::cycles() - start);
+    done.then_some(ns / (2 * n))
+}
+
+/// The hooks benchmark (`axiom.bench=hooks`): with the default policy,
+/// a tick program and the storm filter on the RTC's line at 1024 Hz,
+/// traces a second of dispatches under a workload (`BENCH hook_*` lines
+/// from `axbpf trace --bench`), then the cost of a scheduling decision
+/// under the BPF policy and under the built-in fallback.
+pub fn hooks_bench() -> bool {
+    let attached =
+        matches!(axbpf(&["load", "/lib/bpf/tick_count.bpf.o", "--attach", "tick"]), Some((0, _)))
+            && matches!(
+                axbpf(&["load", "/lib/bpf/irq_storm.bpf.o", "--attach", "irq:8"]),
+                Some((0, _))
+            );
+    hal::rtc_periodic(Some(6));
+    let workload: Vec<TaskId> = (0..3)
+        .filter_map(|i| {
+            sched::spawn_with_priority("bench-load", i, move || {
+                for _ in 0..400 {
+                    let mut x = 0u64;
+                    for j in 0..5000 {
+                        x = core::hint::black_box(x.wrapping_add(j));
+                    }
+                    sched::sleep_ticks(1);
+                }
+            })
+        })
+        .collect();
+    let traced = axbpf(&["trace", "--duration", "1000", "--show", "0", "--bench"]);
+    hal::rtc_periodic(None);
+    join(&workload, 20_000);
+    let bpf = switch_cost(5000);
+    let detached = matches!(axbpf(&["detach", "sched"]), Some((0, _)));
+    let fallback = switch_cost(5000);
+    let (bpf, fallback) = (bpf.unwrap_or(0), fallback.unwrap_or(0));
+    println!("BENCH sched_decision_bpf 10000 {} {bpf}", bpf * 10_000);
+    println!("BENCH sched_decision_fallback 10000 {} {fallback}", fallback * 10_000);
+    attached && matches!(traced, Some((0, _))) && detached && bpf > 0 && fallback > 0
+}
+
+fn live_swap_test() -> bool {
+    static DONE: AtomicUsize = AtomicUsize::new(0);
+    static STOP: AtomicBool = AtomicBool::new(false);
+    static ROUNDS: AtomicU64 = AtomicU64::new(0);
+    DONE.store(0, Ordering::SeqCst);
+    STOP.store(false, Ordering::SeqCst);
+    ROUNDS.store(0, Ordering::SeqCst);
+    let before = sched::ejections();
+    // Tasks that work and yield until told to stop: they run through
+    // every swap. All of priority 0, like the axbpf processes doing the
+    // swaps: strict priority would otherwise starve those (and the
+    // watchdog would rightly eject it).
+    let ids: Vec<TaskId> = (0..6u32)
+        .filter_map(|_| {
+            sched::spawn_with_priority("swap-load", 0, || {
+                while !STOP.load(Ordering::SeqCst) {
+                    let mut x = 0u64;
+                    for j in 0..2000 {
+                        x = core::hint::black_box(x.wrapping_add(j));
+                    }
+                    ROUNDS.fetch_add(1, Ordering::Relaxed);
+                    sched::yield_now();
+                }
+                DONE.fetch_add(1, Ordering::SeqCst);
+            })
+        })
+        .collect();
+    // Swaps while the tasks run: every runnable task moves to each new
+    // policy in one step under the scheduler's lock.
+    let mut swaps = 0;
+    let mut rounds = Vec::new();
+    for policy in ["sched_prio", "sched_rr", "sched_prio", "sched_rr", "sched_prio", "sched_rr"] {
+        swaps += usize::from(attach_policy(policy));
+        rounds.push(ROUNDS.load(Ordering::Relaxed));
+    }
+    STOP.store(true, Ordering::SeqCst);
+    let done = join(&ids, 20_000);
+    let progressed = rounds.windows(2).all(|w| w[1] > w[0]);
+    let ok = done
+        && swaps == 6
+        && progressed
+        && DONE.load(Ordering::SeqCst) == 6
+        && sched::ejections() == before
+        && sched::policy_status().0.contains("round_robin");
+    if !ok {
+        println!(
+            "live swap: done {done}, swaps {swaps}, rounds {rounds:?}, finished {}, ejections {} \
+             -> {}",
+            DONE.load(Ordering::SeqCst),
+            before,
+            sched::ejections()
         );
     }
     ok

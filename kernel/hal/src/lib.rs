@@ -44,7 +44,8 @@ pub use x86_64::{
     cpu_count, cpu_index, cycles, device_ranges, disable_interrupts, discover, enable_interrupts,
     exit, fault, init, irq_vector, kernel_image, mask_irq, memory_map, module, module_range,
     phys_to_virt, route_irq, rtc_ack, rtc_periodic, set_handler, set_user_fault_handler,
-    start_clock, start_interrupts, start_tick, stop_tick, unhandled_interrupts, wait_for_interrupt,
+    start_clock, start_interrupts, start_tick, stop_tick, tick_due, unhandled_interrupts,
+    wait_for_interrupt,
 };
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 pub use x86_64::{context, exec, paging, smp, user};

@@ -91,6 +91,10 @@ enum Command {
         /// Events to print.
         #[arg(long, default_value_t = 10)]
         show: usize,
+        /// Also print a `BENCH` line per hook and measure (start latency,
+        /// run time: count, total, mean, min, median, p99, max).
+        #[arg(long)]
+        bench: bool,
     },
     /// Detach what `load --attach HOOK` attached (Axiom's hooks).
     Detach {
@@ -309,7 +313,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             println!("{}: {} maps, {} programs", b.name(), o.maps.len(), o.programs.len());
             Ok(())
         }
-        Command::Trace { duration, show } => trace::run(*duration, *show),
+        Command::Trace { duration, show, bench } => trace::run(*duration, *show, *bench),
         Command::Detach { hook } => {
             let h = kernel::Hook::parse(hook)?;
             kernel::detach(&h)?;

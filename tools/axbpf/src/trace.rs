@@ -86,8 +86,9 @@ fn op_name(hook: u32, op: u32) -> &'static str {
     }
 }
 
-/// Traces for `ms` milliseconds; prints `show` events and the table.
-pub fn run(ms: u64, show: usize) -> Result<(), Failure> {
+/// Traces for `ms` milliseconds; prints `show` events and the table
+/// (with `bench`, also a `BENCH` line per hook and measure).
+pub fn run(ms: u64, show: usize, bench: bool) -> Result<(), Failure> {
     let stats = get(paths::STATS)?;
     let events = get(paths::EVENTS)?;
     let switch = get(paths::TRACE)?;
@@ -139,6 +140,21 @@ pub fn run(ms: u64, show: usize) -> Result<(), Failure> {
         let mut run: Vec<u64> = mine.iter().map(|e| e.end_ns.saturating_sub(e.start_ns)).collect();
         lat.sort_unstable();
         run.sort_unstable();
+        if bench {
+            for (what, v) in [("start", &lat), ("run", &run)] {
+                let total: u64 = v.iter().sum();
+                println!(
+                    "BENCH hook_{}_{what} {} {total} {} min={} median={} p99={} max={}",
+                    hook_name(hook),
+                    v.len(),
+                    total / v.len() as u64,
+                    v[0],
+                    percentile(v, 50.0),
+                    percentile(v, 99.0),
+                    v[v.len() - 1]
+                );
+            }
+        }
         println!(
             "{:<6} {:>9} {:>10} {:>10} {:>10}   {:>9} {:>9} {:>9}",
             hook_name(hook),

@@ -446,26 +446,37 @@ fn parse_bench(line: &str) -> Option<(String, f64)> {
     Some((name, median.unwrap_or(per_iter)))
 }
 
+/// Boots the kernel `boots` times with `append` and collects the `BENCH`
+/// lines it prints: each figure's values over the boots, in first-seen
+/// order.
+fn bench_boots(append: &str, boots: usize) -> Result<Vec<(String, Vec<f64>)>, String> {
+    let kernel = crate::bare::build_kernel()?;
+    let mut figures: Vec<(String, Vec<f64>)> = Vec::new();
+    for _ in 0..boots {
+        let b = boot(&kernel, "microvm", 1, append)?;
+        if b.status != Some(1) {
+            return Err(format!(
+                "bench boot ({append}) failed: exit {:?}\n{}",
+                b.status, b.console
+            ));
+        }
+        for (name, ns) in b.console.lines().filter_map(parse_bench) {
+            match figures.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, v)) => v.push(ns),
+                None => figures.push((name, vec![ns])),
+            }
+        }
+    }
+    Ok(figures)
+}
+
 /// The system-call benchmark (`user/bench`): `boots` boots of the kernel
 /// with `axiom.bench=user`, the median of each figure over them, next to
 /// the same static program run on this host's Linux (natively: the
 /// reference Linux-in-the-same-QEMU column comes with the benchmarks
 /// issue). Prints the figures; asserts nothing.
 pub fn bench_user(boots: usize) -> Result<(), String> {
-    let kernel = crate::bare::build_kernel()?;
-    let mut axiom: Vec<(String, Vec<f64>)> = Vec::new();
-    for _ in 0..boots {
-        let b = boot(&kernel, "microvm", 1, "axiom.bench=user")?;
-        if b.status != Some(1) {
-            return Err(format!("bench boot failed: exit {:?}\n{}", b.status, b.console));
-        }
-        for (name, ns) in b.console.lines().filter_map(parse_bench) {
-            match axiom.iter_mut().find(|(n, _)| *n == name) {
-                Some((_, v)) => v.push(ns),
-                None => axiom.push((name, vec![ns])),
-            }
-        }
-    }
+    let axiom = bench_boots("axiom.bench=user", boots)?;
     let bin = crate::steps::repo_root().join("target-user/rootfs/bin/bench");
     let host = Command::new(&bin).output().map_err(|e| format!("{}: {e}", bin.display()))?;
     let host: Vec<(String, f64)> =
@@ -480,6 +491,45 @@ pub fn bench_user(boots: usize) -> Result<(), String> {
         let h =
             host.iter().find(|(n, _)| *n == name).map_or("-".into(), |(_, x)| format!("{x:.0}"));
         println!("{name:<20} {:>14.0} {h:>16}", median(v));
+    }
+    Ok(())
+}
+
+/// The hooks benchmark: `boots` boots with `axiom.bench=hooks` (a second
+/// of traced dispatches with the default scheduler, a tick program and
+/// an IRQ filter under a 1 kHz RTC storm; then the cost of a scheduling
+/// decision under the BPF policy and the fallback). Prints the median of
+/// each figure's medians (and of its p99 and max); asserts nothing.
+pub fn bench_hooks(boots: usize) -> Result<(), String> {
+    let kernel = crate::bare::build_kernel()?;
+    let mut rows: Vec<(String, Vec<[f64; 3]>)> = Vec::new();
+    for _ in 0..boots {
+        let b = boot(&kernel, "microvm", 1, "axiom.bench=hooks")?;
+        if b.status != Some(1) {
+            return Err(format!("bench boot failed: exit {:?}\n{}", b.status, b.console));
+        }
+        for line in b.console.lines().filter(|l| l.starts_with("BENCH ")) {
+            let Some((name, median)) = parse_bench(line) else { continue };
+            let field = |k: &str| {
+                line.split_whitespace().find_map(|w| w.strip_prefix(k)).and_then(|v| v.parse().ok())
+            };
+            let sample = [median, field("p99=").unwrap_or(median), field("max=").unwrap_or(median)];
+            match rows.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, v)) => v.push(sample),
+                None => rows.push((name, vec![sample])),
+            }
+        }
+    }
+    println!(
+        "hook dispatch on microvm 1 vCPU under {}, median over {boots} boots (ns; the tick's \
+         event is its timer's deadline, the IRQ's the handler's entry, the scheduler's the \
+         scheduling point)",
+        accel()
+    );
+    println!("{:<28} {:>10} {:>10} {:>10}", "figure", "p50", "p99", "max");
+    for (name, v) in rows {
+        let col = |i: usize| median(v.iter().map(|s| s[i]).collect());
+        println!("{name:<28} {:>10.0} {:>10.0} {:>10.0}", col(0), col(1), col(2));
     }
     Ok(())
 }

@@ -96,7 +96,11 @@ pub fn run() -> Result<(), String> {
             b.status
         );
         if b.status == Some(1) { Ok(()) } else { Err("the kernel did not pass its tests".into()) }
-    })
+    })?;
+    timed("Axiom's hooks (one boot; `cargo xtask bench --only hooks` takes three)", || {
+        crate::qemu::bench_hooks(1)
+    })?;
+    timed("system calls from a guest process (one boot)", || crate::qemu::bench_user(1))
 }
 
 /// The verifier parity report (`axiom-parity`), optionally recording the
@@ -113,7 +117,7 @@ pub fn parity(record: bool) -> Result<(), String> {
 /// Every benchmark: the execution engines and the verifier, each against
 /// Linux in the same run.
 pub fn bench(only: Option<&str>) -> Result<(), String> {
-    let all = ["jit", "verifier", "load", "boot", "syscalls"];
+    let all = ["jit", "verifier", "load", "boot", "syscalls", "hooks"];
     if let Some(o) = only.filter(|o| !all.contains(o)) {
         return Err(format!("no benchmark `{o}`: one of {}", all.join(", ")));
     }
@@ -138,6 +142,9 @@ pub fn bench(only: Option<&str>) -> Result<(), String> {
     }
     if want("syscalls") {
         timed("bench system calls", || crate::qemu::bench_user(3))?;
+    }
+    if want("hooks") {
+        timed("bench hooks", || crate::qemu::bench_hooks(3))?;
     }
     Ok(())
 }

@@ -230,13 +230,21 @@ static TICK_PERIOD: AtomicU64 = AtomicU64::new(0);
 /// Each CPU's next tick deadline (TSC-deadline mode).
 static TICK_DEADLINE: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 static DEADLINE_MODE: AtomicBool = AtomicBool::new(false);
+/// Each CPU's last tick: when its timer was due (cycles).
+static TICK_DUE: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+/// Periodic mode: the timer's initial count and the cycles per 1,000 of
+/// its counts (to turn a count into cycles).
+static TICK_COUNT: AtomicU64 = AtomicU64::new(0);
+static CYCLES_PER_KCOUNT: AtomicU64 = AtomicU64::new(0);
 
 fn tick(_vector: u8) {
+    let cpu = cpu::cpu_index();
     if DEADLINE_MODE.load(Ordering::Relaxed) {
         // Absolute deadlines: the next tick does not drift with this one's
         // lateness.
         let period = TICK_PERIOD.load(Ordering::Relaxed);
-        let deadline = &TICK_DEADLINE[cpu::cpu_index()];
+        let deadline = &TICK_DEADLINE[cpu];
+        TICK_DUE[cpu].store(deadline.load(Ordering::Relaxed), Ordering::Relaxed);
         let mut next = deadline.load(Ordering::Relaxed) + period;
         let now = port::rdtsc();
         if next <= now {
@@ -244,6 +252,14 @@ fn tick(_vector: u8) {
         }
         deadline.store(next, Ordering::Relaxed);
         apic::set_deadline(next);
+    } else {
+        // Periodic: the counter reloaded when the tick was due; what it
+        // has counted down since is how late this handler is.
+        let now = port::rdtsc();
+        let counted =
+            TICK_COUNT.load(Ordering::Relaxed).saturating_sub(apic::timer_current() as u64);
+        let late = counted * CYCLES_PER_KCOUNT.load(Ordering::Relaxed) / 1000;
+        TICK_DUE[cpu].store(now.saturating_sub(late), Ordering::Relaxed);
     }
     let h = TICK_HANDLER.load(Ordering::Acquire);
     if h != 0 {
@@ -270,9 +286,17 @@ pub fn start_tick(hz: u64, cal: &Calibration, handler: fn()) -> &'static str {
         "tsc-deadline"
     } else {
         let count = (cal.lapic_khz * 1000 / hz).min(u32::MAX as u64) as u32;
+        TICK_COUNT.store(count as u64, Ordering::Relaxed);
+        CYCLES_PER_KCOUNT.store(cal.tsc_khz * 1000 / cal.lapic_khz.max(1), Ordering::Relaxed);
         apic::timer_periodic(TICK_VECTOR, count);
         "apic-periodic"
     }
+}
+
+/// When this CPU's current tick was due (cycles): its TSC deadline, or
+/// in periodic mode when its counter reloaded. Valid in the tick handler.
+pub fn tick_due() -> u64 {
+    TICK_DUE[cpu::cpu_index()].load(Ordering::Relaxed)
 }
 
 /// Stops this CPU's tick.
