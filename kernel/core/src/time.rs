@@ -7,17 +7,20 @@ use core::sync::atomic::{AtomicU64, Ordering};
 /// Ticks per second.
 pub const HZ: u64 = 1000;
 
-static TSC_KHZ: AtomicU64 = AtomicU64::new(0);
+/// Nanoseconds per cycle in 32.32 fixed point (0 before calibration):
+/// the conversion, on every hook dispatch, is a multiply and a shift, not
+/// a 128-bit division (a slow library call).
+static NS_PER_CYCLE_FX: AtomicU64 = AtomicU64::new(0);
 
 /// Records the cycle counter's rate.
 pub fn set_rate(khz: u64) {
-    TSC_KHZ.store(khz, Ordering::Relaxed);
+    let fx = if khz == 0 { 0 } else { ((1_000_000u128 << 32) / khz as u128) as u64 };
+    NS_PER_CYCLE_FX.store(fx, Ordering::Relaxed);
 }
 
 /// Cycles to nanoseconds (0 before calibration).
 pub fn cycles_to_ns(cycles: u64) -> u64 {
-    let khz = TSC_KHZ.load(Ordering::Relaxed);
-    if khz == 0 { 0 } else { (cycles as u128 * 1_000_000 / khz as u128) as u64 }
+    ((cycles as u128 * NS_PER_CYCLE_FX.load(Ordering::Relaxed) as u128) >> 32) as u64
 }
 
 /// Ticks seen on CPU 0.
