@@ -553,8 +553,13 @@ impl Sched {
         // A task woken before it got off its CPU (it set itself asleep,
         // then released the lock to call `schedule`): it simply stays
         // running; its `schedule` requeues it. Queuing it now would let
-        // another CPU pick it while it is still on this one.
-        if self.current[..self.online].contains(&id) {
+        // another CPU pick it while it is still on this one. (A current
+        // task that is already runnable, being requeued into a new
+        // policy from its own `schedule`, is queued as any other.)
+        let asleep = self.tasks[id]
+            .as_ref()
+            .is_some_and(|t| matches!(t.state, State::Sleeping(_) | State::Waiting(_)));
+        if asleep && self.current[..self.online].contains(&id) {
             if let Some(t) = self.tasks[id].as_mut() {
                 t.state = State::Running;
             }
