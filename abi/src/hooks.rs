@@ -115,6 +115,11 @@ pub mod sched_op {
     pub const STOPPING: u32 = 4;
     /// A tick while `task` runs on `cpu`: return non-zero to preempt it.
     pub const TICK: u32 = 5;
+    /// Once, when the policy is installed: return a bit mask of the
+    /// operations it handles (`1 << op`), or 0 for all. Operations left
+    /// out are not called (`SELECT_CPU` left out keeps a task's last CPU;
+    /// `ENQUEUE` and `DISPATCH` are always called).
+    pub const INIT: u32 = 6;
 }
 
 /// What a scheduler program receives: `struct axiom_sched_ctx`. Every

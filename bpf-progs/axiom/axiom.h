@@ -12,6 +12,8 @@
 #define AXIOM_RUNNING 3
 #define AXIOM_STOPPING 4
 #define AXIOM_TICK 5
+#define AXIOM_INIT 6
+#define AXIOM_OP(op) (1u << (op))
 
 /* A scheduler program's context: read-only but for slice_ns. */
 struct axiom_sched_ctx {

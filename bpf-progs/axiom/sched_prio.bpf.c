@@ -32,6 +32,9 @@ int priority(struct axiom_sched_ctx *ctx)
 	__u32 task;
 
 	switch (ctx->op) {
+	case AXIOM_INIT:
+		/* Only these are called (running, stopping, tick are not). */
+		return AXIOM_OP(AXIOM_SELECT_CPU) | AXIOM_OP(AXIOM_ENQUEUE) | AXIOM_OP(AXIOM_DISPATCH);
 	case AXIOM_SELECT_CPU:
 		return ctx->prev_cpu < ctx->online ? ctx->prev_cpu : 0;
 	case AXIOM_ENQUEUE:

@@ -33,6 +33,8 @@ pub struct BpfPolicy {
     waiting: Vec<Option<u64>>,
     /// The last dispatched task, if it was not waiting in the policy.
     stray: Option<TaskId>,
+    /// The operations the program handles (`1 << op`; `INIT`'s answer).
+    ops: u32,
 }
 
 impl BpfPolicy {
@@ -40,7 +42,18 @@ impl BpfPolicy {
     pub fn new(prog: Arc<ProgObject>) -> BpfPolicy {
         let name: String = String::from_utf8_lossy(&prog.name).trim_end_matches('\0').into();
         let name = alloc::format!("bpf `{name}` (program {})", prog.id);
-        BpfPolicy { prog, name, waiting: vec![None; MAX_TASKS], stray: None }
+        let mut policy =
+            BpfPolicy { prog, name, waiting: vec![None; MAX_TASKS], stray: None, ops: u32::MAX };
+        // Which operations it handles (0: all); enqueue and dispatch are
+        // called whatever it says.
+        let wanted = policy.call(sched_op::INIT, 0, 0, 0, false).0 as u32;
+        policy.ops = if wanted == 0 { u32::MAX } else { wanted };
+        policy.ops |= 1 << sched_op::ENQUEUE | 1 << sched_op::DISPATCH;
+        policy
+    }
+
+    fn wants(&self, op: u32) -> bool {
+        self.ops & (1 << op) != 0
     }
 
     /// Runs the program for `op`; its result and the context after.
@@ -84,6 +97,9 @@ impl Policy for BpfPolicy {
     }
 
     fn select_cpu(&mut self, task: TaskId, prev_cpu: usize, _online: usize) -> usize {
+        if !self.wants(sched_op::SELECT_CPU) {
+            return prev_cpu;
+        }
         self.call(sched_op::SELECT_CPU, prev_cpu, task, prev_cpu, true).0 as usize
     }
 
@@ -113,15 +129,19 @@ impl Policy for BpfPolicy {
     }
 
     fn running(&mut self, task: TaskId, cpu: usize) {
-        self.call(sched_op::RUNNING, cpu, task, cpu, true);
+        if self.wants(sched_op::RUNNING) {
+            self.call(sched_op::RUNNING, cpu, task, cpu, true);
+        }
     }
 
     fn stopping(&mut self, task: TaskId, cpu: usize, runnable: bool) {
-        self.call(sched_op::STOPPING, cpu, task, cpu, runnable);
+        if self.wants(sched_op::STOPPING) {
+            self.call(sched_op::STOPPING, cpu, task, cpu, runnable);
+        }
     }
 
     fn tick(&mut self, task: TaskId, cpu: usize) -> bool {
-        self.call(sched_op::TICK, cpu, task, cpu, true).0 != 0
+        self.wants(sched_op::TICK) && self.call(sched_op::TICK, cpu, task, cpu, true).0 != 0
     }
 
     fn ejected(&mut self) {
