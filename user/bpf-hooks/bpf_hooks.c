@@ -26,20 +26,8 @@
 #define RING_SIZE 4096
 #define PAGE 4096
 
-#define INSN(c, d, s, o, i) ((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
 
 static char log_buf[16384];
-
-static int create(__u32 type, __u32 key, __u32 value, __u32 max)
-{
-	union bpf_attr a;
-	memset(&a, 0, sizeof(a));
-	a.map_type = type;
-	a.key_size = key;
-	a.value_size = value;
-	a.max_entries = max;
-	return sys_bpf(BPF_MAP_CREATE, &a, sizeof(a));
-}
 
 static long load(__u32 type, struct bpf_insn *p, __u32 n)
 {

@@ -13,17 +13,6 @@
 #define PROGRAM "bpf-maps"
 #include "../include/bpf_check.h"
 
-static int create(__u32 type, __u32 key, __u32 value, __u32 max)
-{
-	union bpf_attr a;
-	memset(&a, 0, sizeof(a));
-	a.map_type = type;
-	a.key_size = key;
-	a.value_size = value;
-	a.max_entries = max;
-	return sys_bpf(BPF_MAP_CREATE, &a, sizeof(a));
-}
-
 static long elem(int cmd, int fd, const void *key, void *value, __u64 flags)
 {
 	union bpf_attr a;

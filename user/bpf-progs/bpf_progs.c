@@ -15,7 +15,6 @@
 
 static char log_buf[65536];
 
-#define INSN(c, d, s, o, i) ((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
 
 static long load(__u32 type, const struct bpf_insn *insns, __u32 cnt, __u32 level, __u32 size)
 {

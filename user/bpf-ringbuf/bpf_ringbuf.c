@@ -29,7 +29,6 @@
 #define DISCARD (1u << 30)
 #define MIX 0x2545F491
 
-#define INSN(c, d, s, o, i) ((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
 #define MOV_K(d, i) INSN(BPF_ALU64 | BPF_MOV | BPF_K, d, 0, 0, i)
 #define MOV_X(d, s) INSN(BPF_ALU64 | BPF_MOV | BPF_X, d, s, 0, 0)
 #define ALU_K(op, d, i) INSN(BPF_ALU64 | (op) | BPF_K, d, 0, 0, i)
@@ -41,17 +40,6 @@
 #define LD_MAP(d, fd) INSN(BPF_LD | BPF_DW | BPF_IMM, d, BPF_PSEUDO_MAP_FD, 0, fd), INSN(0, 0, 0, 0, 0)
 #define CALL(n) INSN(BPF_JMP | BPF_CALL, 0, 0, 0, n)
 #define EXIT INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
-
-static int create(__u32 type, __u32 key, __u32 value, __u32 max)
-{
-	union bpf_attr a;
-	memset(&a, 0, sizeof(a));
-	a.map_type = type;
-	a.key_size = key;
-	a.value_size = value;
-	a.max_entries = max;
-	return sys_bpf(BPF_MAP_CREATE, &a, sizeof(a));
-}
 
 /* The producer, one record per run: counter[0] is the next sequence
  * number, counter[1] counts records that found no room. Every fourth

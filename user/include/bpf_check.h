@@ -1,11 +1,14 @@
 /* What the bpf() test programs share: the raw system call, errno names,
- * and one printed line per checked case, "<PROGRAM>: <case>: <result>",
- * counting the results that are not Linux's. Define PROGRAM first. */
+ * one printed line per checked case, "<PROGRAM>: <case>: <result>",
+ * counting the results that are not Linux's, an instruction builder and
+ * map creation. Define PROGRAM first. */
 #ifndef BPF_CHECK_H
 #define BPF_CHECK_H
 
 #include <errno.h>
+#include <linux/bpf.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -41,6 +44,21 @@ static inline const char *name(long r)
 		return "ok";
 	snprintf(buf, sizeof(buf), "errno %ld", -r);
 	return buf;
+}
+
+/* One instruction. */
+#define INSN(c, d, s, o, i) ((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
+
+/* BPF_MAP_CREATE with the four sizes: the descriptor, or -errno. */
+static inline int create(__u32 type, __u32 key, __u32 value, __u32 max)
+{
+	union bpf_attr a;
+	memset(&a, 0, sizeof(a));
+	a.map_type = type;
+	a.key_size = key;
+	a.value_size = value;
+	a.max_entries = max;
+	return sys_bpf(BPF_MAP_CREATE, &a, sizeof(a));
 }
 
 /* A result: any success when `want` is not negative, else that errno. */
