@@ -89,8 +89,6 @@ fn kernel_start(start_info: u64) -> ! {
         memory_ok: crate::syscall::heap_can_spare,
         cpu_id: hal::cpu_index,
     });
-    crate::hooks::init();
-    crate::irq::init();
     crate::time::on_tick(crate::sched::tick);
     hal::user::set_syscall_handler(crate::syscall::handle);
     hal::set_user_fault_handler(crate::process::fault);
@@ -275,6 +273,10 @@ fn load_default_policy(cmdline: &str) {
 /// or a benchmark the command line names.
 fn run_tests(cmdline: &str) -> ! {
     retire_trampoline();
+    // The hooks' published maps and the interrupt lines' drivers: set up
+    // by init, off the boot path (like the initramfs, read on first use).
+    crate::hooks::init();
+    crate::irq::init();
     load_default_policy(cmdline);
     // `axiom.bench=user`: the system-call benchmark (user/bench) as the
     // only work, its `BENCH` lines on the console.
