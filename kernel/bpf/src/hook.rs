@@ -119,10 +119,19 @@ impl HookSlot {
         self.runs.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Detaches whatever is attached, without telling the owner (which
-    /// is the one ejecting it); the caller drops the program where it may.
-    pub fn eject(&self) -> Option<Arc<ProgObject>> {
-        self.attached.write().take().map(|a| a.prog)
+    /// Detaches program `id` if it is the one attached, without telling
+    /// the owner (which is the one ejecting it); the caller drops the
+    /// program where it may. Never waits (the caller may be an interrupt
+    /// handler that interrupted a replacement holding the slot): when the
+    /// slot is busy it does nothing, as the replacement under way takes
+    /// the program out anyway.
+    pub fn eject(&self, id: u32) -> Option<Arc<ProgObject>> {
+        let mut slot = self.attached.try_write()?;
+        if slot.as_ref().is_some_and(|a| a.prog.id == id) {
+            slot.take().map(|a| a.prog)
+        } else {
+            None
+        }
     }
 
     fn changed(&self) {

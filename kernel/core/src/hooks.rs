@@ -62,9 +62,7 @@ pub fn sched_changed() {
 /// is dropped later.
 pub fn sched_ejected(id: u32) {
     let on = hal::disable_interrupts();
-    if SCHED.attached().is_some_and(|(attached, _)| attached == id)
-        && let Some(prog) = SCHED.eject()
-    {
+    if let Some(prog) = SCHED.eject(id) {
         EJECTED.lock().push(prog);
     }
     if on {

@@ -277,6 +277,7 @@ fn run_tests(cmdline: &str) -> ! {
     // by init, off the boot path (like the initramfs, read on first use).
     crate::hooks::init();
     crate::irq::init();
+    crate::sched::spawn("reaper", crate::sched::reaper);
     load_default_policy(cmdline);
     // `axiom.bench=user`: the system-call benchmark (user/bench) as the
     // only work, its `BENCH` lines on the console.

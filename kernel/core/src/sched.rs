@@ -260,6 +260,23 @@ fn drop_retired() {
     crate::hooks::drop_ejected();
 }
 
+/// Set when a policy was ejected: the reaper has something to drop.
+static RETIRED_PENDING: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+/// The reaper waits here.
+static REAPER: crate::wait::WaitQueue = crate::wait::WaitQueue::new();
+
+/// The reaper thread: drops ejected policies and their programs. Not the
+/// idle task's job: freeing code takes the memory lock with interrupts
+/// on, and an idle task preempted while holding it would never run again
+/// while the task spinning for it stays runnable.
+pub fn reaper() {
+    loop {
+        REAPER.wait_until(None, || RETIRED_PENDING.load(Ordering::Acquire));
+        RETIRED_PENDING.store(false, Ordering::Release);
+        drop_retired();
+    }
+}
+
 /// The running policy's name, and why the last one was ejected.
 pub fn policy_status() -> (String, Option<String>) {
     with(|s| (String::from(s.policy.name()), s.ejected.clone()))
@@ -471,6 +488,10 @@ pub fn tick() {
         let asked = !idle && s.policy.tick(id, cpu);
         (idle && s.queued > 0) || asked || hal::cycles() >= s.slice_end[cpu]
     };
+    // Outside the scheduler's lock: the reaper may have work.
+    if cpu == 0 && RETIRED_PENDING.load(Ordering::Acquire) {
+        REAPER.wake_all();
+    }
     if preempt {
         schedule();
     }
@@ -603,6 +624,7 @@ impl Sched {
         let mut old = core::mem::replace(&mut self.policy, Box::new(Fallback::default()));
         old.ejected();
         self.retired.push(old);
+        RETIRED_PENDING.store(true, Ordering::Release);
         self.requeue_all();
         self.ejected = Some(why);
         EJECTIONS.fetch_add(1, Ordering::Relaxed);
@@ -644,7 +666,6 @@ pub fn task_table() -> Vec<String> {
 /// next interrupt.
 pub fn idle() -> ! {
     loop {
-        drop_retired();
         schedule();
         hal::wait_for_interrupt();
     }
