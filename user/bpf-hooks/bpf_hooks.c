@@ -146,19 +146,6 @@ static int grows(int counts, __u32 key)
 	return count(counts, key) > before;
 }
 
-static __u32 prog_id(int fd)
-{
-	struct bpf_prog_info info;
-	union bpf_attr a;
-	memset(&info, 0, sizeof(info));
-	memset(&a, 0, sizeof(a));
-	a.info.bpf_fd = fd;
-	a.info.info_len = sizeof(info);
-	a.info.info = (__u64)(unsigned long)&info;
-	sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a));
-	return info.id;
-}
-
 /* A tick program adding one to its CPU's value of `percpu` key 0. */
 static long load_per_cpu_counter(int percpu)
 {

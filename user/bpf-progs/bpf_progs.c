@@ -46,19 +46,6 @@ static long run(int fd, void *data, __u32 len, __u32 *retval, void *out, __u32 o
 	return r;
 }
 
-/* A program's id, from its info. */
-static __u32 prog_id(int fd)
-{
-	struct bpf_prog_info info;
-	union bpf_attr a;
-	memset(&info, 0, sizeof(info));
-	memset(&a, 0, sizeof(a));
-	a.info.bpf_fd = fd;
-	a.info.info_len = sizeof(info);
-	a.info.info = (__u64)(unsigned long)&info;
-	return sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)) == 0 ? info.id : 0;
-}
-
 int main(void)
 {
 	unsigned char packet[64];

@@ -61,6 +61,19 @@ static inline int create(__u32 type, __u32 key, __u32 value, __u32 max)
 	return sys_bpf(BPF_MAP_CREATE, &a, sizeof(a));
 }
 
+/* A program's id, from its info (0 if it has none). */
+static inline __u32 prog_id(int fd)
+{
+	struct bpf_prog_info info;
+	union bpf_attr a;
+	memset(&info, 0, sizeof(info));
+	memset(&a, 0, sizeof(a));
+	a.info.bpf_fd = fd;
+	a.info.info_len = sizeof(info);
+	a.info.info = (__u64)(unsigned long)&info;
+	return sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)) == 0 ? info.id : 0;
+}
+
 /* A result: any success when `want` is not negative, else that errno. */
 static inline void expect(const char *what, long r, long want)
 {

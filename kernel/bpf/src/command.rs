@@ -305,6 +305,20 @@ impl Registry {
         }
     }
 
+    /// Makes `map` an object with the next id, known to the registry.
+    fn register_map(&self, name: [u8; 16], map: Map) -> Arc<MapObject> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let object = Arc::new(MapObject {
+            id,
+            name,
+            map: crate::platform::IrqMutex::new(map),
+            users: crate::prog_array::new_user_count(),
+            prog_slots: spin::Mutex::new(Default::default()),
+        });
+        self.maps.lock().insert(id, Arc::downgrade(&object));
+        object
+    }
+
     /// A map the kernel itself owns (its hooks' statistics and events):
     /// made as `BPF_MAP_CREATE` makes one, then pinned at `path` (its
     /// directories made as needed) for user space to find.
@@ -315,20 +329,11 @@ impl Registry {
         cpus: u32,
         path: &str,
     ) -> Result<Arc<MapObject>, Errno> {
-        let map = Map::with_cpus(spec, cpus)?;
         let mut map_name = [0u8; 16];
         for (d, s) in map_name.iter_mut().zip(name.bytes().take(15)) {
             *d = s;
         }
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let object = Arc::new(MapObject {
-            id,
-            name: map_name,
-            map: crate::platform::IrqMutex::new(map),
-            users: crate::prog_array::new_user_count(),
-            prog_slots: spin::Mutex::new(Default::default()),
-        });
-        self.maps.lock().insert(id, Arc::downgrade(&object));
+        let object = self.register_map(map_name, Map::with_cpus(spec, cpus)?);
         let path = bpffs_path(path)?;
         let mut pins = self.pins.lock();
         // Its directories, then the pin.
@@ -482,16 +487,7 @@ impl Registry {
         if !env.memory_ok(upfront) {
             return Err(Errno::ENOMEM);
         }
-        let map = Map::with_cpus(spec, cpus as u32)?;
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let object = Arc::new(MapObject {
-            id,
-            name: a.map_name,
-            map: crate::platform::IrqMutex::new(map),
-            users: crate::prog_array::new_user_count(),
-            prog_slots: spin::Mutex::new(Default::default()),
-        });
-        self.maps.lock().insert(id, Arc::downgrade(&object));
+        let object = self.register_map(a.map_name, Map::with_cpus(spec, cpus as u32)?);
         env.install(Object::Map(MapRef::new(object))).map(u64::from)
     }
 

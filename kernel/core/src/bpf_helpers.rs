@@ -16,9 +16,11 @@ pub extern "C" fn smp_processor_id(_: u64, _: u64, _: u64, _: u64, _: u64) -> u6
     hal::cpu_index() as u64
 }
 
+/// Readers are woken at the next tick, never here: a scheduler program's
+/// commit runs under the scheduler's lock.
 fn wake_readers(wake: bool) {
-    if wake && crate::poll::READINESS.has_waiters() {
-        crate::poll::READINESS.wake_all();
+    if wake {
+        crate::poll::wake_soon();
     }
 }
 

@@ -91,9 +91,6 @@ struct Published {
 static PUBLISHED: spin::Once<Published> = spin::Once::new();
 /// Tracing on (read from the trace map when statistics are published).
 static TRACING: AtomicBool = AtomicBool::new(false);
-/// Events were written that may wake a reader (done from the tick,
-/// outside the scheduler's lock).
-static EVENTS_PENDING: AtomicBool = AtomicBool::new(false);
 
 /// Makes and pins the statistics, events and trace maps (at boot).
 pub fn init() {
@@ -185,7 +182,7 @@ pub fn trace(hook: u32, op: u32, event_ns: u64, d: &Dispatch) {
         reserved: 0,
     };
     if let Ok(true) = p.events.map.lock().output(&event.to_bytes(), 0) {
-        EVENTS_PENDING.store(true, Ordering::Release);
+        crate::poll::wake_soon();
     }
 }
 
@@ -212,8 +209,6 @@ pub fn tick(entry: u64, tick: u64) {
         if tick.is_multiple_of(10) {
             publish();
         }
-        if EVENTS_PENDING.swap(false, Ordering::AcqRel) {
-            crate::poll::READINESS.wake_all();
-        }
+        crate::poll::wake_pending();
     }
 }

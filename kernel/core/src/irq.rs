@@ -16,7 +16,7 @@ use crate::wait::WaitQueue;
 use axiom_abi::hooks::{IrqCtx, hook_index, irq_verdict, prog_type};
 use axiom_bpf::hook::HookSlot;
 use axiom_hal as hal;
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
 
 /// Interrupt lines (ISA IRQs).
 pub const LINES: usize = 16;
@@ -37,8 +37,6 @@ pub struct Driver {
 
 /// A line's counters.
 struct Line {
-    /// The driver (an index into `DRIVERS` plus one; 0: none).
-    driver: AtomicUsize,
     /// Interrupts seen.
     count: AtomicU64,
     /// Verdicts: handle, drop, defer, rate-limit, other.
@@ -51,7 +49,6 @@ struct Line {
 
 static LINE: [Line; LINES] = [const {
     Line {
-        driver: AtomicUsize::new(0),
         count: AtomicU64::new(0),
         verdicts: [const { AtomicU64::new(0) }; irq_verdict::COUNTED],
         deferred: AtomicU64::new(0),
@@ -85,7 +82,6 @@ fn rtc_tick(_state: u64) {
 pub fn init() {
     for (line, driver) in drivers().iter().enumerate() {
         if driver.is_some() {
-            LINE[line].driver.store(line + 1, Ordering::Relaxed);
             hal::set_handler(hal::irq_vector(line as u8), on_interrupt);
             hal::route_irq(line as u8);
         }
@@ -95,7 +91,7 @@ pub fn init() {
 
 /// Whether line `line` has a driver (and so may have a filter).
 pub fn has_driver(line: u32) -> bool {
-    (line as usize) < LINES && LINE[line as usize].driver.load(Ordering::Relaxed) != 0
+    drivers().get(line as usize).is_some_and(Option::is_some)
 }
 
 fn on_interrupt(vector: u8) {

@@ -2,7 +2,9 @@
 //! `epoll_ctl`, `epoll_wait`, `epoll_pwait`). Readiness comes from each
 //! file's [`File::poll`]; a task with nothing ready sleeps on
 //! [`READINESS`], which whatever makes a descriptor ready wakes (today a
-//! BPF ring buffer's commit, as Linux's ring buffer wakes its readers).
+//! BPF ring buffer's commit, as Linux's ring buffer wakes its readers:
+//! through [`wake_soon`], at the next tick, since a commit may come from
+//! a program running under the scheduler's lock).
 //!
 //! Partial: epoll is level-triggered only (`EPOLLET` and `EPOLLONESHOT`
 //! are accepted and act as level-triggered), and an epoll descriptor
@@ -21,6 +23,24 @@ type SysResult = Result<u64, Errno>;
 
 /// Tasks waiting in `poll` or `epoll_wait`.
 pub static READINESS: WaitQueue = WaitQueue::new();
+
+/// A descriptor became ready where waking is not allowed (a BPF program's
+/// commit may run under the scheduler's lock): CPU 0's next tick wakes
+/// the waiters ([`wake_pending`]).
+static PENDING: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Asks for the waiters to be woken at the next tick (safe anywhere).
+pub fn wake_soon() {
+    PENDING.store(true, core::sync::atomic::Ordering::Release);
+}
+
+/// Wakes the waiters if [`wake_soon`] asked (CPU 0's tick, outside the
+/// scheduler's lock).
+pub fn wake_pending() {
+    if PENDING.swap(false, core::sync::atomic::Ordering::AcqRel) && READINESS.has_waiters() {
+        READINESS.wake_all();
+    }
+}
 
 /// `POLLNVAL`: not an open descriptor.
 const POLLNVAL: u32 = 0x20;

@@ -253,9 +253,7 @@ fn axbpf_test() -> bool {
     let mut ok = true;
     for args in AXBPF_COMMANDS {
         println!("axbpf$ {}", args.join(" "));
-        let mut argv = alloc::vec!["axbpf"];
-        argv.extend_from_slice(args);
-        match run_program("/bin/axbpf", &argv) {
+        match axbpf(args) {
             Some((0, _)) => {}
             other => {
                 println!("axbpf: {other:?}");
