@@ -9,6 +9,7 @@
 //!   [`llvm`] assembles and disassembles LLVM's BPF syntax, the one users see.
 //! * [`uapi`] is Linux's `bpf()` ABI: commands, `bpf_attr` members, map,
 //!   program and attach types, helpers, flags, errno, BTF and ring buffers.
+//! * [`remote`] (feature `alloc`) is the remote `bpf()` transport's framing.
 //! * [`hooks`] is what Axiom adds to that ABI: its hooks' program, attach
 //!   and link types and their context structures.
 #![cfg_attr(not(test), no_std)]
@@ -21,6 +22,8 @@ pub mod hooks;
 pub mod insn;
 pub mod instruction;
 pub mod opcode;
+#[cfg(feature = "alloc")]
+pub mod remote;
 pub mod uapi;
 
 #[cfg(feature = "alloc")]

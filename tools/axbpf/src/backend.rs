@@ -1,11 +1,11 @@
-//! Where programs go: one trait, a backend per target. `linux` uses the
-//! host kernel's real `bpf()`; `axiom` is Axiom's runtime in this process
-//! (verifier and JIT; maps, helpers and test runs are not there yet).
+//! Where programs go: one trait, a backend per target. `linux` uses a
+//! kernel's real `bpf()` (this machine's, or with `--remote` the one
+//! behind an agent); `axiom` is Axiom's runtime in this process.
 
+use crate::transport::{Buf, Kernel};
 use axiom_abi::uapi::types::cmd;
 use axiom_loader::{MapDef, MapOrigin, Program};
 use std::fmt;
-use std::os::fd::{AsRawFd, OwnedFd};
 
 /// A failure, with the verifier's log when it refused a program.
 #[derive(Debug)]
@@ -32,8 +32,8 @@ impl fmt::Display for Failure {
 pub struct Loaded {
     /// The verifier's log (empty when none was asked for).
     pub log: String,
-    /// The kernel's program fd (Linux), if any.
-    pub fd: Option<OwnedFd>,
+    /// The kernel's program descriptor (a kernel backend), if any.
+    pub fd: Option<i32>,
     /// The in-process runtime's compiled program (Axiom), if any.
     pub image: Option<(axiom_bpf::host::ExecImage, u32)>,
 }
@@ -60,21 +60,43 @@ pub trait Backend {
     /// Runs a loaded program once per repeat on `data` (like
     /// `BPF_PROG_TEST_RUN`).
     fn run(&mut self, loaded: &Loaded, data: &[u8], repeat: u32) -> Result<RunResult, Failure>;
+    /// The kernel behind it, for pins and attachments (none for Axiom's
+    /// runtime in this process).
+    fn kernel(&mut self) -> Option<&mut Kernel> {
+        None
+    }
 }
 
 fn errno_text(e: i32) -> String {
     format!("{} (errno {e})", std::io::Error::from_raw_os_error(e))
 }
-
-/// The host Linux kernel through `bpf()`.
-#[derive(Default)]
+/// A kernel's `bpf()`: the host Linux kernel's, or, through `--remote`,
+/// the one behind an agent (Axiom in QEMU, a board on a serial line).
 pub struct Linux {
-    maps: Vec<OwnedFd>,
+    /// The kernel and the descriptors this session opened.
+    pub kernel: Kernel,
+    /// Its name on the command line.
+    name: &'static str,
+}
+
+impl Linux {
+    /// This machine's kernel.
+    pub fn local() -> Linux {
+        Linux { kernel: Kernel::local(), name: "linux" }
+    }
+    /// The kernel behind the agent at `path`.
+    pub fn remote(path: &std::path::Path) -> Result<Linux, Failure> {
+        Ok(Linux { kernel: Kernel::remote(path)?, name: "remote" })
+    }
 }
 
 impl Backend for Linux {
     fn name(&self) -> &'static str {
-        "linux"
+        self.name
+    }
+
+    fn kernel(&mut self) -> Option<&mut Kernel> {
+        Some(&mut self.kernel)
     }
 
     fn create_maps(&mut self, maps: &[MapDef]) -> Result<Vec<i32>, Failure> {
@@ -96,36 +118,28 @@ impl Backend for Linux {
             };
             let mut buf = [0u8; 128];
             attr.write_to(&mut buf);
-            let fd = crate::sys::bpf_fd(cmd::MAP_CREATE, &mut buf).map_err(|e| {
-                Failure::new(format!("map `{}`: creation refused: {}", m.name, errno_text(e)))
-            })?;
+            let fd = self
+                .kernel
+                .call_fd(cmd::MAP_CREATE, &mut buf, &mut [])
+                .map_err(|e| Failure::new(format!("map `{}`: creation refused: {e}", m.name)))?;
             if let MapOrigin::Data { init, frozen } = &m.origin {
-                let key = 0u32;
-                let attr = MapElemAttr {
-                    map_fd: fd.as_raw_fd() as u32,
-                    key: &key as *const u32 as u64,
-                    value: init.as_ptr() as u64,
-                    ..MapElemAttr::default()
-                };
+                let key = 0u32.to_ne_bytes();
+                let attr = MapElemAttr { map_fd: fd as u32, ..MapElemAttr::default() };
                 let mut buf = [0u8; 128];
                 attr.write_to(&mut buf);
-                crate::sys::bpf(cmd::MAP_UPDATE_ELEM, &mut buf).map_err(|e| {
-                    Failure::new(format!(
-                        "map `{}`: initial data refused: {}",
-                        m.name,
-                        errno_text(e)
-                    ))
+                let mut bufs = [Buf::input(8, &key), Buf::input(16, init)];
+                self.kernel.call(cmd::MAP_UPDATE_ELEM, &mut buf, &mut bufs).map_err(|e| {
+                    Failure::new(format!("map `{}`: initial data refused: {e}", m.name))
                 })?;
                 if *frozen {
                     let mut buf = [0u8; 128];
-                    buf[..4].copy_from_slice(&(fd.as_raw_fd() as u32).to_le_bytes());
-                    crate::sys::bpf(cmd::MAP_FREEZE, &mut buf).map_err(|e| {
-                        Failure::new(format!("map `{}`: freeze refused: {}", m.name, errno_text(e)))
+                    buf[..4].copy_from_slice(&(fd as u32).to_ne_bytes());
+                    self.kernel.call(cmd::MAP_FREEZE, &mut buf, &mut []).map_err(|e| {
+                        Failure::new(format!("map `{}`: freeze refused: {e}", m.name))
                     })?;
                 }
             }
-            handles.push(fd.as_raw_fd());
-            self.maps.push(fd);
+            handles.push(fd);
         }
         Ok(handles)
     }
@@ -134,8 +148,7 @@ impl Backend for Linux {
         use axiom_abi::uapi::attr::ProgLoadAttr;
         let insns = prog.with_map_handles(|i| maps.get(i).copied().unwrap_or(-1));
         let bytes: Vec<u8> = insns.iter().flat_map(|i| i.to_bytes()).collect();
-        let license = c"GPL";
-        let mut log = vec![0u8; if log_level > 0 { 1 << 24 } else { 1 << 16 }];
+        let log_size = if log_level > 0 { self.kernel.log_limit() } else { 1 << 16 };
         let mut name = [0u8; 16];
         for (d, s) in name.iter_mut().zip(prog.name.bytes().take(15)) {
             *d = s;
@@ -143,20 +156,19 @@ impl Backend for Linux {
         let attr = ProgLoadAttr {
             prog_type: prog.prog_type,
             insn_cnt: insns.len() as u32,
-            insns: bytes.as_ptr() as u64,
-            license: license.as_ptr() as u64,
             // Without a log level Linux writes nothing: ask for level 1 to
             // have the reason of a refusal.
             log_level: log_level.max(1),
-            log_size: log.len() as u32,
-            log_buf: log.as_mut_ptr() as u64,
+            log_size: log_size as u32,
             prog_name: name,
             expected_attach_type: prog.attach_type,
             ..ProgLoadAttr::default()
         };
         let mut buf = [0u8; 168];
         attr.write_to(&mut buf);
-        let r = crate::sys::bpf_fd(cmd::PROG_LOAD, &mut buf);
+        let mut bufs = [Buf::input(8, &bytes), Buf::input(16, b"GPL\0"), Buf::output(32, log_size)];
+        let r = self.kernel.call_fd(cmd::PROG_LOAD, &mut buf, &mut bufs);
+        let log = &bufs[2].data;
         let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
         let text = String::from_utf8_lossy(&log[..end]).into_owned();
         match r {
@@ -166,7 +178,11 @@ impl Backend for Linux {
                 image: None,
             }),
             Err(e) => Err(Failure {
-                message: format!("program `{}`: Linux refused it: {}", prog.name, errno_text(e)),
+                message: format!(
+                    "program `{}`: {} refused it: {e}",
+                    prog.name,
+                    if self.kernel.is_local() { "Linux" } else { "the remote kernel" }
+                ),
                 log: text,
             }),
         }
@@ -174,18 +190,18 @@ impl Backend for Linux {
 
     fn run(&mut self, loaded: &Loaded, data: &[u8], repeat: u32) -> Result<RunResult, Failure> {
         use axiom_abi::uapi::attr::TestRunAttr;
-        let fd = loaded.fd.as_ref().ok_or_else(|| Failure::new("no program fd".into()))?;
+        let fd = loaded.fd.ok_or_else(|| Failure::new("no program fd".into()))?;
         let attr = TestRunAttr {
-            prog_fd: fd.as_raw_fd() as u32,
+            prog_fd: fd as u32,
             data_size_in: data.len() as u32,
-            data_in: data.as_ptr() as u64,
             repeat,
             ..TestRunAttr::default()
         };
         let mut buf = [0u8; 168];
         attr.write_to(&mut buf);
-        crate::sys::bpf(cmd::PROG_TEST_RUN, &mut buf)
-            .map_err(|e| Failure::new(format!("test run refused: {}", errno_text(e))))?;
+        self.kernel
+            .call(cmd::PROG_TEST_RUN, &mut buf, &mut [Buf::input(16, data)])
+            .map_err(|e| Failure::new(format!("test run refused: {e}")))?;
         let out = TestRunAttr::from_bytes(&buf);
         Ok(RunResult { retval: out.retval, duration_ns: out.duration })
     }

@@ -1,22 +1,23 @@
-//! The host kernel's objects by id, and pinning: `prog show`, the `map`
-//! verbs, `load --pin`.
+//! A kernel's objects by id, pinning and Axiom's hooks: `prog show`, the
+//! `map` verbs, `load --pin`, `load --attach`, `detach`; through any
+//! transport (this machine's `bpf()` or a remote agent).
 
 use crate::backend::Failure;
-use crate::sys;
+use crate::transport::{Buf, CallError, Kernel};
+use axiom_abi::remote::Dir;
 use axiom_abi::uapi::attr::{
     GetIdAttr, InfoAttr, LinkCreateAttr, LinkDetachAttr, LinkUpdateAttr, MapElemAttr, MapInfo,
     ObjAttr, ProgInfo,
 };
 use axiom_abi::uapi::types::cmd;
-use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 
 fn fail(message: String) -> Failure {
     Failure { message, log: String::new() }
 }
 
-fn errno(what: &str, e: i32) -> Failure {
-    fail(format!("{what}: {} (errno {e})", std::io::Error::from_raw_os_error(e)))
+fn errno(what: &str, e: CallError) -> Failure {
+    fail(format!("{what}: {e}"))
 }
 
 /// Parses hex bytes, spaces allowed (`01 00 00 00`).
@@ -43,46 +44,35 @@ fn json_bytes(b: &[u8]) -> String {
     format!("[{}]", b.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(","))
 }
 
-fn fd_by_id(cmd_fd: u32, id: u32, what: &str) -> Result<OwnedFd, Failure> {
+fn fd_by_id(k: &mut Kernel, cmd_fd: u32, id: u32, what: &str) -> Result<i32, Failure> {
     let mut buf = [0u8; 128];
     GetIdAttr { start_id: id, ..GetIdAttr::default() }.write_to(&mut buf);
-    sys::bpf_fd(cmd_fd, &mut buf).map_err(|e| errno(&format!("{what} {id}"), e))
+    k.call_fd(cmd_fd, &mut buf, &mut []).map_err(|e| errno(&format!("{what} {id}"), e))
 }
 
-fn info(fd: &OwnedFd, len: usize) -> Result<Vec<u8>, Failure> {
-    info_into(fd, vec![0u8; len])
-}
-
-/// `OBJ_GET_INFO_BY_FD` into `info`, whose fields may already ask for
-/// arrays (their counts and buffers filled in by the caller).
-fn info_into(fd: &OwnedFd, mut info: Vec<u8>) -> Result<Vec<u8>, Failure> {
-    let len = info.len();
+fn info(k: &mut Kernel, fd: i32, len: usize) -> Result<Vec<u8>, Failure> {
     let mut buf = [0u8; 128];
-    InfoAttr {
-        bpf_fd: fd.as_raw_fd() as u32,
-        info_len: len as u32,
-        info: info.as_mut_ptr() as u64,
-    }
-    .write_to(&mut buf);
-    sys::bpf(cmd::OBJ_GET_INFO_BY_FD, &mut buf).map_err(|e| errno("object info", e))?;
-    Ok(info)
+    InfoAttr { bpf_fd: fd as u32, info_len: len as u32, info: 0 }.write_to(&mut buf);
+    let mut bufs = [Buf { parent: 0, offset: 8, dir: Dir::InOut, data: vec![0u8; len] }];
+    k.call(cmd::OBJ_GET_INFO_BY_FD, &mut buf, &mut bufs).map_err(|e| errno("object info", e))?;
+    let [b] = bufs;
+    Ok(b.data)
 }
 
-fn map(id: u32) -> Result<(OwnedFd, MapInfo), Failure> {
-    let fd = fd_by_id(cmd::MAP_GET_FD_BY_ID, id, "map")?;
-    let m = map_info(&fd)?;
+fn map(k: &mut Kernel, id: u32) -> Result<(i32, MapInfo), Failure> {
+    let fd = fd_by_id(k, cmd::MAP_GET_FD_BY_ID, id, "map")?;
+    let m = map_info(k, fd)?;
     Ok((fd, m))
 }
 
 /// The info of the map behind `fd`.
-pub fn map_info(fd: &OwnedFd) -> Result<MapInfo, Failure> {
-    Ok(MapInfo::from_bytes(&info(fd, MapInfo::SIZE)?))
+pub fn map_info(k: &mut Kernel, fd: i32) -> Result<MapInfo, Failure> {
+    Ok(MapInfo::from_bytes(&info(k, fd, MapInfo::SIZE)?))
 }
 
-fn elem(fd: &OwnedFd, key: &[u8], value: u64, flags: u64) -> [u8; 128] {
+fn elem(fd: i32, flags: u64) -> [u8; 128] {
     let mut buf = [0u8; 128];
-    MapElemAttr { map_fd: fd.as_raw_fd() as u32, key: key.as_ptr() as u64, value, flags }
-        .write_to(&mut buf);
+    MapElemAttr { map_fd: fd as u32, key: 0, value: 0, flags }.write_to(&mut buf);
     buf
 }
 
@@ -98,18 +88,36 @@ fn check_key(m: &MapInfo, key: &[u8]) -> Result<(), Failure> {
 }
 
 /// `prog show ID`.
-pub fn prog_show(id: u32, json: bool) -> Result<(), Failure> {
-    let fd = fd_by_id(cmd::PROG_GET_FD_BY_ID, id, "program")?;
-    let p = ProgInfo::from_bytes(&info(&fd, ProgInfo::SIZE)?);
-    // The maps it uses: a second call with room for their ids
-    // (`nr_map_ids` at offset 52, the `map_ids` buffer at 56).
-    let mut map_ids = vec![0u32; p.nr_map_ids as usize];
-    if !map_ids.is_empty() {
+pub fn prog_show(k: &mut Kernel, id: u32, json: bool) -> Result<(), Failure> {
+    let fd = fd_by_id(k, cmd::PROG_GET_FD_BY_ID, id, "program")?;
+    let p = ProgInfo::from_bytes(&info(k, fd, ProgInfo::SIZE)?);
+    // The maps it uses: a second call with room for their ids (the
+    // `map_ids` array inside the info structure).
+    let mut map_ids = Vec::new();
+    if p.nr_map_ids > 0 {
+        let (count_at, array_at) = axiom_abi::remote::PROG_INFO_MAP_IDS;
         let mut ask = vec![0u8; ProgInfo::SIZE];
-        ask[52..56].copy_from_slice(&(map_ids.len() as u32).to_ne_bytes());
-        ask[56..64].copy_from_slice(&(map_ids.as_mut_ptr() as u64).to_ne_bytes());
-        let again = ProgInfo::from_bytes(&info_into(&fd, ask)?);
-        map_ids.truncate(again.nr_map_ids as usize);
+        ask[count_at..count_at + 4].copy_from_slice(&p.nr_map_ids.to_ne_bytes());
+        let mut buf = [0u8; 128];
+        InfoAttr { bpf_fd: fd as u32, info_len: ask.len() as u32, info: 0 }.write_to(&mut buf);
+        let mut bufs = [
+            Buf { parent: 0, offset: 8, dir: Dir::InOut, data: ask },
+            Buf {
+                parent: 1,
+                offset: array_at as u32,
+                dir: Dir::Out,
+                data: vec![0u8; p.nr_map_ids as usize * 4],
+            },
+        ];
+        k.call(cmd::OBJ_GET_INFO_BY_FD, &mut buf, &mut bufs)
+            .map_err(|e| errno("object info", e))?;
+        let again = ProgInfo::from_bytes(&bufs[0].data);
+        map_ids = bufs[1]
+            .data
+            .chunks_exact(4)
+            .take(again.nr_map_ids as usize)
+            .map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
     }
     let ids: Vec<String> = map_ids.iter().map(u32::to_string).collect();
     let name = String::from_utf8_lossy(&p.name).trim_end_matches('\0').to_string();
@@ -137,36 +145,33 @@ pub fn prog_show(id: u32, json: bool) -> Result<(), Failure> {
 }
 
 /// The kernel's id of the program behind `fd`.
-pub fn prog_id(fd: &OwnedFd) -> Result<u32, Failure> {
-    Ok(ProgInfo::from_bytes(&info(fd, ProgInfo::SIZE)?).id)
+pub fn prog_id(k: &mut Kernel, fd: i32) -> Result<u32, Failure> {
+    Ok(ProgInfo::from_bytes(&info(k, fd, ProgInfo::SIZE)?).id)
 }
 
 /// `map dump ID`: every key and value.
-pub fn map_dump(id: u32, json: bool) -> Result<(), Failure> {
-    let (fd, m) = map(id)?;
+pub fn map_dump(k: &mut Kernel, id: u32, json: bool) -> Result<(), Failure> {
+    let (fd, m) = map(k, id)?;
     let mut entries = Vec::new();
     let mut key: Option<Vec<u8>> = None;
     loop {
-        let mut next = vec![0u8; m.key_size as usize];
-        let cur = key.as_deref().map_or(0, |k| k.as_ptr() as u64);
-        let mut buf = [0u8; 128];
-        MapElemAttr {
-            map_fd: fd.as_raw_fd() as u32,
-            key: cur,
-            value: next.as_mut_ptr() as u64,
-            flags: 0,
+        let mut buf = elem(fd, 0);
+        let mut bufs = vec![Buf::output(16, m.key_size as usize)];
+        if let Some(cur) = &key {
+            bufs.insert(0, Buf::input(8, cur));
         }
-        .write_to(&mut buf);
-        match sys::bpf(cmd::MAP_GET_NEXT_KEY, &mut buf) {
+        match k.call(cmd::MAP_GET_NEXT_KEY, &mut buf, &mut bufs) {
             Ok(_) => {}
-            Err(libc::ENOENT) => break,
+            Err(e) if e.errno == libc::ENOENT => break,
             Err(e) => return Err(errno("next key", e)),
         }
-        let mut value = vec![0u8; m.value_size as usize];
-        let mut buf = elem(&fd, &next, value.as_mut_ptr() as u64, 0);
+        let next = bufs.pop().map(|b| b.data).unwrap_or_default();
+        let mut buf = elem(fd, 0);
+        let mut bufs = [Buf::input(8, &next), Buf::output(16, value_len(&m))];
         // An entry deleted meanwhile is skipped.
-        if sys::bpf(cmd::MAP_LOOKUP_ELEM, &mut buf).is_ok() {
-            entries.push((next.clone(), value));
+        if k.call(cmd::MAP_LOOKUP_ELEM, &mut buf, &mut bufs).is_ok() {
+            let [_, value] = bufs;
+            entries.push((next.clone(), value.data));
         }
         key = Some(next);
     }
@@ -185,24 +190,50 @@ pub fn map_dump(id: u32, json: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-/// `map lookup ID --key K`.
-pub fn map_lookup(id: u32, key: &[u8], json: bool) -> Result<(), Failure> {
-    let (fd, m) = map(id)?;
-    check_key(&m, key)?;
-    let mut value = vec![0u8; m.value_size as usize];
-    let mut buf = elem(&fd, key, value.as_mut_ptr() as u64, 0);
-    sys::bpf(cmd::MAP_LOOKUP_ELEM, &mut buf).map_err(|e| errno("lookup", e))?;
-    if json {
-        println!("{{\"key\":{},\"value\":{}}}", json_bytes(key), json_bytes(&value));
+/// The bytes a lookup of the map returns (per-CPU maps: a value per
+/// possible CPU, each rounded up to 8 bytes).
+fn value_len(m: &MapInfo) -> usize {
+    use axiom_abi::uapi::types::map_type;
+    let per_cpu = matches!(
+        m.type_,
+        map_type::PERCPU_HASH | map_type::PERCPU_ARRAY | map_type::LRU_PERCPU_HASH
+    );
+    if per_cpu {
+        let cpus = std::fs::read_to_string("/sys/devices/system/cpu/possible")
+            .ok()
+            .and_then(|s| s.trim().rsplit('-').next().and_then(|n| n.parse::<usize>().ok()))
+            .map_or(1, |last| last + 1);
+        (m.value_size as usize).next_multiple_of(8) * cpus
     } else {
-        println!("key: {}  value: {}", to_hex(key), to_hex(&value));
+        m.value_size as usize
+    }
+}
+
+/// `map lookup ID --key K`.
+pub fn map_lookup(k: &mut Kernel, id: u32, key: &[u8], json: bool) -> Result<(), Failure> {
+    let (fd, m) = map(k, id)?;
+    check_key(&m, key)?;
+    let mut buf = elem(fd, 0);
+    let mut bufs = [Buf::input(8, key), Buf::output(16, value_len(&m))];
+    k.call(cmd::MAP_LOOKUP_ELEM, &mut buf, &mut bufs).map_err(|e| errno("lookup", e))?;
+    let value = &bufs[1].data;
+    if json {
+        println!("{{\"key\":{},\"value\":{}}}", json_bytes(key), json_bytes(value));
+    } else {
+        println!("key: {}  value: {}", to_hex(key), to_hex(value));
     }
     Ok(())
 }
 
 /// `map update ID --key K --value V`.
-pub fn map_update(id: u32, key: &[u8], value: &[u8], flags: u64) -> Result<(), Failure> {
-    let (fd, m) = map(id)?;
+pub fn map_update(
+    k: &mut Kernel,
+    id: u32,
+    key: &[u8],
+    value: &[u8],
+    flags: u64,
+) -> Result<(), Failure> {
+    let (fd, m) = map(k, id)?;
     check_key(&m, key)?;
     if value.len() != m.value_size as usize {
         return Err(fail(format!(
@@ -211,30 +242,35 @@ pub fn map_update(id: u32, key: &[u8], value: &[u8], flags: u64) -> Result<(), F
             m.value_size
         )));
     }
-    let mut buf = elem(&fd, key, value.as_ptr() as u64, flags);
-    sys::bpf(cmd::MAP_UPDATE_ELEM, &mut buf).map_err(|e| errno("update", e))?;
+    let mut buf = elem(fd, flags);
+    k.call(cmd::MAP_UPDATE_ELEM, &mut buf, &mut [Buf::input(8, key), Buf::input(16, value)])
+        .map_err(|e| errno("update", e))?;
     Ok(())
 }
 
 /// `map delete ID --key K`.
-pub fn map_delete(id: u32, key: &[u8]) -> Result<(), Failure> {
-    let (fd, m) = map(id)?;
+pub fn map_delete(k: &mut Kernel, id: u32, key: &[u8]) -> Result<(), Failure> {
+    let (fd, m) = map(k, id)?;
     check_key(&m, key)?;
-    let mut buf = elem(&fd, key, 0, 0);
-    sys::bpf(cmd::MAP_DELETE_ELEM, &mut buf).map_err(|e| errno("delete", e))?;
+    let mut buf = elem(fd, 0);
+    k.call(cmd::MAP_DELETE_ELEM, &mut buf, &mut [Buf::input(8, key)])
+        .map_err(|e| errno("delete", e))?;
     Ok(())
 }
 
-/// Pins an object at `path` (a bpffs path; its directory is created).
-pub fn pin(fd: &OwnedFd, path: &Path) -> Result<(), Failure> {
-    if let Some(dir) = path.parent() {
+/// Pins an object at `path` (a bpffs path; on this machine its directory
+/// is created).
+pub fn pin(k: &mut Kernel, fd: i32, path: &Path) -> Result<(), Failure> {
+    if k.is_local()
+        && let Some(dir) = path.parent()
+    {
         std::fs::create_dir_all(dir).map_err(|e| fail(format!("{}: {e}", dir.display())))?;
     }
     let c = c_path(path)?;
     let mut buf = [0u8; 128];
-    ObjAttr { pathname: c.as_ptr() as u64, bpf_fd: fd.as_raw_fd() as u32, ..ObjAttr::default() }
-        .write_to(&mut buf);
-    sys::bpf(cmd::OBJ_PIN, &mut buf).map_err(|e| errno(&format!("pin {}", path.display()), e))?;
+    ObjAttr { bpf_fd: fd as u32, ..ObjAttr::default() }.write_to(&mut buf);
+    k.call(cmd::OBJ_PIN, &mut buf, &mut [Buf::input(0, c.as_bytes_with_nul())])
+        .map_err(|e| errno(&format!("pin {}", path.display()), e))?;
     Ok(())
 }
 
@@ -286,13 +322,13 @@ fn c_path(path: &Path) -> Result<std::ffi::CString, Failure> {
 }
 
 /// The object pinned at `path`, if any.
-fn pinned(path: &Path) -> Result<Option<OwnedFd>, Failure> {
+pub fn pinned(k: &mut Kernel, path: &Path) -> Result<Option<i32>, Failure> {
     let c = c_path(path)?;
     let mut buf = [0u8; 128];
-    ObjAttr { pathname: c.as_ptr() as u64, ..ObjAttr::default() }.write_to(&mut buf);
-    match sys::bpf_fd(cmd::OBJ_GET, &mut buf) {
+    ObjAttr::default().write_to(&mut buf);
+    match k.call_fd(cmd::OBJ_GET, &mut buf, &mut [Buf::input(0, c.as_bytes_with_nul())]) {
         Ok(fd) => Ok(Some(fd)),
-        Err(libc::ENOENT) => Ok(None),
+        Err(e) if e.errno == libc::ENOENT => Ok(None),
         Err(e) => Err(errno(&format!("{}", path.display()), e)),
     }
 }
@@ -300,51 +336,47 @@ fn pinned(path: &Path) -> Result<Option<OwnedFd>, Failure> {
 /// Attaches `prog` to `hook`: replaces the program of the hook's pinned
 /// link in one step (`BPF_LINK_UPDATE`), or makes the link and pins it.
 /// Returns what happened, for the user.
-pub fn attach(prog: &OwnedFd, hook: &Hook) -> Result<String, Failure> {
+pub fn attach(k: &mut Kernel, prog: i32, hook: &Hook) -> Result<String, Failure> {
     let path = hook.pin_path();
-    let prog_fd = prog.as_raw_fd() as u32;
     let mut buf = [0u8; 128];
-    if let Some(link) = pinned(&path)? {
-        LinkUpdateAttr {
-            link_fd: link.as_raw_fd() as u32,
-            new_prog_fd: prog_fd,
-            ..Default::default()
-        }
-        .write_to(&mut buf);
-        sys::bpf(cmd::LINK_UPDATE, &mut buf)
+    if let Some(link) = pinned(k, &path)? {
+        LinkUpdateAttr { link_fd: link as u32, new_prog_fd: prog as u32, ..Default::default() }
+            .write_to(&mut buf);
+        k.call(cmd::LINK_UPDATE, &mut buf, &mut [])
             .map_err(|e| errno(&format!("replace the program on {}", hook.name), e))?;
         return Ok(format!(
             "replaced the program on {} (link {}, program id {})",
             hook.name,
             path.display(),
-            prog_id(prog)?
+            prog_id(k, prog)?
         ));
     }
     LinkCreateAttr {
-        prog_fd,
+        prog_fd: prog as u32,
         target_fd: hook.target,
         attach_type: hook.attach_type,
         ..Default::default()
     }
     .write_to(&mut buf);
-    let link = sys::bpf_fd(cmd::LINK_CREATE, &mut buf)
+    let link = k
+        .call_fd(cmd::LINK_CREATE, &mut buf, &mut [])
         .map_err(|e| errno(&format!("attach to {}", hook.name), e))?;
-    pin(&link, &path)?;
+    pin(k, link, &path)?;
     Ok(format!(
         "attached to {} (link pinned at {}, program id {})",
         hook.name,
         path.display(),
-        prog_id(prog)?
+        prog_id(k, prog)?
     ))
 }
 
 /// Detaches what `--attach` attached to `hook` and removes its pin.
-pub fn detach(hook: &Hook) -> Result<(), Failure> {
+pub fn detach(k: &mut Kernel, hook: &Hook) -> Result<(), Failure> {
     let path = hook.pin_path();
-    let link = pinned(&path)?.ok_or_else(|| fail(format!("{}: nothing attached", hook.name)))?;
+    let link = pinned(k, &path)?.ok_or_else(|| fail(format!("{}: nothing attached", hook.name)))?;
     let mut buf = [0u8; 128];
-    LinkDetachAttr { link_fd: link.as_raw_fd() as u32 }.write_to(&mut buf);
-    sys::bpf(cmd::LINK_DETACH, &mut buf).map_err(|e| errno("detach", e))?;
-    std::fs::remove_file(&path).map_err(|e| fail(format!("{}: {e}", path.display())))?;
+    LinkDetachAttr { link_fd: link as u32 }.write_to(&mut buf);
+    k.call(cmd::LINK_DETACH, &mut buf, &mut []).map_err(|e| errno("detach", e))?;
+    k.unlink(&path).map_err(|e| errno(&format!("{}", path.display()), e))?;
     Ok(())
 }

@@ -4,10 +4,12 @@
 
 #![deny(unsafe_code)]
 
+mod agent;
 mod backend;
 mod kernel;
 mod sys;
 mod trace;
+mod transport;
 
 use axiom_abi::uapi::attr::{GetIdAttr, InfoAttr, MapInfo, ProgInfo};
 use axiom_abi::uapi::types::{MAP_TYPE_NAMES, PROG_TYPE_NAMES, cmd};
@@ -16,6 +18,7 @@ use backend::{Axiom, Backend, Failure, Linux};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use transport::Kernel;
 
 /// Axiom's BPF tool.
 #[derive(Parser)]
@@ -28,6 +31,12 @@ struct Cli {
     /// Print listings as JSON.
     #[arg(long, global = true)]
     json: bool,
+    /// Send every kernel command to the agent at PATH (a Unix socket, as
+    /// `cargo xtask run` exposes the guest's, or a serial device): loads,
+    /// pins, attachments and the map and program verbs go to the system
+    /// behind it.
+    #[arg(long, global = true, value_name = "PATH")]
+    remote: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -36,7 +45,8 @@ struct Cli {
 enum Target {
     /// Axiom's runtime in this process.
     Axiom,
-    /// The host Linux kernel.
+    /// A kernel's `bpf()`: this machine's Linux, or the system behind
+    /// `--remote`.
     Linux,
 }
 
@@ -95,6 +105,17 @@ enum Command {
         /// run time: count, total, mean, min, median, p99, max).
         #[arg(long)]
         bench: bool,
+    },
+    /// Serve `bpf()` commands from a host's `axbpf --remote` over DEVICE
+    /// (the guest's end of the remote transport).
+    Agent {
+        /// The serial device (`/dev/ttyS1`), or with `--listen` the Unix
+        /// socket to create.
+        device: PathBuf,
+        /// Listen on a Unix socket at DEVICE instead (for tests, and for
+        /// guests whose line comes through a socket).
+        #[arg(long)]
+        listen: bool,
     },
     /// Detach what `load --attach HOOK` attached (Axiom's hooks).
     Detach {
@@ -238,14 +259,30 @@ fn open_for(path: &PathBuf, target: Target) -> Result<Object, Failure> {
     loaded.map_err(|e| fail(format!("{}: {e}", path.display())))
 }
 
+/// Whose types an object's CO-RE relocations are applied against: the
+/// host kernel's only when its programs go to the host kernel.
+fn source_target(cli: &Cli, t: Target) -> Target {
+    if cli.remote.is_some() { Target::Axiom } else { t }
+}
+
 fn open(path: &PathBuf) -> Result<Object, Failure> {
     open_for(path, Target::Axiom)
 }
 
-fn backend(t: Target) -> Box<dyn Backend> {
-    match t {
-        Target::Axiom => Box::new(Axiom::default()),
-        Target::Linux => Box::new(Linux::default()),
+fn backend(t: Target, remote: Option<&PathBuf>) -> Result<Box<dyn Backend>, Failure> {
+    Ok(match (t, remote) {
+        (Target::Axiom, _) => Box::new(Axiom::default()),
+        (Target::Linux, None) => Box::new(Linux::local()),
+        (Target::Linux, Some(path)) => Box::new(Linux::remote(path)?),
+    })
+}
+
+/// The kernel the object verbs talk to: this machine's, or the one
+/// behind `--remote`.
+fn kernel_for(cli: &Cli) -> Result<Kernel, Failure> {
+    match &cli.remote {
+        Some(path) => Kernel::remote(path),
+        None => Ok(Kernel::local()),
     }
 }
 
@@ -259,8 +296,8 @@ fn find<'o>(obj: &'o Object, name: &str) -> Result<&'o axiom_loader::Program, Fa
 fn run(cli: &Cli) -> Result<(), Failure> {
     match &cli.command {
         Command::Verify { obj, prog, log_level, backend: t } => {
-            let o = open_for(obj, *t)?;
-            let mut b = backend(*t);
+            let o = open_for(obj, source_target(cli, *t))?;
+            let mut b = backend(*t, cli.remote.as_ref())?;
             let maps = b.create_maps(&o.maps)?;
             for p in o.programs.iter().filter(|p| prog.as_ref().is_none_or(|n| *n == p.name)) {
                 let loaded = b.load(p, &maps, *log_level)?;
@@ -279,7 +316,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                     "--pin and --attach need the linux backend (a kernel's bpf())".into(),
                 ));
             }
-            let o = open_for(obj, *t)?;
+            let o = open_for(obj, source_target(cli, *t))?;
             if let Some(h) = &hook
                 && !o.programs.iter().any(|p| p.prog_type == h.prog_type)
             {
@@ -288,7 +325,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                     h.name
                 )));
             }
-            let mut b = backend(*t);
+            let mut b = backend(*t, cli.remote.as_ref())?;
             let maps = b.create_maps(&o.maps)?;
             for p in &o.programs {
                 let loaded = b.load(p, &maps, 0)?;
@@ -299,36 +336,40 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                     p.section,
                     p.insns.len()
                 );
-                if let (Some(dir), Some(fd)) = (pin, &loaded.fd) {
+                let (Some(fd), Some(k)) = (loaded.fd, b.kernel()) else { continue };
+                if let Some(dir) = pin {
                     let path = dir.join(&p.name);
-                    kernel::pin(fd, &path)?;
-                    println!("pinned {} (program id {})", path.display(), kernel::prog_id(fd)?);
+                    kernel::pin(k, fd, &path)?;
+                    println!("pinned {} (program id {})", path.display(), kernel::prog_id(k, fd)?);
                 }
-                if let (Some(h), Some(fd)) = (&hook, &loaded.fd)
+                if let Some(h) = &hook
                     && p.prog_type == h.prog_type
                 {
-                    println!("{}: {}", p.name, kernel::attach(fd, h)?);
+                    println!("{}: {}", p.name, kernel::attach(k, fd, h)?);
                 }
             }
             println!("{}: {} maps, {} programs", b.name(), o.maps.len(), o.programs.len());
             Ok(())
         }
-        Command::Trace { duration, show, bench } => trace::run(*duration, *show, *bench),
+        Command::Trace { duration, show, bench } => {
+            trace::run(&mut kernel_for(cli)?, *duration, *show, *bench)
+        }
+        Command::Agent { device, listen } => agent::Agent::serve(device, *listen),
         Command::Detach { hook } => {
             let h = kernel::Hook::parse(hook)?;
-            kernel::detach(&h)?;
+            kernel::detach(&mut kernel_for(cli)?, &h)?;
             println!("detached {}", h.name);
             Ok(())
         }
         Command::Run { obj, prog, data, repeat, backend: t } => {
-            let o = open_for(obj, *t)?;
+            let o = open_for(obj, source_target(cli, *t))?;
             let p = find(&o, prog)?;
             let input = match data {
                 Some(path) => std::fs::read(path)
                     .map_err(|e| fail(format!("{}: cannot read: {e}", path.display())))?,
                 None => vec![0u8; 64],
             };
-            let mut b = backend(*t);
+            let mut b = backend(*t, cli.remote.as_ref())?;
             let maps = b.create_maps(&o.maps)?;
             let loaded = b.load(p, &maps, 0)?;
             let r = b.run(&loaded, &input, *repeat)?;
@@ -370,12 +411,16 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             println!("; {} bytes for {} BPF instructions", image.code.len(), insns.len());
             Ok(())
         }
-        Command::Prog { what: ProgCommand::List } => list(cli.json, true),
-        Command::Map { what: MapCommand::List } => list(cli.json, false),
-        Command::Prog { what: ProgCommand::Show { id } } => kernel::prog_show(*id, cli.json),
-        Command::Map { what: MapCommand::Dump { id } } => kernel::map_dump(*id, cli.json),
+        Command::Prog { what: ProgCommand::List } => list(&mut kernel_for(cli)?, cli.json, true),
+        Command::Map { what: MapCommand::List } => list(&mut kernel_for(cli)?, cli.json, false),
+        Command::Prog { what: ProgCommand::Show { id } } => {
+            kernel::prog_show(&mut kernel_for(cli)?, *id, cli.json)
+        }
+        Command::Map { what: MapCommand::Dump { id } } => {
+            kernel::map_dump(&mut kernel_for(cli)?, *id, cli.json)
+        }
         Command::Map { what: MapCommand::Lookup { id, key } } => {
-            kernel::map_lookup(*id, &kernel::hex(key)?, cli.json)
+            kernel::map_lookup(&mut kernel_for(cli)?, *id, &kernel::hex(key)?, cli.json)
         }
         Command::Map { what: MapCommand::Update { id, key, value, flags } } => {
             let f = match flags.as_str() {
@@ -383,10 +428,16 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                 "exist" => 2,
                 _ => 0,
             };
-            kernel::map_update(*id, &kernel::hex(key)?, &kernel::hex(value)?, f)
+            kernel::map_update(
+                &mut kernel_for(cli)?,
+                *id,
+                &kernel::hex(key)?,
+                &kernel::hex(value)?,
+                f,
+            )
         }
         Command::Map { what: MapCommand::Delete { id, key } } => {
-            kernel::map_delete(*id, &kernel::hex(key)?)
+            kernel::map_delete(&mut kernel_for(cli)?, *id, &kernel::hex(key)?)
         }
     }
 }
@@ -417,8 +468,8 @@ fn type_name(table: &[(u32, &'static str)], t: u32, prefix: &str) -> String {
         .map_or(t.to_string(), |(_, s)| s.trim_start_matches(prefix).to_lowercase())
 }
 
-/// Lists the host kernel's programs or maps through their ids.
-fn list(json: bool, progs: bool) -> Result<(), Failure> {
+/// Lists a kernel's programs or maps through their ids.
+fn list(k: &mut Kernel, json: bool, progs: bool) -> Result<(), Failure> {
     let (next_cmd, fd_cmd) = if progs {
         (cmd::PROG_GET_NEXT_ID, cmd::PROG_GET_FD_BY_ID)
     } else {
@@ -429,36 +480,35 @@ fn list(json: bool, progs: bool) -> Result<(), Failure> {
     loop {
         let mut buf = [0u8; 128];
         GetIdAttr { start_id: id, ..GetIdAttr::default() }.write_to(&mut buf);
-        match sys::bpf(next_cmd, &mut buf) {
+        match k.call(next_cmd, &mut buf, &mut []) {
             Ok(_) => id = GetIdAttr::from_bytes(&buf).next_id,
-            Err(libc::ENOENT) => break,
-            Err(e) => {
-                return Err(fail(format!(
-                    "listing refused: {} (errno {e})",
-                    std::io::Error::from_raw_os_error(e)
-                )));
-            }
+            Err(e) if e.errno == libc::ENOENT => break,
+            Err(e) => return Err(fail(format!("listing refused: {e}"))),
         }
         let mut buf = [0u8; 128];
         GetIdAttr { start_id: id, ..GetIdAttr::default() }.write_to(&mut buf);
         // Gone between the two calls: skip it.
-        let Ok(fd) = sys::bpf_fd(fd_cmd, &mut buf) else { continue };
-        let mut info = vec![0u8; if progs { ProgInfo::SIZE } else { MapInfo::SIZE }];
+        let Ok(fd) = k.call_fd(fd_cmd, &mut buf, &mut []) else { continue };
+        let size = if progs { ProgInfo::SIZE } else { MapInfo::SIZE };
         let mut buf = [0u8; 128];
-        InfoAttr {
-            bpf_fd: std::os::fd::AsRawFd::as_raw_fd(&fd) as u32,
-            info_len: info.len() as u32,
-            info: info.as_mut_ptr() as u64,
-        }
-        .write_to(&mut buf);
-        if sys::bpf(cmd::OBJ_GET_INFO_BY_FD, &mut buf).is_err() {
+        InfoAttr { bpf_fd: fd as u32, info_len: size as u32, info: 0 }.write_to(&mut buf);
+        let mut bufs = [transport::Buf {
+            parent: 0,
+            offset: 8,
+            dir: axiom_abi::remote::Dir::InOut,
+            data: vec![0u8; size],
+        }];
+        let got = k.call(cmd::OBJ_GET_INFO_BY_FD, &mut buf, &mut bufs);
+        k.close(fd);
+        if got.is_err() {
             continue;
         }
+        let info = &bufs[0].data;
         rows.push(if progs {
-            let p = ProgInfo::from_bytes(&info);
+            let p = ProgInfo::from_bytes(info);
             (p.id, type_name(PROG_TYPE_NAMES, p.type_, "BPF_PROG_TYPE_"), cstr(&p.name))
         } else {
-            let m = MapInfo::from_bytes(&info);
+            let m = MapInfo::from_bytes(info);
             (m.id, type_name(MAP_TYPE_NAMES, m.type_, "BPF_MAP_TYPE_"), cstr(&m.name))
         });
     }

@@ -1,8 +1,6 @@
 //! The raw `bpf()` system call: axbpf's only unsafe code.
 #![allow(unsafe_code)]
 
-use std::os::fd::{FromRawFd, OwnedFd};
-
 /// `bpf(cmd, attr, sizeof attr)`; the non-negative result or the errno.
 pub fn bpf(cmd: u32, attr: &mut [u8]) -> Result<i64, i32> {
     // SAFETY: `attr` is a live, writable buffer of the size passed; every
@@ -13,11 +11,28 @@ pub fn bpf(cmd: u32, attr: &mut [u8]) -> Result<i64, i32> {
     if r < 0 { Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0)) } else { Ok(r) }
 }
 
-/// `bpf()` for commands that return a new file descriptor.
-pub fn bpf_fd(cmd: u32, attr: &mut [u8]) -> Result<OwnedFd, i32> {
-    let fd = bpf(cmd, attr)?;
-    // SAFETY: the kernel returned a new file descriptor nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+/// Closes a descriptor this process got from `bpf()`.
+pub fn close(fd: i32) {
+    // SAFETY: `fd` came from the kernel for this process and is closed
+    // once, by the session that owns it.
+    unsafe { libc::close(fd) };
+}
+
+/// Puts a terminal into raw mode (no echo, no line editing, 8-bit
+/// bytes), so a serial line carries frames untouched; anything that is
+/// not a terminal is left alone.
+pub fn raw_tty(file: &std::fs::File) {
+    use std::os::fd::AsRawFd;
+    let fd = file.as_raw_fd();
+    // SAFETY: termios is plain data filled by tcgetattr before use, for a
+    // descriptor `file` keeps open.
+    unsafe {
+        let mut t: libc::termios = std::mem::zeroed();
+        if libc::tcgetattr(fd, &mut t) == 0 {
+            libc::cfmakeraw(&mut t);
+            libc::tcsetattr(fd, libc::TCSANOW, &t);
+        }
+    }
 }
 
 /// Restores the default action of `SIGPIPE`, so that `axbpf ... | head`
@@ -38,9 +53,8 @@ pub struct RingReader {
 }
 
 impl RingReader {
-    /// Maps the ring buffer behind `fd`, whose data area is `size` bytes.
-    pub fn new(fd: &OwnedFd, size: usize) -> Result<RingReader, i32> {
-        use std::os::fd::AsRawFd;
+    /// Maps the ring buffer behind `fd` (this process's descriptor), whose data area is `size` bytes.
+    pub fn new(fd: i32, size: usize) -> Result<RingReader, i32> {
         // SAFETY: sysconf has no preconditions.
         let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
         let map = |len: usize, prot: i32, offset: usize| -> Result<*mut u8, i32> {
@@ -52,7 +66,7 @@ impl RingReader {
                     len,
                     prot,
                     libc::MAP_SHARED,
-                    fd.as_raw_fd(),
+                    fd,
                     offset as libc::off_t,
                 )
             };
@@ -103,9 +117,8 @@ impl RingReader {
     }
 
     /// Waits up to `ms` for `fd` (the ring's descriptor) to be readable.
-    pub fn wait(fd: &OwnedFd, ms: i32) {
-        use std::os::fd::AsRawFd;
-        let mut p = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    pub fn wait(fd: i32, ms: i32) {
+        let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
         // SAFETY: one valid pollfd for the duration of the call.
         unsafe { libc::poll(&mut p, 1, ms) };
     }

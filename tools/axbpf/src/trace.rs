@@ -4,40 +4,35 @@
 //! prints the first events and a per-hook latency table.
 
 use crate::backend::Failure;
-use crate::sys::{self, RingReader};
+use crate::sys::RingReader;
+use crate::transport::{Buf, Kernel};
 use axiom_abi::hooks::{HookEvent, HookStats, hook_index, paths, sched_op};
-use axiom_abi::uapi::attr::{MapElemAttr, ObjAttr};
+use axiom_abi::remote::Dir;
+use axiom_abi::uapi::attr::MapElemAttr;
 use axiom_abi::uapi::types::cmd;
-use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 fn fail(message: String) -> Failure {
     Failure { message, log: String::new() }
 }
 
-fn get(path: &str) -> Result<OwnedFd, Failure> {
-    let c = std::ffi::CString::new(path).map_err(|_| fail(format!("{path}: bad path")))?;
-    let mut buf = [0u8; 128];
-    ObjAttr { pathname: c.as_ptr() as u64, ..ObjAttr::default() }.write_to(&mut buf);
-    sys::bpf_fd(cmd::OBJ_GET, &mut buf).map_err(|e| {
-        fail(format!(
-            "{path}: {} (errno {e}): not an Axiom kernel, or its hooks' maps are missing",
-            std::io::Error::from_raw_os_error(e)
-        ))
+fn get(k: &mut Kernel, path: &str) -> Result<i32, Failure> {
+    crate::kernel::pinned(k, std::path::Path::new(path))?.ok_or_else(|| {
+        fail(format!("{path}: not pinned: not an Axiom kernel, or its hooks' maps are missing"))
     })
 }
 
-fn elem(command: u32, fd: &OwnedFd, key: u32, value: &mut [u8]) -> Result<(), Failure> {
-    let key = key.to_le_bytes();
+fn elem(k: &mut Kernel, command: u32, fd: i32, key: u32, value: &mut [u8]) -> Result<(), Failure> {
     let mut buf = [0u8; 128];
-    MapElemAttr {
-        map_fd: fd.as_raw_fd() as u32,
-        key: key.as_ptr() as u64,
-        value: value.as_mut_ptr() as u64,
-        flags: 0,
-    }
-    .write_to(&mut buf);
-    sys::bpf(command, &mut buf).map(|_| ()).map_err(|e| fail(format!("map element: errno {e}")))
+    MapElemAttr { map_fd: fd as u32, ..MapElemAttr::default() }.write_to(&mut buf);
+    let dir = if command == cmd::MAP_LOOKUP_ELEM { Dir::Out } else { Dir::In };
+    let mut bufs = [
+        Buf::input(8, &key.to_le_bytes()),
+        Buf { parent: 0, offset: 16, dir, data: value.to_vec() },
+    ];
+    k.call(command, &mut buf, &mut bufs).map_err(|e| fail(format!("map element: {e}")))?;
+    value.copy_from_slice(&bufs[1].data);
+    Ok(())
 }
 
 /// The `p`-th percentile of sorted `v`.
@@ -88,26 +83,33 @@ fn op_name(hook: u32, op: u32) -> &'static str {
 
 /// Traces for `ms` milliseconds; prints `show` events and the table
 /// (with `bench`, also a `BENCH` line per hook and measure).
-pub fn run(ms: u64, show: usize, bench: bool) -> Result<(), Failure> {
-    let stats = get(paths::STATS)?;
-    let events = get(paths::EVENTS)?;
-    let switch = get(paths::TRACE)?;
-    let info = crate::kernel::map_info(&events)?;
-    let mut ring = RingReader::new(&events, info.max_entries as usize)
+pub fn run(k: &mut Kernel, ms: u64, show: usize, bench: bool) -> Result<(), Failure> {
+    if !k.is_local() {
+        return Err(fail(
+            "trace reads the events ring buffer through mmap, which --remote cannot carry yet: \
+             run `axbpf trace` in the guest"
+                .into(),
+        ));
+    }
+    let stats = get(k, paths::STATS)?;
+    let events = get(k, paths::EVENTS)?;
+    let switch = get(k, paths::TRACE)?;
+    let info = crate::kernel::map_info(k, events)?;
+    let mut ring = RingReader::new(events, info.max_entries as usize)
         .map_err(|e| fail(format!("mmap of the events ring buffer: errno {e}")))?;
     while ring.next().is_some() {}
-    elem(cmd::MAP_UPDATE_ELEM, &switch, 0, &mut 1u32.to_le_bytes())?;
+    elem(k, cmd::MAP_UPDATE_ELEM, switch, 0, &mut 1u32.to_le_bytes())?;
     let start = Instant::now();
     let mut seen = Vec::new();
     while start.elapsed() < Duration::from_millis(ms) {
-        RingReader::wait(&events, 20);
+        RingReader::wait(events, 20);
         while let Some(r) = ring.next() {
             if r.len() >= 48 {
                 seen.push(HookEvent::from_bytes(&r));
             }
         }
     }
-    elem(cmd::MAP_UPDATE_ELEM, &switch, 0, &mut 0u32.to_le_bytes())?;
+    elem(k, cmd::MAP_UPDATE_ELEM, switch, 0, &mut 0u32.to_le_bytes())?;
     while let Some(r) = ring.next() {
         if r.len() >= 48 {
             seen.push(HookEvent::from_bytes(&r));
@@ -168,10 +170,10 @@ pub fn run(ms: u64, show: usize, bench: bool) -> Result<(), Failure> {
         );
     }
     // Interrupt lines with a filter's verdicts.
-    if let Ok(verdicts) = get(paths::IRQ_VERDICTS) {
+    if let Ok(verdicts) = get(k, paths::IRQ_VERDICTS) {
         for line in 0..16u32 {
             let mut value = vec![0u8; 40];
-            if elem(cmd::MAP_LOOKUP_ELEM, &verdicts, line, &mut value).is_err() {
+            if elem(k, cmd::MAP_LOOKUP_ELEM, verdicts, line, &mut value).is_err() {
                 continue;
             }
             let n = |i: usize| {
@@ -192,7 +194,7 @@ pub fn run(ms: u64, show: usize, bench: bool) -> Result<(), Failure> {
     println!("since boot (the kernel's log2 histograms; percentiles are bucket bounds, ns):");
     for hook in 0..hook_index::NAMES.len() as u32 {
         let mut value = vec![0u8; 656];
-        if elem(cmd::MAP_LOOKUP_ELEM, &stats, hook, &mut value).is_err() {
+        if elem(k, cmd::MAP_LOOKUP_ELEM, stats, hook, &mut value).is_err() {
             continue;
         }
         let s = HookStats::from_bytes(&value);
