@@ -127,7 +127,8 @@ pub struct Response {
     pub errno: i32,
     /// The attr after the call (BPF requests).
     pub attr: Vec<u8>,
-    /// Each buffer's bytes after the call (empty for [`Dir::In`]).
+    /// Each buffer's bytes after the call (empty for [`Dir::In`]),
+    /// without trailing zeros: a shorter buffer ends in zeros.
     pub buffers: Vec<Vec<u8>>,
     /// The agent's own reason when it refused a request itself.
     pub message: String,

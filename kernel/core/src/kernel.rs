@@ -268,6 +268,35 @@ fn load_default_policy(cmdline: &str) {
     }
 }
 
+/// Starts the remote `bpf()` agent (the guest's `axbpf agent`) when the
+/// machine has a second serial line for it.
+fn start_agent() {
+    if !crate::serial::init() {
+        return;
+    }
+    let args = ["axbpf", "agent", crate::serial::PATH];
+    match crate::process::spawn_path("/bin/axbpf", &args, &["AXIOM=1"]) {
+        Ok(pid) => println!("axiom: remote bpf() agent on {} (pid {pid})", crate::serial::PATH),
+        Err(e) => println!("axiom: remote bpf() agent not started: {e:?}"),
+    }
+}
+
+/// Serves forever: every second, a workload of tasks with priorities
+/// 0..3 and the order they finished in under the policy of the moment,
+/// so a policy swapped from the host shows on the console.
+fn serve() -> ! {
+    const PRIORITIES: [u32; 6] = [0, 3, 1, 2, 0, 3];
+    println!("axiom: serving; stop QEMU to end");
+    loop {
+        let order = crate::selftest::workload(&PRIORITIES);
+        println!(
+            "axiom: workload {PRIORITIES:?} finished in order {order:?} under `{}`",
+            crate::sched::policy_status().0
+        );
+        crate::sched::sleep_ticks(crate::time::HZ);
+    }
+}
+
 /// The init task: the in-kernel tests (and the deliberate failures the
 /// harness asks for), the tick metrics, then QEMU ends with the verdict;
 /// or a benchmark the command line names.
@@ -279,6 +308,12 @@ fn run_tests(cmdline: &str) -> ! {
     crate::irq::init();
     crate::sched::spawn("reaper", crate::sched::reaper);
     load_default_policy(cmdline);
+    start_agent();
+    // `axiom.serve`: no tests; a workload every second, for a host's
+    // `axbpf --remote` to steer (QEMU is stopped from outside).
+    if cmdline.split(' ').any(|w| w == "axiom.serve") {
+        serve()
+    }
     // `axiom.bench=user`: the system-call benchmark (user/bench) as the
     // only work, its `BENCH` lines on the console.
     // `axiom.bench=hooks`: the hooks' dispatch figures (see

@@ -44,6 +44,8 @@ mod sched;
 #[cfg(target_os = "none")]
 mod selftest;
 #[cfg(target_os = "none")]
+mod serial;
+#[cfg(target_os = "none")]
 mod syscall;
 #[cfg(target_os = "none")]
 mod time;

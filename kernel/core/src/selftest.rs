@@ -762,7 +762,7 @@ fn attach_policy(name: &str) -> bool {
 
 /// A workload: tasks of the given priorities, each yielding 20 times
 /// between bits of work; the priorities in the order the tasks finished.
-fn workload(priorities: &[u32]) -> Option<Vec<u32>> {
+pub fn workload(priorities: &[u32]) -> Option<Vec<u32>> {
     static DONE: spin::Mutex<Vec<u32>> = spin::Mutex::new(Vec::new());
     DONE.lock().clear();
     // This task outranks the workload while it spawns it.

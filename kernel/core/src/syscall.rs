@@ -237,6 +237,9 @@ fn writev(p: &Process, fd: u64, iov: u64, count: u64) -> SysResult {
 const O_WRITE: u64 = 0o3 | 0o100 | 0o1000;
 
 fn open_path(p: &Process, path: &str, flags: u64) -> SysResult {
+    if path == crate::serial::PATH {
+        return p.fds.lock().insert(Arc::new(crate::serial::SerialLine::open()?));
+    }
     if let Some(device) = crate::file::Device::open(path) {
         return p.fds.lock().insert(Arc::new(device));
     }
@@ -331,6 +334,10 @@ fn newfstatat(p: &Process, dirfd: u64, path: u64, out: u64, flags: u64) -> SysRe
         return fstat(p, dirfd, out);
     }
     let path = absolute(&path);
+    if path == crate::serial::PATH {
+        let line = crate::serial::SerialLine::open()?;
+        return put(out, &stat_bytes(&line.stat())).map(|_| 0);
+    }
     if let Some(device) = crate::file::Device::open(&path) {
         return put(out, &stat_bytes(&device.stat())).map(|_| 0);
     }

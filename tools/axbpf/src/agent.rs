@@ -396,10 +396,18 @@ impl Agent {
         response.buffers = call
             .bufs
             .into_iter()
-            .map(|b| if b.dir.returns() { b.data } else { Vec::new() })
+            .map(|b| if b.dir.returns() { trimmed(b.data) } else { Vec::new() })
             .collect();
         response
     }
+}
+
+/// A buffer without its trailing zeros (the host fills them back in): a
+/// 64 KiB verifier log holding one line crosses the line as that line.
+fn trimmed(mut data: Vec<u8>) -> Vec<u8> {
+    let end = data.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    data.truncate(end);
+    data
 }
 
 /// A command ready to go: the agent's attr and buffers, and the pointer

@@ -244,8 +244,10 @@ impl Transport for Remote {
         }
         for (b, back) in bufs.iter_mut().zip(&r.buffers) {
             if b.dir.returns() {
+                // Trailing zeros do not cross the line.
                 let n = back.len().min(b.data.len());
                 b.data[..n].copy_from_slice(&back[..n]);
+                b.data[n..].fill(0);
             }
         }
         if r.result < 0 {

@@ -16,6 +16,7 @@
 
 mod bare;
 mod qemu;
+mod remote;
 mod setup;
 mod steps;
 mod user;
@@ -61,6 +62,18 @@ enum Command {
         #[arg(long)]
         only: Option<String>,
     },
+    /// Boot Axiom under QEMU and keep it running with its remote `bpf()`
+    /// line on `target/axiom-agent.sock`, for `axbpf --remote
+    /// target/axiom-agent.sock ...` from another terminal (Ctrl-C ends
+    /// it); with `--test`, run the host-to-guest test instead.
+    Serve {
+        /// vCPUs.
+        #[arg(long, default_value_t = 1)]
+        cpus: u32,
+        /// Run the test of `cargo xtask test`'s remote step and stop.
+        #[arg(long)]
+        test: bool,
+    },
     /// Build the kernel and boot it once under QEMU, showing its console.
     Kernel {
         /// QEMU machine: `microvm` or `q35`.
@@ -85,6 +98,8 @@ fn main() -> ExitCode {
         Command::Run => steps::run(),
         Command::Parity { record } => steps::parity(record),
         Command::Bench { only } => steps::bench(only.as_deref()),
+        Command::Serve { test: true, .. } => remote::test(),
+        Command::Serve { cpus, test: false } => remote::serve(cpus),
         Command::Kernel { machine, cpus, append } => qemu::boot_once(&machine, cpus, &append),
     };
     match result {

@@ -57,6 +57,7 @@ pub fn test(long: bool) -> Result<(), String> {
         ("build-bare", Box::new(crate::bare::build)),
         ("arm64 JIT under qemu-aarch64", Box::new(move || crate::bare::test_arm64(long))),
         ("kernel under QEMU (x86_64)", Box::new(move || crate::qemu::test(long))),
+        ("bpf() from the host into a running guest", Box::new(crate::remote::test)),
     ];
 
     let mut passed = 0;

@@ -1,0 +1,251 @@
+//! Axiom running under QEMU with its remote `bpf()` line: a second serial
+//! port (COM2) connected to a Unix socket on the host, where the guest's
+//! agent answers `axbpf --remote SOCKET`. [`Guest`] is such a running
+//! system; [`test`] steers it from the host as a user would.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A running guest: QEMU, its console as it comes, its agent's socket.
+pub struct Guest {
+    child: Child,
+    console: Arc<Mutex<String>>,
+    /// The Unix socket of the guest's agent.
+    pub socket: PathBuf,
+}
+
+impl Guest {
+    /// Boots `kernel` on `microvm` with `cpus` vCPUs, the agent's line and
+    /// `append`; returns once the agent and the serving loop are up.
+    pub fn start(kernel: &Path, cpus: u32, append: &str) -> Result<Guest, String> {
+        let socket = crate::steps::repo_root().join("target/axiom-agent.sock");
+        let _ = std::fs::remove_file(&socket);
+        let chardev = format!("socket,id=agent,path={},server=on,wait=off", socket.display());
+        let mut child = Command::new("qemu-system-x86_64")
+            .args(["-M", "microvm", "-m", "32M", "-smp", &cpus.to_string()])
+            .args(["-accel", crate::qemu::accel()])
+            .arg("-kernel")
+            .arg(kernel)
+            .arg("-initrd")
+            .arg(crate::user::initramfs_path())
+            .args(["-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio"])
+            .args(["-chardev", &chardev])
+            .args(["-device", "isa-serial,chardev=agent,iobase=0x2f8,irq=3"])
+            .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"])
+            .args(["-append", &format!("axiom.serve {append}")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("qemu-system-x86_64: {e} (run `cargo xtask setup`)"))?;
+        let console = Arc::new(Mutex::new(String::new()));
+        let mut stdout = child.stdout.take().ok_or("no QEMU stdout")?;
+        let sink = console.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let text = String::from_utf8_lossy(&buf[..n]).replace('\r', "");
+                if let Ok(mut c) = sink.lock() {
+                    c.push_str(&text);
+                }
+            }
+        });
+        let mut guest = Guest { child, console, socket };
+        guest.wait_for("axiom: serving", 0, Duration::from_secs(60))?;
+        if !guest.console().contains("remote bpf() agent on") {
+            return Err(format!("the guest started no agent:\n{}", guest.console()));
+        }
+        Ok(guest)
+    }
+
+    /// The console so far.
+    pub fn console(&self) -> String {
+        self.console.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    /// Waits for a console line containing `text` past byte `from`;
+    /// returns the line and where the console ended when it came.
+    pub fn wait_for(
+        &mut self,
+        text: &str,
+        from: usize,
+        within: Duration,
+    ) -> Result<(String, usize), String> {
+        let until = Instant::now() + within;
+        loop {
+            let c = self.console();
+            if let Some(at) = c.get(from..).and_then(|rest| rest.find(text)) {
+                let start = c[..from + at].rfind('\n').map_or(0, |i| i + 1);
+                let end = c[from + at..].find('\n').map_or(c.len(), |i| from + at + i);
+                return Ok((c[start..end].to_string(), end));
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("QEMU ended ({status}) before `{text}`:\n{c}"));
+            }
+            if Instant::now() > until {
+                return Err(format!("no `{text}` within {within:?}:\n{c}"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Guest {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.socket);
+    }
+}
+
+/// The host's `axbpf` (built for the host by `cargo build -p axbpf`).
+fn host_axbpf() -> Result<PathBuf, String> {
+    crate::steps::cargo_host(&["build", "--quiet", "-p", "axbpf"], &[])?;
+    Ok(crate::steps::repo_root().join("target/debug/axbpf"))
+}
+
+/// `axbpf --remote <socket> <args>`, with its wall time.
+fn remote(axbpf: &Path, guest: &Guest, args: &[&str]) -> Result<(Output, Duration), String> {
+    let start = Instant::now();
+    let out = Command::new(axbpf)
+        .arg("--remote")
+        .arg(&guest.socket)
+        .args(args)
+        .output()
+        .map_err(|e| format!("{}: {e}", axbpf.display()))?;
+    Ok((out, start.elapsed()))
+}
+
+fn show(args: &[&str], out: &Output) -> String {
+    let text = format!(
+        "host$ axbpf --remote … {}\n{}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    print!("{text}");
+    text
+}
+
+/// Runs `axbpf --remote` and requires success; its output.
+fn ok(axbpf: &Path, guest: &Guest, args: &[&str]) -> Result<(String, Duration), String> {
+    let (out, took) = remote(axbpf, guest, args)?;
+    let text = show(args, &out);
+    if !out.status.success() {
+        return Err(format!("axbpf --remote {} failed:\n{text}", args.join(" ")));
+    }
+    Ok((String::from_utf8_lossy(&out.stdout).into_owned(), took))
+}
+
+/// The per-CPU tick counts of the map named `tick_stats`, summed.
+fn ticks_counted(axbpf: &Path, guest: &Guest, id: &str) -> Result<u64, String> {
+    let (out, _) = ok(axbpf, guest, &["--json", "map", "dump", id])?;
+    // `[{"key":[0,0,0,0],"value":[...]}]`: the first u64 of each CPU's
+    // 16-byte value is its tick count.
+    let value = out.split("\"value\":[").nth(1).ok_or("no value in the dump")?;
+    let bytes: Vec<u8> =
+        value.split(']').next().unwrap_or("").split(',').filter_map(|b| b.parse().ok()).collect();
+    Ok(bytes
+        .chunks(16)
+        .filter(|c| c.len() >= 8)
+        .map(|c| u64::from_le_bytes(c[..8].try_into().unwrap_or([0; 8])))
+        .sum())
+}
+
+/// From the host, into a running guest: a tick program loaded and seen
+/// counting, the scheduler policy swapped and the workload's order seen to
+/// change on the console, a policy the verifier refuses coming back with
+/// its log and errno while the running one stays.
+pub fn test() -> Result<(), String> {
+    let axbpf = host_axbpf()?;
+    let kernel = crate::bare::build_kernel()?;
+    let lib = crate::steps::repo_root().join("target-user/rootfs/lib/bpf");
+    let obj = |name: &str| lib.join(format!("{name}.bpf.o")).display().to_string();
+    let mut guest = Guest::start(&kernel, 1, "")?;
+    let (line, _) = guest.wait_for("finished in order", 0, Duration::from_secs(30))?;
+    println!("guest: {line}");
+    ok(&axbpf, &guest, &["prog", "list"])?;
+
+    // A tick program, loaded from the host, counting in the guest.
+    let (_, took) = ok(&axbpf, &guest, &["load", &obj("tick_count"), "--attach", "tick"])?;
+    println!("host: tick_count loaded and attached in {:.1} ms", took.as_secs_f64() * 1000.0);
+    let (maps, _) = ok(&axbpf, &guest, &["map", "list"])?;
+    let id = maps
+        .lines()
+        .find(|l| l.ends_with("name tick_stats"))
+        .and_then(|l| l.split(':').next())
+        .ok_or("no tick_stats map in the guest")?
+        .to_string();
+    let before = ticks_counted(&axbpf, &guest, &id)?;
+    std::thread::sleep(Duration::from_millis(500));
+    let after = ticks_counted(&axbpf, &guest, &id)?;
+    println!("host: the guest's tick program counted {before} then {after} ticks");
+    if after <= before {
+        return Err("the tick program loaded from the host does not run".into());
+    }
+    ok(&axbpf, &guest, &["detach", "tick"])?;
+
+    // The scheduler policy, swapped from the host: the next workload
+    // finishes by priority.
+    let mark = guest.console().len();
+    let (out, took) = ok(&axbpf, &guest, &["load", &obj("sched_prio"), "--attach", "sched"])?;
+    if !out.contains("replaced the program on sched") {
+        return Err(format!("sched_prio did not replace the running policy:\n{out}"));
+    }
+    println!("host: sched_prio swapped in in {:.1} ms", took.as_secs_f64() * 1000.0);
+    // The first workload under it may have started under the old one.
+    let (_, mark) = guest.wait_for("priority", mark, Duration::from_secs(30))?;
+    let (line, mark) = guest.wait_for("finished in order", mark, Duration::from_secs(30))?;
+    println!("guest: {line}");
+    if !line.contains("finished in order Some([3, 3,") {
+        return Err(format!("the workload did not follow the priority policy: {line}"));
+    }
+
+    // A policy the verifier refuses: its log and errno come back, and the
+    // guest keeps the running one.
+    let args = ["load", &obj("sched_bad"), "--attach", "sched"];
+    let (out, _) = remote(&axbpf, &guest, &args)?;
+    let text = show(&args, &out);
+    let refused = out.status.code() == Some(1)
+        && text.contains("the remote kernel refused it")
+        && text.contains("(errno ")
+        && text.lines().count() > 3;
+    if !refused {
+        return Err(format!("sched_bad was not refused with a log and an errno:\n{text}"));
+    }
+    let (line, _) = guest.wait_for("finished in order", mark, Duration::from_secs(30))?;
+    println!("guest: {line}");
+    if !line.contains("priority") {
+        return Err(format!("the refused policy displaced the running one: {line}"));
+    }
+    Ok(())
+}
+
+/// `cargo xtask serve`: a guest kept running for `axbpf --remote`, its
+/// console shown as it comes.
+pub fn serve(cpus: u32) -> Result<(), String> {
+    let kernel = crate::bare::build_kernel()?;
+    let guest = Guest::start(&kernel, cpus, "")?;
+    print!("{}", guest.console());
+    println!(
+        "\nxtask: the guest's agent listens on {}: run `axbpf --remote {} prog list` \
+         (or `load OBJ --attach sched|tick|irq:N`) from another terminal; Ctrl-C ends QEMU.",
+        guest.socket.display(),
+        guest.socket.display()
+    );
+    let mut shown = guest.console().len();
+    loop {
+        std::thread::sleep(Duration::from_millis(200));
+        let c = guest.console();
+        if c.len() > shown {
+            print!("{}", &c[shown..]);
+            shown = c.len();
+        }
+    }
+}
