@@ -4,8 +4,8 @@
 //! rather than taken for something else), and the context each hook's
 //! program receives in `r1` (read-only).
 //!
-//! The timer-tick, scheduler and IRQ-filter hooks exist; the IIO hook
-//! takes the numbers reserved here when it arrives.
+//! The hooks: the timer tick, the scheduler, IRQ filters and IIO scan
+//! filters.
 
 /// `BPF_PROG_TYPE_*` values of Axiom's hooks.
 pub mod prog_type {
@@ -16,7 +16,7 @@ pub mod prog_type {
     /// is attached to, with an [`IrqCtx`](super::IrqCtx), and returns an
     /// [`irq_verdict`](super::irq_verdict).
     pub const AXIOM_IRQ: u32 = 0x1001;
-    /// An IIO scan filter (reserved).
+    /// An IIO scan filter.
     pub const AXIOM_IIO: u32 = 0x1002;
     /// A timer-tick program: runs on every tick of every CPU with a
     /// [`TickCtx`](super::TickCtx).
@@ -31,7 +31,7 @@ pub mod attach_type {
     /// An interrupt line, `target_fd` its number (ISA IRQ 0-15; a line
     /// with a driver: the RTC's, 8).
     pub const AXIOM_IRQ: u32 = 0x1001;
-    /// An IIO device, `target_fd` its index (reserved).
+    /// An IIO device, `target_fd` its index.
     pub const AXIOM_IIO: u32 = 0x1002;
     /// The timer tick (`target_fd` 0).
     pub const AXIOM_TICK: u32 = 0x1003;
@@ -97,6 +97,42 @@ pub struct IrqCtx {
 }
 
 const _: () = assert!(core::mem::size_of::<IrqCtx>() == 32);
+
+/// What an IIO filter returns for a scan.
+pub mod iio_verdict {
+    /// Drop the scan.
+    pub const DROP: u64 = 0;
+    /// Keep it (with the values as the program left them) in the buffer.
+    pub const KEEP: u64 = 1;
+}
+
+/// Channels in one IIO scan, at most.
+pub const IIO_CHANNELS: usize = 4;
+
+/// What an IIO filter receives: `struct axiom_iio_ctx`, one scan of a
+/// device; the program may rewrite `values` (only they are writable).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IioCtx {
+    /// The device's index (`/dev/iio:deviceN`).
+    pub device: u32,
+    /// Channels in the scan (`values[..channels]`).
+    pub channels: u32,
+    /// When the scan was taken, ns since boot.
+    pub timestamp_ns: u64,
+    /// The scan's number since boot (the device's count, kept or not).
+    pub seq: u64,
+    /// The channels' values in their units (the accelerometer's x, y, z
+    /// in milli-g, its temperature in milli-degrees Celsius).
+    pub values: [i32; IIO_CHANNELS],
+}
+
+const _: () = assert!(core::mem::size_of::<IioCtx>() == 40);
+
+/// A scan as `/dev/iio:deviceN` gives it, Linux's buffer layout for four
+/// `le:s32/32>>0` channels and a timestamp: the values, then the `s64`
+/// timestamp in ns, 24 bytes.
+pub const IIO_SCAN_BYTES: usize = 24;
 
 /// The scheduler callbacks (`SchedCtx::op`), modelled on Linux's
 /// `sched_ext` operations.
@@ -179,7 +215,7 @@ pub mod hook_index {
     pub const TICK: u32 = 1;
     /// Interrupt lines (reserved).
     pub const IRQ: u32 = 2;
-    /// IIO devices (reserved).
+    /// IIO devices.
     pub const IIO: u32 = 3;
     /// Their names, by number.
     pub const NAMES: [&str; 4] = ["sched", "tick", "irq", "iio"];

@@ -52,4 +52,20 @@ struct axiom_irq_ctx {
 	__u64 state;
 	__u64 count;
 };
+
+/* IIO scan filters (SEC("axiom/iio")): return AXIOM_IIO_KEEP to keep the
+ * scan (with the values as the program left them), AXIOM_IIO_DROP to
+ * drop it. Only values[] is writable. */
+#define AXIOM_IIO_DROP 0
+#define AXIOM_IIO_KEEP 1
+#define AXIOM_IIO_CHANNELS 4
+
+struct axiom_iio_ctx {
+	__u32 device;
+	__u32 channels;
+	__u64 timestamp_ns;
+	__u64 seq;
+	/* accel x, y, z in milli-g; temperature in milli-degrees Celsius */
+	__s32 values[AXIOM_IIO_CHANNELS];
+};
 #endif

@@ -6,7 +6,8 @@
  * Then a socket filter fills a huge hash map from inside the kernel until
  * the kernel's memory for maps runs out: the insert must fail with
  * ENOMEM, the kernel must go on, and the memory must come back when the
- * map goes.
+ * map goes. Last, the IIO device's buffer read through
+ * /dev/iio:device0 in Linux's scan layout, and its sysfs attributes.
  * Axiom only: Linux has no such program type (its load answers EINVAL).
  * One line per case ("bpf-hooks: <case>: <result>"); exit status: the
  * number of failed checks. */
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +30,59 @@
 
 
 static char log_buf[16384];
+
+/* The IIO accelerometer's buffer: whole 24-byte scans (four le:s32
+ * values, then the le:s64 timestamp), 10 ms apart; a read smaller than
+ * a scan is refused; the sysfs attributes describe the layout. */
+static void iio(void)
+{
+	char text[64] = { 0 };
+	int fd = open("/sys/bus/iio/devices/iio:device0/name", O_RDONLY);
+	long n = fd >= 0 ? read(fd, text, sizeof(text) - 1) : -1;
+
+	check("the IIO device is named axiom-accel", n > 0 && strcmp(text, "axiom-accel\n") == 0);
+	close(fd);
+	memset(text, 0, sizeof(text));
+	fd = open("/sys/bus/iio/devices/iio:device0/scan_elements/in_accel_z_type", O_RDONLY);
+	n = fd >= 0 ? read(fd, text, sizeof(text) - 1) : -1;
+	check("its z channel is le:s32/32>>0", n > 0 && strcmp(text, "le:s32/32>>0\n") == 0);
+	close(fd);
+
+	fd = open("/dev/iio:device0", O_RDONLY);
+	check("/dev/iio:device0 opens", fd >= 0);
+	unsigned char scans[24 * 8];
+	expect("a read smaller than a scan", read(fd, scans, 10) < 0 ? -errno : 0, -EINVAL);
+	/* What waited since boot first (512 scans at most), then fresh ones. */
+	static unsigned char backlog[24 * 512];
+	n = read(fd, backlog, sizeof(backlog));
+	check("the backlog reads as whole scans", n > 0 && n % 24 == 0);
+	int got = 0, whole = 1, spaced = 1, gravity = 1;
+	__s64 last = 0;
+	while (got < 20) {
+		n = read(fd, scans, sizeof(scans));
+		if (n <= 0 || n % 24) {
+			whole = 0;
+			break;
+		}
+		for (long i = 0; i < n; i += 24) {
+			__s32 z;
+			__s64 ts;
+
+			memcpy(&z, scans + i + 8, 4);
+			memcpy(&ts, scans + i + 16, 8);
+			if (last && (ts - last < 8000000 || ts - last > 12000000))
+				spaced = 0;
+			if (z < 900 || z > 1100)
+				gravity = 0;
+			last = ts;
+			got++;
+		}
+	}
+	check("reads return whole scans", whole && got >= 20);
+	check("the scans are 10 ms apart (100 Hz)", spaced);
+	check("z reads about 1 g (1000 milli-g)", gravity);
+	close(fd);
+}
 
 static long load(__u32 type, struct bpf_insn *p, __u32 n)
 {
@@ -386,6 +441,8 @@ int main(void)
 	check("its insert failed with ENOMEM", result == -ENOMEM);
 	__u64 second = fill(&result);
 	check("the memory came back with the map", result == -ENOMEM && second + second / 10 >= first);
+
+	iio();
 
 	close(ep);
 	munmap(cons, PAGE);

@@ -29,7 +29,7 @@ const SCHED_CTX: &[CtxField] = &[
     read_only(20, 4), // runnable
     read_only(24, 4), // priority
     read_only(32, 8), // now_ns
-    CtxField { off: 40, size: 8, narrow: false, writable: true, kind: FieldKind::Scalar },
+    writable(40, 8),  // slice_ns
 ];
 
 /// `struct axiom_irq_ctx`.
@@ -39,6 +39,22 @@ const IRQ_CTX: &[CtxField] = &[
     read_only(8, 8),  // entry_ns
     read_only(16, 8), // state
     read_only(24, 8), // count
+];
+
+const fn writable(off: u32, size: u32) -> CtxField {
+    CtxField { off, size, narrow: false, writable: true, kind: FieldKind::Scalar }
+}
+
+/// `struct axiom_iio_ctx`: read-only but for the values.
+const IIO_CTX: &[CtxField] = &[
+    read_only(0, 4),  // device
+    read_only(4, 4),  // channels
+    read_only(8, 8),  // timestamp_ns
+    read_only(16, 8), // seq
+    writable(24, 4),  // values[0..4]
+    writable(28, 4),
+    writable(32, 4),
+    writable(36, 4),
 ];
 
 /// What hook programs may call: map helpers (queues and stacks too), the
@@ -62,6 +78,16 @@ pub const PROG_TYPES: &[(u32, ProgType)] = &[
         ProgType {
             name: "axiom_irq",
             fields: IRQ_CTX,
+            helpers: HOOK_HELPERS,
+            ld_abs: false,
+            ret_range: None,
+        },
+    ),
+    (
+        prog_type::AXIOM_IIO,
+        ProgType {
+            name: "axiom_iio",
+            fields: IIO_CTX,
             helpers: HOOK_HELPERS,
             ld_abs: false,
             ret_range: None,

@@ -214,7 +214,7 @@ impl MemoryFile {
                     n => alloc::format!("0-{}\n", n - 1),
                 }
             }
-            _ => return None,
+            other => crate::iio::sysfs(other)?,
         };
         let data = alloc::borrow::Cow::Owned(text.into_bytes());
         Some(MemoryFile { data, pos: spin::Mutex::new(0), ino: 6 })

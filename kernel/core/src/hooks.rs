@@ -1,7 +1,7 @@
 //! The kernel's BPF hooks (see `axiom_bpf::hook`): where each event runs
 //! its program. The timer tick, and the scheduler (whose program the
-//! scheduler runs itself, as a policy: `bpf_sched`); the interrupt-line
-//! and IIO hooks follow.
+//! scheduler runs itself, as a policy: `bpf_sched`); the interrupt
+//! lines' (`irq`) and the IIO devices' (`iio`) filters.
 //!
 //! Every dispatch is measured (event to program start, program run time)
 //! into per-hook log2 histograms, which the kernel publishes every 10 ms
@@ -39,6 +39,9 @@ pub fn slot(attach: u32, target: u32) -> Result<&'static HookSlot, Errno> {
         (attach_type::AXIOM_SCHED, 0) => Ok(&SCHED),
         (attach_type::AXIOM_IRQ, line) if crate::irq::has_driver(line) => {
             Ok(&crate::irq::SLOTS[line as usize])
+        }
+        (attach_type::AXIOM_IIO, device) if (device as usize) < crate::iio::DEVICES => {
+            Ok(&crate::iio::SLOTS[device as usize])
         }
         _ => Err(Errno::EINVAL),
     }
@@ -136,7 +139,8 @@ pub fn init() {
 /// trace switch (CPU 0, every 10 ticks).
 fn publish() {
     let Some(p) = PUBLISHED.get() else { return };
-    for (index, slot) in [(hook_index::SCHED, &SCHED), (hook_index::TICK, &TICK)] {
+    let hooks = [(hook_index::SCHED, &SCHED), (hook_index::TICK, &TICK)];
+    for (index, slot) in hooks.into_iter().chain([(hook_index::IIO, &crate::iio::SLOTS[0])]) {
         let bytes = slot.stats().to_bytes();
         let _ = p.stats.map.lock().update(&index.to_le_bytes(), &bytes, 0);
     }
@@ -206,6 +210,7 @@ pub fn tick(entry: u64, tick: u64) {
     }
     if hal::cpu_index() == 0 {
         crate::irq::tick(tick);
+        crate::iio::tick(tick);
         if tick.is_multiple_of(10) {
             publish();
         }

@@ -28,6 +28,8 @@ mod fs;
 #[cfg(target_os = "none")]
 mod hooks;
 #[cfg(target_os = "none")]
+mod iio;
+#[cfg(target_os = "none")]
 mod irq;
 #[cfg(target_os = "none")]
 mod kernel;

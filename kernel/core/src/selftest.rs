@@ -65,6 +65,11 @@ pub const TESTS: &[Test] = &[
         "irq hook: filters on the RTC's line drop a 1 kHz storm, defer, rate-limit; verdicts counted",
         irq_filter_test,
     ),
+    (
+        "iio hook: no filter keeps every scan, decimation, threshold, moving average, \
+         a refused filter leaves the running one, nothing lost across swaps",
+        iio_filter_test,
+    ),
     ("scheduler: a policy dispatching a task that cannot run is ejected", eject_test),
 ];
 
@@ -936,6 +941,100 @@ fn irq_filter_test() -> bool {
     if !ok {
         println!(
             "irq hook: counts plain {plain:?} storm {storm:?} defer {defer:?} limit {limit:?}"
+        );
+    }
+    ok
+}
+
+/// Attaches `/lib/bpf/<name>.bpf.o` to IIO device 0.
+fn attach_iio(name: &str) -> bool {
+    let path = alloc::format!("/lib/bpf/{name}.bpf.o");
+    matches!(axbpf(&["load", &path, "--attach", "iio:0"]), Some((0, _)))
+}
+
+/// The scans kept while `ticks` pass (the buffer emptied first), and
+/// the device's scans taken, kept and dropped meanwhile.
+fn iio_phase(ticks: u64) -> (Vec<crate::iio::Scan>, [u64; 3]) {
+    use crate::iio;
+    // Wait for a scan boundary so a phase is whole scans.
+    let t = crate::time::ticks();
+    sched::sleep_ticks(iio::SCAN_TICKS - t % iio::SCAN_TICKS + 1);
+    iio::take(usize::MAX);
+    let (s0, k0, d0) = iio::counts();
+    sched::sleep_ticks(ticks);
+    let (s1, k1, d1) = iio::counts();
+    (iio::take(usize::MAX), [s1 - s0, k1 - k0, d1 - d0])
+}
+
+fn iio_filter_test() -> bool {
+    use crate::iio::{self, synthesized};
+    let before = iio::counts();
+    // No filter: every scan, in order, 10 ms apart, as synthesised.
+    let (plain, [taken, ..]) = iio_phase(300);
+    let plain_ok = plain.len() as u64 == taken
+        && taken >= 20
+        && plain.windows(2).all(|w| {
+            let gap = w[1].timestamp_ns - w[0].timestamp_ns;
+            w[1].seq == w[0].seq + 1 && (8_000_000..12_000_000).contains(&gap)
+        })
+        && plain.iter().all(|s| s.values == synthesized(s.seq));
+    // Decimation: one scan in four, spaced four apart.
+    let decimate_ok = attach_iio("iio_decimate");
+    let (dec, [dec_taken, dec_kept, dec_dropped]) = iio_phase(400);
+    let decimated = dec.len() as u64 == dec_kept
+        && dec_kept + dec_dropped == dec_taken
+        && dec_kept.abs_diff(dec_taken / 4) <= 1
+        && dec.windows(2).all(|w| w[1].seq == w[0].seq + 4);
+    // Threshold: only the knocks (x beyond 400 milli-g, the first three
+    // scans of each second) pass.
+    let threshold_ok = attach_iio("iio_threshold");
+    let (thr, [thr_taken, thr_kept, _]) = iio_phase(1000);
+    let thresholded = thr.len() as u64 == thr_kept
+        && (3..=4).contains(&thr_kept)
+        && thr.iter().all(|s| s.values[0] > 400 && s.seq % 100 < 3);
+    // A filter the verifier refuses: the threshold filter stays.
+    let running = iio::SLOTS[0].program().map(|p| p.id);
+    let refused = !attach_iio("iio_bad") && iio::SLOTS[0].program().map(|p| p.id) == running;
+    // Moving average: each value the mean of the channel's last eight
+    // (truncated towards zero, as C divides).
+    let average_ok = attach_iio("iio_average");
+    let (avg, [avg_taken, avg_kept, _]) = iio_phase(300);
+    let first = avg.first().map_or(0, |s| s.seq);
+    let mean = |seq: u64, ch: usize| {
+        let sum: i64 = (seq - 7..=seq).map(|q| synthesized(q)[ch] as i64).sum();
+        (sum / 8) as i32
+    };
+    let averaged = avg_kept == avg_taken
+        && avg.len() > 10
+        && avg
+            .iter()
+            .filter(|s| s.seq >= first + 8)
+            .all(|s| (0..4).all(|ch| s.values[ch] == mean(s.seq, ch)));
+    let detached = matches!(axbpf(&["detach", "iio:0"]), Some((0, _)));
+    // Across the swaps every scan was kept or dropped by one filter.
+    let after = iio::counts();
+    let balanced = (after.0 - before.0) == (after.1 - before.1) + (after.2 - before.2);
+    println!(
+        "iio hook: no filter {taken} scans kept; decimate {dec_kept} of {dec_taken}; threshold \
+         {thr_kept} of {thr_taken}; moving average {avg_kept} of {avg_taken}; refused filter \
+         left the running one: {refused}"
+    );
+    let ok = plain_ok
+        && decimate_ok
+        && decimated
+        && threshold_ok
+        && thresholded
+        && refused
+        && average_ok
+        && averaged
+        && detached
+        && balanced;
+    if !ok {
+        println!(
+            "iio hook: plain {plain_ok} decimate {decimate_ok}/{decimated} threshold \
+             {threshold_ok}/{thresholded} average {average_ok}/{averaged} detached {detached} \
+             balanced {balanced}; first scans {:?}",
+            avg.iter().take(10).map(|s| (s.seq, s.values)).collect::<Vec<_>>()
         );
     }
     ok

@@ -240,6 +240,9 @@ fn open_path(p: &Process, path: &str, flags: u64) -> SysResult {
     if path == crate::serial::PATH {
         return p.fds.lock().insert(Arc::new(crate::serial::SerialLine::open()?));
     }
+    if path == crate::iio::PATH {
+        return p.fds.lock().insert(Arc::new(crate::iio::IioBuffer));
+    }
     if let Some(device) = crate::file::Device::open(path) {
         return p.fds.lock().insert(Arc::new(device));
     }
@@ -337,6 +340,9 @@ fn newfstatat(p: &Process, dirfd: u64, path: u64, out: u64, flags: u64) -> SysRe
     if path == crate::serial::PATH {
         let line = crate::serial::SerialLine::open()?;
         return put(out, &stat_bytes(&line.stat())).map(|_| 0);
+    }
+    if path == crate::iio::PATH {
+        return put(out, &stat_bytes(&crate::iio::IioBuffer.stat())).map(|_| 0);
     }
     if let Some(device) = crate::file::Device::open(&path) {
         return put(out, &stat_bytes(&device.stat())).map(|_| 0);

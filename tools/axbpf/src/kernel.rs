@@ -286,8 +286,7 @@ pub struct Hook {
 }
 
 impl Hook {
-    /// Parses `sched`, `tick` (the hooks that exist), or says what is not
-    /// there yet (`irq:N`, `iio:DEV`).
+    /// Parses `sched`, `tick`, `irq:LINE`, `iio:DEVICE`.
     pub fn parse(name: &str) -> Result<Hook, Failure> {
         use axiom_abi::hooks::{attach_type, prog_type};
         let (prog_type, attach_type, target) = match name {
@@ -300,11 +299,16 @@ impl Hook {
                 (prog_type::AXIOM_IRQ, attach_type::AXIOM_IRQ, line)
             }
             n if n.starts_with("iio:") => {
+                let device = n[4..].parse::<u32>().map_err(|_| {
+                    fail(format!("--attach {n}: expected iio:DEVICE, a number (iio:0)"))
+                })?;
+                (prog_type::AXIOM_IIO, attach_type::AXIOM_IIO, device)
+            }
+            n => {
                 return Err(fail(format!(
-                    "--attach {n}: the IIO hook is not in the kernel yet (sched, tick and irq:N are)"
+                    "--attach {n}: no such hook (sched, tick, irq:LINE, iio:DEVICE)"
                 )));
             }
-            n => return Err(fail(format!("--attach {n}: no such hook (sched, tick, irq:LINE)"))),
         };
         Ok(Hook { name: name.into(), prog_type, attach_type, target })
     }

@@ -85,7 +85,7 @@ enum Command {
         #[arg(long)]
         pin: Option<PathBuf>,
         /// Attach the object's program for HOOK to it (Axiom's hooks:
-        /// `sched`, `tick`, `irq:LINE`): the program replaces the running one in one
+        /// `sched`, `tick`, `irq:LINE`, `iio:DEVICE`): the program replaces the running one in one
         /// step, or is attached by a link pinned at
         /// /sys/fs/bpf/axiom/HOOK. A program that fails to load leaves
         /// the running one in place.
@@ -119,7 +119,7 @@ enum Command {
     },
     /// Detach what `load --attach HOOK` attached (Axiom's hooks).
     Detach {
-        /// The hook: `sched`, `tick`, `irq:LINE`.
+        /// The hook: `sched`, `tick`, `irq:LINE`, `iio:DEVICE`.
         hook: String,
     },
     /// Run a program on input data (like BPF_PROG_TEST_RUN).

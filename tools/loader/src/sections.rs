@@ -33,6 +33,7 @@ const SECTIONS: &[(&str, bool, u32, u32)] = &[
     ("axiom/sched", false, hooks::prog_type::AXIOM_SCHED, hooks::attach_type::AXIOM_SCHED),
     ("axiom/tick", false, hooks::prog_type::AXIOM_TICK, hooks::attach_type::AXIOM_TICK),
     ("axiom/irq", false, hooks::prog_type::AXIOM_IRQ, hooks::attach_type::AXIOM_IRQ),
+    ("axiom/iio", false, hooks::prog_type::AXIOM_IIO, hooks::attach_type::AXIOM_IIO),
 ];
 
 /// The program type, expected attach type and attach target of section
