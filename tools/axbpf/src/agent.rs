@@ -20,7 +20,7 @@ use axiom_abi::remote::{
     Response, kind,
 };
 use axiom_abi::uapi::attr::MapInfo;
-use axiom_abi::uapi::types::{CMD_NAMES, cmd, map_type};
+use axiom_abi::uapi::types::{CMD_NAMES, cmd};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
@@ -65,23 +65,6 @@ fn command_name(c: u32) -> String {
     CMD_NAMES.iter().find(|(n, _)| *n == c).map_or(format!("command {c}"), |(_, s)| s.to_string())
 }
 
-/// The possible CPUs, as Linux numbers them in
-/// `/sys/devices/system/cpu/possible` (`0-3`, `0`).
-fn possible_cpus() -> usize {
-    std::fs::read_to_string("/sys/devices/system/cpu/possible")
-        .ok()
-        .and_then(|s| {
-            s.trim()
-                .split(',')
-                .map(|r| match r.split_once('-') {
-                    Some((a, b)) => Some(b.parse::<usize>().ok()? + 1 - a.parse::<usize>().ok()?),
-                    None => r.parse::<usize>().ok().map(|_| 1),
-                })
-                .sum::<Option<usize>>()
-        })
-        .unwrap_or(1)
-}
-
 /// The key and value sizes of the map behind `fd`, asked of the kernel.
 fn map_sizes(fd: u32) -> Result<(usize, usize), i32> {
     let mut info = vec![0u8; MapInfo::SIZE];
@@ -91,16 +74,7 @@ fn map_sizes(fd: u32) -> Result<(usize, usize), i32> {
     attr[8..16].copy_from_slice(&(info.as_mut_ptr() as u64).to_ne_bytes());
     crate::sys::bpf(cmd::OBJ_GET_INFO_BY_FD, &mut attr)?;
     let m = MapInfo::from_bytes(&info);
-    let per_cpu = matches!(
-        m.type_,
-        map_type::PERCPU_HASH | map_type::PERCPU_ARRAY | map_type::LRU_PERCPU_HASH
-    );
-    let value = if per_cpu {
-        (m.value_size as usize).next_multiple_of(8) * possible_cpus()
-    } else {
-        m.value_size as usize
-    };
-    Ok((m.key_size as usize, value))
+    Ok((m.key_size as usize, crate::kernel::value_len(&m)))
 }
 
 impl Agent {

@@ -190,20 +190,33 @@ pub fn map_dump(k: &mut Kernel, id: u32, json: bool) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The possible CPUs, from Linux's list in
+/// `/sys/devices/system/cpu/possible` (`0-3`, `0`, `0-1,4-5`).
+fn possible_cpus() -> usize {
+    std::fs::read_to_string("/sys/devices/system/cpu/possible")
+        .ok()
+        .and_then(|s| {
+            s.trim()
+                .split(',')
+                .map(|r| match r.split_once('-') {
+                    Some((a, b)) => Some(b.parse::<usize>().ok()? + 1 - a.parse::<usize>().ok()?),
+                    None => r.parse::<usize>().ok().map(|_| 1),
+                })
+                .sum::<Option<usize>>()
+        })
+        .unwrap_or(1)
+}
+
 /// The bytes a lookup of the map returns (per-CPU maps: a value per
 /// possible CPU, each rounded up to 8 bytes).
-fn value_len(m: &MapInfo) -> usize {
+pub fn value_len(m: &MapInfo) -> usize {
     use axiom_abi::uapi::types::map_type;
     let per_cpu = matches!(
         m.type_,
         map_type::PERCPU_HASH | map_type::PERCPU_ARRAY | map_type::LRU_PERCPU_HASH
     );
     if per_cpu {
-        let cpus = std::fs::read_to_string("/sys/devices/system/cpu/possible")
-            .ok()
-            .and_then(|s| s.trim().rsplit('-').next().and_then(|n| n.parse::<usize>().ok()))
-            .map_or(1, |last| last + 1);
-        (m.value_size as usize).next_multiple_of(8) * cpus
+        (m.value_size as usize).next_multiple_of(8) * possible_cpus()
     } else {
         m.value_size as usize
     }
