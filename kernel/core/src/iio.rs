@@ -79,9 +79,23 @@ fn with_buffer<R>(f: impl FnOnce(&mut VecDeque<Scan>) -> R) -> R {
     r
 }
 
-/// Scans taken, kept and dropped so far.
+/// Scans taken, kept and dropped so far. A scan being filtered on
+/// another CPU (or interrupted mid-read) is counted as taken but not yet
+/// as kept or dropped; [`take_counted`] reads a consistent pair.
 pub fn counts() -> (u64, u64, u64) {
-    (SEQ.load(Ordering::Relaxed), KEPT.load(Ordering::Relaxed), DROPPED.load(Ordering::Relaxed))
+    with_buffer(|_| {
+        (SEQ.load(Ordering::Relaxed), KEPT.load(Ordering::Relaxed), DROPPED.load(Ordering::Relaxed))
+    })
+}
+
+/// Takes up to `max` buffered scans, with the scans kept and dropped so
+/// far read under the same lock: every scan counted as kept before this
+/// call is either in the returned list or was taken earlier.
+pub fn take_counted(max: usize) -> (Vec<Scan>, u64, u64) {
+    with_buffer(|b| {
+        let n = b.len().min(max);
+        (b.drain(..n).collect(), KEPT.load(Ordering::Relaxed), DROPPED.load(Ordering::Relaxed))
+    })
 }
 
 /// A deterministic noise in -20..=20 for scan `seq` and channel `k`.
@@ -138,12 +152,13 @@ fn scan(device: usize) {
             None => iio_verdict::KEEP,
         };
     if verdict == iio_verdict::DROP {
-        DROPPED.fetch_add(1, Ordering::Relaxed);
+        with_buffer(|_| DROPPED.fetch_add(1, Ordering::Relaxed));
         return;
     }
-    KEPT.fetch_add(1, Ordering::Relaxed);
     let scan = Scan { seq, timestamp_ns: ctx.timestamp_ns, values: ctx.values };
+    // Counted under the buffer's lock, with the push, for take_counted.
     with_buffer(|b| {
+        KEPT.fetch_add(1, Ordering::Relaxed);
         if b.len() >= BUFFER_SCANS {
             b.pop_front();
             OVERRUN.fetch_add(1, Ordering::Relaxed);
