@@ -12,12 +12,15 @@
 //! * [`remote`] (feature `alloc`) is the remote `bpf()` transport's framing.
 //! * [`hooks`] is what Axiom adds to that ABI: its hooks' program, attach
 //!   and link types and their context structures.
+//! * [`feed`] is the IIO host feed's line format (samples sent to a
+//!   device from the host).
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+pub mod feed;
 pub mod hooks;
 pub mod insn;
 pub mod instruction;

@@ -1,23 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 /* An IIO threshold filter: keeps only the scans where the accelerometer
- * moved, some axis more than THRESHOLD_MG away from rest (0 on x and y,
- * 1 g on z); the rest are dropped before they reach the buffer. */
+ * felt more than gravity alone, whichever way it is mounted: the
+ * magnitude of (x, y, z) more than THRESHOLD_MG away from 1 g (a knock,
+ * a jump's landing, a fall). The rest are dropped before they reach the
+ * buffer. */
 #include "axiom.h"
 
+#define GRAVITY_MG 1000
 #define THRESHOLD_MG 400
-
-static __always_inline int beyond(__s32 v, __s32 rest)
-{
-	__s32 d = v - rest;
-
-	return d > THRESHOLD_MG || d < -THRESHOLD_MG;
-}
 
 SEC("axiom/iio")
 int threshold(struct axiom_iio_ctx *ctx)
 {
-	if (beyond(ctx->values[0], 0) || beyond(ctx->values[1], 0) ||
-	    beyond(ctx->values[2], 1000))
+	__s64 x = ctx->values[0], y = ctx->values[1], z = ctx->values[2];
+	__s64 squared = x * x + y * y + z * z;
+	__s64 low = GRAVITY_MG - THRESHOLD_MG, high = GRAVITY_MG + THRESHOLD_MG;
+
+	if (squared > high * high || squared < low * low)
 		return AXIOM_IIO_KEEP;
 	return AXIOM_IIO_DROP;
 }

@@ -6,24 +6,30 @@
 //! axiom_iio_ctx`, may rewrite its values, and keeps or drops it.
 //!
 //! One device today, `axiom-accel`: a virtual accelerometer with a
-//! temperature channel, scanned at 100 Hz by CPU 0's tick. Its signal is
-//! synthesised ([`synthesized`]): gravity on z, a 1 Hz sway on x, a knock
-//! on x every second, a little noise, a slowly drifting temperature.
-//! Partial: the host feed (samples sent through a QEMU character device,
-//! a real sensor's recording) is not there yet; nor are triggers other
-//! than the timer, channel enabling (every scan has every channel) or
-//! the sysfs attributes beyond `name`, `sampling_frequency` and the scan
-//! elements' types and indices.
+//! temperature channel, scanned at 100 Hz by CPU 0's tick. Its samples
+//! come from the host when the machine has the feed line (COM3; QEMU
+//! connects it to a socket, `cargo xtask serve` streams a real sensor's
+//! recording into it): one line of text per scan
+//! ([`axiom_abi::feed`]), polled every tick, queued; a scan takes the
+//! next queued sample, or holds the last one for up to a second when the
+//! host falls behind (as a sensor's data register does). Without the
+//! feed, the signal is synthesised ([`synthesized`]): gravity on z, a 1 Hz
+//! sway on x, a knock on x every second, a little noise, a slowly
+//! drifting temperature. Partial: no triggers other than the timer, no
+//! channel enabling (every scan has every channel), no sysfs attributes
+//! beyond `name`, `sampling_frequency` and the scan elements' types and
+//! indices.
 
 use crate::file::{File, POLLIN, S_IFCHR, Stat};
 use crate::wait::WaitQueue;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
+use axiom_abi::feed::{Line, LineReader};
 use axiom_abi::hooks::{IIO_CHANNELS, IIO_SCAN_BYTES, IioCtx, hook_index, iio_verdict, prog_type};
 use axiom_abi::uapi::errno::Errno;
 use axiom_bpf::hook::HookSlot;
 use axiom_hal as hal;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// IIO devices.
 pub const DEVICES: usize = 1;
@@ -124,8 +130,108 @@ pub fn synthesized(seq: u64) -> [i32; IIO_CHANNELS] {
     ]
 }
 
-/// CPU 0's tick: a scan every [`SCAN_TICKS`].
+/// Host samples queued before the feed line is left unread (its sender
+/// then waits: nothing is dropped).
+const FEED_QUEUE: usize = 64;
+/// Scans that repeat the last host sample when none waits, before the
+/// device falls back to its synthesised signal.
+const HOLD_SCANS: u64 = 100;
+
+/// The host feed: the line's reader, samples waiting, the last one used.
+struct Feed {
+    reader: LineReader,
+    queue: VecDeque<[i32; IIO_CHANNELS]>,
+    last: Option<([i32; IIO_CHANNELS], u64)>,
+}
+
+/// Touched only by CPU 0's tick.
+static FEED: spin::Mutex<Feed> =
+    spin::Mutex::new(Feed { reader: LineReader::new(), queue: VecDeque::new(), last: None });
+static FEED_PRESENT: AtomicBool = AtomicBool::new(false);
+/// Samples received, lines refused, scans from a new host sample, scans
+/// that held the last one.
+static FEED_RECEIVED: AtomicU64 = AtomicU64::new(0);
+static FEED_REFUSED: AtomicU64 = AtomicU64::new(0);
+static FEED_USED: AtomicU64 = AtomicU64::new(0);
+static FEED_HELD: AtomicU64 = AtomicU64::new(0);
+
+/// The host feed's counters.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FeedCounts {
+    /// Whether the machine has the feed line.
+    pub present: bool,
+    /// Samples received.
+    pub received: u64,
+    /// Lines refused (malformed).
+    pub refused: u64,
+    /// Scans that took a new host sample.
+    pub used: u64,
+    /// Scans that repeated the last one.
+    pub held: u64,
+}
+
+/// The host feed's counters so far.
+pub fn feed_counts() -> FeedCounts {
+    FeedCounts {
+        present: FEED_PRESENT.load(Ordering::Relaxed),
+        received: FEED_RECEIVED.load(Ordering::Relaxed),
+        refused: FEED_REFUSED.load(Ordering::Relaxed),
+        used: FEED_USED.load(Ordering::Relaxed),
+        held: FEED_HELD.load(Ordering::Relaxed),
+    }
+}
+
+/// Finds the feed line (at boot); whether the machine has it.
+pub fn init() -> bool {
+    let present = hal::uart::COM3.probe();
+    // The host may already be sending: start at the next line.
+    FEED.lock().reader = LineReader::mid_stream();
+    FEED_PRESENT.store(present, Ordering::Relaxed);
+    present
+}
+
+/// Reads what the feed line has, while the queue has room.
+fn poll_feed() {
+    if !FEED_PRESENT.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut feed = FEED.lock();
+    while feed.queue.len() < FEED_QUEUE {
+        let Some(byte) = hal::uart::COM3.read() else { break };
+        match feed.reader.push(byte) {
+            Some(Ok(Line::Sample(values))) => {
+                feed.queue.push_back(values);
+                FEED_RECEIVED.fetch_add(1, Ordering::Relaxed);
+            }
+            Some(Err(_)) => {
+                FEED_REFUSED.fetch_add(1, Ordering::Relaxed);
+            }
+            Some(Ok(Line::Skip)) | None => {}
+        }
+    }
+}
+
+/// Scan `seq`'s values: the next host sample, the last one held, or the
+/// synthesised signal.
+fn sample(seq: u64) -> [i32; IIO_CHANNELS] {
+    let mut feed = FEED.lock();
+    if let Some(values) = feed.queue.pop_front() {
+        feed.last = Some((values, seq));
+        FEED_USED.fetch_add(1, Ordering::Relaxed);
+        return values;
+    }
+    match feed.last {
+        Some((values, at)) if seq - at <= HOLD_SCANS => {
+            FEED_HELD.fetch_add(1, Ordering::Relaxed);
+            values
+        }
+        _ => synthesized(seq),
+    }
+}
+
+/// CPU 0's tick: the feed polled, a scan every [`SCAN_TICKS`].
 pub fn tick(tick: u64) {
+    poll_feed();
     if tick.is_multiple_of(SCAN_TICKS) {
         scan(0);
     }
@@ -140,7 +246,7 @@ fn scan(device: usize) {
         channels: IIO_CHANNELS as u32,
         timestamp_ns: ns(hal::cycles()),
         seq,
-        values: synthesized(seq),
+        values: sample(seq),
     };
     let event = ctx.timestamp_ns;
     let verdict =

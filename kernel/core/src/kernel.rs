@@ -281,12 +281,38 @@ fn start_agent() {
     }
 }
 
-/// Serves forever: every second, a workload of tasks with priorities
-/// 0..3 and the order they finished in under the policy of the moment,
-/// so a policy swapped from the host shows on the console.
+/// A filter slot's program, as the console names it.
+fn filter_name(slot: &axiom_bpf::hook::HookSlot) -> alloc::string::String {
+    match slot.program() {
+        Some(p) => {
+            let len = p.name.iter().position(|&b| b == 0).unwrap_or(p.name.len());
+            alloc::format!(
+                "`{}` (program {})",
+                core::str::from_utf8(&p.name[..len]).unwrap_or("?"),
+                p.id
+            )
+        }
+        None => "no filter".into(),
+    }
+}
+
+/// Serves forever, for a host's `axbpf --remote` to steer (QEMU is
+/// stopped from outside). Every second: a workload of tasks with
+/// priorities 0..3 and the order they finished in under the policy of
+/// the moment; what the RTC's line saw (its periodic interrupt runs at
+/// 1024 Hz, a storm for an IRQ filter to drop) and what the IIO device
+/// scanned, kept and dropped under the filters of the moment, with the
+/// last scan kept. A policy or filter swapped from the host shows there.
 fn serve() -> ! {
+    use crate::{iio, irq};
     const PRIORITIES: [u32; 6] = [0, 3, 1, 2, 0, 3];
+    let rtc = hal::RTC_IRQ as usize;
     println!("axiom: serving; stop QEMU to end");
+    // 32768 >> (6 - 1) = 1024 Hz.
+    hal::rtc_periodic(Some(6));
+    let (mut verdicts, mut seen) = irq::counts(rtc);
+    let mut scans = iio::counts();
+    let mut feed = iio::feed_counts();
     loop {
         let order = crate::selftest::workload(&PRIORITIES);
         println!(
@@ -294,6 +320,43 @@ fn serve() -> ! {
             crate::sched::policy_status().0
         );
         crate::sched::sleep_ticks(crate::time::HZ);
+        let (v, s) = irq::counts(rtc);
+        let d = |i: usize| v[i] - verdicts[i];
+        println!(
+            "axiom: irq 8 (RTC at 1024 Hz), last second: {} interrupts, {} handled, {} dropped, \
+             {} deferred, {} rate-limited; filter {}",
+            s - seen,
+            d(0),
+            d(1),
+            d(2),
+            d(3),
+            filter_name(&irq::SLOTS[rtc])
+        );
+        (verdicts, seen) = (v, s);
+        let (c, f) = (iio::counts(), iio::feed_counts());
+        let kept = iio::take(usize::MAX);
+        let source = if !f.present {
+            "synthesised".into()
+        } else {
+            alloc::format!(
+                "host feed: {} samples received, {} scans took a new one, {} held the last, {} \
+                 lines refused",
+                f.received - feed.received,
+                f.used - feed.used,
+                f.held - feed.held,
+                f.refused
+            )
+        };
+        println!(
+            "axiom: iio:device0, last second: {} scans ({source}), {} kept, {} dropped; filter \
+             {}; last kept {:?}",
+            c.0 - scans.0,
+            c.1 - scans.1,
+            c.2 - scans.2,
+            filter_name(&iio::SLOTS[0]),
+            kept.last().map(|s| s.values)
+        );
+        (scans, feed) = (c, f);
     }
 }
 
@@ -306,6 +369,9 @@ fn run_tests(cmdline: &str) -> ! {
     // by init, off the boot path (like the initramfs, read on first use).
     crate::hooks::init();
     crate::irq::init();
+    if crate::iio::init() {
+        println!("axiom: IIO host feed on COM3: iio:device0 takes its samples from the host");
+    }
     crate::sched::spawn("reaper", crate::sched::reaper);
     load_default_policy(cmdline);
     start_agent();

@@ -1000,13 +1000,16 @@ fn iio_filter_test() -> bool {
         && dec_kept + dec_dropped == dec_taken
         && dec_kept.abs_diff(dec_taken / 4) <= 1
         && dec.windows(2).all(|w| w[1].seq == w[0].seq + 4);
-    // Threshold: only the knocks (x beyond 400 milli-g, the first three
-    // scans of each second) pass.
+    // Threshold: only the knocks (the magnitude beyond 1.4 g: the first
+    // three scans of each second) pass.
     let threshold_ok = attach_iio("iio_threshold");
     let (thr, [thr_taken, thr_kept, _]) = iio_phase(1000);
     let thresholded = thr.len() as u64 == thr_kept
         && (3..=4).contains(&thr_kept)
-        && thr.iter().all(|s| s.values[0] > 400 && s.seq % 100 < 3);
+        && thr.iter().all(|s| {
+            let m: i64 = s.values[..3].iter().map(|&v| (v as i64).pow(2)).sum();
+            m > 1400 * 1400 && s.seq % 100 < 3
+        });
     // A filter the verifier refuses: the threshold filter stays.
     let running = iio::SLOTS[0].program().map(|p| p.id);
     let refused = !attach_iio("iio_bad") && iio::SLOTS[0].program().map(|p| p.id) == running;
@@ -1087,7 +1090,8 @@ pub fn hooks_bench() -> bool {
             && matches!(
                 axbpf(&["load", "/lib/bpf/irq_storm.bpf.o", "--attach", "irq:8"]),
                 Some((0, _))
-            );
+            )
+            && attach_iio("iio_average");
     hal::rtc_periodic(Some(6));
     let workload: Vec<TaskId> = (0..3)
         .filter_map(|i| {
@@ -1106,7 +1110,8 @@ pub fn hooks_bench() -> bool {
     hal::rtc_periodic(None);
     join(&workload, 20_000);
     let bpf = switch_cost(5000);
-    let detached = matches!(axbpf(&["detach", "sched"]), Some((0, _)));
+    let detached = matches!(axbpf(&["detach", "sched"]), Some((0, _)))
+        && matches!(axbpf(&["detach", "iio:0"]), Some((0, _)));
     let fallback = switch_cost(5000);
     let (bpf, fallback) = (bpf.unwrap_or(0), fallback.unwrap_or(0));
     println!("BENCH sched_decision_bpf 10000 {} {bpf}", bpf * 10_000);

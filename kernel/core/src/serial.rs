@@ -16,6 +16,7 @@ use alloc::collections::VecDeque;
 use axiom_abi::uapi::errno::Errno;
 use axiom_hal as hal;
 use core::sync::atomic::{AtomicBool, Ordering};
+use hal::uart::COM2;
 
 /// Its path.
 pub const PATH: &str = "/dev/ttyS1";
@@ -40,15 +41,15 @@ fn with_rx<R>(f: impl FnOnce(&mut VecDeque<u8>) -> R) -> R {
 
 /// Finds the UART and starts receiving; whether it is there.
 pub fn init() -> bool {
-    if !hal::uart2::probe() {
+    if !COM2.probe() {
         return false;
     }
-    hal::set_handler(hal::irq_vector(hal::uart2::IRQ), on_interrupt);
-    if !hal::route_irq(hal::uart2::IRQ) {
+    hal::set_handler(hal::irq_vector(COM2.irq), on_interrupt);
+    if !hal::route_irq(COM2.irq) {
         return false;
     }
     PRESENT.store(true, Ordering::Release);
-    hal::uart2::rx_interrupt(true);
+    COM2.rx_interrupt(true);
     true
 }
 
@@ -56,14 +57,14 @@ fn on_interrupt(_vector: u8) {
     let got = with_rx(|q| {
         let before = q.len();
         while q.len() < CAPACITY {
-            match hal::uart2::read() {
+            match COM2.read() {
                 Some(b) => q.push_back(b),
                 None => break,
             }
         }
         if q.len() >= CAPACITY {
             PAUSED.store(true, Ordering::Relaxed);
-            hal::uart2::rx_interrupt(false);
+            COM2.rx_interrupt(false);
         }
         q.len() > before
     });
@@ -98,14 +99,14 @@ impl File for SerialLine {
                 *d = s;
             }
             if q.len() < CAPACITY / 2 && PAUSED.swap(false, Ordering::Relaxed) {
-                hal::uart2::rx_interrupt(true);
+                COM2.rx_interrupt(true);
             }
             n
         }))
     }
     fn write(&self, data: &[u8]) -> Result<usize, Errno> {
         for &b in data {
-            hal::uart2::write(b);
+            COM2.write(b);
         }
         Ok(data.len())
     }

@@ -48,7 +48,7 @@ pub use x86_64::{
     wait_for_interrupt,
 };
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
-pub use x86_64::{context, exec, paging, smp, uart2, user};
+pub use x86_64::{context, exec, paging, smp, uart, user};
 
 /// Stand-ins on hosts (where the kernel is only type-checked).
 #[cfg(not(all(target_arch = "x86_64", target_os = "none")))]

@@ -1,7 +1,10 @@
 //! `axbpf trace`: Axiom's hook dispatches, from the kernel's pinned
 //! statistics map and events ring buffer (`axiom_abi::hooks::paths`):
 //! turns tracing on, reads the events for a while, turns it off, and
-//! prints the first events and a per-hook latency table.
+//! prints the first events and a per-hook latency table. Over `--remote`
+//! (which cannot carry the ring buffer's mmap) the table comes from the
+//! kernel's log2 histograms read before and after the window instead:
+//! counts exact, percentiles bucket bounds, no single events.
 
 use crate::backend::Failure;
 use crate::sys::RingReader;
@@ -85,11 +88,7 @@ fn op_name(hook: u32, op: u32) -> &'static str {
 /// (with `bench`, also a `BENCH` line per hook and measure).
 pub fn run(k: &mut Kernel, ms: u64, show: usize, bench: bool) -> Result<(), Failure> {
     if !k.is_local() {
-        return Err(fail(
-            "trace reads the events ring buffer through mmap, which --remote cannot carry yet: \
-             run `axbpf trace` in the guest"
-                .into(),
-        ));
+        return window(k, ms);
     }
     let stats = get(k, paths::STATS)?;
     let events = get(k, paths::EVENTS)?;
@@ -169,28 +168,7 @@ pub fn run(k: &mut Kernel, ms: u64, show: usize, bench: bool) -> Result<(), Fail
             run.last().copied().unwrap_or(0)
         );
     }
-    // Interrupt lines with a filter's verdicts.
-    if let Ok(verdicts) = get(k, paths::IRQ_VERDICTS) {
-        for line in 0..16u32 {
-            let mut value = vec![0u8; 40];
-            if elem(k, cmd::MAP_LOOKUP_ELEM, verdicts, line, &mut value).is_err() {
-                continue;
-            }
-            let n = |i: usize| {
-                u64::from_le_bytes(value[8 * i..8 * i + 8].try_into().unwrap_or_default())
-            };
-            if (0..5).any(|i| n(i) != 0) {
-                println!(
-                    "irq {line} verdicts since boot: handled {}, dropped {}, deferred {}, rate-limited {}, other {}",
-                    n(0),
-                    n(1),
-                    n(2),
-                    n(3),
-                    n(4)
-                );
-            }
-        }
-    }
+    irq_verdicts(k);
     println!("since boot (the kernel's log2 histograms; percentiles are bucket bounds, ns):");
     for hook in 0..hook_index::NAMES.len() as u32 {
         let mut value = vec![0u8; 656];
@@ -215,6 +193,89 @@ pub fn run(k: &mut Kernel, ms: u64, show: usize, bench: bool) -> Result<(), Fail
     Ok(())
 }
 
+/// Prints the verdict counts of every interrupt line a filter has judged.
+fn irq_verdicts(k: &mut Kernel) {
+    if let Ok(verdicts) = get(k, paths::IRQ_VERDICTS) {
+        for line in 0..16u32 {
+            let mut value = vec![0u8; 40];
+            if elem(k, cmd::MAP_LOOKUP_ELEM, verdicts, line, &mut value).is_err() {
+                continue;
+            }
+            let n = |i: usize| {
+                u64::from_le_bytes(value[8 * i..8 * i + 8].try_into().unwrap_or_default())
+            };
+            if (0..5).any(|i| n(i) != 0) {
+                println!(
+                    "irq {line} verdicts since boot: handled {}, dropped {}, deferred {}, rate-limited {}, other {}",
+                    n(0),
+                    n(1),
+                    n(2),
+                    n(3),
+                    n(4)
+                );
+            }
+        }
+    }
+}
+
+/// Every hook's statistics (`None` for a hook the kernel does not have).
+fn all_stats(k: &mut Kernel, stats: i32) -> Vec<Option<HookStats>> {
+    (0..hook_index::NAMES.len() as u32)
+        .map(|hook| {
+            let mut value = vec![0u8; 656];
+            elem(k, cmd::MAP_LOOKUP_ELEM, stats, hook, &mut value)
+                .ok()
+                .map(|()| HookStats::from_bytes(&value))
+        })
+        .collect()
+}
+
+/// The upper bound of the highest non-empty bucket.
+fn histogram_max(buckets: &[u64]) -> u64 {
+    buckets.iter().rposition(|&n| n != 0).map_or(0, |i| (2u64 << i) - 1)
+}
+
+/// The per-hook table of the dispatches in the next `ms` milliseconds,
+/// from the kernel's histograms read before and after.
+fn window(k: &mut Kernel, ms: u64) -> Result<(), Failure> {
+    let stats = get(k, paths::STATS)?;
+    let before = all_stats(k, stats);
+    std::thread::sleep(Duration::from_millis(ms));
+    let after = all_stats(k, stats);
+    println!(
+        "dispatches in {ms} ms, from the kernel's log2 histograms (over --remote the events ring \
+         buffer is not carried: counts are exact, percentiles and max are bucket upper bounds, ns)"
+    );
+    println!(
+        "{:<6} {:>9} {:>10} {:>10} {:>10}   {:>9} {:>9} {:>9}",
+        "hook", "count", "start p50", "p99", "max", "run p50", "p99", "max"
+    );
+    for (hook, (b, a)) in before.iter().zip(&after).enumerate() {
+        let (Some(b), Some(a)) = (b, a) else { continue };
+        let diff = |x: &[u64], y: &[u64]| -> Vec<u64> {
+            x.iter().zip(y).map(|(new, old)| new.saturating_sub(*old)).collect()
+        };
+        let (lat, run) = (diff(&a.latency, &b.latency), diff(&a.run_time, &b.run_time));
+        let count = a.runs.saturating_sub(b.runs);
+        if count == 0 {
+            continue;
+        }
+        println!(
+            "{:<6} {:>9} {:>10} {:>10} {:>10}   {:>9} {:>9} {:>9}",
+            hook_name(hook as u32),
+            count,
+            histogram_percentile(&lat, 50.0),
+            histogram_percentile(&lat, 99.0),
+            histogram_max(&lat),
+            histogram_percentile(&run, 50.0),
+            histogram_percentile(&run, 99.0),
+            histogram_max(&run)
+        );
+    }
+    irq_verdicts(k);
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,5 +293,7 @@ mod tests {
         assert_eq!(histogram_percentile(&h, 90.0), 15);
         assert_eq!(histogram_percentile(&h, 99.0), 2047);
         assert_eq!(histogram_percentile(&[0; 40], 50.0), 0);
+        assert_eq!(histogram_max(&h), 2047);
+        assert_eq!(histogram_max(&[0; 40]), 0);
     }
 }

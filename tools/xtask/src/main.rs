@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 mod bare;
+mod feed;
 mod qemu;
 mod remote;
 mod setup;

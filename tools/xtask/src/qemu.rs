@@ -522,8 +522,8 @@ pub fn bench_hooks(boots: usize) -> Result<(), String> {
     }
     println!(
         "hook dispatch on microvm 1 vCPU under {}, median over {boots} boots (ns; the tick's \
-         event is its timer's deadline, the IRQ's the handler's entry, the scheduler's the \
-         scheduling point)",
+         event is its timer's deadline, the IRQ's the handler's entry, the IIO's the scan's \
+         timestamp, the scheduler's the scheduling point)",
         accel()
     );
     println!("{:<28} {:>10} {:>10} {:>10}", "figure", "p50", "p99", "max");

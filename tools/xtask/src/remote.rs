@@ -1,7 +1,9 @@
 //! Axiom running under QEMU with its remote `bpf()` line: a second serial
 //! port (COM2) connected to a Unix socket on the host, where the guest's
-//! agent answers `axbpf --remote SOCKET`. [`Guest`] is such a running
-//! system; [`test`] steers it from the host as a user would.
+//! agent answers `axbpf --remote SOCKET`; and a third (COM3), the IIO
+//! host feed, into which the host streams a real accelerometer
+//! recording. [`Guest`] is such a running system; [`test`] steers it from
+//! the host as a user would.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -15,6 +17,8 @@ pub struct Guest {
     console: Arc<Mutex<String>>,
     /// The Unix socket of the guest's agent.
     pub socket: PathBuf,
+    /// The Unix socket of the IIO feed.
+    feed: PathBuf,
 }
 
 impl Guest {
@@ -22,8 +26,12 @@ impl Guest {
     /// `append`; returns once the agent and the serving loop are up.
     pub fn start(kernel: &Path, cpus: u32, append: &str) -> Result<Guest, String> {
         let socket = crate::steps::repo_root().join("target/axiom-agent.sock");
+        let feed = crate::steps::repo_root().join("target/axiom-iio.sock");
+        let samples = crate::feed::recording()?;
         let _ = std::fs::remove_file(&socket);
+        let _ = std::fs::remove_file(&feed);
         let chardev = format!("socket,id=agent,path={},server=on,wait=off", socket.display());
+        let feed_chardev = format!("socket,id=iio,path={},server=on,wait=off", feed.display());
         let mut child = Command::new("qemu-system-x86_64")
             .args(["-M", "microvm", "-m", "32M", "-smp", &cpus.to_string()])
             .args(["-accel", crate::qemu::accel()])
@@ -34,6 +42,8 @@ impl Guest {
             .args(["-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio"])
             .args(["-chardev", &chardev])
             .args(["-device", "isa-serial,chardev=agent,iobase=0x2f8,irq=3"])
+            .args(["-chardev", &feed_chardev])
+            .args(["-device", "isa-serial,chardev=iio,iobase=0x3e8,irq=5"])
             .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"])
             .args(["-append", &format!("axiom.serve {append}")])
             .stdin(Stdio::null())
@@ -56,7 +66,8 @@ impl Guest {
                 }
             }
         });
-        let mut guest = Guest { child, console, socket };
+        let mut guest = Guest { child, console, socket, feed };
+        crate::feed::stream(&guest.feed, samples)?;
         guest.wait_for("axiom: serving", 0, Duration::from_secs(60))?;
         if !guest.console().contains("remote bpf() agent on") {
             return Err(format!("the guest started no agent:\n{}", guest.console()));
@@ -101,6 +112,7 @@ impl Drop for Guest {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.socket);
+        let _ = std::fs::remove_file(&self.feed);
     }
 }
 
@@ -158,16 +170,41 @@ fn ticks_counted(axbpf: &Path, guest: &Guest, id: &str) -> Result<u64, String> {
         .sum())
 }
 
-/// From the host, into a running guest: a tick program loaded and seen
-/// counting, the scheduler policy swapped and the workload's order seen to
-/// change on the console, a policy the verifier refuses coming back with
-/// its log and errno while the running one stays.
+/// The values in a console line's `last kept Some([a, b, c, d])`.
+fn last_kept(line: &str) -> Option<[i32; 4]> {
+    let inner = line.split("last kept Some([").nth(1)?.split(']').next()?;
+    let v: Vec<i32> = inner.split(',').filter_map(|f| f.trim().parse().ok()).collect();
+    v.try_into().ok()
+}
+
+/// A number in `line` just before `what` (as in `12 dropped`).
+fn count_before(line: &str, what: &str) -> Option<u64> {
+    line.split(what).next()?.split([' ', '(', ',']).rev().find(|w| !w.is_empty())?.parse().ok()
+}
+
+/// From the host, into a running guest, as a user would: the default
+/// policy seen at work; a tick program loaded and seen counting; the
+/// scheduler policy swapped and the workload's order seen to change; an
+/// IRQ filter dropping the RTC's 1024 Hz storm; IIO filters on the
+/// recording the host feeds; a policy the verifier refuses coming back
+/// with its log and errno while the running one stays; the latency table
+/// of the hooks at work. Every step checked; the console lines shown.
 pub fn test() -> Result<(), String> {
     let axbpf = host_axbpf()?;
     let kernel = crate::bare::build_kernel()?;
     let lib = crate::steps::repo_root().join("target-user/rootfs/lib/bpf");
     let obj = |name: &str| lib.join(format!("{name}.bpf.o")).display().to_string();
+    let recording = crate::feed::recording()?;
+    let started = Instant::now();
     let mut guest = Guest::start(&kernel, 1, "")?;
+    println!(
+        "host: QEMU ({}, microvm, 1 vCPU) serving after {:.2} s, agent on {}",
+        crate::qemu::accel(),
+        started.elapsed().as_secs_f64(),
+        guest.socket.display()
+    );
+    let (line, _) = guest.wait_for("default scheduler policy", 0, Duration::from_secs(30))?;
+    println!("guest: {line}");
     let (line, _) = guest.wait_for("finished in order", 0, Duration::from_secs(30))?;
     println!("guest: {line}");
     ok(&axbpf, &guest, &["prog", "list"])?;
@@ -189,7 +226,6 @@ pub fn test() -> Result<(), String> {
     if after <= before {
         return Err("the tick program loaded from the host does not run".into());
     }
-    ok(&axbpf, &guest, &["detach", "tick"])?;
 
     // The scheduler policy, swapped from the host: the next workload
     // finishes by priority.
@@ -201,14 +237,66 @@ pub fn test() -> Result<(), String> {
     println!("host: sched_prio swapped in in {:.1} ms", took.as_secs_f64() * 1000.0);
     // The first workload under it may have started under the old one.
     let (_, mark) = guest.wait_for("priority", mark, Duration::from_secs(30))?;
-    let (line, mark) = guest.wait_for("finished in order", mark, Duration::from_secs(30))?;
+    let (line, _) = guest.wait_for("finished in order", mark, Duration::from_secs(30))?;
     println!("guest: {line}");
     if !line.contains("finished in order Some([3, 3,") {
         return Err(format!("the workload did not follow the priority policy: {line}"));
     }
 
+    // The RTC's line storms at 1024 Hz: a filter from the host drops it.
+    let (line, _) = guest.wait_for("irq 8 (RTC", 0, Duration::from_secs(30))?;
+    println!("guest: {line}");
+    let mark = guest.console().len();
+    ok(&axbpf, &guest, &["load", &obj("irq_storm"), "--attach", "irq:8"])?;
+    let (_, mark) = guest.wait_for("irq 8 (RTC", mark, Duration::from_secs(30))?;
+    let (line, _) = guest.wait_for("irq 8 (RTC", mark, Duration::from_secs(30))?;
+    println!("guest: {line}");
+    let dropped = count_before(&line, " dropped").unwrap_or(0);
+    if !line.contains("`drop_storm`") || dropped < 100 {
+        return Err(format!("the storm filter did not drop the storm: {line}"));
+    }
+
+    // IIO: the scans are the recording the host feeds; the threshold
+    // filter keeps only those beyond gravity, the decimator one in four.
+    let (line, _) = guest.wait_for("iio:device0, last second", 0, Duration::from_secs(30))?;
+    println!("guest: {line}");
+    let from_recording = last_kept(&line).is_some_and(|v| recording.contains(&v));
+    if !line.contains("host feed") || !from_recording {
+        return Err(format!("the IIO scans are not the host's recording: {line}"));
+    }
+    let mut iio_line = |filter: &str, name: &str| -> Result<String, String> {
+        let mark = guest.console().len();
+        ok(&axbpf, &guest, &["load", &obj(filter), "--attach", "iio:0"])?;
+        let (_, mark) =
+            guest.wait_for("iio:device0, last second", mark, Duration::from_secs(30))?;
+        let (line, _) =
+            guest.wait_for("iio:device0, last second", mark, Duration::from_secs(30))?;
+        println!("guest: {line}");
+        if !line.contains(&format!("`{name}`")) {
+            return Err(format!("{filter} is not the IIO filter: {line}"));
+        }
+        Ok(line)
+    };
+    let line = iio_line("iio_threshold", "threshold")?;
+    let beyond = |v: [i32; 4]| {
+        let m: i64 = v[..3].iter().map(|&a| (a as i64).pow(2)).sum();
+        !(600 * 600..=1400 * 1400).contains(&m)
+    };
+    let kept = count_before(&line, " kept").unwrap_or(u64::MAX);
+    let scans = count_before(&line, " scans").unwrap_or(0);
+    if kept >= scans || last_kept(&line).is_some_and(|v| !beyond(v)) {
+        return Err(format!("the threshold filter kept a scan within 1 g ± 0.4: {line}"));
+    }
+    let line = iio_line("iio_decimate", "decimate")?;
+    let kept = count_before(&line, " kept").unwrap_or(0);
+    let scans = count_before(&line, " scans").unwrap_or(0);
+    if scans < 40 || kept.abs_diff(scans / 4) > 2 {
+        return Err(format!("the decimator did not keep one scan in four: {line}"));
+    }
+
     // A policy the verifier refuses: its log and errno come back, and the
     // guest keeps the running one.
+    let mark = guest.console().len();
     let args = ["load", &obj("sched_bad"), "--attach", "sched"];
     let (out, _) = remote(&axbpf, &guest, &args)?;
     let text = show(&args, &out);
@@ -224,6 +312,18 @@ pub fn test() -> Result<(), String> {
     if !line.contains("priority") {
         return Err(format!("the refused policy displaced the running one: {line}"));
     }
+
+    // The hooks at work, from the kernel's histograms.
+    let (table, _) = ok(&axbpf, &guest, &["trace", "--duration", "2000"])?;
+    let row = |hook: &str| {
+        table.lines().any(|l| l.starts_with(hook) && l.split_whitespace().count() == 8)
+    };
+    for hook in ["tick", "sched", "irq", "iio"] {
+        if !row(hook) {
+            return Err(format!("no `{hook}` row in the remote latency table:\n{table}"));
+        }
+    }
+    ok(&axbpf, &guest, &["detach", "tick"])?;
     Ok(())
 }
 
@@ -235,9 +335,12 @@ pub fn serve(cpus: u32) -> Result<(), String> {
     print!("{}", guest.console());
     println!(
         "\nxtask: the guest's agent listens on {}: run `axbpf --remote {} prog list` \
-         (or `load OBJ --attach sched|tick|irq:N`) from another terminal; Ctrl-C ends QEMU.",
+         (or `load OBJ --attach sched|tick|irq:N|iio:0`) from another terminal; its IIO device \
+         takes the recording {} from {}; Ctrl-C ends QEMU.",
         guest.socket.display(),
-        guest.socket.display()
+        guest.socket.display(),
+        crate::feed::recording_path().display(),
+        guest.feed.display()
     );
     let mut shown = guest.console().len();
     loop {
@@ -247,5 +350,26 @@ pub fn serve(cpus: u32) -> Result<(), String> {
             print!("{}", &c[shown..]);
             shown = c.len();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn console_lines_are_read_for_their_figures() {
+        let irq = "axiom: irq 8 (RTC at 1024 Hz), last second: 1020 interrupts, 200 handled, 820 \
+                   dropped, 0 deferred, 0 rate-limited; filter `drop_storm` (program 7)";
+        assert_eq!(count_before(irq, " dropped"), Some(820));
+        assert_eq!(count_before(irq, " handled"), Some(200));
+        let iio = "axiom: iio:device0, last second: 101 scans (host feed: 100 samples received, \
+                   101 scans took a new one, 0 held the last, 1 lines refused), 25 kept, 76 \
+                   dropped; filter `decimate` (program 9); last kept Some([-512, -965, 418, 25000])";
+        assert_eq!(count_before(iio, " scans"), Some(101));
+        assert_eq!(count_before(iio, " kept"), Some(25));
+        assert_eq!(last_kept(iio), Some([-512, -965, 418, 25000]));
+        assert_eq!(last_kept("last kept None"), None);
+        assert_eq!(count_before("no figure here", " kept"), None);
     }
 }

@@ -171,52 +171,64 @@ pub fn console_tx_interrupt(on: bool) {
     port::outb(0x3f8 + 1, if on { 0x02 } else { 0 });
 }
 
-/// The second UART (COM2, a 16550 at 0x2f8), the line of the remote
-/// `bpf()` agent: raw bytes both ways, receive by interrupt.
-pub mod uart2 {
+/// The extra 16550 UARTs: COM2 (0x2f8), the remote `bpf()` agent's line,
+/// received by interrupt; COM3 (0x3e8), the IIO device's host feed,
+/// polled by the tick. Raw bytes both ways, 115200 8N1.
+pub mod uart {
     use super::port::{inb, outb};
 
-    const BASE: u16 = 0x2f8;
-    /// Its interrupt line (ISA IRQ 3).
-    pub const IRQ: u8 = 3;
-
-    /// Whether the UART is there (its scratch register keeps a value);
-    /// if so, sets it up: 115200 8N1, FIFOs on, no interrupts yet.
-    pub fn probe() -> bool {
-        outb(BASE + 7, 0xa5);
-        if inb(BASE + 7) != 0xa5 {
-            return false;
-        }
-        outb(BASE + 7, 0x5a);
-        if inb(BASE + 7) != 0x5a {
-            return false;
-        }
-        outb(BASE + 1, 0); // no interrupts
-        outb(BASE + 3, 0x80); // divisor latch
-        outb(BASE, 1); // 115200 baud
-        outb(BASE + 1, 0);
-        outb(BASE + 3, 0x03); // 8N1
-        outb(BASE + 2, 0xc7); // FIFOs on and cleared, 14-byte trigger
-        outb(BASE + 4, 0x0b); // DTR, RTS, OUT2 (the interrupt gate)
-        true
+    /// A 16550 at an I/O port base.
+    #[derive(Clone, Copy, Debug)]
+    pub struct Uart {
+        base: u16,
+        /// Its ISA interrupt line.
+        pub irq: u8,
     }
 
-    /// Turns the "data received" interrupt on or off.
-    pub fn rx_interrupt(on: bool) {
-        outb(BASE + 1, u8::from(on));
-    }
+    /// COM2: the remote `bpf()` agent's line (ISA IRQ 3).
+    pub const COM2: Uart = Uart { base: 0x2f8, irq: 3 };
+    /// COM3: the IIO host feed (QEMU wires it to ISA IRQ 5; polled).
+    pub const COM3: Uart = Uart { base: 0x3e8, irq: 5 };
 
-    /// A received byte, if one waits.
-    pub fn read() -> Option<u8> {
-        (inb(BASE + 5) & 1 != 0).then(|| inb(BASE))
-    }
-
-    /// Sends a byte once the transmitter has room.
-    pub fn write(b: u8) {
-        while inb(BASE + 5) & 0x20 == 0 {
-            core::hint::spin_loop();
+    impl Uart {
+        /// Whether the UART is there (its scratch register keeps a
+        /// value); if so, sets it up: 115200 8N1, FIFOs on, no
+        /// interrupts yet.
+        pub fn probe(self) -> bool {
+            let base = self.base;
+            for v in [0xa5, 0x5a] {
+                outb(base + 7, v);
+                if inb(base + 7) != v {
+                    return false;
+                }
+            }
+            outb(base + 1, 0); // no interrupts
+            outb(base + 3, 0x80); // divisor latch
+            outb(base, 1); // 115200 baud
+            outb(base + 1, 0);
+            outb(base + 3, 0x03); // 8N1
+            outb(base + 2, 0xc7); // FIFOs on and cleared, 14-byte trigger
+            outb(base + 4, 0x0b); // DTR, RTS, OUT2 (the interrupt gate)
+            true
         }
-        outb(BASE, b);
+
+        /// Turns the "data received" interrupt on or off.
+        pub fn rx_interrupt(self, on: bool) {
+            outb(self.base + 1, u8::from(on));
+        }
+
+        /// A received byte, if one waits.
+        pub fn read(self) -> Option<u8> {
+            (inb(self.base + 5) & 1 != 0).then(|| inb(self.base))
+        }
+
+        /// Sends a byte once the transmitter has room.
+        pub fn write(self, b: u8) {
+            while inb(self.base + 5) & 0x20 == 0 {
+                core::hint::spin_loop();
+            }
+            outb(self.base, b);
+        }
     }
 }
 

@@ -5,8 +5,9 @@ use core::arch::asm;
 
 /// `out dx, al`.
 pub fn outb(port: u16, value: u8) {
-    // SAFETY: writes one byte to an I/O port; the ports used (COM1, the
-    // debug-exit device) have no memory side effects.
+    // SAFETY: writes one byte to an I/O port; the ports used (the UARTs,
+    // the PICs, the CMOS clock, the debug-exit device) have no memory
+    // side effects.
     unsafe {
         asm!("out dx, al", in("dx") port, in("al") value, options(nomem, nostack, preserves_flags))
     };
@@ -15,7 +16,8 @@ pub fn outb(port: u16, value: u8) {
 /// `in al, dx`.
 pub fn inb(port: u16) -> u8 {
     let v: u8;
-    // SAFETY: reads one byte from an I/O port (COM1's status register).
+    // SAFETY: reads one byte from an I/O port (a UART's or the CMOS
+    // clock's register); no memory is touched.
     unsafe {
         asm!("in al, dx", in("dx") port, out("al") v, options(nomem, nostack, preserves_flags))
     };
