@@ -66,6 +66,10 @@ pub const TESTS: &[Test] = &[
         irq_filter_test,
     ),
     (
+        "irq hook: filters swapped six times during a 1 kHz storm judge every interrupt once",
+        irq_swap_test,
+    ),
+    (
         "iio hook: no filter keeps every scan, decimation, threshold, moving average, \
          a refused filter leaves the running one, nothing lost across swaps",
         iio_filter_test,
@@ -911,6 +915,42 @@ fn rtc_phase(ticks: u64) -> ([u64; 5], u64, u64) {
     let (after, seen_after) = counts(line);
     let added = core::array::from_fn(|i| after[i] - before[i]);
     (added, seen_after - seen_before, RTC_HANDLED.load(Ordering::Relaxed) - handled_before)
+}
+
+/// Filters replaced while the RTC storms: every interrupt judged by
+/// exactly one filter (or none), every one handled, deferred-and-handled
+/// or dropped, none lost or counted twice.
+fn irq_swap_test() -> bool {
+    use crate::irq::{RTC_HANDLED, counts};
+    let line = hal::RTC_IRQ as usize;
+    let (before, seen_before) = counts(line);
+    let handled_before = RTC_HANDLED.load(Ordering::Relaxed);
+    hal::rtc_periodic(Some(6));
+    let mut swaps = 0;
+    for obj in ["irq_storm", "irq_defer", "irq_storm", "irq_defer", "irq_storm", "irq_defer"] {
+        let path = alloc::format!("/lib/bpf/{obj}.bpf.o");
+        swaps += usize::from(matches!(axbpf(&["load", &path, "--attach", "irq:8"]), Some((0, _))));
+    }
+    let detached = matches!(axbpf(&["detach", "irq:8"]), Some((0, _)));
+    hal::rtc_periodic(None);
+    // The deferred ones reach the thread.
+    sched::sleep_ticks(20);
+    let (after, seen_after) = counts(line);
+    let v: [u64; 5] = core::array::from_fn(|i| after[i] - before[i]);
+    let seen = seen_after - seen_before;
+    let handled = RTC_HANDLED.load(Ordering::Relaxed) - handled_before;
+    println!(
+        "irq swaps under a storm: {swaps} swaps, {seen} interrupts: {} handled, {} dropped, {} \
+         deferred, {} other; the driver handled {handled}",
+        v[0], v[1], v[2], v[4]
+    );
+    swaps == 6
+        && detached
+        && seen > 100
+        && v.iter().sum::<u64>() == seen
+        && v[1] > 0
+        && v[2] > 0
+        && handled == v[0] + v[2]
 }
 
 fn irq_filter_test() -> bool {
