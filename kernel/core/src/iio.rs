@@ -144,7 +144,7 @@ struct Feed {
     last: Option<([i32; IIO_CHANNELS], u64)>,
 }
 
-/// Touched only by CPU 0's tick.
+/// Touched by CPU 0's tick, and once at boot with interrupts off.
 static FEED: spin::Mutex<Feed> =
     spin::Mutex::new(Feed { reader: LineReader::new(), queue: VecDeque::new(), last: None });
 static FEED_PRESENT: AtomicBool = AtomicBool::new(false);
@@ -184,8 +184,13 @@ pub fn feed_counts() -> FeedCounts {
 /// Finds the feed line (at boot); whether the machine has it.
 pub fn init() -> bool {
     let present = hal::uart::COM3.probe();
-    // The host may already be sending: start at the next line.
+    // The host may already be sending: start at the next line. With
+    // interrupts off: the tick takes this lock.
+    let on = hal::disable_interrupts();
     FEED.lock().reader = LineReader::mid_stream();
+    if on {
+        hal::enable_interrupts();
+    }
     FEED_PRESENT.store(present, Ordering::Relaxed);
     present
 }
