@@ -15,10 +15,13 @@
 #![forbid(unsafe_code)]
 
 mod bare;
+mod compare;
 mod feed;
+mod linux;
 mod qemu;
 mod remote;
 mod setup;
+mod stats;
 mod steps;
 mod user;
 
@@ -59,7 +62,8 @@ enum Command {
     /// The benchmarks (execution engines, verifier, load time, kernel
     /// boot), each against a baseline measured in the same run.
     Bench {
-        /// Only this one: `jit`, `verifier`, `load` or `boot`.
+        /// Only this one: `jit`, `verifier`, `load`, `boot`, `syscalls`,
+        /// `hooks` or `compare` (Axiom and Linux in the same QEMU).
         #[arg(long)]
         only: Option<String>,
     },

@@ -18,6 +18,8 @@ pub struct Boot {
     /// From starting QEMU to the kernel's `axiom: init reached` line (or,
     /// booted with `axiom.bench=entry`, its `axiom: entry` line).
     pub init_at: Option<Duration>,
+    /// From starting QEMU to the first `BENCH ` line.
+    pub bench_at: Option<Duration>,
 }
 
 /// Whether this host can use KVM (hardware virtualization in the CPU
@@ -30,20 +32,58 @@ pub fn accel() -> &'static str {
     if hw && Path::new("/dev/kvm").exists() { "kvm" } else { "tcg" }
 }
 
+/// What to boot, and on what.
+pub struct Machine<'a> {
+    /// The kernel (an ELF with a PVH entry note).
+    pub kernel: &'a Path,
+    /// Its initramfs.
+    pub initrd: &'a Path,
+    /// QEMU machine: `microvm` or `q35`.
+    pub machine: &'a str,
+    /// vCPUs.
+    pub cpus: u32,
+    /// Guest memory (`-m`).
+    pub memory: &'a str,
+    /// CPU model (`-cpu`), QEMU's default when `None`.
+    pub cpu: Option<&'a str>,
+    /// Kernel command line.
+    pub append: &'a str,
+    /// Seconds before QEMU is stopped.
+    pub timeout_s: u32,
+}
+
 /// Boots `kernel` on `machine` with `cpus` vCPUs and an optional command
 /// line.
 pub fn boot(kernel: &Path, machine: &str, cpus: u32, append: &str) -> Result<Boot, String> {
+    let initrd = crate::user::initramfs_path();
+    boot_machine(&Machine {
+        kernel,
+        initrd: &initrd,
+        machine,
+        cpus,
+        memory: "32M",
+        cpu: None,
+        append,
+        timeout_s: 60,
+    })
+}
+
+/// Boots `m`, reading its console as it comes.
+pub fn boot_machine(m: &Machine) -> Result<Boot, String> {
     let mut cmd = Command::new("timeout");
-    cmd.args(["60", "qemu-system-x86_64", "-M", machine, "-m", "32M"])
-        .args(["-smp", &cpus.to_string(), "-accel", accel()])
+    cmd.args([&m.timeout_s.to_string(), "qemu-system-x86_64", "-M", m.machine, "-m", m.memory])
+        .args(["-smp", &m.cpus.to_string(), "-accel", accel()])
         .arg("-kernel")
-        .arg(kernel)
+        .arg(m.kernel)
         .arg("-initrd")
-        .arg(crate::user::initramfs_path())
-        .args(["-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio"])
+        .arg(m.initrd)
+        .args(["-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio", "-no-reboot"])
         .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
-    if !append.is_empty() {
-        cmd.args(["-append", append]);
+    if let Some(cpu) = m.cpu {
+        cmd.args(["-cpu", cpu]);
+    }
+    if !m.append.is_empty() {
+        cmd.args(["-append", m.append]);
     }
     let start = Instant::now();
     let mut child = cmd
@@ -51,10 +91,11 @@ pub fn boot(kernel: &Path, machine: &str, cpus: u32, append: &str) -> Result<Boo
         .stderr(std::process::Stdio::piped())
         .spawn()
         .map_err(|e| format!("qemu-system-x86_64: {e} (run `cargo xtask setup`)"))?;
-    // Read the console as it comes, to time the init line.
+    // Read the console as it comes, to time the init line and the first
+    // benchmark line.
     let mut stdout = child.stdout.take().ok_or("no QEMU stdout")?;
     let mut bytes = Vec::new();
-    let mut init_at = None;
+    let (mut init_at, mut bench_at) = (None, None);
     let mut buf = [0u8; 4096];
     loop {
         let n = std::io::Read::read(&mut stdout, &mut buf).map_err(|e| e.to_string())?;
@@ -68,6 +109,9 @@ pub fn boot(kernel: &Path, machine: &str, cpus: u32, append: &str) -> Result<Boo
         {
             init_at = Some(start.elapsed());
         }
+        if bench_at.is_none() && bytes.windows(6).any(|w| w == b"BENCH ") {
+            bench_at = Some(start.elapsed());
+        }
     }
     let out = child.wait_with_output().map_err(|e| e.to_string())?;
     let elapsed = start.elapsed();
@@ -75,7 +119,7 @@ pub fn boot(kernel: &Path, machine: &str, cpus: u32, append: &str) -> Result<Boo
     console.push_str(&String::from_utf8_lossy(&out.stderr));
     // `timeout` exits with 124 when it had to stop QEMU.
     let status = out.status.code().filter(|&c| c != 124);
-    Ok(Boot { console, status, elapsed, init_at })
+    Ok(Boot { console, status, elapsed, init_at, bench_at })
 }
 
 /// Runs the initramfs's `/bin/<program>` on the host and compares its
@@ -191,7 +235,7 @@ pub fn field(console: &str, prefix: &str) -> Option<u64> {
 /// The host's TSC rate in kHz, where the host kernel knows it exactly
 /// (`constant_tsc` and `tsc_known_freq`, and no `aperfmperf`: then `cpu
 /// MHz` is the TSC rate, not a measured running frequency).
-fn host_tsc_khz() -> Option<u64> {
+pub fn host_tsc_khz() -> Option<u64> {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").ok()?;
     let flags = cpuinfo.lines().find(|l| l.starts_with("flags"))?;
     let has = |f: &str| flags.split_whitespace().any(|w| w == f);
@@ -348,7 +392,7 @@ pub fn test(long: bool) -> Result<(), String> {
 }
 
 /// The median of `v` (0 for none).
-fn median(mut v: Vec<f64>) -> f64 {
+pub fn median(mut v: Vec<f64>) -> f64 {
     if v.is_empty() {
         return 0.0;
     }
@@ -438,7 +482,7 @@ pub fn bench_boot(runs: usize) -> Result<(), String> {
 /// One `BENCH <name> <iters> <total_ns> <per_iter_ns> [min= median= max=]`
 /// line: the name, the per-iteration time and the median (the sampled
 /// median where the line has one).
-fn parse_bench(line: &str) -> Option<(String, f64)> {
+pub fn parse_bench(line: &str) -> Option<(String, f64)> {
     let mut words = line.strip_prefix("BENCH ")?.split_whitespace();
     let name = words.next()?.to_string();
     let per_iter: f64 = words.nth(2)?.parse().ok()?;
@@ -487,7 +531,9 @@ pub fn bench_user(boots: usize) -> Result<(), String> {
         accel()
     );
     println!("{:<20} {:>14} {:>16}", "figure", "Axiom ns", "host Linux ns");
-    for (name, v) in axiom {
+    // The boot clock compares kernels booted alike (`bench --only
+    // compare`), not a guest with a host up for days.
+    for (name, v) in axiom.into_iter().filter(|(n, _)| n != "boot_clock") {
         let h =
             host.iter().find(|(n, _)| *n == name).map_or("-".into(), |(_, x)| format!("{x:.0}"));
         println!("{name:<20} {:>14.0} {h:>16}", median(v));

@@ -127,7 +127,7 @@ pub fn parity(record: bool) -> Result<(), String> {
 /// Every benchmark: the execution engines and the verifier, each against
 /// Linux in the same run.
 pub fn bench(only: Option<&str>) -> Result<(), String> {
-    let all = ["jit", "verifier", "load", "boot", "syscalls", "hooks"];
+    let all = ["jit", "verifier", "load", "boot", "syscalls", "hooks", "compare"];
     if let Some(o) = only.filter(|o| !all.contains(o)) {
         return Err(format!("no benchmark `{o}`: one of {}", all.join(", ")));
     }
@@ -155,6 +155,9 @@ pub fn bench(only: Option<&str>) -> Result<(), String> {
     }
     if want("hooks") {
         timed("bench hooks", || crate::qemu::bench_hooks(3))?;
+    }
+    if want("compare") {
+        timed("bench Axiom and Linux in the same QEMU", || crate::compare::run(3))?;
     }
     Ok(())
 }
