@@ -14,8 +14,22 @@
  *   prog_load_27_cold  the first BPF_PROG_LOAD of a 27-instruction socket filter
  *   prog_load_27       10 more loads of it: min/median/max
  *   prog_test_run      BPF_PROG_TEST_RUN of it, per run (repeat 1000)
+ *   open_close         open(2) + close(2) of /etc/motd (an initramfs file)
+ *   stat               stat(2) of the same
+ *   mmap_fault_page    anonymous mmap of 4 MiB, a write to each page (the
+ *                      fault), munmap: per page
+ *   pipe_4k_roundtrip  4 KiB written to a pipe and read back, per round
+ *   fork_exit_wait     fork, the child's _exit, the parent's wait
+ *   timer_interval     200 periodic absolute sleeps of 1 ms
+ *                      (clock_nanosleep TIMER_ABSTIME): each interval,
+ *                      min/median/max, and its standard deviation as
+ *                      timer_jitter
+ *   timer_lateness     how late each of those wake-ups was
+ * A call the kernel does not have (ENOSYS) prints "bench: <figure>:
+ * not supported" and no figure.
  *   boot_clock         first: the kernel's own clock (CLOCK_BOOTTIME) at
  *                      the program's first instructions
+ * (p99 too, by nearest rank, where it samples).
  * `bench quick` runs a tenth of the iterations. Exit status: 0, or 1 if
  * a call failed (printed).
  *
@@ -31,10 +45,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/io.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -92,8 +108,8 @@ static void report_samples(const char *name, unsigned long long *s, int n)
 	for (int i = 0; i < n; i++)
 		total += s[i];
 	qsort(s, n, sizeof(*s), cmp);
-	printf("BENCH %s %d %llu %llu min=%llu median=%llu max=%llu\n", name, n, total, total / n, s[0],
-	       s[n / 2], s[n - 1]);
+	printf("BENCH %s %d %llu %llu min=%llu median=%llu p99=%llu max=%llu\n", name, n, total,
+	       total / n, s[0], s[n / 2], s[(n * 99 + 99) / 100 - 1], s[n - 1]);
 }
 
 static long sys_bpf(int cmd, union bpf_attr *a)
@@ -149,6 +165,132 @@ static long load27(int map)
 	a.insn_cnt = sizeof(p) / sizeof(p[0]);
 	a.license = (__u64)(unsigned long)"GPL";
 	return sys_bpf(BPF_PROG_LOAD, &a);
+}
+
+static int unsupported(const char *figure, long r)
+{
+	if (r < 0 && errno == ENOSYS) {
+		printf("bench: %s: not supported\n", figure);
+		return 1;
+	}
+	return 0;
+}
+
+/* open + close and stat of an initramfs file. */
+static void files(unsigned long n)
+{
+	unsigned long long t = now_ns();
+	for (unsigned long i = 0; i < n; i++) {
+		int fd = open("/etc/motd", O_RDONLY);
+		if (fd < 0) {
+			must("open /etc/motd", fd);
+			return;
+		}
+		close(fd);
+	}
+	report("open_close", n, now_ns() - t);
+	struct stat st;
+	t = now_ns();
+	for (unsigned long i = 0; i < n; i++)
+		stat("/etc/motd", &st);
+	report("stat", n, now_ns() - t);
+}
+
+/* Anonymous memory: map, fault each page in by a write, unmap. */
+static void faults(int rounds)
+{
+	const unsigned long size = 4 << 20, page = 4096;
+	unsigned long long total = 0;
+	for (int r = 0; r < rounds; r++) {
+		unsigned long long t = now_ns();
+		volatile char *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED) {
+			must("mmap of 4 MiB", -1);
+			return;
+		}
+		for (unsigned long o = 0; o < size; o += page)
+			m[o] = 1;
+		munmap((void *)m, size);
+		total += now_ns() - t;
+	}
+	report("mmap_fault_page", rounds * (size / page), total);
+}
+
+/* 4 KiB through a pipe and back; fork + exit + wait. */
+static void processes(unsigned long n)
+{
+	int p[2];
+	static char buf[4096];
+	if (pipe(p) != 0) {
+		if (!unsupported("pipe_4k_roundtrip", -1))
+			must("pipe", -1);
+	} else {
+		unsigned long long t = now_ns();
+		for (unsigned long i = 0; i < n; i++) {
+			if (write(p[1], buf, sizeof(buf)) != sizeof(buf) ||
+			    read(p[0], buf, sizeof(buf)) != sizeof(buf)) {
+				must("pipe write/read", -1);
+				break;
+			}
+		}
+		report("pipe_4k_roundtrip", n, now_ns() - t);
+		close(p[0]);
+		close(p[1]);
+	}
+	unsigned long forks = n / 10 ? n / 10 : 1;
+	unsigned long long t = now_ns();
+	for (unsigned long i = 0; i < forks; i++) {
+		pid_t child = fork();
+		if (child == 0)
+			_exit(0);
+		if (child < 0) {
+			if (!unsupported("fork_exit_wait", -1))
+				must("fork", -1);
+			return;
+		}
+		waitpid(child, NULL, 0);
+	}
+	report("fork_exit_wait", forks, now_ns() - t);
+}
+
+/* Periodic absolute sleeps of 1 ms: the intervals and the lateness. */
+static void timer(int n)
+{
+	static unsigned long long interval[200], late[200];
+	const unsigned long long period = 1000000;
+	struct timespec ts;
+	unsigned long long next = now_ns() + period, last = 0;
+	if (n > 200)
+		n = 200;
+	for (int i = 0; i < n; i++) {
+		ts.tv_sec = next / 1000000000ull;
+		ts.tv_nsec = next % 1000000000ull;
+		long r = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+		if (r != 0) {
+			errno = r;
+			if (!unsupported("timer_interval", -1))
+				must("clock_nanosleep", -1);
+			return;
+		}
+		unsigned long long woke = now_ns();
+		late[i] = woke - next;
+		interval[i] = last ? woke - last : period;
+		last = woke;
+		next += period;
+	}
+	double mean = 0, var = 0;
+	for (int i = 1; i < n; i++)
+		mean += interval[i];
+	mean /= n - 1;
+	for (int i = 1; i < n; i++)
+		var += (interval[i] - mean) * (interval[i] - mean);
+	/* The standard deviation: Newton's integer square root. */
+	unsigned long long v = (unsigned long long)(var / (n - 2)), jitter = v;
+	while (jitter > 0 && jitter * jitter > v)
+		jitter = (jitter + v / jitter) / 2;
+	report_samples("timer_interval", interval + 1, n - 1);
+	printf("BENCH timer_jitter 1 %llu %llu\n", jitter, jitter);
+	report_samples("timer_lateness", late, n);
 }
 
 int main(int argc, char **argv)
@@ -233,6 +375,11 @@ int main(int argc, char **argv)
 	       (unsigned long long)a.test.duration * a.test.repeat, a.test.duration);
 	close(prog);
 	close(map);
+
+	files(n / 10);
+	faults(4);
+	processes(n / 10);
+	timer(200 / (int)scale);
 	if (init)
 		init_exit(failed);
 	return failed;

@@ -183,14 +183,18 @@ pub fn kernel() -> Result<Kernel, String> {
     Ok(Kernel { vmlinux, package })
 }
 
-/// The Linux guest's initramfs: `/init` the benchmark program, nothing
-/// else (it mounts devtmpfs itself).
+/// The Linux guest's initramfs: `/init` the benchmark program and the
+/// file it opens (`/etc/motd`, Axiom's); it mounts devtmpfs itself.
 pub fn initramfs() -> Result<PathBuf, String> {
     let bench = crate::steps::repo_root().join("target-user/rootfs/bin/bench");
     let root = dir().join("rootfs");
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(root.join("dev")).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(root.join("etc")).map_err(|e| e.to_string())?;
     std::fs::copy(&bench, root.join("init")).map_err(|e| format!("{}: {e}", bench.display()))?;
+    // The file the benchmark opens and stats, as in Axiom's initramfs.
+    let motd = crate::steps::repo_root().join("target-user/rootfs/etc/motd");
+    std::fs::copy(&motd, root.join("etc/motd")).map_err(|e| format!("{}: {e}", motd.display()))?;
     let out = dir().join("initramfs.cpio");
     let script = format!(
         "find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet > '{}'",
