@@ -140,22 +140,32 @@ pub fn run(boots: usize) -> Result<(), String> {
     let start = Instant::now();
     let mut figures: Vec<Figure> = Vec::new();
     let mut failures = Vec::new();
+    // A bar on a terminal; a line per boot in a log.
+    let bar = indicatif::ProgressBar::new((boots * guests.len()) as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("[{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
+            .map_err(|e| e.to_string())?,
+    );
     for round in 1..=boots {
         for (k, (name, m)) in guests.iter().enumerate() {
-            println!(
-                "[{:>5.1} s] boot {round}/{boots}: {name} ({})",
-                start.elapsed().as_secs_f64(),
+            let what = format!(
+                "boot {round}/{boots}: {name} ({})",
                 m.kernel.file_name().and_then(|n| n.to_str()).unwrap_or("?")
             );
+            if bar.is_hidden() {
+                println!("[{:>5.1} s] {what}", start.elapsed().as_secs_f64());
+            }
+            bar.set_message(what);
             let b = boot_machine(m)?;
+            bar.inc(1);
             if b.status != Some(1) {
                 let tail: Vec<&str> = b.console.lines().rev().take(15).collect();
                 let tail: Vec<&str> = tail.into_iter().rev().collect();
-                println!(
+                bar.println(format!(
                     "  {name} boot {round} failed (exit {:?}); its console's end:\n    {}",
                     b.status,
                     tail.join("\n    ")
-                );
+                ));
                 failures.push(format!("{name} boot {round}"));
                 continue;
             }
@@ -165,6 +175,7 @@ pub fn run(boots: usize) -> Result<(), String> {
             }
         }
     }
+    bar.finish_and_clear();
     println!(
         "\nAxiom and Linux ({}) in the same QEMU: microvm, -cpu {CPU}, 1 vCPU, {MEMORY}, {} \
          (host: {}); median over {boots} boots, ±: standard deviation / mean; ratio: Axiom / Linux \

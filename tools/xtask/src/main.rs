@@ -19,6 +19,7 @@ mod compare;
 mod feed;
 mod linux;
 mod qemu;
+mod regress;
 mod remote;
 mod setup;
 mod stats;
@@ -66,6 +67,17 @@ enum Command {
         /// `hooks` or `compare` (Axiom and Linux in the same QEMU).
         #[arg(long)]
         only: Option<String>,
+        /// Boots per kernel for `compare`.
+        #[arg(long, default_value_t = 3)]
+        boots: usize,
+        /// The regression check instead: Axiom's quick figures against
+        /// the committed baseline (docs/bench/baseline.json); fails only
+        /// on a gross regression.
+        #[arg(long)]
+        quick: bool,
+        /// Rewrite the committed baseline from a quick measurement.
+        #[arg(long)]
+        update_baseline: bool,
     },
     /// Boot Axiom under QEMU and keep it running with its remote `bpf()`
     /// line on `target/axiom-agent.sock`, for `axbpf --remote
@@ -102,7 +114,9 @@ fn main() -> ExitCode {
         Command::Test { long } => steps::test(long),
         Command::Run => steps::run(),
         Command::Parity { record } => steps::parity(record),
-        Command::Bench { only } => steps::bench(only.as_deref()),
+        Command::Bench { update_baseline: true, .. } => regress::run(true),
+        Command::Bench { quick: true, .. } => regress::run(false),
+        Command::Bench { only, boots, .. } => steps::bench(only.as_deref(), boots),
         Command::Serve { test: true, .. } => remote::test(),
         Command::Serve { cpus, test: false } => remote::serve(cpus),
         Command::Kernel { machine, cpus, append } => qemu::boot_once(&machine, cpus, &append),

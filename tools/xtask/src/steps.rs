@@ -58,6 +58,10 @@ pub fn test(long: bool) -> Result<(), String> {
         ("arm64 JIT under qemu-aarch64", Box::new(move || crate::bare::test_arm64(long))),
         ("kernel under QEMU (x86_64)", Box::new(move || crate::qemu::test(long))),
         ("bpf() from the host into a running guest", Box::new(crate::remote::test)),
+        (
+            "benchmark regression check (Axiom, quick, against docs/bench/baseline.json)",
+            Box::new(|| crate::regress::run(false)),
+        ),
     ];
 
     let mut passed = 0;
@@ -126,7 +130,7 @@ pub fn parity(record: bool) -> Result<(), String> {
 
 /// Every benchmark: the execution engines and the verifier, each against
 /// Linux in the same run.
-pub fn bench(only: Option<&str>) -> Result<(), String> {
+pub fn bench(only: Option<&str>, boots: usize) -> Result<(), String> {
     let all = ["jit", "verifier", "load", "boot", "syscalls", "hooks", "compare"];
     if let Some(o) = only.filter(|o| !all.contains(o)) {
         return Err(format!("no benchmark `{o}`: one of {}", all.join(", ")));
@@ -157,7 +161,7 @@ pub fn bench(only: Option<&str>) -> Result<(), String> {
         timed("bench hooks", || crate::qemu::bench_hooks(3))?;
     }
     if want("compare") {
-        timed("bench Axiom and Linux in the same QEMU", || crate::compare::run(3))?;
+        timed("bench Axiom and Linux in the same QEMU", || crate::compare::run(boots))?;
     }
     Ok(())
 }
