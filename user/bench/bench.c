@@ -29,6 +29,9 @@
  * not supported" and no figure.
  *   boot_clock         first: the kernel's own clock (CLOCK_BOOTTIME) at
  *                      the program's first instructions
+ *   mem_used_kib       as Linux's /init only: MemTotal - MemAvailable of
+ *                      /proc/meminfo at the start, in KiB (a count, not ns;
+ *                      Axiom prints its own footprint on its console)
  * (p99 too, by nearest rank, where it samples).
  * `bench quick` runs a tenth of the iterations. Exit status: 0, or 1 if
  * a call failed (printed).
@@ -57,6 +60,28 @@
 #define INSN(c, d, s, o, i) ((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
 
 static int failed;
+
+/* Process 1 on Linux: the memory in use, from /proc/meminfo. */
+static void meminfo(void)
+{
+	char line[128];
+	unsigned long long total = 0, avail = 0, v;
+	mkdir("/proc", 0755);
+	if (mount("proc", "/proc", "proc", 0, NULL) != 0)
+		return;
+	FILE *f = fopen("/proc/meminfo", "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "MemTotal: %llu kB", &v) == 1)
+			total = v;
+		if (sscanf(line, "MemAvailable: %llu kB", &v) == 1)
+			avail = v;
+	}
+	fclose(f);
+	if (total && avail)
+		printf("BENCH mem_used_kib 1 %llu %llu\n", total - avail, total - avail);
+}
 
 /* Process 1 on Linux: /dev and the console. Fails quietly elsewhere. */
 static void init_setup(void)
@@ -302,6 +327,8 @@ int main(int argc, char **argv)
 		init_setup();
 	unsigned long long boot_ns = (unsigned long long)boot.tv_sec * 1000000000ull + boot.tv_nsec;
 	printf("BENCH boot_clock 1 %llu %llu\n", boot_ns, boot_ns);
+	if (init)
+		meminfo();
 
 	unsigned long scale = argc > 1 && strcmp(argv[1], "quick") == 0 ? 10 : 1;
 	unsigned long n = 100000 / scale;

@@ -29,8 +29,14 @@ pub struct Figure {
 /// Adds each `BENCH` line of `console` (the median where the program
 /// sampled, the mean otherwise) to `figures` under kernel `k`.
 pub fn collect(figures: &mut Vec<Figure>, k: usize, console: &str) {
-    for (name, ns) in console.lines().filter_map(parse_bench) {
+    for line in console.lines() {
+        let Some((name, ns)) = parse_bench(line) else { continue };
         add(figures, k, &name, ns);
+        // The hooks' tails matter as much as their medians.
+        let p99 = line.split_whitespace().find_map(|w| w.strip_prefix("p99="));
+        if let Some(p99) = p99.filter(|_| name.starts_with("hook_")).and_then(|v| v.parse().ok()) {
+            add(figures, k, &format!("{name}_p99"), p99);
+        }
     }
 }
 
@@ -58,12 +64,30 @@ pub fn human(ns: f64) -> String {
     }
 }
 
-fn cell(s: Option<Summary>) -> String {
+/// Whether a figure is a size in KiB rather than a time in ns.
+pub fn is_kib(name: &str) -> bool {
+    name.ends_with("_kib")
+}
+
+/// A figure's value in its unit.
+pub fn show(name: &str, v: f64) -> String {
+    if is_kib(name) { format!("{:.0} KiB", v) } else { human(v) }
+}
+
+fn cell(name: &str, s: Option<Summary>) -> String {
     match s {
-        Some(s) if s.n > 1 => format!("{} ±{:.0}%", human(s.median), 100.0 * s.stddev / s.mean),
-        Some(s) => human(s.median),
+        Some(s) if s.n > 1 && s.mean > 0.0 => {
+            format!("{} ±{:.0}%", show(name, s.median), 100.0 * s.stddev / s.mean)
+        }
+        Some(s) => show(name, s.median),
         None => "-".into(),
     }
+}
+
+/// Axiom's footprint from its boot line (`... footprint 1928 KiB; ...`).
+pub fn footprint_kib(console: &str) -> Option<f64> {
+    let rest = console.split("footprint ").nth(1)?;
+    rest.split(' ').next()?.parse().ok()
 }
 
 fn summary_json(s: Option<Summary>, samples: &[f64]) -> serde_json::Value {
@@ -141,7 +165,7 @@ pub fn run(boots: usize) -> Result<(), String> {
     let mut figures: Vec<Figure> = Vec::new();
     let mut failures = Vec::new();
     // A bar on a terminal; a line per boot in a log.
-    let bar = indicatif::ProgressBar::new((boots * guests.len()) as u64);
+    let bar = indicatif::ProgressBar::new((boots * (guests.len() + 1)) as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template("[{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
             .map_err(|e| e.to_string())?,
@@ -170,9 +194,29 @@ pub fn run(boots: usize) -> Result<(), String> {
                 continue;
             }
             collect(&mut figures, k, &b.console);
+            if let Some(kib) = footprint_kib(&b.console).filter(|_| k == 0) {
+                add(&mut figures, k, "mem_used_kib", kib);
+            }
             if let Some(at) = b.bench_at {
                 add(&mut figures, k, "host_first_line", at.as_nanos() as f64);
             }
+        }
+    }
+    // Axiom's hooks: interrupt entry, timer deadline and scan to BPF,
+    // dispatch (Linux's deadline-to-BPF figure is not measured yet).
+    for round in 1..=boots {
+        let what = format!("hooks boot {round}/{boots}: Axiom");
+        if bar.is_hidden() {
+            println!("[{:>5.1} s] {what}", start.elapsed().as_secs_f64());
+        }
+        bar.set_message(what);
+        let hooks = Machine { append: "axiom.bench=hooks", ..guests[0].1 };
+        let b = boot_machine(&hooks)?;
+        bar.inc(1);
+        if b.status == Some(1) {
+            collect(&mut figures, 0, &b.console);
+        } else {
+            failures.push(format!("Axiom hooks boot {round}"));
         }
     }
     bar.finish_and_clear();
@@ -195,14 +239,14 @@ pub fn run(boots: usize) -> Result<(), String> {
         println!(
             "{:<20} {:>18} {:>18} {:>8}",
             f.name,
-            cell(a),
-            cell(l),
+            cell(&f.name, a),
+            cell(&f.name, l),
             ratio.map_or("-".into(), |r| format!("{r:.2}"))
         );
         json_figures.insert(
             f.name.clone(),
             serde_json::json!({
-                "unit": "ns",
+                "unit": if is_kib(&f.name) { "KiB" } else { "ns" },
                 "axiom": summary_json(a, &f.samples[0]),
                 "linux": summary_json(l, &f.samples[1]),
                 "ratio": ratio,
@@ -220,11 +264,46 @@ pub fn run(boots: usize) -> Result<(), String> {
         "failed_boots": failures,
         "figures": json_figures,
     });
+    // The plots, committed under docs/bench.
+    let docs = crate::steps::repo_root().join("docs/bench");
+    std::fs::create_dir_all(&docs).map_err(|e| e.to_string())?;
+    let spread = |v: &[f64]| summarize(v).map(|s| (s.min, s.median, s.max));
+    let rows: Vec<_> = figures
+        .iter()
+        .filter(|f| !is_kib(&f.name))
+        .map(|f| (f.name.clone(), spread(&f.samples[0]), spread(&f.samples[1])))
+        .collect();
+    let caption = format!(
+        "Axiom and Linux in the same QEMU (microvm, {}, 1 vCPU): median of {boots} boots, min to max",
+        accel()
+    );
+    crate::plot::side_by_side(&docs.join("compare.svg"), &caption, &rows)?;
+    let ratios: Vec<(String, f64)> =
+        rows.iter().filter_map(|(n, a, l)| Some((n.clone(), (*a)?.1 / (*l)?.1))).collect();
+    crate::plot::ratios(&docs.join("ratio.svg"), "Axiom / Linux, medians", &ratios)?;
+    println!("plots: {}, {}", docs.join("compare.svg").display(), docs.join("ratio.svg").display());
     let out = crate::steps::repo_root().join("target/bench/compare.json");
     std::fs::create_dir_all(out.parent().unwrap_or(&out)).map_err(|e| e.to_string())?;
     let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
     std::fs::write(&out, text).map_err(|e| format!("{}: {e}", out.display()))?;
     println!("written: {}", out.display());
+    let meta = crate::report::Meta {
+        date: std::process::Command::new("date")
+            .args(["-u", "+%F"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default(),
+        commit: commit(),
+        accel: accel().into(),
+        host_cpu: host_cpu(),
+        linux: linux.package.clone(),
+        boots,
+    };
+    let doc_path = crate::steps::repo_root().join("docs/benchmarks.md");
+    let doc = std::fs::read_to_string(&doc_path).map_err(|e| e.to_string())?;
+    let doc = crate::report::splice(&doc, &crate::report::render(&meta, &figures))?;
+    std::fs::write(&doc_path, doc).map_err(|e| e.to_string())?;
+    println!("report: {} (its generated section)", doc_path.display());
     if failures.is_empty() { Ok(()) } else { Err(format!("failed boots: {}", failures.join(", "))) }
 }
 
@@ -236,11 +315,14 @@ mod tests {
     fn bench_lines_become_figures_per_kernel() {
         let mut figures = Vec::new();
         let console = "noise\nBENCH getpid 100000 30000000 300\n\
-                       BENCH prog_load_27 10 3000 300 min=200 median=250 max=900\nBENCH bad\n";
+                       BENCH prog_load_27 10 3000 300 min=200 median=250 max=900\nBENCH bad\n\
+                       BENCH hook_irq_start 9 9 1 min=1 median=1800 p99=6000 max=9\n";
         collect(&mut figures, 0, console);
         collect(&mut figures, 1, "BENCH getpid 100000 10000000 100\n");
         collect(&mut figures, 0, "BENCH getpid 100000 31000000 310\n");
-        assert_eq!(figures.len(), 2);
+        assert_eq!(figures.len(), 4);
+        assert_eq!(figures[3].name, "hook_irq_start_p99");
+        assert_eq!(figures[3].samples[0], vec![6000.0]);
         assert_eq!(figures[0].name, "getpid");
         assert_eq!(figures[0].samples, [vec![300.0, 310.0], vec![100.0]]);
         assert_eq!(figures[1].samples, [vec![250.0], vec![]]);
@@ -252,5 +334,10 @@ mod tests {
         assert_eq!(human(25_400.0), "25.4 us");
         assert_eq!(human(4_560_000.0), "4.6 ms");
         assert_eq!(human(3_800_000_000.0), "3.80 s");
+        assert_eq!(show("mem_used_kib", 1928.0), "1928 KiB");
+        let line =
+            "axiom: memory: image 1804 KiB (...), page tables 108 KiB; footprint 1928 KiB; 13976";
+        assert_eq!(footprint_kib(line), Some(1928.0));
+        assert_eq!(footprint_kib("no such line"), None);
     }
 }

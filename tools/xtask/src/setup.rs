@@ -4,8 +4,9 @@ use std::process::Command;
 
 /// Debian packages: Rust 1.96 for bare metal (rustc-web, cargo-web,
 /// rust-web-src, and rust-web-clippy to lint the kernel), LLVM 22 for BPF objects, QEMU, libbpf headers and
-/// bpftool, the arm64 cross toolchain for running arm64 code in tests, and
-/// cpio for the kernel's initramfs.
+/// bpftool, the arm64 cross toolchain for running arm64 code in tests,
+/// cpio for the kernel's initramfs, xz for unpacking Linux's `vmlinuz`
+/// (the benchmarks' baseline guest), and a font for the plots' labels.
 pub const PACKAGES: &[&str] = &[
     "rustc-web",
     "cargo-web",
@@ -24,6 +25,8 @@ pub const PACKAGES: &[&str] = &[
     "libc6-dev-arm64-cross",
     "cpio",
     "libc6-dev",
+    "xz-utils",
+    "fonts-dejavu-core",
 ];
 
 /// Whether `dpkg-query` output says the package is installed.

@@ -1,0 +1,178 @@
+//! The benchmarks' plots, SVG (plotters), committed under `docs/bench/`.
+
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+use std::path::Path;
+
+const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+const AXIOM: RGBColor = RGBColor(31, 119, 180);
+const LINUX: RGBColor = RGBColor(255, 127, 14);
+
+/// Registers the labels' font once (Debian's fonts-dejavu-core).
+fn font() -> Result<(), String> {
+    static DONE: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    DONE.get_or_init(|| {
+        let bytes = std::fs::read(FONT)
+            .map_err(|e| format!("{FONT}: {e} (run `cargo xtask setup`: fonts-dejavu-core)"))?;
+        plotters::style::register_font("sans-serif", FontStyle::Normal, Box::leak(bytes.into()))
+            .map_err(|_| format!("{FONT}: not a font"))
+    })
+    .clone()
+}
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+/// One figure's spread for a kernel: (min, median, max), ns.
+pub type Spread = Option<(f64, f64, f64)>;
+
+/// Axiom next to Linux per figure: bars of the median, whiskers from min
+/// to max, on a log scale (the figures span nanoseconds to seconds).
+pub fn side_by_side(
+    path: &Path,
+    title: &str,
+    rows: &[(String, Spread, Spread)],
+) -> Result<(), String> {
+    font()?;
+    let values = rows.iter().flat_map(|(_, a, l)| [a, l]).flatten();
+    let lo = values.clone().map(|v| v.0).fold(f64::MAX, f64::min).max(1.0) / 2.0;
+    let hi = values.map(|v| v.2).fold(1.0, f64::max) * 2.0;
+    let height = 80 + 34 * rows.len() as u32;
+    let root = SVGBackend::new(path, (900, height.max(240))).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let n = rows.len() as f64;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 16))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(160)
+        .build_cartesian_2d((lo..hi).log_scale(), -0.5f64..n - 0.5)
+        .map_err(err)?;
+    // Groups centred on the integers, named by the integer ticks.
+    let label = |y: &f64| {
+        let i = y.round();
+        if (y - i).abs() > 1e-6 || i < 0.0 {
+            return String::new();
+        }
+        rows.get(i as usize).map_or(String::new(), |r| r.0.clone())
+    };
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(rows.len() + 1)
+        .y_label_formatter(&label)
+        .x_desc("ns, log scale (shorter is faster)")
+        .x_label_formatter(&|x| crate::compare::human(*x))
+        .draw()
+        .map_err(err)?;
+    for (k, color, name) in [(0usize, AXIOM, "Axiom"), (1, LINUX, "Linux")] {
+        // Axiom's bar above the tick, Linux's below.
+        let bars: Vec<_> = rows
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| {
+                let s = if k == 0 { r.1 } else { r.2 };
+                s.map(|s| (i as f64 + 0.02 - 0.4 * k as f64, s))
+            })
+            .collect();
+        chart
+            .draw_series(bars.iter().map(|&(y, (_, med, _))| {
+                Rectangle::new([(lo, y), (med, y + 0.36)], color.filled())
+            }))
+            .map_err(err)?
+            .label(name)
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
+        chart
+            .draw_series(bars.iter().map(|&(y, (min, _, max))| {
+                PathElement::new(vec![(min, y + 0.18), (max, y + 0.18)], BLACK.stroke_width(1))
+            }))
+            .map_err(err)?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::MiddleRight)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)
+}
+
+/// Axiom / Linux per figure: a bar from 1 to the ratio of the medians, on
+/// a log scale (below 1: Axiom faster).
+pub fn ratios(path: &Path, title: &str, rows: &[(String, f64)]) -> Result<(), String> {
+    font()?;
+    let lo = rows.iter().map(|r| r.1).fold(1.0, f64::min) / 1.5;
+    let hi = rows.iter().map(|r| r.1).fold(1.0, f64::max) * 1.5;
+    let height = 60 + 26 * rows.len() as u32;
+    let root = SVGBackend::new(path, (800, height.max(200))).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let n = rows.len() as f64;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 16))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(160)
+        .build_cartesian_2d((lo..hi).log_scale(), -0.5f64..n - 0.5)
+        .map_err(err)?;
+    let label = |y: &f64| {
+        let i = y.round();
+        if (y - i).abs() > 1e-6 || i < 0.0 {
+            return String::new();
+        }
+        rows.get(i as usize).map_or(String::new(), |r| r.0.clone())
+    };
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(rows.len() + 1)
+        .y_label_formatter(&label)
+        .x_desc("Axiom / Linux (log scale; below 1: Axiom faster)")
+        .x_label_formatter(&|x| format!("{x:.2}"))
+        .draw()
+        .map_err(err)?;
+    chart
+        .draw_series(rows.iter().enumerate().map(|(i, (_, r))| {
+            let color = if *r <= 1.0 { AXIOM } else { LINUX };
+            let (a, b) = if *r <= 1.0 { (*r, 1.0) } else { (1.0, *r) };
+            Rectangle::new([(a, i as f64 - 0.3), (b, i as f64 + 0.3)], color.filled())
+        }))
+        .map_err(err)?;
+    chart
+        .draw_series(std::iter::once(PathElement::new(vec![(1.0, -0.5), (1.0, n - 0.5)], BLACK)))
+        .map_err(err)?;
+    root.present().map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plots_are_svg_with_their_labels() {
+        if std::fs::metadata(FONT).is_err() {
+            println!("skipped: no {FONT} (cargo xtask setup installs it)");
+            return;
+        }
+        let dir = std::env::temp_dir().join(format!("axiom-plot-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let rows = vec![
+            ("getpid".to_string(), Some((280.0, 290.0, 300.0)), Some((480.0, 500.0, 700.0))),
+            ("fork".to_string(), None, Some((6e5, 6.7e5, 7e5))),
+        ];
+        let p = dir.join("a.svg");
+        side_by_side(&p, "test", &rows).unwrap();
+        let svg = std::fs::read_to_string(&p).unwrap();
+        assert!(
+            svg.contains("<svg") && svg.contains("getpid") && svg.contains("Linux"),
+            "{}",
+            &svg[..300]
+        );
+        let p = dir.join("b.svg");
+        ratios(&p, "ratios", &[("getpid".into(), 0.58), ("map_lookup".into(), 1.38)]).unwrap();
+        let svg = std::fs::read_to_string(&p).unwrap();
+        assert!(svg.contains("map_lookup") && svg.matches("<rect").count() >= 2);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
