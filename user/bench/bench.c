@@ -25,6 +25,13 @@
  *                      min/median/max, and its standard deviation as
  *                      timer_jitter
  *   timer_lateness     how late each of those wake-ups was
+ *   timer_to_bpf       meanwhile, a timer's programmed deadline to the first
+ *                      instruction of a BPF program that records the time:
+ *                      on Linux a raw tracepoint program on
+ *                      hrtimer_expire_entry reading the hrtimer's hard
+ *                      expiry (every hrtimer that expires: the sleeps', the
+ *                      tick's), on Axiom a timer-tick program reading its
+ *                      context's deadline; min/median/p99/max
  * A call the kernel does not have (ENOSYS) prints "bench: <figure>:
  * not supported" and no figure.
  *   boot_clock         first: the kernel's own clock (CLOCK_BOOTTIME) at
@@ -50,6 +57,7 @@
 #include <sys/io.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -89,6 +97,9 @@ static void init_setup(void)
 	mkdir("/dev", 0755);
 	if (mount("devtmpfs", "/dev", "devtmpfs", 0, NULL) != 0)
 		return;
+	/* Timers fire at their deadline, as a latency-sensitive program
+	 * asks (the default slack delays a sleeper's wake-up by 50 us). */
+	prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0);
 	int console = open("/dev/console", O_RDWR);
 	if (console >= 0) {
 		dup2(console, 0);
@@ -278,6 +289,141 @@ static void processes(unsigned long n)
 	report("fork_exit_wait", forks, now_ns() - t);
 }
 
+/* Deadline to BPF: the programs and their map. The map: an array of
+ * 4,097 u64; slot 0 counts, slots 1.. hold each latency (ns). */
+#define LAT_SLOTS 4096
+#define AXIOM_TICK 0x1003
+
+static int deadline_map = -1, deadline_link = -1;
+
+static long load_deadline_prog(int linux_kernel)
+{
+	struct bpf_insn head_linux[] = {
+		/* r7 = ((struct hrtimer *)args[0])->node.expires (offset 24) */
+		INSN(BPF_LDX | BPF_MEM | BPF_DW, 6, 1, 0, 0),
+		INSN(BPF_ALU64 | BPF_ADD | BPF_K, 6, 0, 0, 24),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 1, 10, 0, 0),
+		INSN(BPF_ALU64 | BPF_ADD | BPF_K, 1, 0, 0, -8),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, 2, 0, 0, 8),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 3, 6, 0, 0),
+		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, 113 /* probe_read_kernel */),
+		INSN(BPF_JMP | BPF_JNE | BPF_K, 0, 0, 24, 0),
+		INSN(BPF_LDX | BPF_MEM | BPF_DW, 7, 10, -8, 0),
+	};
+	struct bpf_insn head_axiom[] = {
+		/* r7 = ((struct axiom_tick_ctx *)ctx)->deadline_ns */
+		INSN(BPF_LDX | BPF_MEM | BPF_DW, 7, 1, 32, 0),
+	};
+	struct bpf_insn tail[] = {
+		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_ktime_get_ns),
+		INSN(BPF_ALU64 | BPF_SUB | BPF_X, 0, 7, 0, 0),
+		/* early (negative) or on another clock: not a latency */
+		INSN(BPF_JMP | BPF_JGT | BPF_K, 0, 0, 20, 10000000),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 8, 0, 0, 0),
+		INSN(BPF_ST | BPF_MEM | BPF_W, 10, 0, -12, 0),
+		INSN(BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, deadline_map),
+		INSN(0, 0, 0, 0, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0),
+		INSN(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -12),
+		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 12, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, 1, 0, 0, 1),
+		INSN(BPF_STX | BPF_ATOMIC | BPF_DW, 0, 1, 0, BPF_ADD | BPF_FETCH),
+		INSN(BPF_JMP | BPF_JGE | BPF_K, 1, 0, 9, LAT_SLOTS),
+		INSN(BPF_ALU64 | BPF_ADD | BPF_K, 1, 0, 0, 1),
+		INSN(BPF_STX | BPF_MEM | BPF_W, 10, 1, -12, 0),
+		INSN(BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, deadline_map),
+		INSN(0, 0, 0, 0, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0),
+		INSN(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -12),
+		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1, 0),
+		INSN(BPF_STX | BPF_MEM | BPF_DW, 0, 8, 0, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0),
+		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+	};
+	struct bpf_insn p[64];
+	int n = 0;
+	struct bpf_insn *head = linux_kernel ? head_linux : head_axiom;
+	int heads = linux_kernel ? sizeof(head_linux) / sizeof(head_linux[0]) : 1;
+	for (int i = 0; i < heads; i++)
+		p[n++] = head[i];
+	for (unsigned i = 0; i < sizeof(tail) / sizeof(tail[0]); i++)
+		p[n++] = tail[i];
+	union bpf_attr a;
+	memset(&a, 0, sizeof(a));
+	a.prog_type = linux_kernel ? BPF_PROG_TYPE_RAW_TRACEPOINT : AXIOM_TICK;
+	a.insns = (__u64)(unsigned long)p;
+	a.insn_cnt = n;
+	a.license = (__u64)(unsigned long)"GPL";
+	return sys_bpf(BPF_PROG_LOAD, &a);
+}
+
+/* Attaches the deadline program: Linux's raw tracepoint first, else
+ * Axiom's tick hook. Quiet when neither kernel offers it. */
+static void deadline_probe_start(void)
+{
+	union bpf_attr a;
+	memset(&a, 0, sizeof(a));
+	a.map_type = BPF_MAP_TYPE_ARRAY;
+	a.key_size = 4;
+	a.value_size = 8;
+	a.max_entries = LAT_SLOTS + 1;
+	deadline_map = sys_bpf(BPF_MAP_CREATE, &a);
+	if (deadline_map < 0)
+		return;
+	long prog = load_deadline_prog(1);
+	if (prog >= 0) {
+		memset(&a, 0, sizeof(a));
+		a.raw_tracepoint.name = (__u64)(unsigned long)"hrtimer_expire_entry";
+		a.raw_tracepoint.prog_fd = prog;
+		deadline_link = sys_bpf(BPF_RAW_TRACEPOINT_OPEN, &a);
+	} else {
+		prog = load_deadline_prog(0);
+		if (prog >= 0) {
+			memset(&a, 0, sizeof(a));
+			a.link_create.prog_fd = prog;
+			a.link_create.attach_type = AXIOM_TICK;
+			deadline_link = sys_bpf(BPF_LINK_CREATE, &a);
+		}
+	}
+	if (prog >= 0)
+		close(prog);
+	if (deadline_link < 0)
+		printf("bench: timer_to_bpf: not supported (%s)\n", strerror(errno));
+}
+
+/* Detaches it and reports what it recorded. */
+static void deadline_probe_stop(void)
+{
+	static unsigned long long lat[LAT_SLOTS];
+	if (deadline_link < 0) {
+		if (deadline_map >= 0)
+			close(deadline_map);
+		return;
+	}
+	close(deadline_link);
+	union bpf_attr a;
+	__u32 key = 0;
+	__u64 value = 0;
+	memset(&a, 0, sizeof(a));
+	a.map_fd = deadline_map;
+	a.key = (__u64)(unsigned long)&key;
+	a.value = (__u64)(unsigned long)&value;
+	must("deadline map count", sys_bpf(BPF_MAP_LOOKUP_ELEM, &a));
+	int n = value < LAT_SLOTS ? (int)value : LAT_SLOTS;
+	for (int i = 0; i < n; i++) {
+		key = i + 1;
+		sys_bpf(BPF_MAP_LOOKUP_ELEM, &a);
+		lat[i] = value;
+	}
+	close(deadline_map);
+	if (n > 0)
+		report_samples("timer_to_bpf", lat, n);
+	else
+		printf("bench: timer_to_bpf: the program recorded nothing\n");
+}
+
 /* Periodic absolute sleeps of 1 ms: the intervals and the lateness. */
 static void timer(int n)
 {
@@ -287,6 +433,7 @@ static void timer(int n)
 	unsigned long long next = now_ns() + period, last = 0;
 	if (n > 200)
 		n = 200;
+	deadline_probe_start();
 	for (int i = 0; i < n; i++) {
 		ts.tv_sec = next / 1000000000ull;
 		ts.tv_nsec = next % 1000000000ull;
@@ -303,6 +450,7 @@ static void timer(int n)
 		last = woke;
 		next += period;
 	}
+	deadline_probe_stop();
 	double mean = 0, var = 0;
 	for (int i = 1; i < n; i++)
 		mean += interval[i];

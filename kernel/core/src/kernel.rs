@@ -146,6 +146,10 @@ fn kernel_start(start_info: u64) -> ! {
         free_frames as u64 * 4,
         usable / 1024,
     );
+    if cmdline.split(' ').any(|w| w == "axiom.harden") {
+        crate::syscall::HARDENED.store(true, core::sync::atomic::Ordering::Relaxed);
+        println!("axiom: hardened: constant blinding in every BPF program the JIT compiles");
+    }
     let spawned = crate::sched::spawn("init", move || run_tests(cmdline));
     if spawned.is_none() {
         println!("axiom: cannot start the init task");

@@ -30,6 +30,10 @@ pub const TESTS: &[Test] = &[
     ("scheduler: sleeping tasks wake after their ticks", sleep_test),
     ("smp: every CPU the firmware lists is online and runs tasks", smp_test),
     ("jit: BPF code compiled in the kernel runs from read+execute pages", jit_test),
+    (
+        "jit: constants appear in the code unless hardened (axiom.harden: blinded)",
+        jit_blinding_test,
+    ),
     ("ioapic: an external interrupt (the UART's, ISA IRQ 4) is routed and delivered", irq_test),
     ("user mode: a program runs at privilege 3 and makes system calls", user_test),
     ("user mode: a faulting program ends, the kernel and its memory do not", user_fault_test),
@@ -400,6 +404,24 @@ pub fn jit_region() -> Option<crate::exec::ExecRegion> {
     };
     let image = axiom_jit::x86_64::compile(&insns, &KernelHelpers, &opts).ok()?;
     crate::exec::ExecRegion::new(image).ok()
+}
+
+/// The JIT as `bpf()` configures it: a constant appears in the code as
+/// it is unless the kernel is hardened (`axiom.harden`: constant
+/// blinding), and then nowhere, while the program still computes with it.
+fn jit_blinding_test() -> bool {
+    let Ok(insns) = axiom_abi::asm::assemble("mov %r0, 0x5a3c5a3c\n add %r0, 0x11111111\n exit")
+    else {
+        return false;
+    };
+    let opts = crate::syscall::jit_options();
+    let Ok(image) = axiom_jit::x86_64::compile(&insns, &KernelHelpers, &opts) else {
+        return false;
+    };
+    let raw = image.code.windows(4).any(|w| w == 0x5a3c_5a3cu32.to_le_bytes());
+    let hardened = crate::syscall::HARDENED.load(Ordering::Relaxed);
+    let ran = crate::exec::ExecRegion::new(image).is_ok_and(|r| r.call(0, 0) == 0x6b4d_6b4d);
+    ran && raw != hardened
 }
 
 fn jit_test() -> bool {

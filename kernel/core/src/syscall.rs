@@ -622,6 +622,20 @@ pub fn bpf_objects_alive() -> (usize, usize, usize, usize) {
 }
 
 /// The calling process as the `bpf()` command layer sees it.
+/// The hardened configuration (`axiom.harden` on the command line):
+/// constant blinding in every program the JIT compiles, as Linux's
+/// `bpf_jit_harden=2`.
+pub static HARDENED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// The JIT's settings for programs loaded through `bpf()`.
+pub fn jit_options() -> axiom_jit::program::JitOptions {
+    axiom_jit::program::JitOptions {
+        far_helper_calls: true,
+        blinding: HARDENED.load(core::sync::atomic::Ordering::Relaxed),
+        ..axiom_jit::program::JitOptions::default()
+    }
+}
+
 struct BpfEnv<'a>(&'a Process);
 
 impl axiom_bpf::command::Env for BpfEnv<'_> {
@@ -652,10 +666,7 @@ impl axiom_bpf::command::Env for BpfEnv<'_> {
         crate::bpf_helpers::address(id)
     }
     fn jit_options(&self) -> axiom_jit::program::JitOptions {
-        axiom_jit::program::JitOptions {
-            far_helper_calls: true,
-            ..axiom_jit::program::JitOptions::default()
-        }
+        jit_options()
     }
     fn now_ns(&self) -> u64 {
         now_ns()

@@ -1,9 +1,11 @@
 //! Axiom and Linux side by side in the same QEMU: each boots on
 //! `microvm` with the same CPU model, memory and vCPUs, runs the same
 //! static benchmark program (`user/bench`) and prints its `BENCH` lines;
-//! the boots alternate (Axiom, Linux, Axiom, ...) so the host's noise
-//! falls on both. Every figure is summarised over the boots, printed as
-//! Axiom / Linux / ratio, and written with its samples to
+//! Axiom also in its hardened configuration (`axiom.harden`: constant
+//! blinding), so the price of the protection is a number. The boots
+//! alternate (Axiom, Axiom hardened, Linux, Axiom, ...) so the host's
+//! noise falls on all. Every figure is summarised over the boots, printed
+//! as Axiom / hardened / Linux / ratios, and written with its samples to
 //! `target/bench/compare.json`.
 
 use crate::qemu::{Machine, accel, boot_machine, parse_bench};
@@ -17,13 +19,21 @@ const MEMORY: &str = "128M";
 /// without which Linux never enables high-resolution timers.
 const CPU: &str = "qemu64,+arat";
 
+/// Axiom's column.
+pub const AXIOM: usize = 0;
+/// Linux's column.
+pub const LINUX: usize = 1;
+/// Axiom hardened's column.
+pub const HARDENED: usize = 2;
+
 /// One kernel's samples of one figure.
 #[derive(Debug, Default)]
 pub struct Figure {
     /// The figure's name (a `BENCH` name, or `host_first_line_ns`).
     pub name: String,
-    /// Per kernel (Axiom, Linux): one value per boot, ns.
-    pub samples: [Vec<f64>; 2],
+    /// Per kernel ([`AXIOM`], [`LINUX`], [`HARDENED`]): one value per
+    /// boot, ns (KiB for `_kib` figures).
+    pub samples: [Vec<f64>; 3],
 }
 
 /// Adds each `BENCH` line of `console` (the median where the program
@@ -148,6 +158,19 @@ pub fn run(boots: usize) -> Result<(), String> {
             },
         ),
         (
+            "Axiom hardened",
+            Machine {
+                kernel: &axiom_kernel,
+                initrd: &axiom_initrd,
+                machine: "microvm",
+                cpus: 1,
+                memory: MEMORY,
+                cpu: Some(CPU),
+                append: "axiom.harden axiom.sched=fallback axiom.bench=user",
+                timeout_s: 120,
+            },
+        ),
+        (
             "Linux",
             Machine {
                 kernel: &linux.vmlinux,
@@ -165,13 +188,14 @@ pub fn run(boots: usize) -> Result<(), String> {
     let mut figures: Vec<Figure> = Vec::new();
     let mut failures = Vec::new();
     // A bar on a terminal; a line per boot in a log.
-    let bar = indicatif::ProgressBar::new((boots * (guests.len() + 1)) as u64);
+    let bar = indicatif::ProgressBar::new((boots * (guests.len() + 2)) as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template("[{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
             .map_err(|e| e.to_string())?,
     );
     for round in 1..=boots {
-        for (k, (name, m)) in guests.iter().enumerate() {
+        for (i, (name, m)) in guests.iter().enumerate() {
+            let k = [AXIOM, HARDENED, LINUX][i];
             let what = format!(
                 "boot {round}/{boots}: {name} ({})",
                 m.kernel.file_name().and_then(|n| n.to_str()).unwrap_or("?")
@@ -194,7 +218,7 @@ pub fn run(boots: usize) -> Result<(), String> {
                 continue;
             }
             collect(&mut figures, k, &b.console);
-            if let Some(kib) = footprint_kib(&b.console).filter(|_| k == 0) {
+            if let Some(kib) = footprint_kib(&b.console).filter(|_| k != LINUX) {
                 add(&mut figures, k, "mem_used_kib", kib);
             }
             if let Some(at) = b.bench_at {
@@ -205,51 +229,65 @@ pub fn run(boots: usize) -> Result<(), String> {
     // Axiom's hooks: interrupt entry, timer deadline and scan to BPF,
     // dispatch (Linux's deadline-to-BPF figure is not measured yet).
     for round in 1..=boots {
-        let what = format!("hooks boot {round}/{boots}: Axiom");
-        if bar.is_hidden() {
-            println!("[{:>5.1} s] {what}", start.elapsed().as_secs_f64());
-        }
-        bar.set_message(what);
-        let hooks = Machine { append: "axiom.bench=hooks", ..guests[0].1 };
-        let b = boot_machine(&hooks)?;
-        bar.inc(1);
-        if b.status == Some(1) {
-            collect(&mut figures, 0, &b.console);
-        } else {
-            failures.push(format!("Axiom hooks boot {round}"));
+        for (k, append) in
+            [(AXIOM, "axiom.bench=hooks"), (HARDENED, "axiom.harden axiom.bench=hooks")]
+        {
+            let what = format!("hooks boot {round}/{boots}: Axiom `{append}`");
+            if bar.is_hidden() {
+                println!("[{:>5.1} s] {what}", start.elapsed().as_secs_f64());
+            }
+            bar.set_message(what);
+            let hooks = Machine { append, ..guests[0].1 };
+            let b = boot_machine(&hooks)?;
+            bar.inc(1);
+            if b.status == Some(1) {
+                collect(&mut figures, k, &b.console);
+            } else {
+                failures.push(format!("Axiom hooks boot {round} ({append})"));
+            }
         }
     }
     bar.finish_and_clear();
     println!(
         "\nAxiom and Linux ({}) in the same QEMU: microvm, -cpu {CPU}, 1 vCPU, {MEMORY}, {} \
          (host: {}); median over {boots} boots, ±: standard deviation / mean; ratio: Axiom / Linux \
-         (below 1: Axiom faster)",
+         (below 1: Axiom faster); hardening: Axiom hardened / Axiom",
         linux.package,
         accel(),
         host_cpu()
     );
-    println!("{:<20} {:>18} {:>18} {:>8}", "figure", "Axiom", "Linux", "ratio");
+    println!(
+        "{:<24} {:>17} {:>17} {:>17} {:>7} {:>9}",
+        "figure", "Axiom", "Axiom hardened", "Linux", "ratio", "hardening"
+    );
     let mut json_figures = serde_json::Map::new();
     for f in &figures {
-        let [a, l] = [summarize(&f.samples[0]), summarize(&f.samples[1])];
-        let ratio = match (a, l) {
-            (Some(a), Some(l)) if l.median > 0.0 => Some(a.median / l.median),
+        let sum = |k: usize| summarize(&f.samples[k]);
+        let (a, l, h) = (sum(AXIOM), sum(LINUX), sum(HARDENED));
+        let over = |x: Option<Summary>, y: Option<Summary>| match (x, y) {
+            (Some(x), Some(y)) if y.median > 0.0 => Some(x.median / y.median),
             _ => None,
         };
+        let (ratio, cost) = (over(a, l), over(h, a));
+        let fmt = |r: Option<f64>| r.map_or("-".into(), |r| format!("{r:.2}"));
         println!(
-            "{:<20} {:>18} {:>18} {:>8}",
+            "{:<24} {:>17} {:>17} {:>17} {:>7} {:>9}",
             f.name,
             cell(&f.name, a),
+            cell(&f.name, h),
             cell(&f.name, l),
-            ratio.map_or("-".into(), |r| format!("{r:.2}"))
+            fmt(ratio),
+            fmt(cost)
         );
         json_figures.insert(
             f.name.clone(),
             serde_json::json!({
                 "unit": if is_kib(&f.name) { "KiB" } else { "ns" },
-                "axiom": summary_json(a, &f.samples[0]),
-                "linux": summary_json(l, &f.samples[1]),
+                "axiom": summary_json(a, &f.samples[AXIOM]),
+                "axiom_hardened": summary_json(h, &f.samples[HARDENED]),
+                "linux": summary_json(l, &f.samples[LINUX]),
                 "ratio": ratio,
+                "hardening_cost": cost,
             }),
         );
     }
@@ -271,7 +309,7 @@ pub fn run(boots: usize) -> Result<(), String> {
     let rows: Vec<_> = figures
         .iter()
         .filter(|f| !is_kib(&f.name))
-        .map(|f| (f.name.clone(), spread(&f.samples[0]), spread(&f.samples[1])))
+        .map(|f| (f.name.clone(), spread(&f.samples[AXIOM]), spread(&f.samples[LINUX])))
         .collect();
     let caption = format!(
         "Axiom and Linux in the same QEMU (microvm, {}, 1 vCPU): median of {boots} boots, min to max",
@@ -324,8 +362,8 @@ mod tests {
         assert_eq!(figures[3].name, "hook_irq_start_p99");
         assert_eq!(figures[3].samples[0], vec![6000.0]);
         assert_eq!(figures[0].name, "getpid");
-        assert_eq!(figures[0].samples, [vec![300.0, 310.0], vec![100.0]]);
-        assert_eq!(figures[1].samples, [vec![250.0], vec![]]);
+        assert_eq!(figures[0].samples, [vec![300.0, 310.0], vec![100.0], vec![]]);
+        assert_eq!(figures[1].samples, [vec![250.0], vec![], vec![]]);
     }
 
     #[test]

@@ -80,8 +80,8 @@ impl Guest {
         self.console.lock().map(|c| c.clone()).unwrap_or_default()
     }
 
-    /// Waits for a console line containing `text` past byte `from`;
-    /// returns the line and where the console ended when it came.
+    /// Waits for a whole console line containing `text` past byte `from`;
+    /// returns the line and where it ends.
     pub fn wait_for(
         &mut self,
         text: &str,
@@ -91,9 +91,13 @@ impl Guest {
         let until = Instant::now() + within;
         loop {
             let c = self.console();
-            if let Some(at) = c.get(from..).and_then(|rest| rest.find(text)) {
-                let start = c[..from + at].rfind('\n').map_or(0, |i| i + 1);
-                let end = c[from + at..].find('\n').map_or(c.len(), |i| from + at + i);
+            // A whole line: the console may have only part of it yet.
+            let found = c.get(from..).and_then(|rest| rest.find(text)).and_then(|at| {
+                let end = from + at + c[from + at..].find('\n')?;
+                Some((from + at, end))
+            });
+            if let Some((at, end)) = found {
+                let start = c[..at].rfind('\n').map_or(0, |i| i + 1);
                 return Ok((c[start..end].to_string(), end));
             }
             if let Ok(Some(status)) = self.child.try_wait() {
