@@ -148,6 +148,19 @@ static void report_samples(const char *name, unsigned long long *s, int n)
 	       total / n, s[0], s[n / 2], s[(n * 99 + 99) / 100 - 1], s[n - 1]);
 }
 
+/* A sampled figure's distribution: its values at 0, 5, ..., 95 and 99 %
+ * of the sorted samples, as "CDF <name> v0 ... v20". */
+static void report_cdf(const char *name, const unsigned long long *sorted, int n)
+{
+	printf("CDF %s", name);
+	for (int p = 0; p <= 100; p += 5) {
+		int q = p == 100 ? 99 : p;
+		int i = (n - 1) * q / 100;
+		printf(" %llu", sorted[i]);
+	}
+	printf("\n");
+}
+
 static long sys_bpf(int cmd, union bpf_attr *a)
 {
 	return syscall(__NR_bpf, cmd, a, sizeof(*a));
@@ -418,8 +431,10 @@ static void deadline_probe_stop(void)
 		lat[i] = value;
 	}
 	close(deadline_map);
-	if (n > 0)
+	if (n > 0) {
 		report_samples("timer_to_bpf", lat, n);
+		report_cdf("timer_to_bpf", lat, n);
+	}
 	else
 		printf("bench: timer_to_bpf: the program recorded nothing\n");
 }

@@ -315,7 +315,7 @@ impl Registry {
             users: crate::prog_array::new_user_count(),
             prog_slots: spin::Mutex::new(Default::default()),
         });
-        self.maps.lock().insert(id, Arc::downgrade(&object));
+        register(&mut self.maps.lock(), id, &object);
         object
     }
 
@@ -513,6 +513,15 @@ impl Registry {
 
 /// `BPF_*_GET_NEXT_ID` over one kind of object: the first live id after
 /// the attribute's `start_id`.
+/// Enters `object` under `id`, first dropping the entries of objects
+/// that are gone: a dead `Weak` still holds its object's allocation, so
+/// without this every freed map, program and link would leave its memory
+/// behind for good.
+pub(crate) fn register<T>(objects: &mut BTreeMap<u32, Weak<T>>, id: u32, object: &Arc<T>) {
+    objects.retain(|_, o| o.strong_count() > 0);
+    objects.insert(id, Arc::downgrade(object));
+}
+
 pub(crate) fn next_live_id<T>(objects: &BTreeMap<u32, Weak<T>>, attr: &Attr) -> Result<u32, Errno> {
     check_attr(attr, 8)?;
     let a = GetIdAttr::from_bytes(attr);
@@ -568,7 +577,7 @@ impl Registry {
         let loaded = crate::prog::load(env, uattr, attr)?;
         let id = self.next_prog_id.fetch_add(1, Ordering::Relaxed);
         let object = Arc::new(ProgObject { id, ..loaded });
-        self.progs.lock().insert(id, Arc::downgrade(&object));
+        register(&mut self.progs.lock(), id, &object);
         env.install(Object::Prog(object)).map(u64::from)
     }
 

@@ -81,7 +81,7 @@ impl Registry {
             hook,
             attached: spin::Mutex::new(true),
         });
-        self.links.lock().insert(id, Arc::downgrade(&link));
+        crate::command::register(&mut self.links.lock(), id, &link);
         env.install(Object::Link(link)).map(u64::from)
     }
 

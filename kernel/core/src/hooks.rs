@@ -167,6 +167,25 @@ fn publish() {
     TRACING.store(on, Ordering::Relaxed);
 }
 
+/// Turns tracing on or off, as writing the trace map does.
+pub fn set_tracing(on: bool) {
+    if let Some(p) = PUBLISHED.get() {
+        let _ = p.trace.map.lock().update(&0u32.to_le_bytes(), &u32::from(on).to_le_bytes(), 0);
+    }
+    TRACING.store(on, Ordering::Relaxed);
+}
+
+/// Takes every event waiting in the events ring buffer (as a reader
+/// would); how many there were.
+pub fn drain_events() -> usize {
+    let Some(p) = PUBLISHED.get() else { return 0 };
+    let mut n = 0;
+    while p.events.map.lock().consume().is_some() {
+        n += 1;
+    }
+    n
+}
+
 /// Records a dispatch in the events ring buffer while tracing is on.
 /// Never wakes readers itself (the scheduler's lock may be held): the
 /// next tick does.

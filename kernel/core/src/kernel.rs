@@ -391,6 +391,19 @@ fn run_tests(cmdline: &str) -> ! {
     if cmdline.split(' ').any(|w| w == "axiom.bench=hooks") {
         hal::exit(crate::selftest::hooks_bench())
     }
+    // `axiom.soak=SECONDS`: policies, filters and tracing churned for
+    // that long, then checked (see `selftest::soak`).
+    if let Some(seconds) = cmdline
+        .split(' ')
+        .find_map(|w| w.strip_prefix("axiom.soak="))
+        .and_then(|s| s.parse::<u64>().ok())
+    {
+        hal::exit(crate::selftest::soak(seconds.min(3600)))
+    }
+    // `axiom.bench=overhead`: the hooks' price on a CPU-bound task.
+    if cmdline.split(' ').any(|w| w == "axiom.bench=overhead") {
+        hal::exit(crate::selftest::overhead_bench())
+    }
     if cmdline.split(' ').any(|w| w == "axiom.bench=user") {
         let r = crate::selftest::run_program("/bin/bench", &["bench"]);
         hal::exit(matches!(r, Some((0, _))))

@@ -596,23 +596,29 @@ fn release(p: &Process) {
 
 /// Ends the running process with `status`.
 pub fn exit(status: i32) -> ! {
-    let me = current();
-    TASK_PID[sched::current()].store(0, Ordering::Release);
-    sched::set_root(0);
-    if let Some(p) = me {
-        release(&p);
-        p.status.store(status as u32 as u64, Ordering::Release);
+    // In a block: `sched::exit` never returns, so nothing held across it
+    // is ever dropped (a held process would never be freed).
+    {
+        let me = current();
+        TASK_PID[sched::current()].store(0, Ordering::Release);
+        sched::set_root(0);
+        if let Some(p) = me {
+            release(&p);
+            p.status.store(status as u32 as u64, Ordering::Release);
+        }
     }
     sched::exit()
 }
 
 /// A user program faulted: it ends, the kernel goes on.
 pub fn fault(f: &hal::UserFault) {
-    let name = current().map_or(String::from("?"), |p| p.name.clone());
-    println!(
-        "axiom: process `{name}` killed: exception {} at {:#x} (address {:#x}, error {:#x})",
-        f.vector, f.rip, f.address, f.error
-    );
+    {
+        let name = current().map_or(String::from("?"), |p| p.name.clone());
+        println!(
+            "axiom: process `{name}` killed: exception {} at {:#x} (address {:#x}, error {:#x})",
+            f.vector, f.rip, f.address, f.error
+        );
+    }
     hal::enable_interrupts();
     // 128 + SIGSEGV, as a shell reports it.
     exit(139)

@@ -13,7 +13,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use axiom_hal as hal;
 use axiom_hal::context::{self, Context};
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 /// Task slots (the first `MAX_CPUS` are the CPUs' idle tasks).
 pub const MAX_TASKS: usize = 128;
@@ -178,6 +178,27 @@ static CONTEXTS: [Context; MAX_TASKS] = [const { Context::empty() }; MAX_TASKS];
 static SCHED: spin::Mutex<Option<Sched>> = spin::Mutex::new(None);
 /// Context switches done.
 static SWITCHES: AtomicU64 = AtomicU64::new(0);
+
+/// The decision recorder (for determinism checks): while on, each switch
+/// records the task switched to, up to [`RECORD_MAX`]; no allocation
+/// under the scheduler's lock.
+pub const RECORD_MAX: usize = 4096;
+static RECORDING: AtomicBool = AtomicBool::new(false);
+static RECORDED: [AtomicUsize; RECORD_MAX] = [const { AtomicUsize::new(0) }; RECORD_MAX];
+static RECORD_LEN: AtomicUsize = AtomicUsize::new(0);
+
+/// Starts recording the tasks switched to (clearing what was recorded).
+pub fn record_switches() {
+    RECORD_LEN.store(0, Ordering::SeqCst);
+    RECORDING.store(true, Ordering::SeqCst);
+}
+
+/// Stops recording; the tasks switched to meanwhile, in order.
+pub fn recorded_switches() -> Vec<TaskId> {
+    RECORDING.store(false, Ordering::SeqCst);
+    let n = RECORD_LEN.load(Ordering::SeqCst).min(RECORD_MAX);
+    RECORDED[..n].iter().map(|t| t.load(Ordering::Relaxed)).collect()
+}
 /// Policies ejected.
 static EJECTIONS: AtomicU64 = AtomicU64::new(0);
 
@@ -547,6 +568,12 @@ pub fn schedule() {
             }
             s.current[cpu] = next;
             CURRENT[cpu].store(next, Ordering::Release);
+            if RECORDING.load(Ordering::Relaxed) {
+                let i = RECORD_LEN.fetch_add(1, Ordering::Relaxed);
+                if let Some(slot) = RECORDED.get(i) {
+                    slot.store(next, Ordering::Relaxed);
+                }
+            }
             s.started[cpu] = now;
             s.slice_end[cpu] =
                 if next < hal::MAX_CPUS { u64::MAX } else { now + ns_to_cycles(slice) };

@@ -64,6 +64,10 @@ pub const TESTS: &[Test] = &[
     ("sched hook: a policy the verifier refuses leaves the running one in place", bad_policy_test),
     ("sched hook: policies swapped six times under load lose no task", live_swap_test),
     ("sched hook: the watchdog ejects a policy that starves its tasks", starving_policy_test),
+    (
+        "sched hook: the same workload under the same policy, five times, decides the same",
+        determinism_test,
+    ),
     ("hooks: axbpf trace reads dispatch events and prints the latency table", trace_test),
     (
         "irq hook: filters on the RTC's line drop a 1 kHz storm, defer, rate-limit; verdicts counted",
@@ -802,6 +806,11 @@ fn attach_policy(name: &str) -> bool {
 /// A workload: tasks of the given priorities, each yielding 20 times
 /// between bits of work; the priorities in the order the tasks finished.
 pub fn workload(priorities: &[u32]) -> Option<Vec<u32>> {
+    workload_tasks(priorities).map(|(order, _)| order)
+}
+
+/// [`workload`], with the tasks' ids in the order of `priorities`.
+fn workload_tasks(priorities: &[u32]) -> Option<(Vec<u32>, Vec<TaskId>)> {
     static DONE: spin::Mutex<Vec<u32>> = spin::Mutex::new(Vec::new());
     DONE.lock().clear();
     // This task outranks the workload while it spawns it.
@@ -822,7 +831,210 @@ pub fn workload(priorities: &[u32]) -> Option<Vec<u32>> {
         ids.push(id);
     }
     sched::set_priority(me, 0);
-    join(&ids, 5000).then(|| DONE.lock().clone())
+    let order = join(&ids, 5000).then(|| DONE.lock().clone())?;
+    Some((order, ids))
+}
+
+/// The same workload under the same policy, five times: the same
+/// sequence of scheduling decisions each time (the switches between the
+/// workload's tasks, each named by its place in the workload).
+///
+/// Decisions are the policy's alone only where nothing else competes:
+/// on one CPU (with more, the tasks' interleaving across CPUs is timing),
+/// and with every task above the test's own priority (0), so its waking
+/// to check on them never takes a turn.
+fn determinism_test() -> bool {
+    const PRIORITIES: [u32; 6] = [1, 3, 1, 2, 1, 3];
+    if sched::online() > 1 {
+        println!("determinism: skipped on {} CPUs (checked on one)", sched::online());
+        return true;
+    }
+    if !attach_policy("sched_prio") {
+        return false;
+    }
+    let mut runs = Vec::new();
+    for _ in 0..5 {
+        sched::record_switches();
+        let tasks = workload_tasks(&PRIORITIES);
+        let switches = sched::recorded_switches();
+        let Some((_, ids)) = tasks else { return false };
+        let places: Vec<usize> =
+            switches.iter().filter_map(|t| ids.iter().position(|id| id == t)).collect();
+        runs.push(places);
+    }
+    let restored = attach_policy("sched_rr");
+    let same = runs.windows(2).all(|w| w[0] == w[1]);
+    println!(
+        "determinism: 5 runs of the workload under `priority`, {} decisions each, identical: {same}",
+        runs[0].len()
+    );
+    if !same {
+        for r in &runs {
+            println!("  {r:?}");
+        }
+    }
+    // Every task was switched to, in every run.
+    let all = (0..PRIORITIES.len()).all(|i| runs[0].contains(&i));
+    same && all && restored
+}
+
+/// Nanoseconds for four CPU-bound tasks to finish a fixed loop each,
+/// sharing the CPU (the scheduler decides at every slice's end).
+fn busy_ns() -> u64 {
+    let t = hal::cycles();
+    let ids: Vec<TaskId> = (0..4)
+        .filter_map(|_| {
+            sched::spawn("busy", || {
+                let mut x = 0u64;
+                for i in 0..4_000_000u64 {
+                    x = core::hint::black_box(x.wrapping_add(i));
+                }
+            })
+        })
+        .collect();
+    if ids.len() != 4 || !join(&ids, 20_000) {
+        return 0;
+    }
+    crate::time::cycles_to_ns(hal::cycles() - t)
+}
+
+/// `axiom.soak=SECONDS`: for that long, round after round, the scheduler
+/// policy swapped (priority, round robin), the RTC's line storming at
+/// 1024 Hz under filters swapped (drop, defer), the IIO device's filter
+/// swapped (decimate, threshold, average) while its scans come (from the
+/// host feed when there is one), every dispatch traced into a ring buffer
+/// nobody reads (it fills), and a workload run each round. Then: the
+/// kernel still answers, every interrupt and every scan was judged
+/// exactly once, and the BPF objects are back to their count at the
+/// start.
+pub fn soak(seconds: u64) -> bool {
+    use crate::iio;
+    use crate::irq::{RTC_HANDLED, counts};
+    const PRIORITIES: [u32; 6] = [0, 3, 1, 2, 0, 3];
+    let line = hal::RTC_IRQ as usize;
+    let objects_before = crate::syscall::bpf_objects_alive();
+    let heap_before = hal::heap_used();
+    let (verdicts_before, seen_before) = counts(line);
+    let handled_before = RTC_HANDLED.load(Ordering::Relaxed);
+    let scans_before = iio::counts();
+    let feed_before = iio::feed_counts();
+    crate::hooks::set_tracing(true);
+    hal::rtc_periodic(Some(6));
+    let until = crate::time::ticks() + seconds * crate::time::HZ;
+    let (mut rounds, mut swaps, mut refused) = (0u64, 0u64, 0u64);
+    let policies = ["sched_prio", "sched_rr"];
+    let irq_filters = ["irq_storm", "irq_defer"];
+    let iio_filters = ["iio_decimate", "iio_threshold", "iio_average"];
+    while crate::time::ticks() < until {
+        let r = rounds as usize;
+        let irq = alloc::format!("/lib/bpf/{}.bpf.o", irq_filters[r % 2]);
+        let attached = [
+            attach_policy(policies[r % 2]),
+            matches!(axbpf(&["load", &irq, "--attach", "irq:8"]), Some((0, _))),
+            attach_iio(iio_filters[r % 3]),
+        ];
+        swaps += attached.iter().filter(|&&a| a).count() as u64;
+        refused += attached.iter().filter(|&&a| !a).count() as u64;
+        if workload(&PRIORITIES).is_none() {
+            println!("soak: round {rounds}: the workload did not finish");
+            refused += 1;
+        }
+        rounds += 1;
+    }
+    hal::rtc_periodic(None);
+    let detached = matches!(axbpf(&["detach", "irq:8"]), Some((0, _)))
+        && matches!(axbpf(&["detach", "iio:0"]), Some((0, _)))
+        && attach_policy("sched_rr");
+    crate::hooks::set_tracing(false);
+    let events = crate::hooks::drain_events();
+    // Deferred interrupts reach their thread; a scan in flight lands.
+    sched::sleep_ticks(30);
+    let (verdicts, seen) = counts(line);
+    let v: [u64; 5] = core::array::from_fn(|i| verdicts[i] - verdicts_before[i]);
+    let seen = seen - seen_before;
+    let handled = RTC_HANDLED.load(Ordering::Relaxed) - handled_before;
+    let scans = iio::counts();
+    let feed = iio::feed_counts();
+    let (taken, kept, dropped) =
+        (scans.0 - scans_before.0, scans.1 - scans_before.1, scans.2 - scans_before.2);
+    let objects_after = crate::syscall::bpf_objects_alive();
+    let heap_after = hal::heap_used();
+    println!(
+        "soak: {seconds} s, {rounds} rounds, {swaps} swaps ({refused} failed); irq 8: {seen} \
+         interrupts, {} handled, {} dropped, {} deferred, the driver handled {handled}; iio: \
+         {taken} scans, {kept} kept, {dropped} dropped, {} from the host feed; {events} trace \
+         events left in the ring; BPF objects (maps, programs, links, pins) {objects_before:?} \
+         -> {objects_after:?}; heap {} -> {} KiB",
+        v[0],
+        v[1],
+        v[2],
+        feed.used - feed_before.used,
+        heap_before / 1024,
+        heap_after / 1024
+    );
+    rounds > 0
+        && refused == 0
+        && detached
+        && v.iter().sum::<u64>() == seen
+        && handled == v[0] + v[2]
+        && taken.abs_diff(kept + dropped) <= 1
+        && objects_after == objects_before
+}
+
+/// `axiom.bench=overhead`: the price of the hooks on a CPU-bound task,
+/// with no program attached (the built-in scheduler), with the default
+/// policy, and with every dispatch traced into the ring buffer while a
+/// reader drains it; and the memory each adds.
+pub fn overhead_bench() -> bool {
+    static STOP: AtomicBool = AtomicBool::new(false);
+    static READ: AtomicUsize = AtomicUsize::new(0);
+    const ROUNDS: usize = 7;
+    // The three configurations in turn, round after round, so the host's
+    // noise falls on all three alike.
+    let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut heap_a, mut heap_b, mut heap_c) = (0, 0, 0);
+    let mut ok = true;
+    for _ in 0..ROUNDS {
+        ok &= matches!(axbpf(&["detach", "sched"]), Some((0, _)));
+        heap_a = hal::heap_used();
+        a.push(busy_ns());
+        ok &= attach_policy("sched_rr");
+        heap_b = hal::heap_used();
+        b.push(busy_ns());
+        crate::hooks::set_tracing(true);
+        STOP.store(false, Ordering::SeqCst);
+        let reader = sched::spawn("trace-reader", || {
+            while !STOP.load(Ordering::SeqCst) {
+                READ.fetch_add(crate::hooks::drain_events(), Ordering::Relaxed);
+                sched::sleep_ticks(1);
+            }
+        });
+        heap_c = hal::heap_used();
+        c.push(busy_ns());
+        STOP.store(true, Ordering::SeqCst);
+        ok &= reader.is_some_and(|r| join(&[r], 1000));
+        crate::hooks::set_tracing(false);
+    }
+    let median = |v: &mut Vec<u64>| {
+        v.sort_unstable();
+        v[v.len() / 2]
+    };
+    let (a, b, c) = (median(&mut a), median(&mut b), median(&mut c));
+    let pct = |x: u64| (x as f64 - a as f64) * 100.0 / a as f64;
+    println!("BENCH overhead_detached 1 {a} {a}");
+    println!("BENCH overhead_policy 1 {b} {b}");
+    println!("BENCH overhead_traced 1 {c} {c}");
+    println!(
+        "axiom: four CPU-bound tasks, median of {ROUNDS} rounds: {a} ns with no program attached; \
+         the default policy {:+.2} %, {} KiB; every dispatch traced {:+.2} % ({} events read), \
+         {} KiB more (the 256 KiB events ring is made at boot)",
+        pct(b),
+        (heap_b as i64 - heap_a as i64) / 1024,
+        pct(c),
+        READ.load(Ordering::Relaxed),
+        (heap_c as i64 - heap_b as i64) / 1024
+    );
+    ok && a > 0 && b > 0 && c > 0
 }
 
 /// Whether every task of priority 3 finished before every task of

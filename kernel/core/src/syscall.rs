@@ -18,6 +18,12 @@ type SysResult = Result<u64, Errno>;
 /// The entry from `syscall`.
 pub fn handle(f: &mut SyscallFrame) {
     let a = [f.rdi, f.rsi, f.rdx, f.r10, f.r8, f.r9];
+    // exit and exit_group never return: no reference to the process may
+    // be held across them (it would never be dropped, and the process
+    // never freed).
+    if f.rax == 60 || f.rax == 231 {
+        process::exit(a[0] as i32)
+    }
     let result = match process::current() {
         Some(p) => dispatch(&p, f.rax, a),
         None => Err(Errno::ESRCH),
@@ -65,7 +71,6 @@ fn dispatch(p: &Arc<Process>, nr: u64, a: [u64; 6]) -> SysResult {
         28 => Ok(0), // madvise: advice only
         35 => nanosleep(a[0]),
         39 => Ok(p.pid as u64),
-        60 | 231 => process::exit(a[0] as i32),
         63 => uname(a[0]),
         79 => getcwd(a[0], a[1]),
         89 | 267 => Err(Errno::ENOENT), // readlink(at): no /proc yet
@@ -621,7 +626,6 @@ pub fn bpf_objects_alive() -> (usize, usize, usize, usize) {
     (BPF.live_maps(), BPF.live_progs(), BPF.live_links(), BPF.pinned())
 }
 
-/// The calling process as the `bpf()` command layer sees it.
 /// The hardened configuration (`axiom.harden` on the command line):
 /// constant blinding in every program the JIT compiles, as Linux's
 /// `bpf_jit_harden=2`.
@@ -636,6 +640,7 @@ pub fn jit_options() -> axiom_jit::program::JitOptions {
     }
 }
 
+/// The calling process as the `bpf()` command layer sees it.
 struct BpfEnv<'a>(&'a Process);
 
 impl axiom_bpf::command::Env for BpfEnv<'_> {

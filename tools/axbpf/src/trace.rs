@@ -142,6 +142,11 @@ pub fn run(k: &mut Kernel, ms: u64, show: usize, bench: bool) -> Result<(), Fail
         lat.sort_unstable();
         run.sort_unstable();
         if bench {
+            // The start latency's distribution: 0, 5, ..., 95 and 99 %.
+            let points: Vec<String> = (0..=20)
+                .map(|i| percentile(&lat, if i == 20 { 99.0 } else { 5.0 * i as f64 }).to_string())
+                .collect();
+            println!("CDF hook_{}_start {}", hook_name(hook), points.join(" "));
             for (what, v) in [("start", &lat), ("run", &run)] {
                 let total: u64 = v.iter().sum();
                 println!(

@@ -19,6 +19,45 @@ const MEMORY: &str = "128M";
 /// without which Linux never enables high-resolution timers.
 const CPU: &str = "qemu64,+arat";
 
+/// One kernel's latency distributions of one figure, a boot each: the
+/// values at [`crate::plot::CDF_POINTS`] from the guest's `CDF` lines.
+#[derive(Debug, Default)]
+pub struct Distribution {
+    /// The figure.
+    pub name: String,
+    /// Per kernel: one curve per boot.
+    pub boots: [Vec<Vec<f64>>; 3],
+}
+
+/// Adds each `CDF <name> v0 .. v20` line of `console` to `dists`.
+pub fn collect_cdfs(dists: &mut Vec<Distribution>, k: usize, console: &str) {
+    for line in console.lines() {
+        let mut words = line.split_whitespace();
+        if words.next() != Some("CDF") {
+            continue;
+        }
+        let Some(name) = words.next() else { continue };
+        let values: Vec<f64> = words.filter_map(|w| w.parse().ok()).collect();
+        if values.len() != crate::plot::CDF_POINTS.len() {
+            continue;
+        }
+        let i = match dists.iter().position(|d| d.name == name) {
+            Some(i) => i,
+            None => {
+                dists.push(Distribution { name: name.to_string(), ..Distribution::default() });
+                dists.len() - 1
+            }
+        };
+        dists[i].boots[k].push(values);
+    }
+}
+
+/// The point-by-point median of a kernel's curves.
+pub fn median_curve(curves: &[Vec<f64>]) -> Option<Vec<f64>> {
+    let n = curves.first()?.len();
+    Some((0..n).map(|i| crate::qemu::median(curves.iter().map(|c| c[i]).collect())).collect())
+}
+
 /// Axiom's column.
 pub const AXIOM: usize = 0;
 /// Linux's column.
@@ -132,8 +171,57 @@ fn commit() -> String {
         .unwrap_or_default()
 }
 
-/// Boots each kernel `boots` times, alternating, and reports.
-pub fn run(boots: usize) -> Result<(), String> {
+/// One run in the history: its label (date and commit) and Axiom's
+/// medians.
+type HistoryRun = (String, std::collections::BTreeMap<String, f64>);
+
+/// Adds this run's Axiom medians to the committed history (replacing an
+/// entry of the same commit); the history, oldest first.
+fn record_history(path: &std::path::Path, figures: &[Figure]) -> Result<Vec<HistoryRun>, String> {
+    let mut entries: Vec<serde_json::Value> = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let commit = commit();
+    let date = std::process::Command::new("date")
+        .args(["-u", "+%F"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let medians: serde_json::Map<String, serde_json::Value> = figures
+        .iter()
+        .filter_map(|f| {
+            Some((f.name.clone(), serde_json::json!(summarize(&f.samples[AXIOM])?.median.round())))
+        })
+        .collect();
+    entries.retain(|e| e.get("commit").and_then(|c| c.as_str()) != Some(commit.as_str()));
+    entries.push(
+        serde_json::json!({ "date": date, "commit": commit, "accel": accel(), "axiom": medians }),
+    );
+    let text = serde_json::to_string_pretty(&entries).map_err(|e| e.to_string())? + "\n";
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(entries
+        .iter()
+        .map(|e| {
+            let label = format!(
+                "{} {}",
+                e.get("date").and_then(|d| d.as_str()).unwrap_or(""),
+                e.get("commit").and_then(|c| c.as_str()).unwrap_or("")
+            );
+            let values = e
+                .get("axiom")
+                .and_then(|a| a.as_object())
+                .map(|a| a.iter().filter_map(|(k, v)| Some((k.clone(), v.as_f64()?))).collect())
+                .unwrap_or_default();
+            (label, values)
+        })
+        .collect())
+}
+
+/// Boots each kernel `boots` times, alternating, and reports: the table
+/// and `target/bench/compare.json`; with `publish`, also the plots, the
+/// history and the generated section of `docs/benchmarks.md`.
+pub fn run(boots: usize, publish: bool) -> Result<(), String> {
     let axiom_kernel = crate::bare::build_kernel()?;
     let axiom_initrd = crate::user::initramfs_path();
     let linux = crate::linux::kernel()?;
@@ -155,6 +243,7 @@ pub fn run(boots: usize) -> Result<(), String> {
                 // of its own, `prog_load_27`).
                 append: "axiom.sched=fallback axiom.bench=user",
                 timeout_s: 120,
+                extra: &[],
             },
         ),
         (
@@ -168,6 +257,7 @@ pub fn run(boots: usize) -> Result<(), String> {
                 cpu: Some(CPU),
                 append: "axiom.harden axiom.sched=fallback axiom.bench=user",
                 timeout_s: 120,
+                extra: &[],
             },
         ),
         (
@@ -181,14 +271,16 @@ pub fn run(boots: usize) -> Result<(), String> {
                 cpu: Some(CPU),
                 append: &linux_append,
                 timeout_s: 120,
+                extra: &[],
             },
         ),
     ];
     let start = Instant::now();
     let mut figures: Vec<Figure> = Vec::new();
+    let mut dists: Vec<Distribution> = Vec::new();
     let mut failures = Vec::new();
     // A bar on a terminal; a line per boot in a log.
-    let bar = indicatif::ProgressBar::new((boots * (guests.len() + 2)) as u64);
+    let bar = indicatif::ProgressBar::new((boots * (guests.len() + 3)) as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template("[{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
             .map_err(|e| e.to_string())?,
@@ -218,6 +310,7 @@ pub fn run(boots: usize) -> Result<(), String> {
                 continue;
             }
             collect(&mut figures, k, &b.console);
+            collect_cdfs(&mut dists, k, &b.console);
             if let Some(kib) = footprint_kib(&b.console).filter(|_| k != LINUX) {
                 add(&mut figures, k, "mem_used_kib", kib);
             }
@@ -226,12 +319,16 @@ pub fn run(boots: usize) -> Result<(), String> {
             }
         }
     }
-    // Axiom's hooks: interrupt entry, timer deadline and scan to BPF,
-    // dispatch (Linux's deadline-to-BPF figure is not measured yet).
+    // Axiom's hooks (interrupt entry, timer deadline and scan to BPF,
+    // dispatch), in both configurations, and their price on a CPU-bound
+    // workload.
     for round in 1..=boots {
-        for (k, append) in
-            [(AXIOM, "axiom.bench=hooks"), (HARDENED, "axiom.harden axiom.bench=hooks")]
-        {
+        let runs = [
+            (AXIOM, "axiom.bench=hooks"),
+            (HARDENED, "axiom.harden axiom.bench=hooks"),
+            (AXIOM, "axiom.bench=overhead"),
+        ];
+        for (k, append) in runs {
             let what = format!("hooks boot {round}/{boots}: Axiom `{append}`");
             if bar.is_hidden() {
                 println!("[{:>5.1} s] {what}", start.elapsed().as_secs_f64());
@@ -242,6 +339,7 @@ pub fn run(boots: usize) -> Result<(), String> {
             bar.inc(1);
             if b.status == Some(1) {
                 collect(&mut figures, k, &b.console);
+                collect_cdfs(&mut dists, k, &b.console);
             } else {
                 failures.push(format!("Axiom hooks boot {round} ({append})"));
             }
@@ -302,6 +400,25 @@ pub fn run(boots: usize) -> Result<(), String> {
         "failed_boots": failures,
         "figures": json_figures,
     });
+    let out = crate::steps::repo_root().join("target/bench/compare.json");
+    std::fs::create_dir_all(out.parent().unwrap_or(&out)).map_err(|e| e.to_string())?;
+    let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+    std::fs::write(&out, text).map_err(|e| format!("{}: {e}", out.display()))?;
+    println!("written: {}", out.display());
+    if publish {
+        publish_docs(&figures, &dists, boots, &linux.package)?;
+    }
+    if failures.is_empty() { Ok(()) } else { Err(format!("failed boots: {}", failures.join(", "))) }
+}
+
+/// The plots, the history and the generated section of
+/// `docs/benchmarks.md`, from a run's figures.
+fn publish_docs(
+    figures: &[Figure],
+    dists: &[Distribution],
+    boots: usize,
+    linux_package: &str,
+) -> Result<(), String> {
     // The plots, committed under docs/bench.
     let docs = crate::steps::repo_root().join("docs/bench");
     std::fs::create_dir_all(&docs).map_err(|e| e.to_string())?;
@@ -319,12 +436,34 @@ pub fn run(boots: usize) -> Result<(), String> {
     let ratios: Vec<(String, f64)> =
         rows.iter().filter_map(|(n, a, l)| Some((n.clone(), (*a)?.1 / (*l)?.1))).collect();
     crate::plot::ratios(&docs.join("ratio.svg"), "Axiom / Linux, medians", &ratios)?;
-    println!("plots: {}, {}", docs.join("compare.svg").display(), docs.join("ratio.svg").display());
-    let out = crate::steps::repo_root().join("target/bench/compare.json");
-    std::fs::create_dir_all(out.parent().unwrap_or(&out)).map_err(|e| e.to_string())?;
-    let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
-    std::fs::write(&out, text).map_err(|e| format!("{}: {e}", out.display()))?;
-    println!("written: {}", out.display());
+    // Latency distributions: timer deadline to BPF on both kernels, and
+    // Axiom's hooks (unhardened).
+    let mut series = Vec::new();
+    for d in dists {
+        for (k, who) in [(AXIOM, "Axiom"), (LINUX, "Linux")] {
+            if let Some(c) = median_curve(&d.boots[k]) {
+                series.push((format!("{} ({who})", d.name), c));
+            }
+        }
+    }
+    let title = format!("Latency distributions, {} (median curve over the boots)", accel());
+    crate::plot::cdfs(&docs.join("latency.svg"), &title, &series)?;
+    // The history, one entry per commit, and the trend of key figures.
+    let history = record_history(&docs.join("history.json"), figures)?;
+    let key =
+        ["getpid", "prog_load_27", "map_lookup", "hook_irq_start", "timer_to_bpf", "boot_clock"];
+    let runs: Vec<String> = history.iter().map(|h| h.0.clone()).collect();
+    let trend: Vec<(String, Vec<Option<f64>>)> = key
+        .iter()
+        .map(|k| (k.to_string(), history.iter().map(|h| h.1.get(*k).copied()).collect()))
+        .collect();
+    crate::plot::trend(
+        &docs.join("trend.svg"),
+        "Axiom's key figures over the recorded runs (medians, relative to the first)",
+        &runs,
+        &trend,
+    )?;
+    println!("plots: compare.svg, ratio.svg, latency.svg, trend.svg in {}", docs.display());
     let meta = crate::report::Meta {
         date: std::process::Command::new("date")
             .args(["-u", "+%F"])
@@ -334,15 +473,15 @@ pub fn run(boots: usize) -> Result<(), String> {
         commit: commit(),
         accel: accel().into(),
         host_cpu: host_cpu(),
-        linux: linux.package.clone(),
+        linux: linux_package.to_string(),
         boots,
     };
     let doc_path = crate::steps::repo_root().join("docs/benchmarks.md");
     let doc = std::fs::read_to_string(&doc_path).map_err(|e| e.to_string())?;
-    let doc = crate::report::splice(&doc, &crate::report::render(&meta, &figures))?;
+    let doc = crate::report::splice(&doc, &crate::report::render(&meta, figures))?;
     std::fs::write(&doc_path, doc).map_err(|e| e.to_string())?;
     println!("report: {} (its generated section)", doc_path.display());
-    if failures.is_empty() { Ok(()) } else { Err(format!("failed boots: {}", failures.join(", "))) }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -364,6 +503,23 @@ mod tests {
         assert_eq!(figures[0].name, "getpid");
         assert_eq!(figures[0].samples, [vec![300.0, 310.0], vec![100.0], vec![]]);
         assert_eq!(figures[1].samples, [vec![250.0], vec![], vec![]]);
+    }
+
+    #[test]
+    fn cdf_lines_become_median_curves() {
+        let mut d = Vec::new();
+        let line = |base: u32| {
+            let v: Vec<String> = (0..21).map(|i| (base + i).to_string()).collect();
+            format!("CDF timer_to_bpf {}\n", v.join(" "))
+        };
+        collect_cdfs(&mut d, LINUX, &line(100));
+        collect_cdfs(&mut d, LINUX, &line(300));
+        collect_cdfs(&mut d, LINUX, &line(200));
+        collect_cdfs(&mut d, AXIOM, "CDF short 1 2 3\nnoise\n");
+        assert_eq!(d.len(), 1, "a line without 21 values is skipped");
+        let m = median_curve(&d[0].boots[LINUX]).unwrap();
+        assert_eq!((m[0], m[20]), (200.0, 220.0));
+        assert_eq!(median_curve(&d[0].boots[AXIOM]), None);
     }
 
     #[test]

@@ -145,6 +145,131 @@ pub fn ratios(path: &Path, title: &str, rows: &[(String, f64)]) -> Result<(), St
     root.present().map_err(err)
 }
 
+/// A latency distribution: its value at each of [`CDF_POINTS`] percent.
+pub type Cdf = Vec<f64>;
+
+/// The percentiles a `CDF` line gives, in order.
+pub const CDF_POINTS: [f64; 21] = [
+    0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 35.0, 40.0, 45.0, 50.0, 55.0, 60.0, 65.0, 70.0, 75.0,
+    80.0, 85.0, 90.0, 95.0, 99.0,
+];
+
+/// Latency distributions as cumulative curves: for each series, the
+/// share of events (y) at or below each latency (x, log scale).
+pub fn cdfs(path: &Path, title: &str, series: &[(String, Cdf)]) -> Result<(), String> {
+    font()?;
+    let values = series.iter().flat_map(|(_, c)| c.iter().copied()).filter(|v| *v > 0.0);
+    let lo = values.clone().fold(f64::MAX, f64::min).max(1.0) / 1.5;
+    let hi = values.fold(1.0, f64::max) * 1.5;
+    let root = SVGBackend::new(path, (900, 480)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 16))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
+        .build_cartesian_2d((lo..hi).log_scale(), 0f64..100f64)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("latency, ns (log scale)")
+        .y_desc("% of events at or below")
+        .x_label_formatter(&|x| crate::compare::human(*x))
+        .draw()
+        .map_err(err)?;
+    for (i, (name, cdf)) in series.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        let points: Vec<(f64, f64)> =
+            cdf.iter().zip(CDF_POINTS).filter(|(v, _)| **v > 0.0).map(|(v, p)| (*v, p)).collect();
+        chart
+            .draw_series(LineSeries::new(points, color.stroke_width(2)))
+            .map_err(err)?
+            .label(name.as_str())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
+            });
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)
+}
+
+/// Figures over the runs recorded in the history, each relative to its
+/// first recorded value (1.0), so figures of any size share the axis.
+pub fn trend(
+    path: &Path,
+    title: &str,
+    runs: &[String],
+    series: &[(String, Vec<Option<f64>>)],
+) -> Result<(), String> {
+    font()?;
+    let rel: Vec<(String, Vec<(f64, f64)>)> = series
+        .iter()
+        .map(|(name, v)| {
+            let first = v.iter().flatten().next().copied().unwrap_or(1.0);
+            let points = v
+                .iter()
+                .enumerate()
+                .filter_map(|(i, x)| {
+                    x.map(|x| (i as f64, if first > 0.0 { x / first } else { 1.0 }))
+                })
+                .collect();
+            (name.clone(), points)
+        })
+        .collect();
+    let ys = rel.iter().flat_map(|(_, p)| p.iter().map(|q| q.1));
+    let lo = ys.clone().fold(1.0, f64::min) / 1.3;
+    let hi = ys.fold(1.0, f64::max) * 1.3;
+    let n = runs.len().max(2) as f64;
+    let root = SVGBackend::new(path, (900, 420)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 16))
+        .margin(12)
+        .x_label_area_size(60)
+        .y_label_area_size(50)
+        .build_cartesian_2d(-0.5f64..n - 0.5, (lo..hi).log_scale())
+        .map_err(err)?;
+    let label = |x: &f64| {
+        let i = x.round();
+        if (x - i).abs() > 1e-6 || i < 0.0 {
+            return String::new();
+        }
+        runs.get(i as usize).cloned().unwrap_or_default()
+    };
+    chart
+        .configure_mesh()
+        .x_labels(runs.len() + 1)
+        .x_label_formatter(&label)
+        .y_desc("relative to the first run (log scale)")
+        .y_label_formatter(&|y| format!("{y:.2}"))
+        .draw()
+        .map_err(err)?;
+    for (i, (name, points)) in rel.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        chart
+            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)).point_size(3))
+            .map_err(err)?
+            .label(name.as_str())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
+            });
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,6 +298,16 @@ mod tests {
         ratios(&p, "ratios", &[("getpid".into(), 0.58), ("map_lookup".into(), 1.38)]).unwrap();
         let svg = std::fs::read_to_string(&p).unwrap();
         assert!(svg.contains("map_lookup") && svg.matches("<rect").count() >= 2);
+        let p = dir.join("c.svg");
+        let cdf: Cdf = (0..21).map(|i| 1000.0 + 100.0 * i as f64).collect();
+        cdfs(&p, "cdf", &[("timer_to_bpf Axiom".into(), cdf)]).unwrap();
+        let svg = std::fs::read_to_string(&p).unwrap();
+        assert!(svg.contains("timer_to_bpf Axiom") && svg.contains("<polyline"));
+        let p = dir.join("d.svg");
+        let runs = vec!["abc".to_string(), "def".to_string()];
+        trend(&p, "trend", &runs, &[("getpid".into(), vec![Some(300.0), Some(290.0)])]).unwrap();
+        let svg = std::fs::read_to_string(&p).unwrap();
+        assert!(svg.contains("getpid") && svg.contains("def"));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -50,6 +50,8 @@ pub struct Machine<'a> {
     pub append: &'a str,
     /// Seconds before QEMU is stopped.
     pub timeout_s: u32,
+    /// More QEMU arguments (devices).
+    pub extra: &'a [&'a str],
 }
 
 /// Boots `kernel` on `machine` with `cpus` vCPUs and an optional command
@@ -65,6 +67,7 @@ pub fn boot(kernel: &Path, machine: &str, cpus: u32, append: &str) -> Result<Boo
         cpu: None,
         append,
         timeout_s: 60,
+        extra: &[],
     })
 }
 
@@ -82,6 +85,7 @@ pub fn boot_machine(m: &Machine) -> Result<Boot, String> {
     if let Some(cpu) = m.cpu {
         cmd.args(["-cpu", cpu]);
     }
+    cmd.args(m.extra);
     if !m.append.is_empty() {
         cmd.args(["-append", m.append]);
     }
@@ -585,6 +589,48 @@ pub fn bench_hooks(boots: usize) -> Result<(), String> {
     for (name, v) in rows {
         let col = |i: usize| median(v.iter().map(|s| s[i]).collect());
         println!("{name:<28} {:>10.0} {:>10.0} {:>10.0}", col(0), col(1), col(2));
+    }
+    Ok(())
+}
+
+/// The soak (`axiom.soak=SECONDS`, see the kernel's `selftest::soak`):
+/// policies, IRQ filters and IIO filters swapped round after round while
+/// the RTC storms, the IIO feed streams the recording, and tracing fills
+/// its ring; then the checks. 10 s in CI, 120 s with `--long`.
+pub fn soak(long: bool) -> Result<(), String> {
+    let seconds = if long { 120 } else { 10 };
+    let kernel = crate::bare::build_kernel()?;
+    let initrd = crate::user::initramfs_path();
+    let socket = crate::steps::repo_root().join("target/axiom-soak-iio.sock");
+    let _ = std::fs::remove_file(&socket);
+    let chardev = format!("socket,id=iio,path={},server=on,wait=off", socket.display());
+    let samples = crate::feed::recording()?;
+    let feeder = {
+        let socket = socket.clone();
+        std::thread::spawn(move || crate::feed::stream(&socket, samples))
+    };
+    let append = format!("axiom.soak={seconds}");
+    let b = boot_machine(&Machine {
+        kernel: &kernel,
+        initrd: &initrd,
+        machine: "microvm",
+        cpus: 1,
+        memory: "64M",
+        cpu: None,
+        append: &append,
+        timeout_s: seconds as u32 + 90,
+        extra: &["-chardev", &chardev, "-device", "isa-serial,chardev=iio,iobase=0x3e8,irq=5"],
+    })?;
+    let _ = std::fs::remove_file(&socket);
+    let _ = feeder.join();
+    let summary = b.console.lines().find(|l| l.starts_with("soak: ")).unwrap_or("(no summary)");
+    println!("{summary}");
+    let unfed = summary.contains(" 0 from the host feed");
+    if b.status != Some(1) {
+        return Err(format!("the soak failed (exit {:?}):\n{}", b.status, b.console));
+    }
+    if unfed {
+        return Err(format!("the soak's IIO device took nothing from the host feed: {summary}"));
     }
     Ok(())
 }

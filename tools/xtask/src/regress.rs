@@ -88,6 +88,7 @@ pub fn measure(boots: usize) -> Result<Vec<(String, f64)>, String> {
         cpu: Some("qemu64,+arat"),
         append,
         timeout_s: 120,
+        extra: &[],
     };
     let mut samples: Vec<(String, Vec<f64>)> = Vec::new();
     let runs = std::iter::repeat_n("axiom.sched=fallback axiom.bench=user", boots)

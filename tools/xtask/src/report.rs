@@ -151,10 +151,27 @@ pub fn render(meta: &Meta, figures: &[Figure]) -> String {
         };
         line(&format!("| {what} | {value} | {verdict} |"));
     }
+    // The price of the hooks on a CPU-bound workload (four tasks).
+    let get = |name: &str| figures.iter().find(|f| f.name == name).and_then(|f| median(f, AXIOM));
+    if let (Some(base), Some(policy), Some(traced)) =
+        (get("overhead_detached"), get("overhead_policy"), get("overhead_traced"))
+    {
+        for (what, v) in [
+            ("CPU overhead of the default policy (four CPU-bound tasks) < 2 %", policy),
+            ("CPU overhead of tracing every dispatch, a reader draining < 2 %", traced),
+        ] {
+            let pct = (v - base) * 100.0 / base;
+            line(&format!("| {what} | {pct:+.2} % | {} |", status(pct, 2.0, None)));
+        }
+    }
     line("");
     line("![Axiom and Linux per figure](bench/compare.svg)");
     line("");
     line("![Axiom / Linux per figure](bench/ratio.svg)");
+    line("");
+    line("![Latency distributions](bench/latency.svg)");
+    line("");
+    line("![Trend over the recorded runs](bench/trend.svg)");
     line("");
     line(
         "Method: Axiom, Axiom hardened (`axiom.harden`: constant blinding in every JIT-compiled \

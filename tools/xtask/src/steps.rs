@@ -59,6 +59,10 @@ pub fn test(long: bool) -> Result<(), String> {
         ("kernel under QEMU (x86_64)", Box::new(move || crate::qemu::test(long))),
         ("bpf() from the host into a running guest", Box::new(crate::remote::test)),
         (
+            "soak: policies, filters, storm, IIO feed, tracing (10 s; --long 120 s)",
+            Box::new(move || crate::qemu::soak(long)),
+        ),
+        (
             "benchmark regression check (Axiom, quick, against docs/bench/baseline.json)",
             Box::new(|| crate::regress::run(false)),
         ),
@@ -114,7 +118,12 @@ pub fn run() -> Result<(), String> {
     timed("Axiom's hooks (one boot; `cargo xtask bench --only hooks` takes three)", || {
         crate::qemu::bench_hooks(1)
     })?;
-    timed("system calls from a guest process (one boot)", || crate::qemu::bench_user(1))
+    timed("system calls from a guest process (one boot)", || crate::qemu::bench_user(1))?;
+    timed(
+        "Axiom and Debian's Linux in the same QEMU (one boot each; `cargo xtask bench --only \
+         compare` takes three and publishes the report)",
+        || crate::compare::run(1, false),
+    )
 }
 
 /// The verifier parity report (`axiom-parity`), optionally recording the
@@ -161,7 +170,7 @@ pub fn bench(only: Option<&str>, boots: usize) -> Result<(), String> {
         timed("bench hooks", || crate::qemu::bench_hooks(3))?;
     }
     if want("compare") {
-        timed("bench Axiom and Linux in the same QEMU", || crate::compare::run(boots))?;
+        timed("bench Axiom and Linux in the same QEMU", || crate::compare::run(boots, true))?;
     }
     Ok(())
 }
