@@ -38,7 +38,12 @@
  *                      the program's first instructions
  *   mem_used_kib       as Linux's /init only: MemTotal - MemAvailable of
  *                      /proc/meminfo at the start, in KiB (a count, not ns;
- *                      Axiom prints its own footprint on its console)
+ *                      Axiom prints its own footprint on its console);
+ *                      with kernel_text_kib, kernel_data_kib (data + bss),
+ *                      kernel_image_kib (text, rodata, data, bss) from
+ *                      /proc/iomem and page_tables_kib (PageTables)
+ *   pipe_64k_stream    64 KiB written to a pipe in 4 KiB writes and read
+ *                      back, per 64 KiB (its throughput: 64 KiB / time)
  * (p99 too, by nearest rank, where it samples).
  * `bench quick` runs a tenth of the iterations. Exit status: 0, or 1 if
  * a call failed (printed).
@@ -89,6 +94,37 @@ static void meminfo(void)
 	fclose(f);
 	if (total && avail)
 		printf("BENCH mem_used_kib 1 %llu %llu\n", total - avail, total - avail);
+	f = fopen("/proc/meminfo", "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "PageTables: %llu kB", &v) == 1)
+			printf("BENCH page_tables_kib 1 %llu %llu\n", v, v);
+	if (f)
+		fclose(f);
+	/* The kernel image's sections, as /proc/iomem names them. */
+	unsigned long long text = 0, rodata = 0, data = 0, bss = 0, lo, hi;
+	char what[64];
+	f = fopen("/proc/iomem", "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, " %llx-%llx : %63[^\n]", &lo, &hi, what) != 3)
+			continue;
+		unsigned long long kib = (hi - lo + 1) / 1024;
+		if (strcmp(what, "Kernel code") == 0)
+			text = kib;
+		else if (strcmp(what, "Kernel rodata") == 0)
+			rodata = kib;
+		else if (strcmp(what, "Kernel data") == 0)
+			data = kib;
+		else if (strcmp(what, "Kernel bss") == 0)
+			bss = kib;
+	}
+	if (f)
+		fclose(f);
+	if (text) {
+		printf("BENCH kernel_text_kib 1 %llu %llu\n", text, text);
+		printf("BENCH kernel_data_kib 1 %llu %llu\n", data + bss, data + bss);
+		printf("BENCH kernel_image_kib 1 %llu %llu\n", text + rodata + data + bss,
+		       text + rodata + data + bss);
+	}
 }
 
 /* Process 1 on Linux: /dev and the console. Fails quietly elsewhere. */
@@ -283,6 +319,21 @@ static void processes(unsigned long n)
 			}
 		}
 		report("pipe_4k_roundtrip", n, now_ns() - t);
+		/* 64 KiB at a time (a pipe holds 64 KiB on Linux): throughput. */
+		unsigned long rounds = n / 16 ? n / 16 : 1;
+		t = now_ns();
+		for (unsigned long i = 0; i < rounds; i++) {
+			int ok = 1;
+			for (int j = 0; j < 16 && ok; j++)
+				ok = write(p[1], buf, sizeof(buf)) == sizeof(buf);
+			for (int j = 0; j < 16 && ok; j++)
+				ok = read(p[0], buf, sizeof(buf)) == sizeof(buf);
+			if (!ok) {
+				must("pipe 64 KiB write/read", -1);
+				break;
+			}
+		}
+		report("pipe_64k_stream", rounds, now_ns() - t);
 		close(p[0]);
 		close(p[1]);
 	}

@@ -133,10 +133,27 @@ fn cell(name: &str, s: Option<Summary>) -> String {
     }
 }
 
-/// Axiom's footprint from its boot line (`... footprint 1928 KiB; ...`).
-pub fn footprint_kib(console: &str) -> Option<f64> {
-    let rest = console.split("footprint ").nth(1)?;
-    rest.split(' ').next()?.parse().ok()
+/// The number after `key` in `console` (`... footprint 1928 KiB; ...`).
+fn number_after(console: &str, key: &str) -> Option<f64> {
+    let rest = console.split(key).nth(1)?;
+    rest.split([' ', ',', ')']).next()?.parse().ok()
+}
+
+/// The figures Axiom's boot lines give: its memory (footprint, image
+/// sections, page tables, KiB) and kernel entry to init (ns).
+pub fn axiom_boot_figures(console: &str) -> Vec<(&'static str, f64)> {
+    let memory = console.lines().find(|l| l.starts_with("axiom: memory: ")).unwrap_or("");
+    [
+        ("mem_used_kib", number_after(memory, "footprint ")),
+        ("kernel_image_kib", number_after(memory, "memory: image ")),
+        ("kernel_text_kib", number_after(memory, "text ")),
+        ("kernel_data_kib", number_after(memory, "data+bss ")),
+        ("page_tables_kib", number_after(memory, "page tables ")),
+        ("init_clock", number_after(console, "init reached ").map(|us| us * 1000.0)),
+    ]
+    .into_iter()
+    .filter_map(|(n, v)| Some((n, v?)))
+    .collect()
 }
 
 fn summary_json(s: Option<Summary>, samples: &[f64]) -> serde_json::Value {
@@ -311,8 +328,10 @@ pub fn run(boots: usize, publish: bool) -> Result<(), String> {
             }
             collect(&mut figures, k, &b.console);
             collect_cdfs(&mut dists, k, &b.console);
-            if let Some(kib) = footprint_kib(&b.console).filter(|_| k != LINUX) {
-                add(&mut figures, k, "mem_used_kib", kib);
+            if k != LINUX {
+                for (name, v) in axiom_boot_figures(&b.console) {
+                    add(&mut figures, k, name, v);
+                }
             }
             if let Some(at) = b.bench_at {
                 add(&mut figures, k, "host_first_line", at.as_nanos() as f64);
@@ -529,9 +548,21 @@ mod tests {
         assert_eq!(human(4_560_000.0), "4.6 ms");
         assert_eq!(human(3_800_000_000.0), "3.80 s");
         assert_eq!(show("mem_used_kib", 1928.0), "1928 KiB");
-        let line =
-            "axiom: memory: image 1804 KiB (...), page tables 108 KiB; footprint 1928 KiB; 13976";
-        assert_eq!(footprint_kib(line), Some(1928.0));
-        assert_eq!(footprint_kib("no such line"), None);
+        assert_eq!(axiom_boot_figures("no such line"), vec![]);
+        let boot = "axiom: init reached 4554 us after kernel entry\naxiom: memory: image 1804 \
+                    KiB (rodata 68 KiB, text 452 KiB, data+bss 1264 KiB incl. a 1024 KiB early \
+                    heap), heap 16 KiB in use of 5680 KiB, page tables 108 KiB; footprint 1928 KiB";
+        let f = axiom_boot_figures(boot);
+        assert_eq!(
+            f,
+            vec![
+                ("mem_used_kib", 1928.0),
+                ("kernel_image_kib", 1804.0),
+                ("kernel_text_kib", 452.0),
+                ("kernel_data_kib", 1264.0),
+                ("page_tables_kib", 108.0),
+                ("init_clock", 4_554_000.0)
+            ]
+        );
     }
 }
