@@ -219,6 +219,9 @@ fn poll_feed() {
 /// Scan `seq`'s values: the next host sample, the last one held, or the
 /// synthesised signal.
 fn sample(seq: u64) -> [i32; IIO_CHANNELS] {
+    if !FEED_PRESENT.load(Ordering::Relaxed) {
+        return synthesized(seq);
+    }
     let mut feed = FEED.lock();
     if let Some(values) = feed.queue.pop_front() {
         feed.last = Some((values, seq));

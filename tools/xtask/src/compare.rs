@@ -19,6 +19,27 @@ const MEMORY: &str = "128M";
 /// without which Linux never enables high-resolution timers.
 const CPU: &str = "qemu64,+arat";
 
+/// The index of the first item of `list` that `is` accepts, pushing
+/// `make()` first when there is none.
+fn entry<T>(list: &mut Vec<T>, is: impl Fn(&T) -> bool, make: impl FnOnce() -> T) -> usize {
+    match list.iter().position(is) {
+        Some(i) => i,
+        None => {
+            list.push(make());
+            list.len() - 1
+        }
+    }
+}
+
+/// Today's date, UTC, `YYYY-MM-DD`.
+fn today() -> String {
+    std::process::Command::new("date")
+        .args(["-u", "+%F"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
 /// One kernel's latency distributions of one figure, a boot each: the
 /// values at [`crate::plot::CDF_POINTS`] from the guest's `CDF` lines.
 #[derive(Debug, Default)]
@@ -41,13 +62,11 @@ pub fn collect_cdfs(dists: &mut Vec<Distribution>, k: usize, console: &str) {
         if values.len() != crate::plot::CDF_POINTS.len() {
             continue;
         }
-        let i = match dists.iter().position(|d| d.name == name) {
-            Some(i) => i,
-            None => {
-                dists.push(Distribution { name: name.to_string(), ..Distribution::default() });
-                dists.len() - 1
-            }
-        };
+        let i = entry(
+            dists,
+            |d| d.name == name,
+            || Distribution { name: name.to_string(), ..Distribution::default() },
+        );
         dists[i].boots[k].push(values);
     }
 }
@@ -90,13 +109,11 @@ pub fn collect(figures: &mut Vec<Figure>, k: usize, console: &str) {
 }
 
 fn add(figures: &mut Vec<Figure>, k: usize, name: &str, ns: f64) {
-    let i = match figures.iter().position(|f| f.name == name) {
-        Some(i) => i,
-        None => {
-            figures.push(Figure { name: name.to_string(), ..Figure::default() });
-            figures.len() - 1
-        }
-    };
+    let i = entry(
+        figures,
+        |f| f.name == name,
+        || Figure { name: name.to_string(), ..Figure::default() },
+    );
     figures[i].samples[k].push(ns);
 }
 
@@ -223,11 +240,7 @@ fn record_history(path: &std::path::Path, figures: &[Figure]) -> Result<Vec<Hist
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default();
     let commit = commit();
-    let date = std::process::Command::new("date")
-        .args(["-u", "+%F"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
+    let date = today();
     let medians: serde_json::Map<String, serde_json::Value> = figures
         .iter()
         .filter_map(|f| {
@@ -525,11 +538,7 @@ fn publish_docs(
     )?;
     println!("plots: compare.svg, ratio.svg, latency.svg, trend.svg in {}", docs.display());
     let meta = crate::report::Meta {
-        date: std::process::Command::new("date")
-            .args(["-u", "+%F"])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .unwrap_or_default(),
+        date: today(),
         commit: commit(),
         accel: accel().into(),
         host_cpu: host_cpu(),

@@ -24,6 +24,16 @@ fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
+/// The name of the category centred on integer tick `at` (categories sit
+/// at 0, 1, 2, ...; ticks between them get no label).
+fn category<'a>(mut names: impl Iterator<Item = &'a str>, at: f64) -> String {
+    let i = at.round();
+    if (at - i).abs() > 1e-6 || i < 0.0 {
+        return String::new();
+    }
+    names.nth(i as usize).unwrap_or_default().to_string()
+}
+
 /// One figure's spread for a kernel: (min, median, max), ns.
 pub type Spread = Option<(f64, f64, f64)>;
 
@@ -49,14 +59,7 @@ pub fn side_by_side(
         .y_label_area_size(160)
         .build_cartesian_2d((lo..hi).log_scale(), -0.5f64..n - 0.5)
         .map_err(err)?;
-    // Groups centred on the integers, named by the integer ticks.
-    let label = |y: &f64| {
-        let i = y.round();
-        if (y - i).abs() > 1e-6 || i < 0.0 {
-            return String::new();
-        }
-        rows.get(i as usize).map_or(String::new(), |r| r.0.clone())
-    };
+    let label = |y: &f64| category(rows.iter().map(|r| r.0.as_str()), *y);
     chart
         .configure_mesh()
         .disable_y_mesh()
@@ -116,13 +119,7 @@ pub fn ratios(path: &Path, title: &str, rows: &[(String, f64)]) -> Result<(), St
         .y_label_area_size(160)
         .build_cartesian_2d((lo..hi).log_scale(), -0.5f64..n - 0.5)
         .map_err(err)?;
-    let label = |y: &f64| {
-        let i = y.round();
-        if (y - i).abs() > 1e-6 || i < 0.0 {
-            return String::new();
-        }
-        rows.get(i as usize).map_or(String::new(), |r| r.0.clone())
-    };
+    let label = |y: &f64| category(rows.iter().map(|r| r.0.as_str()), *y);
     chart
         .configure_mesh()
         .disable_y_mesh()
@@ -235,13 +232,7 @@ pub fn trend(
         .y_label_area_size(50)
         .build_cartesian_2d(-0.5f64..n - 0.5, (lo..hi).log_scale())
         .map_err(err)?;
-    let label = |x: &f64| {
-        let i = x.round();
-        if (x - i).abs() > 1e-6 || i < 0.0 {
-            return String::new();
-        }
-        runs.get(i as usize).cloned().unwrap_or_default()
-    };
+    let label = |x: &f64| category(runs.iter().map(String::as_str), *x);
     chart
         .configure_mesh()
         .x_labels(runs.len() + 1)
