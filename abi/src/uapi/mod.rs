@@ -16,6 +16,7 @@ pub mod errno;
 pub mod flags;
 pub mod helper;
 pub mod ringbuf;
+pub mod syscall;
 pub mod types;
 
 #[cfg(test)]

@@ -120,9 +120,7 @@ impl File for BpfFile {
             .map(|i| {
                 let page = if i < 2 { i } else { 2 + (i - 2) % data_pages };
                 let virt = ring.base() + page * PAGE;
-                hal::paging::lookup(virt)
-                    .map(|(e, _)| e & 0x000f_ffff_ffff_f000)
-                    .ok_or(Errno::EFAULT)
+                hal::paging::lookup(virt).map(|(phys, _)| phys).ok_or(Errno::EFAULT)
             })
             .collect()
     }

@@ -183,7 +183,7 @@ pub fn feed_counts() -> FeedCounts {
 
 /// Finds the feed line (at boot); whether the machine has it.
 pub fn init() -> bool {
-    let present = hal::uart::COM3.probe();
+    let present = hal::uart::FEED.probe();
     // The host may already be sending: start at the next line. With
     // interrupts off: the tick takes this lock.
     let on = hal::disable_interrupts();
@@ -202,7 +202,7 @@ fn poll_feed() {
     }
     let mut feed = FEED.lock();
     while feed.queue.len() < FEED_QUEUE {
-        let Some(byte) = hal::uart::COM3.read() else { break };
+        let Some(byte) = hal::uart::FEED.read() else { break };
         match feed.reader.push(byte) {
             Some(Ok(Line::Sample(values))) => {
                 feed.queue.push_back(values);

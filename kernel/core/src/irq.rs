@@ -61,20 +61,22 @@ static DRIVERS: spin::Once<[Option<Driver>; LINES]> = spin::Once::new();
 /// The `irq-defer` thread waits here.
 static DEFERRED: WaitQueue = WaitQueue::new();
 
-/// The drivers the kernel has: the RTC's.
+/// The drivers the kernel has: the periodic device's (x86-64: the CMOS
+/// RTC; arm64: the EL1 virtual timer).
 fn drivers() -> &'static [Option<Driver>; LINES] {
     DRIVERS.call_once(|| {
         let mut d = [None; LINES];
-        d[hal::RTC_IRQ as usize] = Some(Driver { ack: || hal::rtc_ack() as u64, handle: rtc_tick });
+        d[hal::PERIODIC_IRQ as usize] =
+            Some(Driver { ack: || hal::periodic_ack() as u64, handle: periodic_tick });
         d
     })
 }
 
-/// RTC interrupts handled (the RTC driver's work).
-pub static RTC_HANDLED: AtomicU64 = AtomicU64::new(0);
+/// Periodic-device interrupts handled (its driver's work).
+pub static PERIODIC_HANDLED: AtomicU64 = AtomicU64::new(0);
 
-fn rtc_tick(_state: u64) {
-    RTC_HANDLED.fetch_add(1, Ordering::Relaxed);
+fn periodic_tick(_state: u64) {
+    PERIODIC_HANDLED.fetch_add(1, Ordering::Relaxed);
 }
 
 /// Routes every line that has a driver to its handler and starts the

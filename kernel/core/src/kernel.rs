@@ -100,7 +100,7 @@ fn kernel_start(start_info: u64) -> ! {
     // they arrive and print when they are online.
     let starting = start_cpus(cpus);
 
-    println!("axiom: booted (PVH), {cpus} CPU(s), command line `{cmdline}`");
+    println!("axiom: booted ({}), {cpus} CPU(s), command line `{cmdline}`", hal::BOOT_PROTOCOL);
     let sizes: alloc::vec::Vec<alloc::string::String> = crate::fs::list()
         .map(|(path, len)| alloc::format!("/{path} {} KiB", len.div_ceil(1024)))
         .collect();
@@ -121,9 +121,11 @@ fn kernel_start(start_info: u64) -> ! {
         .collect();
     println!("axiom: boot phases (us): {}", breakdown.join(", "));
     println!(
-        "axiom: clock TSC {} kHz (reference: {}), APIC timer {} kHz; tick {} Hz ({mode})",
+        "axiom: clock {} {} kHz (reference: {}), {} {} kHz; tick {} Hz ({mode})",
+        hal::CYCLE_COUNTER,
         clock.tsc_khz,
         clock.source,
+        hal::TICK_TIMER,
         clock.lapic_khz,
         crate::time::HZ
     );
@@ -167,16 +169,19 @@ fn start_cpus(cpus: usize) -> usize {
     if cpus < 2 {
         return 0;
     }
-    // The trampoline: written through the physical map, which then loses
-    // its write right; mapped at its physical address read+execute, its
-    // parameter page beside it writable (until every AP has arrived).
-    hal::smp::install_trampoline();
-    let (code, data) = (hal::smp::TRAMPOLINE, hal::smp::TRAMPOLINE_DATA);
-    let mapped = crate::memory::with(|m| {
-        use crate::paging::{NO_EXECUTE, WRITABLE};
-        m.space.protect(hal::phys_to_virt(code), NO_EXECUTE)?;
-        m.space.map(&mut m.frames, code, code, 0)?;
-        m.space.map(&mut m.frames, data, data, WRITABLE | NO_EXECUTE)
+    // The trampoline, where the architecture needs one: written through
+    // the physical map, which then loses its write right; mapped at its
+    // physical address read+execute, its parameter page beside it
+    // writable (until every AP has arrived).
+    let trampoline = hal::smp::trampoline();
+    TRAMPOLINE.call_once(|| trampoline);
+    let mapped = trampoline.map_or(Some(Some(())), |(code, data)| {
+        crate::memory::with(|m| {
+            use crate::paging::{NO_EXECUTE, WRITABLE};
+            m.space.protect(hal::phys_to_virt(code), NO_EXECUTE)?;
+            m.space.map(&mut m.frames, code, code, 0)?;
+            m.space.map(&mut m.frames, data, data, WRITABLE | NO_EXECUTE)
+        })
     });
     if mapped.flatten().is_none() {
         println!("axiom: cannot map the AP trampoline; one CPU only");
@@ -203,17 +208,19 @@ fn retire_trampoline() {
     while crate::sched::online() < hal::cpu_count() && crate::time::ticks() < until {
         crate::sched::sleep_ticks(1);
     }
-    if hal::cpu_count() < 2 {
-        return;
-    }
+    let Some(&Some((code, data))) = TRAMPOLINE.get() else { return };
     crate::memory::with(|m| {
         use crate::paging::{NO_EXECUTE, WRITABLE};
-        m.space.unmap(hal::smp::TRAMPOLINE);
-        m.space.unmap(hal::smp::TRAMPOLINE_DATA);
-        m.space.protect(hal::phys_to_virt(hal::smp::TRAMPOLINE), WRITABLE | NO_EXECUTE);
+        m.space.unmap(code);
+        m.space.unmap(data);
+        m.space.protect(hal::phys_to_virt(code), WRITABLE | NO_EXECUTE);
     });
     hal::smp::flush_tlb_everywhere();
 }
+
+/// The AP trampoline's pages (code, parameters), if the architecture
+/// used one.
+pub static TRAMPOLINE: spin::Once<Option<(u64, u64)>> = spin::Once::new();
 
 /// The kernel command line, once read.
 static CMDLINE: spin::Once<&'static str> = spin::Once::new();
@@ -303,18 +310,18 @@ fn filter_name(slot: &axiom_bpf::hook::HookSlot) -> alloc::string::String {
 /// Serves forever, for a host's `axbpf --remote` to steer (QEMU is
 /// stopped from outside). Every second: a workload of tasks with
 /// priorities 0..3 and the order they finished in under the policy of
-/// the moment; what the RTC's line saw (its periodic interrupt runs at
+/// the moment; what the periodic device's line saw (it interrupts at
 /// 1024 Hz, a storm for an IRQ filter to drop) and what the IIO device
 /// scanned, kept and dropped under the filters of the moment, with the
 /// last scan kept. A policy or filter swapped from the host shows there.
 fn serve() -> ! {
     use crate::{iio, irq};
     const PRIORITIES: [u32; 6] = [0, 3, 1, 2, 0, 3];
-    let rtc = hal::RTC_IRQ as usize;
+    let line = hal::PERIODIC_IRQ as usize;
     println!("axiom: serving; stop QEMU to end");
     // 32768 >> (6 - 1) = 1024 Hz.
-    hal::rtc_periodic(Some(6));
-    let (mut verdicts, mut seen) = irq::counts(rtc);
+    hal::periodic_irq(Some(1024));
+    let (mut verdicts, mut seen) = irq::counts(line);
     let mut scans = iio::counts();
     let mut feed = iio::feed_counts();
     loop {
@@ -324,17 +331,18 @@ fn serve() -> ! {
             crate::sched::policy_status().0
         );
         crate::sched::sleep_ticks(crate::time::HZ);
-        let (v, s) = irq::counts(rtc);
+        let (v, s) = irq::counts(line);
         let d = |i: usize| v[i] - verdicts[i];
         println!(
-            "axiom: irq 8 (RTC at 1024 Hz), last second: {} interrupts, {} handled, {} dropped, \
-             {} deferred, {} rate-limited; filter {}",
+            "axiom: irq {line} ({} at 1024 Hz), last second: {} interrupts, {} handled, {} \
+             dropped, {} deferred, {} rate-limited; filter {}",
+            hal::PERIODIC_DEVICE,
             s - seen,
             d(0),
             d(1),
             d(2),
             d(3),
-            filter_name(&irq::SLOTS[rtc])
+            filter_name(&irq::SLOTS[line])
         );
         (verdicts, seen) = (v, s);
         let (c, f) = (iio::counts(), iio::feed_counts());
@@ -374,7 +382,10 @@ fn run_tests(cmdline: &str) -> ! {
     crate::hooks::init();
     crate::irq::init();
     if crate::iio::init() {
-        println!("axiom: IIO host feed on COM3: iio:device0 takes its samples from the host");
+        println!(
+            "axiom: IIO host feed on {}: iio:device0 takes its samples from the host",
+            hal::uart::FEED_NAME
+        );
     }
     crate::sched::spawn("reaper", crate::sched::reaper);
     load_default_policy(cmdline);

@@ -9,22 +9,16 @@
 
 use crate::frames::{FRAME, Frames};
 use axiom_hal::paging as hw;
+pub use axiom_hal::paging::{NO_EXECUTE, UNCACHED, USER, WRITABLE};
 
-/// Present.
-pub const PRESENT: u64 = 1;
-/// Writable.
-pub const WRITABLE: u64 = 1 << 1;
-/// Reachable from user mode.
-pub const USER: u64 = 1 << 2;
-/// Caching disabled, write-through (device registers).
-pub const UNCACHED: u64 = 1 << 3 | 1 << 4;
-/// Not executable.
-pub const NO_EXECUTE: u64 = 1 << 63;
-const ADDR: u64 = 0x000f_ffff_ffff_f000;
+/// The table an upper-level entry points at, if it is present.
+fn table_of(entry: u64) -> Option<u64> {
+    hw::decode(entry).map(|(phys, _)| phys)
+}
 
 /// A set of page tables.
 pub struct AddressSpace {
-    /// The root table's physical address (what CR3 holds).
+    /// The root table's physical address (what CR3 or TTBR holds).
     pub pml4: u64,
     /// Table frames in use, the root included.
     pub tables: usize,
@@ -55,23 +49,19 @@ impl AddressSpace {
         fn free_table(frames: &mut Frames, table: u64, level: u32) -> usize {
             let mut n = 0;
             for i in 0..512 {
-                let e = hw::read_entry(table, i);
-                if e & PRESENT == 0 {
-                    continue;
-                }
+                let Some(next) = table_of(hw::read_entry(table, i)) else { continue };
                 if level > 0 {
-                    n += free_table(frames, e & ADDR, level - 1);
+                    n += free_table(frames, next, level - 1);
                 }
-                n += usize::from(frames.free(e & ADDR));
+                n += usize::from(frames.free(next));
                 hw::write_entry(table, i, 0);
             }
             n
         }
         let mut n = 0;
         for i in 0..256 {
-            let e = hw::read_entry(self.pml4, i);
-            if e & PRESENT != 0 {
-                n += free_table(frames, e & ADDR, 2) + usize::from(frames.free(e & ADDR));
+            if let Some(next) = table_of(hw::read_entry(self.pml4, i)) {
+                n += free_table(frames, next, 2) + usize::from(frames.free(next));
                 hw::write_entry(self.pml4, i, 0);
             }
         }
@@ -86,15 +76,14 @@ impl AddressSpace {
     }
 
     fn next_table(&mut self, frames: &mut Frames, table: u64, index: usize) -> Option<u64> {
-        let e = hw::read_entry(table, index);
-        if e & PRESENT != 0 {
-            return Some(e & ADDR);
+        if let Some(next) = table_of(hw::read_entry(table, index)) {
+            return Some(next);
         }
         let t = frames.alloc()?;
         hw::zero_frame(t);
         // Upper levels allow everything (user access included); the last
         // level decides.
-        hw::write_entry(table, index, t | PRESENT | WRITABLE | USER);
+        hw::write_entry(table, index, hw::table_entry(t));
         self.tables += 1;
         Some(t)
     }
@@ -105,7 +94,7 @@ impl AddressSpace {
         let pdpt = self.next_table(frames, self.pml4, idx(3))?;
         let pd = self.next_table(frames, pdpt, idx(2))?;
         let pt = self.next_table(frames, pd, idx(1))?;
-        hw::write_entry(pt, idx(0), (phys & ADDR) | flags | PRESENT);
+        hw::write_entry(pt, idx(0), hw::leaf_entry(phys, flags));
         Some(())
     }
 
@@ -133,7 +122,7 @@ impl AddressSpace {
                     break;
                 }
                 let p = page.wrapping_sub(delta);
-                hw::write_entry(pt, i, (p & ADDR) | flags_of(p) | PRESENT);
+                hw::write_entry(pt, i, hw::leaf_entry(p, flags_of(p)));
                 page += FRAME;
             }
         }
@@ -143,14 +132,7 @@ impl AddressSpace {
     /// Removes the mapping of the page at `virt` (and drops this CPU's
     /// cached translation; other CPUs need a shoot-down).
     pub fn unmap(&self, virt: u64) {
-        let mut table = self.pml4;
-        for level in (1..4).rev() {
-            let e = hw::read_entry(table, ((virt >> (12 + 9 * level)) & 511) as usize);
-            if e & PRESENT == 0 {
-                return;
-            }
-            table = e & ADDR;
-        }
+        let Some(table) = self.last_table(virt) else { return };
         hw::write_entry(table, ((virt >> 12) & 511) as usize, 0);
         hw::flush(virt);
     }
@@ -158,36 +140,29 @@ impl AddressSpace {
     /// Changes the flags of the mapped page at `virt` (and drops this
     /// CPU's cached translation); `None` if it is not mapped.
     pub fn protect(&self, virt: u64, flags: u64) -> Option<()> {
-        let mut table = self.pml4;
-        for level in (1..4).rev() {
-            let e = hw::read_entry(table, ((virt >> (12 + 9 * level)) & 511) as usize);
-            if e & PRESENT == 0 {
-                return None;
-            }
-            table = e & ADDR;
-        }
+        let table = self.last_table(virt)?;
         let index = ((virt >> 12) & 511) as usize;
-        let e = hw::read_entry(table, index);
-        if e & PRESENT == 0 {
-            return None;
-        }
-        hw::write_entry(table, index, (e & ADDR) | flags | PRESENT);
+        let (phys, _) = hw::decode(hw::read_entry(table, index))?;
+        hw::write_entry(table, index, hw::leaf_entry(phys, flags));
         hw::flush(virt);
         Some(())
     }
 
     /// The physical address and flags `virt`'s page maps to.
     pub fn translate(&self, virt: u64) -> Option<(u64, u64)> {
+        let table = self.last_table(virt)?;
+        let (phys, flags) = hw::decode(hw::read_entry(table, ((virt >> 12) & 511) as usize))?;
+        Some((phys | (virt & (FRAME - 1)), flags))
+    }
+
+    /// The last-level table holding `virt`'s entry, if the levels above
+    /// are present.
+    fn last_table(&self, virt: u64) -> Option<u64> {
         let mut table = self.pml4;
         for level in (1..4).rev() {
-            let e = hw::read_entry(table, ((virt >> (12 + 9 * level)) & 511) as usize);
-            if e & PRESENT == 0 {
-                return None;
-            }
-            table = e & ADDR;
+            table = table_of(hw::read_entry(table, ((virt >> (12 + 9 * level)) & 511) as usize))?;
         }
-        let e = hw::read_entry(table, ((virt >> 12) & 511) as usize);
-        (e & PRESENT != 0).then_some(((e & ADDR) | (virt & (FRAME - 1)), e & !ADDR))
+        Some(table)
     }
 }
 

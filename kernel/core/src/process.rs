@@ -393,8 +393,8 @@ fn map_bytes(
         let frame = match space.translate(page) {
             Some((phys, old)) => {
                 let nx = old & flags & NO_EXECUTE;
-                let merged = ((old | flags) & !NO_EXECUTE & 0xfff) | nx;
-                space.protect(page, merged & !1)?;
+                let merged = ((old | flags) & !NO_EXECUTE) | nx;
+                space.protect(page, merged)?;
                 phys & !(PAGE - 1)
             }
             None => {
@@ -642,7 +642,7 @@ pub fn fault(f: &hal::UserFault) {
         let name = current().map_or(String::from("?"), |p| p.name.clone());
         println!(
             "axiom: process `{name}` killed: exception {} at {:#x} (address {:#x}, error {:#x})",
-            f.vector, f.rip, f.address, f.error
+            f.vector, f.pc, f.address, f.error
         );
     }
     hal::enable_interrupts();

@@ -70,7 +70,7 @@ pub const TESTS: &[Test] = &[
     ),
     ("hooks: axbpf trace reads dispatch events and prints the latency table", trace_test),
     (
-        "irq hook: filters on the RTC's line drop a 1 kHz storm, defer, rate-limit; verdicts counted",
+        "irq hook: filters on the periodic device's line drop a 1 kHz storm, defer, rate-limit; verdicts counted",
         irq_filter_test,
     ),
     (
@@ -643,7 +643,10 @@ fn smp_test() -> bool {
         ids.push(id);
     }
     // The AP trampoline is gone from the lower half (user space's).
-    let retired = translate(hal::smp::TRAMPOLINE).is_none();
+    let retired = match crate::kernel::TRAMPOLINE.get() {
+        Some(&Some((code, data))) => translate(code).is_none() && translate(data).is_none(),
+        _ => true,
+    };
     let joined = join(&ids, 5000);
     let seen = SEEN.load(Ordering::SeqCst);
     let ok = joined && seen == (1 << online) - 1 && retired;
@@ -899,7 +902,7 @@ fn busy_ns() -> u64 {
 }
 
 /// `axiom.soak=SECONDS`: for that long, round after round, the scheduler
-/// policy swapped (priority, round robin), the RTC's line storming at
+/// policy swapped (priority, round robin), the periodic device's line storming at
 /// 1024 Hz under filters swapped (drop, defer), the IIO device's filter
 /// swapped (decimate, threshold, average) while its scans come (from the
 /// host feed when there is one), every dispatch traced into a ring buffer
@@ -909,17 +912,17 @@ fn busy_ns() -> u64 {
 /// start.
 pub fn soak(seconds: u64) -> bool {
     use crate::iio;
-    use crate::irq::{RTC_HANDLED, counts};
+    use crate::irq::{PERIODIC_HANDLED, counts};
     const PRIORITIES: [u32; 6] = [0, 3, 1, 2, 0, 3];
-    let line = hal::RTC_IRQ as usize;
+    let line = hal::PERIODIC_IRQ as usize;
     let objects_before = crate::syscall::bpf_objects_alive();
     let heap_before = hal::heap_used();
     let (verdicts_before, seen_before) = counts(line);
-    let handled_before = RTC_HANDLED.load(Ordering::Relaxed);
+    let handled_before = PERIODIC_HANDLED.load(Ordering::Relaxed);
     let scans_before = iio::counts();
     let feed_before = iio::feed_counts();
     crate::hooks::set_tracing(true);
-    hal::rtc_periodic(Some(6));
+    hal::periodic_irq(Some(1024));
     let until = crate::time::ticks() + seconds * crate::time::HZ;
     let (mut rounds, mut swaps, mut refused) = (0u64, 0u64, 0u64);
     let policies = ["sched_prio", "sched_rr"];
@@ -941,7 +944,7 @@ pub fn soak(seconds: u64) -> bool {
         }
         rounds += 1;
     }
-    hal::rtc_periodic(None);
+    hal::periodic_irq(None);
     let detached = matches!(axbpf(&["detach", "irq:8"]), Some((0, _)))
         && matches!(axbpf(&["detach", "iio:0"]), Some((0, _)))
         && attach_policy("sched_rr");
@@ -952,7 +955,7 @@ pub fn soak(seconds: u64) -> bool {
     let (verdicts, seen) = counts(line);
     let v: [u64; 5] = core::array::from_fn(|i| verdicts[i] - verdicts_before[i]);
     let seen = seen - seen_before;
-    let handled = RTC_HANDLED.load(Ordering::Relaxed) - handled_before;
+    let handled = PERIODIC_HANDLED.load(Ordering::Relaxed) - handled_before;
     let scans = iio::counts();
     let feed = iio::feed_counts();
     let (taken, kept, dropped) =
@@ -1132,47 +1135,47 @@ fn trace_test() -> bool {
     ok
 }
 
-/// One phase of the IRQ test: `ticks` of the RTC's 1024 Hz interrupt
+/// One phase of the IRQ test: `ticks` of the periodic device's 1024 Hz interrupt
 /// under whatever filter is attached; the verdict counts and handled
 /// interrupts it added.
-fn rtc_phase(ticks: u64) -> ([u64; 5], u64, u64) {
-    use crate::irq::{RTC_HANDLED, counts};
-    let line = hal::RTC_IRQ as usize;
+fn periodic_phase(ticks: u64) -> ([u64; 5], u64, u64) {
+    use crate::irq::{PERIODIC_HANDLED, counts};
+    let line = hal::PERIODIC_IRQ as usize;
     let (before, seen_before) = counts(line);
-    let handled_before = RTC_HANDLED.load(Ordering::Relaxed);
+    let handled_before = PERIODIC_HANDLED.load(Ordering::Relaxed);
     // 32768 >> (6 - 1) = 1024 Hz.
-    hal::rtc_periodic(Some(6));
+    hal::periodic_irq(Some(1024));
     sched::sleep_ticks(ticks);
-    hal::rtc_periodic(None);
+    hal::periodic_irq(None);
     // Deferred work and the rate limit's mask settle.
     sched::sleep_ticks(20);
     let (after, seen_after) = counts(line);
     let added = core::array::from_fn(|i| after[i] - before[i]);
-    (added, seen_after - seen_before, RTC_HANDLED.load(Ordering::Relaxed) - handled_before)
+    (added, seen_after - seen_before, PERIODIC_HANDLED.load(Ordering::Relaxed) - handled_before)
 }
 
-/// Filters replaced while the RTC storms: every interrupt judged by
+/// Filters replaced while the periodic device storms: every interrupt judged by
 /// exactly one filter (or none), every one handled, deferred-and-handled
 /// or dropped, none lost or counted twice.
 fn irq_swap_test() -> bool {
-    use crate::irq::{RTC_HANDLED, counts};
-    let line = hal::RTC_IRQ as usize;
+    use crate::irq::{PERIODIC_HANDLED, counts};
+    let line = hal::PERIODIC_IRQ as usize;
     let (before, seen_before) = counts(line);
-    let handled_before = RTC_HANDLED.load(Ordering::Relaxed);
-    hal::rtc_periodic(Some(6));
+    let handled_before = PERIODIC_HANDLED.load(Ordering::Relaxed);
+    hal::periodic_irq(Some(1024));
     let mut swaps = 0;
     for obj in ["irq_storm", "irq_defer", "irq_storm", "irq_defer", "irq_storm", "irq_defer"] {
         let path = alloc::format!("/lib/bpf/{obj}.bpf.o");
         swaps += usize::from(matches!(axbpf(&["load", &path, "--attach", "irq:8"]), Some((0, _))));
     }
     let detached = matches!(axbpf(&["detach", "irq:8"]), Some((0, _)));
-    hal::rtc_periodic(None);
+    hal::periodic_irq(None);
     // The deferred ones reach the thread.
     sched::sleep_ticks(20);
     let (after, seen_after) = counts(line);
     let v: [u64; 5] = core::array::from_fn(|i| after[i] - before[i]);
     let seen = seen_after - seen_before;
-    let handled = RTC_HANDLED.load(Ordering::Relaxed) - handled_before;
+    let handled = PERIODIC_HANDLED.load(Ordering::Relaxed) - handled_before;
     println!(
         "irq swaps under a storm: {swaps} swaps, {seen} interrupts: {} handled, {} dropped, {} \
          deferred, {} other; the driver handled {handled}",
@@ -1188,24 +1191,27 @@ fn irq_swap_test() -> bool {
 }
 
 fn irq_filter_test() -> bool {
-    let (plain, plain_seen, plain_handled) = rtc_phase(100);
+    let (plain, plain_seen, plain_handled) = periodic_phase(100);
     let attach = |obj: &str| {
         let path = alloc::format!("/lib/bpf/{obj}.bpf.o");
         matches!(axbpf(&["load", &path, "--attach", "irq:8"]), Some((0, _)))
     };
     let storm_ok = attach("irq_storm");
-    let (storm, storm_seen, storm_handled) = rtc_phase(200);
+    let (storm, storm_seen, storm_handled) = periodic_phase(200);
     let defer_ok = attach("irq_defer");
-    let (defer, _, defer_handled) = rtc_phase(100);
+    let (defer, _, defer_handled) = periodic_phase(100);
     let limit_ok = attach("irq_ratelimit");
-    let (limit, limit_seen, _) = rtc_phase(100);
+    let (limit, limit_seen, _) = periodic_phase(100);
     let detached = matches!(axbpf(&["detach", "irq:8"]), Some((0, _)));
     println!(
-        "irq hook: RTC at 1024 Hz, no filter: {plain_seen} interrupts, {plain_handled} handled; \
+        "irq hook: {} at 1024 Hz, no filter: {plain_seen} interrupts, {plain_handled} handled; \
          storm filter: {storm_seen} interrupts, {} dropped, {storm_handled} handled; defer: {} \
          deferred, {defer_handled} handled by the thread; rate limit: {limit_seen} interrupts, {} \
          rate-limited",
-        storm[1], defer[2], limit[3]
+        hal::PERIODIC_DEVICE,
+        storm[1],
+        defer[2],
+        limit[3]
     );
     let ok = plain_seen > 50
         && plain_handled == plain_seen
@@ -1354,7 +1360,7 @@ fn switch_cost(n: u64) -> Option<u64> {
 }
 
 /// The hooks benchmark (`axiom.bench=hooks`): with the default policy,
-/// a tick program and the storm filter on the RTC's line at 1024 Hz,
+/// a tick program and the storm filter on the periodic device's line at 1024 Hz,
 /// traces a second of dispatches under a workload (`BENCH hook_*` lines
 /// from `axbpf trace --bench`), then the cost of a scheduling decision
 /// under the BPF policy and under the built-in fallback.
@@ -1366,7 +1372,7 @@ pub fn hooks_bench() -> bool {
                 Some((0, _))
             )
             && attach_iio("iio_average");
-    hal::rtc_periodic(Some(6));
+    hal::periodic_irq(Some(1024));
     let workload: Vec<TaskId> = (0..3)
         .filter_map(|i| {
             sched::spawn_with_priority("bench-load", i, move || {
@@ -1381,7 +1387,7 @@ pub fn hooks_bench() -> bool {
         })
         .collect();
     let traced = axbpf(&["trace", "--duration", "1000", "--show", "0", "--bench"]);
-    hal::rtc_periodic(None);
+    hal::periodic_irq(None);
     join(&workload, 20_000);
     let bpf = switch_cost(5000);
     let detached = matches!(axbpf(&["detach", "sched"]), Some((0, _)))

@@ -16,7 +16,7 @@ use alloc::collections::VecDeque;
 use axiom_abi::uapi::errno::Errno;
 use axiom_hal as hal;
 use core::sync::atomic::{AtomicBool, Ordering};
-use hal::uart::COM2;
+use hal::uart::REMOTE as LINE;
 
 /// Its path.
 pub const PATH: &str = "/dev/ttyS1";
@@ -41,15 +41,15 @@ fn with_rx<R>(f: impl FnOnce(&mut VecDeque<u8>) -> R) -> R {
 
 /// Finds the UART and starts receiving; whether it is there.
 pub fn init() -> bool {
-    if !COM2.probe() {
+    if !LINE.probe() {
         return false;
     }
-    hal::set_handler(hal::irq_vector(COM2.irq), on_interrupt);
-    if !hal::route_irq(COM2.irq) {
+    hal::set_handler(hal::irq_vector(LINE.irq), on_interrupt);
+    if !hal::route_irq(LINE.irq) {
         return false;
     }
     PRESENT.store(true, Ordering::Release);
-    COM2.rx_interrupt(true);
+    LINE.rx_interrupt(true);
     true
 }
 
@@ -57,14 +57,14 @@ fn on_interrupt(_vector: u8) {
     let got = with_rx(|q| {
         let before = q.len();
         while q.len() < CAPACITY {
-            match COM2.read() {
+            match LINE.read() {
                 Some(b) => q.push_back(b),
                 None => break,
             }
         }
         if q.len() >= CAPACITY {
             PAUSED.store(true, Ordering::Relaxed);
-            COM2.rx_interrupt(false);
+            LINE.rx_interrupt(false);
         }
         q.len() > before
     });
@@ -99,14 +99,14 @@ impl File for SerialLine {
                 *d = s;
             }
             if q.len() < CAPACITY / 2 && PAUSED.swap(false, Ordering::Relaxed) {
-                COM2.rx_interrupt(true);
+                LINE.rx_interrupt(true);
             }
             n
         }))
     }
     fn write(&self, data: &[u8]) -> Result<usize, Errno> {
         for &b in data {
-            COM2.write(b);
+            LINE.write(b);
         }
         Ok(data.len())
     }

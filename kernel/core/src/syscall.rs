@@ -1,4 +1,5 @@
-//! Linux's x86-64 system calls: numbers, arguments and `-errno` results.
+//! Linux's system calls (x86-64's and arm64's numbers, decoded by
+//! `axiom_abi::uapi::syscall`): arguments and `-errno` results.
 //! `docs/syscalls.md` lists each one Axiom knows: implemented, partial
 //! (and how), or `ENOSYS`.
 
@@ -9,52 +10,58 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec;
 use axiom_abi::uapi::errno::Errno;
+use axiom_abi::uapi::syscall::{self, Sys};
 use axiom_hal as hal;
 use axiom_hal::user::{SyscallFrame, copy_from_user, copy_to_user};
 
 /// The result of a system call: a value, or an errno.
 type SysResult = Result<u64, Errno>;
 
-/// The entry from `syscall`.
+/// The entry from a program's system call instruction.
 pub fn handle(f: &mut SyscallFrame) {
-    let a = [f.rdi, f.rsi, f.rdx, f.r10, f.r8, f.r9];
+    let a = f.args();
+    let call = syscall::decode(syscall::NATIVE, f.number());
     // exit and exit_group never return: no reference to the process may
     // be held across them (it would never be dropped, and the process
     // never freed).
-    if f.rax == 60 || f.rax == 231 {
+    if matches!(call, Some(Sys::Exit | Sys::ExitGroup)) {
         process::exit(a[0] as i32)
     }
-    let result = match process::current() {
-        Some(p) => dispatch(&p, f.rax, a),
-        None => Err(Errno::ESRCH),
+    let result = match (process::current(), call) {
+        (Some(p), Some(call)) => dispatch(&p, call, a),
+        (Some(_), None) => Err(Errno::ENOSYS),
+        (None, _) => Err(Errno::ESRCH),
     };
-    f.rax = match result {
+    f.set_result(match result {
         Ok(v) => v,
         Err(e) => (-(e.0 as i64)) as u64,
-    };
+    });
 }
 
-fn dispatch(p: &Arc<Process>, nr: u64, a: [u64; 6]) -> SysResult {
-    match nr {
-        0 => read(p, a[0], a[1], a[2]),
-        1 => write(p, a[0], a[1], a[2]),
-        2 => open(p, a[0], a[1]),
-        3 => close(p, a[0]),
-        5 => fstat(p, a[0], a[1]),
-        7 => poll::poll(p, a[0], a[1], a[2] as i32 as i64),
-        8 => lseek(p, a[0], a[1] as i64, a[2]),
-        9 => mmap(p, a),
-        10 => p.mprotect(a[0], a[1], a[2]).map(|_| 0),
-        11 => p.munmap(a[0], a[1]).map(|_| 0),
-        12 => Ok(p.brk(a[0])),
+fn dispatch(p: &Arc<Process>, call: Sys, a: [u64; 6]) -> SysResult {
+    match call {
+        Sys::Read => read(p, a[0], a[1], a[2]),
+        Sys::Write => write(p, a[0], a[1], a[2]),
+        Sys::Open => open(p, a[0], a[1]),
+        Sys::Close => close(p, a[0]),
+        Sys::Fstat => fstat(p, a[0], a[1]),
+        Sys::Poll => poll::poll(p, a[0], a[1], a[2] as i32 as i64),
+        Sys::Lseek => lseek(p, a[0], a[1] as i64, a[2]),
+        Sys::Mmap => mmap(p, a),
+        Sys::Mprotect => p.mprotect(a[0], a[1], a[2]).map(|_| 0),
+        Sys::Munmap => p.munmap(a[0], a[1]).map(|_| 0),
+        Sys::Brk => Ok(p.brk(a[0])),
         // rt_sigaction, rt_sigprocmask, sigaltstack: accepted, no signals
         // are delivered yet (partial).
-        13 | 14 | 131 => {
-            if a[2] != 0 && nr != 131 {
+        Sys::RtSigaction | Sys::RtSigprocmask => {
+            if a[2] != 0 {
                 // The old action or mask: all default, none blocked.
-                zero_user(a[2], if nr == 13 { 32 } else { 8 })?;
+                zero_user(a[2], if call == Sys::RtSigaction { 32 } else { 8 })?;
             }
-            if nr == 131 && a[1] != 0 {
+            Ok(0)
+        }
+        Sys::Sigaltstack => {
+            if a[1] != 0 {
                 // The old alternate stack: none (SS_DISABLE).
                 let mut ss = [0u8; 24];
                 ss[8..12].copy_from_slice(&2u32.to_le_bytes());
@@ -62,50 +69,52 @@ fn dispatch(p: &Arc<Process>, nr: u64, a: [u64; 6]) -> SysResult {
             }
             Ok(0)
         }
-        16 => ioctl(p, a[0], a[1], a[2]),
-        20 => writev(p, a[0], a[1], a[2]),
-        24 => {
+        Sys::Ioctl => ioctl(p, a[0], a[1], a[2]),
+        Sys::Writev => writev(p, a[0], a[1], a[2]),
+        Sys::SchedYield => {
             crate::sched::yield_now();
             Ok(0)
         }
-        28 => Ok(0), // madvise: advice only
-        35 => nanosleep(a[0]),
-        39 => Ok(p.pid as u64),
-        63 => uname(a[0]),
-        79 => getcwd(a[0], a[1]),
-        89 | 267 => Err(Errno::ENOENT), // readlink(at): no /proc yet
-        96 => gettimeofday(a[0]),
-        102 | 104 | 107 | 108 => Ok(0), // uid, gid, euid, egid: root
-        110 => Ok(0),                   // getppid: the kernel
-        158 => arch_prctl(a[0], a[1]),
-        186 => Ok(p.pid as u64), // gettid: one thread per process
-        202 => futex(a[0], a[1], a[2], a[3]),
-        204 => sched_getaffinity(a[1], a[2]),
-        218 => Ok(p.pid as u64), // set_tid_address
-        228 => clock_gettime(a[0], a[1]),
-        230 => clock_nanosleep(a[0], a[1], a[2]),
-        257 => openat(p, a[0], a[1], a[2]),
-        262 => newfstatat(p, a[0], a[1], a[2], a[3]),
-        273 => Ok(0), // set_robust_list: no threads to clean up after
-        302 => prlimit64(a[0], a[1], a[2], a[3]),
-        83 => mkdir(a[0]),
-        84 => unlink(a[0], true),
-        87 => unlink(a[0], false),
-        258 => at_cwd(a[0]).and_then(|()| mkdir(a[1])),
-        263 => at_cwd(a[0]).and_then(|()| unlink(a[1], a[2] & 0x200 != 0)),
-        318 => getrandom(a[0], a[1]),
-        321 => bpf(p, a[0], a[1], a[2]),
-        213 => {
+        Sys::Madvise => Ok(0), // advice only
+        Sys::Nanosleep => nanosleep(a[0]),
+        Sys::Getpid => Ok(p.pid as u64),
+        Sys::Uname => uname(a[0]),
+        Sys::Getcwd => getcwd(a[0], a[1]),
+        Sys::Readlink | Sys::Readlinkat => Err(Errno::ENOENT), // no /proc yet
+        Sys::Gettimeofday => gettimeofday(a[0]),
+        Sys::Getuid | Sys::Getgid | Sys::Geteuid | Sys::Getegid => Ok(0), // root
+        Sys::Getppid => Ok(0),                                            // the kernel
+        Sys::ArchPrctl => arch_prctl(a[0], a[1]),
+        Sys::Gettid => Ok(p.pid as u64), // one thread per process
+        Sys::Futex => futex(a[0], a[1], a[2], a[3]),
+        Sys::SchedGetaffinity => sched_getaffinity(a[1], a[2]),
+        Sys::SetTidAddress => Ok(p.pid as u64),
+        Sys::ClockGettime => clock_gettime(a[0], a[1]),
+        Sys::ClockNanosleep => clock_nanosleep(a[0], a[1], a[2]),
+        Sys::Openat => openat(p, a[0], a[1], a[2]),
+        Sys::Newfstatat => newfstatat(p, a[0], a[1], a[2], a[3]),
+        Sys::SetRobustList => Ok(0), // no threads to clean up after
+        Sys::Prlimit64 => prlimit64(a[0], a[1], a[2], a[3]),
+        Sys::Mkdir => mkdir(a[0]),
+        Sys::Rmdir => unlink(a[0], true),
+        Sys::Unlink => unlink(a[0], false),
+        Sys::Mkdirat => at_cwd(a[0]).and_then(|()| mkdir(a[1])),
+        Sys::Unlinkat => at_cwd(a[0]).and_then(|()| unlink(a[1], a[2] & 0x200 != 0)),
+        Sys::Getrandom => getrandom(a[0], a[1]),
+        Sys::Bpf => bpf(p, a[0], a[1], a[2]),
+        Sys::EpollCreate => {
             if a[0] as i32 <= 0 {
                 return Err(Errno::EINVAL);
             }
             poll::epoll_create(p, 0)
         }
-        291 => poll::epoll_create(p, a[0]),
-        233 => poll::epoll_ctl(p, a[0], a[1], a[2], a[3]),
-        232 | 281 => poll::epoll_wait(p, a[0], a[1], a[2], a[3] as i32 as i64),
-        271 => ppoll(p, a[0], a[1], a[2]),
-        _ => Err(Errno::ENOSYS),
+        Sys::EpollCreate1 => poll::epoll_create(p, a[0]),
+        Sys::EpollCtl => poll::epoll_ctl(p, a[0], a[1], a[2], a[3]),
+        Sys::EpollWait | Sys::EpollPwait => {
+            poll::epoll_wait(p, a[0], a[1], a[2], a[3] as i32 as i64)
+        }
+        Sys::Ppoll => ppoll(p, a[0], a[1], a[2]),
+        Sys::Exit | Sys::ExitGroup => process::exit(a[0] as i32),
     }
 }
 
@@ -443,7 +452,7 @@ fn futex(uaddr: u64, op: u64, val: u64, timeout: u64) -> SysResult {
 fn uname(out: u64) -> SysResult {
     let mut u = [0u8; 65 * 6];
     for (i, s) in
-        ["Linux", "axiom", "6.18.0-axiom", "#1 Axiom", "x86_64", "(none)"].iter().enumerate()
+        ["Linux", "axiom", "6.18.0-axiom", "#1 Axiom", hal::ARCH, "(none)"].iter().enumerate()
     {
         u[65 * i..65 * i + s.len()].copy_from_slice(s.as_bytes());
     }
@@ -461,14 +470,14 @@ fn arch_prctl(code: u64, addr: u64) -> SysResult {
     match code {
         // ARCH_SET_FS
         0x1002 => {
-            if hal::user::set_fs_base(addr) {
+            if hal::user::set_thread_pointer(addr) {
                 Ok(0)
             } else {
                 Err(Errno::EPERM)
             }
         }
         // ARCH_GET_FS
-        0x1003 => put(addr, &hal::user::fs_base().to_le_bytes()).map(|_| 0),
+        0x1003 => put(addr, &hal::user::thread_pointer().to_le_bytes()).map(|_| 0),
         _ => Err(Errno::EINVAL),
     }
 }

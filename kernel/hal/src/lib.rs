@@ -39,13 +39,13 @@ macro_rules! entry {
 }
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 pub use x86_64::{
-    CONSOLE_IRQ, Calibration, KERNEL_BASE, MAX_CPUS, PHYS_OFFSET, RTC_IRQ, Region, TICK_VECTOR,
-    UserFault, breakpoint, breakpoints, calibrate, cmdline, console, console_tx_interrupt,
-    cpu_count, cpu_index, cycles, device_ranges, disable_interrupts, discover, enable_interrupts,
-    exit, fault, init, irq_vector, kernel_image, mask_irq, memory_map, module, module_range,
-    phys_to_virt, route_irq, rtc_ack, rtc_periodic, set_handler, set_user_fault_handler,
-    start_clock, start_interrupts, start_tick, stop_tick, tick_due, unhandled_interrupts,
-    wait_for_interrupt,
+    ARCH, BOOT_PROTOCOL, CONSOLE_IRQ, CYCLE_COUNTER, Calibration, KERNEL_BASE, MAX_CPUS,
+    PERIODIC_DEVICE, PERIODIC_IRQ, PHYS_OFFSET, Region, TICK_TIMER, TICK_VECTOR, UserFault,
+    breakpoint, breakpoints, calibrate, cmdline, console, console_tx_interrupt, cpu_count,
+    cpu_index, cycles, device_ranges, disable_interrupts, discover, enable_interrupts, exit, fault,
+    init, irq_vector, kernel_image, mask_irq, memory_map, module, module_range, periodic_ack,
+    periodic_irq, phys_to_virt, route_irq, set_handler, set_user_fault_handler, start_clock,
+    start_interrupts, start_tick, stop_tick, tick_due, unhandled_interrupts, wait_for_interrupt,
 };
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 pub use x86_64::{context, exec, paging, smp, uart, user};

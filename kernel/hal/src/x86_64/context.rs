@@ -176,7 +176,7 @@ impl Context {
             super::paging::switch_root(root);
             if root != 0 && !was_user {
                 let on = super::disable_interrupts();
-                super::user::set_fs_base(self.fs_base.load(Ordering::Relaxed));
+                super::user::set_thread_pointer(self.fs_base.load(Ordering::Relaxed));
                 // SAFETY: this context runs here (the caller says so), so
                 // this CPU alone touches its FPU area (aligned, 512 bytes).
                 unsafe {
@@ -214,7 +214,7 @@ pub fn switch(from: &'static Context, to: &'static Context) {
     let (from_user, to_user) =
         (from.root.load(Ordering::Acquire) != 0, to.root.load(Ordering::Acquire) != 0);
     if from_user {
-        from.fs_base.store(super::user::fs_base(), Ordering::Relaxed);
+        from.fs_base.store(super::user::thread_pointer(), Ordering::Relaxed);
         // SAFETY: `from` runs here (see `Context`'s Sync): this CPU alone
         // touches its FPU area, 16-byte aligned, 512 bytes.
         unsafe { core::arch::asm!("fxsave64 [{}]", in(reg) from.fpu.get(), options(nostack)) };
@@ -225,7 +225,7 @@ pub fn switch(from: &'static Context, to: &'static Context) {
         while to.is_running() {
             core::hint::spin_loop();
         }
-        super::user::set_fs_base(to.fs_base.load(Ordering::Relaxed));
+        super::user::set_thread_pointer(to.fs_base.load(Ordering::Relaxed));
         // SAFETY: `to` is about to run here and no other CPU runs it (its
         // running flag): this CPU alone touches its FPU area.
         unsafe { core::arch::asm!("fxrstor64 [{}]", in(reg) to.fpu.get(), options(nostack)) };

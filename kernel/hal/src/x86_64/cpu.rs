@@ -200,8 +200,8 @@ pub struct UserFault {
     pub error: u64,
     /// The faulting address (page faults).
     pub address: u64,
-    /// Where the program was.
-    pub rip: u64,
+    /// Where the program was (its instruction pointer).
+    pub pc: u64,
 }
 
 static USER_FAULT: AtomicUsize = AtomicUsize::new(0);
@@ -280,7 +280,7 @@ extern "C" fn axiom_exception(f: &mut Frame) {
         let h = USER_FAULT.load(Ordering::Acquire);
         if h != 0 {
             let fault =
-                UserFault { vector: f.vector as u8, error: f.error, address: cr2, rip: f.rip };
+                UserFault { vector: f.vector as u8, error: f.error, address: cr2, pc: f.rip };
             // SAFETY: only `set_user_fault_handler` stores here, a `fn(&UserFault)`.
             let handler: fn(&UserFault) =
                 unsafe { core::mem::transmute::<usize, fn(&UserFault)>(h) };

@@ -5,14 +5,7 @@
 //! code can be called.
 #![allow(unsafe_code)]
 
-const WRITABLE: u64 = 1 << 1;
-const NO_EXECUTE: u64 = 1 << 63;
-const ADDR: u64 = 0x000f_ffff_ffff_f000;
-
-/// The leaf entry mapping `virt` in the live page tables (4 KiB pages).
-fn leaf(virt: u64) -> Option<u64> {
-    super::paging::lookup(virt).map(|(e, _)| e)
-}
+use super::paging::{NO_EXECUTE, WRITABLE, lookup};
 
 /// Code in read+execute pages, callable as
 /// `extern "C" fn(u64, u64) -> u64`.
@@ -29,8 +22,8 @@ impl Placed {
         }
         let mut page = base & !0xfff;
         while page < base + len {
-            let e = leaf(page)?;
-            if e & (WRITABLE | NO_EXECUTE) != 0 {
+            let (_, flags) = lookup(page)?;
+            if flags & (WRITABLE | NO_EXECUTE) != 0 {
                 return None;
             }
             page += 4096;
@@ -55,8 +48,8 @@ impl Placed {
 pub fn write_frame(frame: u64, offset: usize, bytes: &[u8]) {
     assert!(frame.is_multiple_of(4096) && offset + bytes.len() <= 4096, "write outside the frame");
     let virt = super::phys_to_virt(frame);
-    let e = leaf(virt).expect("frame not in the physical map");
-    assert!(e & WRITABLE != 0 && e & ADDR == frame, "frame not writable in the physical map");
+    let (phys, flags) = lookup(virt).expect("frame not in the physical map");
+    assert!(flags & WRITABLE != 0 && phys == frame, "frame not writable in the physical map");
     // SAFETY: the physical map holds `frame` writable (checked above), the
     // write stays inside it, and the kernel owns the frame it allocated.
     unsafe {

@@ -185,10 +185,15 @@ pub mod uart {
         pub irq: u8,
     }
 
-    /// COM2: the remote `bpf()` agent's line (ISA IRQ 3).
-    pub const COM2: Uart = Uart { base: 0x2f8, irq: 3 };
-    /// COM3: the IIO host feed (QEMU wires it to ISA IRQ 5; polled).
-    pub const COM3: Uart = Uart { base: 0x3e8, irq: 5 };
+    /// The remote `bpf()` agent's line: COM2 (ISA IRQ 3).
+    pub const REMOTE: Uart = Uart { base: 0x2f8, irq: 3 };
+    /// The IIO host feed's line: COM3 (QEMU wires it to ISA IRQ 5;
+    /// polled).
+    pub const FEED: Uart = Uart { base: 0x3e8, irq: 5 };
+    /// The remote line's name, for messages.
+    pub const REMOTE_NAME: &str = "COM2";
+    /// The feed line's name, for messages.
+    pub const FEED_NAME: &str = "COM3";
 
     impl Uart {
         /// Whether the UART is there (its scratch register keeps a
@@ -232,8 +237,19 @@ pub mod uart {
     }
 }
 
-/// The CMOS real-time clock's interrupt line (ISA IRQ 8).
-pub const RTC_IRQ: u8 = 8;
+/// The periodic device's interrupt line: the CMOS real-time clock's
+/// (ISA IRQ 8).
+pub const PERIODIC_IRQ: u8 = 8;
+/// What the periodic device is, for messages.
+pub const PERIODIC_DEVICE: &str = "RTC";
+/// How the kernel was started, for messages.
+pub const BOOT_PROTOCOL: &str = "PVH";
+/// The architecture's name, as `uname` gives it.
+pub const ARCH: &str = "x86_64";
+/// The cycle counter's name, for messages.
+pub const CYCLE_COUNTER: &str = "TSC";
+/// The tick's timer, for messages.
+pub const TICK_TIMER: &str = "APIC timer";
 
 fn cmos_write(register: u8, value: u8) {
     // Bit 7 of the index port keeps NMIs masked while we talk to the RTC.
@@ -246,15 +262,18 @@ fn cmos_read(register: u8) -> u8 {
     port::inb(0x71)
 }
 
-/// Starts the RTC's periodic interrupt at `32768 >> (rate - 1)` Hz
-/// (`rate` 3 to 15: 8192 Hz down to 2 Hz); `None` stops it.
-pub fn rtc_periodic(rate: Option<u8>) {
+/// Starts the periodic device's interrupt at about `hz` (the RTC's
+/// periodic interrupt: a power of two from 2 to 8192 Hz, the nearest at
+/// or below); `None` stops it.
+pub fn periodic_irq(hz: Option<u32>) {
     let on = disable_interrupts();
     let b = cmos_read(0x0b);
-    match rate {
-        Some(r) => {
+    match hz {
+        Some(hz) => {
+            // 32768 >> (rate - 1) Hz, rate 3 (8192 Hz) to 15 (2 Hz).
+            let rate = (16 - hz.clamp(2, 8192).ilog2()) as u8;
             let a = cmos_read(0x0a);
-            cmos_write(0x0a, (a & 0xf0) | (r.clamp(3, 15) & 0x0f));
+            cmos_write(0x0a, (a & 0xf0) | (rate & 0x0f));
             cmos_write(0x0b, b | 0x40);
         }
         None => cmos_write(0x0b, b & !0x40),
@@ -266,10 +285,10 @@ pub fn rtc_periodic(rate: Option<u8>) {
     }
 }
 
-/// Acknowledges an RTC interrupt; its cause (register C: bit 6
-/// periodic, 5 alarm, 4 update ended, 7 any).
-pub fn rtc_ack() -> u8 {
-    cmos_read(0x0c)
+/// Acknowledges the periodic device's interrupt; its state (the RTC's
+/// register C: bit 6 periodic, 5 alarm, 4 update ended, 7 any).
+pub fn periodic_ack() -> u64 {
+    cmos_read(0x0c) as u64
 }
 
 /// Opens the clock's calibration window (early in boot; see [`calibrate`]).

@@ -4,6 +4,40 @@
 //! table's physical address.
 #![allow(unsafe_code)]
 
+/// Writable (the kernel's flags are x86-64's own bits).
+pub const WRITABLE: u64 = 1 << 1;
+/// Reachable from user mode.
+pub const USER: u64 = 1 << 2;
+/// Device memory: caching disabled, write-through.
+pub const UNCACHED: u64 = 1 << 3 | 1 << 4;
+/// Not executable.
+pub const NO_EXECUTE: u64 = 1 << 63;
+const PRESENT: u64 = 1;
+const ADDR: u64 = 0x000f_ffff_ffff_f000;
+const HUGE: u64 = 1 << 7;
+
+/// A last-level entry mapping the page at `phys` with the kernel's
+/// `flags` ([`WRITABLE`], [`USER`], [`UNCACHED`], [`NO_EXECUTE`]).
+pub const fn leaf_entry(phys: u64, flags: u64) -> u64 {
+    (phys & ADDR) | (flags & (WRITABLE | USER | UNCACHED | NO_EXECUTE)) | PRESENT
+}
+
+/// An upper-level entry pointing at the table at `phys`; it allows
+/// everything (user access included): the last level decides.
+pub const fn table_entry(phys: u64) -> u64 {
+    (phys & ADDR) | PRESENT | WRITABLE | USER
+}
+
+/// What an entry holds: the physical address it points at and its
+/// flags; `None` if it is not present.
+pub const fn decode(entry: u64) -> Option<(u64, u64)> {
+    if entry & PRESENT == 0 {
+        None
+    } else {
+        Some((entry & ADDR, entry & (WRITABLE | USER | UNCACHED | NO_EXECUTE)))
+    }
+}
+
 /// Physical addresses are below 2^46 (the physical map's size).
 const PHYS_LIMIT: u64 = 1 << 46;
 
@@ -57,25 +91,27 @@ pub fn activate(pml4: u64) {
     };
 }
 
-/// The live tables' entry for the 4 KiB page at `virt`: the leaf entry,
-/// and the flags every upper level grants (their AND); `None` if a level
-/// is not present or maps a huge page (the kernel uses none).
+/// The live tables' mapping of the 4 KiB page at `virt`: its physical
+/// address and the flags in force (writable and user only where every
+/// level grants them, not executable where any level forbids it);
+/// `None` if a level is not present or maps a huge page (the kernel uses
+/// none).
 pub fn lookup(virt: u64) -> Option<(u64, u64)> {
-    const PRESENT: u64 = 1;
-    const HUGE: u64 = 1 << 7;
-    const ADDR: u64 = 0x000f_ffff_ffff_f000;
     let mut table = root();
     let mut granted = u64::MAX;
+    let mut denied = 0;
     for level in (1..4).rev() {
         let e = read_entry(table, ((virt >> (12 + 9 * level)) & 511) as usize);
         if e & PRESENT == 0 || (level < 3 && e & HUGE != 0) {
             return None;
         }
         granted &= e;
+        denied |= e & NO_EXECUTE;
         table = e & ADDR;
     }
     let e = read_entry(table, ((virt >> 12) & 511) as usize);
-    (e & PRESENT != 0).then_some((e, granted))
+    let (phys, flags) = decode(e)?;
+    Some((phys, (flags & (granted | NO_EXECUTE | UNCACHED)) | denied))
 }
 
 /// The kernel's own page tables (set by [`activate`]).

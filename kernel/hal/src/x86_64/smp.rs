@@ -102,8 +102,16 @@ unsafe extern "C" {
 }
 
 /// Copies the trampoline code to [`TRAMPOLINE`], which must be mapped
-/// writable now; the kernel then maps it read+execute.
-pub fn install_trampoline() {
+/// writable now, and returns its pages: (code, parameters), physical
+/// addresses below 1 MiB. The kernel then maps the code read+execute and
+/// the parameters writable at their physical addresses (an AP starts in
+/// real mode there), and unmaps both once every AP has arrived.
+pub fn trampoline() -> Option<(u64, u64)> {
+    install_trampoline();
+    Some((TRAMPOLINE, TRAMPOLINE_DATA))
+}
+
+fn install_trampoline() {
     let start = &raw const axiom_trampoline_start;
     let len = &raw const axiom_trampoline_end as usize - start as usize;
     assert!(len <= 4096, "trampoline larger than a page");

@@ -133,6 +133,23 @@ pub struct SyscallFrame {
     pub rsp: u64,
 }
 
+impl SyscallFrame {
+    /// The system call's number (Linux's x86-64 table).
+    pub fn number(&self) -> u64 {
+        self.rax
+    }
+
+    /// Its six arguments.
+    pub fn args(&self) -> [u64; 6] {
+        [self.rdi, self.rsi, self.rdx, self.r10, self.r8, self.r9]
+    }
+
+    /// Sets what the program sees returned.
+    pub fn set_result(&mut self, value: u64) {
+        self.rax = value;
+    }
+}
+
 static HANDLER: AtomicUsize = AtomicUsize::new(0);
 
 /// Registers the kernel's system call handler; it runs on the task's
@@ -197,7 +214,7 @@ pub fn enter(entry: u64, stack: u64, arg: u64) -> ! {
 }
 
 /// This CPU's FS base (the thread pointer of the program running).
-pub fn fs_base() -> u64 {
+pub fn thread_pointer() -> u64 {
     let (lo, hi): (u32, u32);
     // SAFETY: reads IA32_FS_BASE.
     unsafe {
@@ -207,9 +224,9 @@ pub fn fs_base() -> u64 {
     (hi as u64) << 32 | lo as u64
 }
 
-/// Sets this CPU's FS base; `false` (and nothing changed) for a kernel
-/// address.
-pub fn set_fs_base(base: u64) -> bool {
+/// Sets this CPU's FS base (the thread pointer); `false` (and nothing
+/// changed) for a kernel address.
+pub fn set_thread_pointer(base: u64) -> bool {
     if base >= USER_TOP {
         return false;
     }
@@ -222,16 +239,14 @@ pub fn set_fs_base(base: u64) -> bool {
     true
 }
 
-const PRESENT: u64 = 1;
-const WRITABLE: u64 = 1 << 1;
-const USER: u64 = 1 << 2;
+use super::paging::{USER, WRITABLE};
 
 /// Whether the page at `virt` is mapped for user access (and writable,
 /// if `write`) in the live page tables.
 fn user_page(virt: u64, write: bool) -> bool {
-    let need = PRESENT | USER | if write { WRITABLE } else { 0 };
+    let need = USER | if write { WRITABLE } else { 0 };
     // Every level must grant it, the leaf and the tables above.
-    super::paging::lookup(virt).is_some_and(|(leaf, upper)| leaf & upper & need == need)
+    super::paging::lookup(virt).is_some_and(|(_, flags)| flags & need == need)
 }
 
 /// Whether `[addr, addr + len)` is user memory, every page mapped.
