@@ -15,3 +15,10 @@ pub mod constprop;
 pub mod interp;
 pub mod program;
 pub mod x86_64;
+
+/// The back end for the architecture this code is built for.
+#[cfg(target_arch = "aarch64")]
+pub use aarch64 as native;
+/// The back end for the architecture this code is built for.
+#[cfg(not(target_arch = "aarch64"))]
+pub use x86_64 as native;

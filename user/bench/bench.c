@@ -59,7 +59,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__)
 #include <sys/io.h>
+#endif
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -146,13 +148,17 @@ static void init_setup(void)
 	}
 }
 
-/* Process 1 on Linux: end QEMU with the verdict (isa-debug-exit), or
- * power off; returning from /init would panic the kernel. */
+/* Process 1 on Linux: end QEMU with the verdict (x86-64: isa-debug-exit),
+ * or power off; returning from /init would panic the kernel. */
 static void init_exit(int status)
 {
 	fflush(stdout);
+#if defined(__x86_64__)
 	if (ioperm(0xf4, 4, 1) == 0)
 		outb(status ? 1 : 0, 0xf4);
+#else
+	(void)status;
+#endif
 	reboot(RB_POWER_OFF);
 }
 

@@ -15,6 +15,7 @@ pub mod btf;
 pub mod errno;
 pub mod flags;
 pub mod helper;
+pub mod layout;
 pub mod ringbuf;
 pub mod syscall;
 pub mod types;

@@ -9,5 +9,9 @@ pub mod lower;
 
 pub use lower::compile;
 
+/// The byte that pads code to its page: four of them are `udf #0`,
+/// permanently undefined, so a stray jump into padding traps.
+pub const TRAP_BYTE: u8 = 0x00;
+
 #[cfg(test)]
 mod enc_tests;

@@ -6,7 +6,7 @@
 use crate::process::{Image, Segment};
 use alloc::vec::Vec;
 use goblin::elf::Elf;
-use goblin::elf::header::{EM_X86_64, ET_DYN, ET_EXEC};
+use goblin::elf::header::{ET_DYN, ET_EXEC};
 use goblin::elf::program_header::{PF_W, PF_X, PT_INTERP, PT_LOAD, PT_PHDR};
 
 /// Where a position-independent executable is placed (Linux puts it at
@@ -37,7 +37,7 @@ pub struct Program {
 /// Reads an executable.
 pub fn load(bytes: &'static [u8]) -> Result<Program, ElfError> {
     let elf = Elf::parse(bytes).map_err(|_| ElfError::Malformed)?;
-    if !elf.is_64 || elf.header.e_machine != EM_X86_64 {
+    if !elf.is_64 || elf.header.e_machine != axiom_hal::ELF_MACHINE {
         return Err(ElfError::Unsupported("not an x86-64 ELF64 file"));
     }
     let base = match elf.header.e_type {

@@ -46,7 +46,7 @@ pub struct ExecRegion {
 }
 
 impl ExecRegion {
-    /// Places `image` (x86-64 code compiled with far helper calls).
+    /// Places `image` (native code compiled with far helper calls).
     pub fn new(mut image: JitImage) -> Result<ExecRegion, ExecError> {
         let pages = image.code.len().div_ceil(PAGE as usize).max(1);
         // One unmapped page after each region guards it.
@@ -55,7 +55,7 @@ impl ExecRegion {
         let tail_call_entry = base + image.tail_call_entry as u64;
         let mut code = image.code;
         let len = code.len();
-        code.resize(pages * PAGE as usize, axiom_jit::x86_64::TRAP_BYTE);
+        code.resize(pages * PAGE as usize, axiom_jit::native::TRAP_BYTE);
         let mut region = ExecRegion {
             base,
             frames: Vec::new(),

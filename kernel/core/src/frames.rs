@@ -23,8 +23,9 @@ pub struct Frames {
 }
 
 impl Frames {
-    /// The usable frames of `map`, except those below 1 MiB and those in
-    /// `reserved` (the kernel image, its heap...).
+    /// The usable frames of `map`, except those below 1 MiB, those in a
+    /// reserved region of `map` and those in `reserved` (the kernel image,
+    /// its heap...).
     pub fn new(map: &[Region], reserved: &[(u64, u64)]) -> Frames {
         let top = map.iter().filter(|r| r.usable).map(|r| r.base + r.len).max().unwrap_or(0);
         let frames = (top / FRAME) as usize;
@@ -33,6 +34,11 @@ impl Frames {
             let first = r.base.div_ceil(FRAME).max(0x100000 / FRAME);
             let end = (r.base + r.len) / FRAME;
             f.mark_free(first, end);
+        }
+        // A region reported reserved wins over a usable one it overlaps
+        // (a device tree's reserved memory lies inside its RAM).
+        for r in map.iter().filter(|r| !r.usable) {
+            f.mark_used(r.base / FRAME, (r.base + r.len).div_ceil(FRAME).min(frames as u64));
         }
         for &(lo, hi) in reserved {
             f.mark_used(lo / FRAME, hi.div_ceil(FRAME).min(frames as u64));

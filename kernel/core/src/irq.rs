@@ -98,7 +98,8 @@ pub fn has_driver(line: u32) -> bool {
 
 fn on_interrupt(vector: u8) {
     let entry = hal::cycles();
-    let line = vector.wrapping_sub(hal::irq_vector(0)) as usize;
+    let Some(line) = hal::irq_line(vector) else { return };
+    let line = line as usize;
     let Some(Some(driver)) = drivers().get(line) else { return };
     let state = (driver.ack)();
     let l = &LINE[line];

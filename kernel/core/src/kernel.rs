@@ -46,10 +46,13 @@ fn kernel_start(start_info: u64) -> ! {
     // The initramfs stays where the loader put it: its frames are reserved.
     let initrd = hal::module_range(start_info).unwrap_or((0, 0));
     let mut frames = Frames::new(&regions[..n], &[image, initrd]);
-    let ram_top =
-        regions[..n].iter().filter(|r| r.usable).map(|r| r.base + r.len).max().unwrap_or(0);
+    let usable = || regions[..n].iter().filter(|r| r.usable);
+    let ram_top = usable().map(|r| r.base + r.len).max().unwrap_or(0);
+    // The physical map covers RAM from the GiB its lowest byte is in (0 on
+    // a PC, where the legacy holes below 1 MiB are mapped too).
+    let ram_base = usable().map(|r| r.base).min().unwrap_or(0) & !((1 << 30) - 1);
     let Some(space) =
-        crate::paging::kernel_space(&mut frames, ram_top, image, &hal::device_ranges())
+        crate::paging::kernel_space(&mut frames, (ram_base, ram_top), image, &hal::device_ranges())
     else {
         println!("axiom: out of frames for the page tables");
         hal::exit(false)
@@ -139,7 +142,7 @@ fn kernel_start(start_info: u64) -> ! {
         (image.1 - image.0) / 1024,
         (text - rodata) / 1024,
         (text_end - text) / 1024,
-        (image.1 + hal::KERNEL_BASE - data) / 1024,
+        (image.1 + hal::kernel_base() - data) / 1024,
         hal::HEAP_SIZE / 1024,
         hal::heap_used() / 1024,
         hal::heap_size() / 1024,

@@ -167,23 +167,30 @@ impl AddressSpace {
 }
 
 /// The kernel's address space: the image (physical `image`, virtual
-/// `KERNEL_BASE` + physical), RAM below `ram_top` in the physical map, and
+/// `kernel_base()` + physical), RAM (`[base, top)`) in the physical map, and
 /// the `devices` ranges (physical base, length) in the physical map,
 /// uncached.
 pub fn kernel_space(
     frames: &mut Frames,
-    ram_top: u64,
+    ram: (u64, u64),
     image: (u64, u64),
     devices: &[(u64, u64)],
 ) -> Option<AddressSpace> {
     let (rodata, text, text_end, _data) = hw::sections();
-    let base = axiom_hal::KERNEL_BASE;
+    let base = axiom_hal::kernel_base();
     let (rodata_p, text_p, text_end_p) = (rodata - base, text - base, text_end - base);
     let mut space = AddressSpace::new(frames)?;
     let code = |p: u64| (rodata_p..text_end_p).contains(&p);
-    space.map_linear(frames, axiom_hal::PHYS_OFFSET, 0, ram_top, |p| {
-        if code(p) { NO_EXECUTE } else { WRITABLE | NO_EXECUTE }
-    })?;
+    let (ram_base, ram_top) = ram;
+    space.map_linear(
+        frames,
+        axiom_hal::phys_to_virt(ram_base),
+        ram_base,
+        ram_top - ram_base,
+        |p| {
+            if code(p) { NO_EXECUTE } else { WRITABLE | NO_EXECUTE }
+        },
+    )?;
     space.map_linear(frames, rodata, rodata_p, image.1 - rodata_p, |p| {
         if (text_p..text_end_p).contains(&p) {
             0

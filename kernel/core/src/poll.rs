@@ -18,6 +18,7 @@ use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use axiom_abi::uapi::errno::Errno;
+use axiom_abi::uapi::layout;
 
 type SysResult = Result<u64, Errno>;
 
@@ -136,10 +137,9 @@ pub fn epoll_ctl(p: &Process, epfd: u64, op: u64, fd: u64, event: u64) -> SysRes
         return Err(Errno::EPERM);
     }
     let read_event = || -> Result<(u32, u64), Errno> {
-        // struct epoll_event is packed on x86-64: u32 events, u64 data.
-        let e = get(event, 12)?;
-        let events = u32::from_le_bytes(e[..4].try_into().unwrap_or_default());
-        Ok((events, u64::from_le_bytes(e[4..12].try_into().unwrap_or_default())))
+        // struct epoll_event: packed on x86-64 (12 bytes), 16 on arm64.
+        let e = get(event, layout::epoll_event_size(layout::NATIVE))?;
+        layout::decode_epoll_event(layout::NATIVE, &e).ok_or(Errno::EFAULT)
     };
     let mut interests = ep.interests.lock();
     let live = interests.get(&fd).is_some_and(|i| i.file.strong_count() > 0);
@@ -168,7 +168,8 @@ pub fn epoll_ctl(p: &Process, epfd: u64, op: u64, fd: u64, event: u64) -> SysRes
 /// whose signal mask is moot: no signals are delivered).
 pub fn epoll_wait(p: &Process, epfd: u64, events: u64, max: u64, timeout: i64) -> SysResult {
     let max = max as i32;
-    if max <= 0 || max as usize > i32::MAX as usize / 12 {
+    let size = layout::epoll_event_size(layout::NATIVE);
+    if max <= 0 || max as usize > i32::MAX as usize / size {
         return Err(Errno::EINVAL);
     }
     let file = p.fds.lock().get(epfd)?;
@@ -178,10 +179,10 @@ pub fn epoll_wait(p: &Process, epfd: u64, events: u64, max: u64, timeout: i64) -
         ready = ep.ready(max as usize);
         !ready.is_empty()
     });
-    let mut out = Vec::with_capacity(ready.len() * 12);
-    for (ev, data) in &ready {
-        out.extend_from_slice(&ev.to_le_bytes());
-        out.extend_from_slice(&data.to_le_bytes());
+    let mut out = Vec::with_capacity(ready.len() * size);
+    for &(ev, data) in &ready {
+        let (bytes, len) = layout::encode_epoll_event(layout::NATIVE, ev, data);
+        out.extend_from_slice(&bytes[..len]);
     }
     put(events, &out)?;
     Ok(ready.len() as u64)

@@ -428,7 +428,7 @@ fn initial_stack(
     // Strings and the 16 AT_RANDOM bytes, packed down from the top.
     let mut blob: Vec<u8> = Vec::new();
     let mut offsets = Vec::new();
-    for s in args.iter().chain(env.iter()).chain([&start.path.as_str(), &"x86_64"]) {
+    for s in args.iter().chain(env.iter()).chain([&start.path.as_str(), &hal::ARCH]) {
         offsets.push(blob.len());
         blob.extend_from_slice(s.as_bytes());
         blob.push(0);

@@ -325,16 +325,20 @@ fn close(p: &Process, fd: u64) -> SysResult {
     p.fds.lock().close(fd).map(|_| 0)
 }
 
-/// Linux's `struct stat` for x86-64 (144 bytes).
-fn stat_bytes(s: &crate::file::Stat) -> [u8; 144] {
-    let mut b = [0u8; 144];
-    b[8..16].copy_from_slice(&s.ino.to_le_bytes());
-    b[16..24].copy_from_slice(&1u64.to_le_bytes());
-    b[24..28].copy_from_slice(&s.mode.to_le_bytes());
-    b[48..56].copy_from_slice(&s.size.to_le_bytes());
-    b[56..64].copy_from_slice(&4096u64.to_le_bytes());
-    b[64..72].copy_from_slice(&s.size.div_ceil(512).to_le_bytes());
-    b
+/// Linux's `struct stat` for this architecture (x86-64: 144 bytes;
+/// arm64: 128).
+fn stat_bytes(s: &crate::file::Stat) -> alloc::vec::Vec<u8> {
+    use axiom_abi::uapi::layout::{NATIVE, StatFields, encode_stat};
+    let fields = StatFields {
+        ino: s.ino,
+        mode: s.mode,
+        nlink: 1,
+        size: s.size,
+        blksize: 4096,
+        blocks: s.size.div_ceil(512),
+    };
+    let (bytes, len) = encode_stat(NATIVE, &fields);
+    bytes[..len].to_vec()
 }
 
 fn fstat(p: &Process, fd: u64, out: u64) -> SysResult {
@@ -642,9 +646,15 @@ pub static HARDENED: core::sync::atomic::AtomicBool = core::sync::atomic::Atomic
 
 /// The JIT's settings for programs loaded through `bpf()`.
 pub fn jit_options() -> axiom_jit::program::JitOptions {
+    // A fresh blinding key stream for every program (as Linux draws a
+    // random key per constant): the cycle counter and a counter, mixed.
+    static COMPILED: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+    let n = COMPILED.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+    let seed = (hal::cycles() ^ n.rotate_left(32)).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
     axiom_jit::program::JitOptions {
         far_helper_calls: true,
         blinding: HARDENED.load(core::sync::atomic::Ordering::Relaxed),
+        blinding_seed: seed,
         ..axiom_jit::program::JitOptions::default()
     }
 }

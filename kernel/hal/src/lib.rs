@@ -12,13 +12,15 @@
 //! rest of the kernel is safe code on top of these.
 #![no_std]
 
-#[cfg(all(target_arch = "x86_64", target_os = "none"))]
+#[cfg(target_os = "none")]
 extern crate alloc;
 
-#[cfg(all(target_arch = "x86_64", target_os = "none"))]
+#[cfg(target_os = "none")]
 mod heap;
-#[cfg(all(target_arch = "x86_64", target_os = "none"))]
+#[cfg(target_os = "none")]
 pub use heap::{HEAP_SIZE, grow_heap, heap_size, heap_used, init_heap};
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
+mod aarch64;
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 mod x86_64;
 
@@ -37,21 +39,35 @@ macro_rules! entry {
         }
     };
 }
-#[cfg(all(target_arch = "x86_64", target_os = "none"))]
-pub use x86_64::{
-    ARCH, BOOT_PROTOCOL, CONSOLE_IRQ, CYCLE_COUNTER, Calibration, KERNEL_BASE, MAX_CPUS,
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
+pub use aarch64::{
+    ARCH, BOOT_PROTOCOL, CONSOLE_IRQ, CYCLE_COUNTER, Calibration, ELF_MACHINE, MAX_CPUS,
     PERIODIC_DEVICE, PERIODIC_IRQ, PHYS_OFFSET, Region, TICK_TIMER, TICK_VECTOR, UserFault,
     breakpoint, breakpoints, calibrate, cmdline, console, console_tx_interrupt, cpu_count,
     cpu_index, cycles, device_ranges, disable_interrupts, discover, enable_interrupts, exit, fault,
-    init, irq_vector, kernel_image, mask_irq, memory_map, module, module_range, periodic_ack,
-    periodic_irq, phys_to_virt, route_irq, set_handler, set_user_fault_handler, start_clock,
-    start_interrupts, start_tick, stop_tick, tick_due, unhandled_interrupts, wait_for_interrupt,
+    init, irq_line, irq_vector, kernel_base, kernel_image, mask_irq, memory_map, module,
+    module_range, periodic_ack, periodic_irq, phys_to_virt, route_irq, set_handler,
+    set_user_fault_handler, start_clock, start_interrupts, start_tick, stop_tick, tick_due,
+    unhandled_interrupts, wait_for_interrupt,
+};
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
+pub use aarch64::{context, exec, paging, smp, uart, user};
+#[cfg(all(target_arch = "x86_64", target_os = "none"))]
+pub use x86_64::{
+    ARCH, BOOT_PROTOCOL, CONSOLE_IRQ, CYCLE_COUNTER, Calibration, ELF_MACHINE, MAX_CPUS,
+    PERIODIC_DEVICE, PERIODIC_IRQ, PHYS_OFFSET, Region, TICK_TIMER, TICK_VECTOR, UserFault,
+    breakpoint, breakpoints, calibrate, cmdline, console, console_tx_interrupt, cpu_count,
+    cpu_index, cycles, device_ranges, disable_interrupts, discover, enable_interrupts, exit, fault,
+    init, irq_line, irq_vector, kernel_base, kernel_image, mask_irq, memory_map, module,
+    module_range, periodic_ack, periodic_irq, phys_to_virt, route_irq, set_handler,
+    set_user_fault_handler, start_clock, start_interrupts, start_tick, stop_tick, tick_due,
+    unhandled_interrupts, wait_for_interrupt,
 };
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 pub use x86_64::{context, exec, paging, smp, uart, user};
 
 /// Stand-ins on hosts (where the kernel is only type-checked).
-#[cfg(not(all(target_arch = "x86_64", target_os = "none")))]
+#[cfg(not(target_os = "none"))]
 mod host {
     /// Writes bytes to the console (nothing on a host build).
     pub fn console(_bytes: &[u8]) {}
@@ -160,7 +176,7 @@ mod host {
         0
     }
 }
-#[cfg(not(all(target_arch = "x86_64", target_os = "none")))]
+#[cfg(not(target_os = "none"))]
 pub use host::{
     Calibration, HEAP_SIZE, MAX_CPUS, Region, TICK_VECTOR, breakpoint, breakpoints, calibrate,
     cmdline, console, cpu_count, cpu_index, cycles, device_ranges, disable_interrupts, discover,

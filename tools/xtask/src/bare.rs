@@ -7,6 +7,26 @@
 use crate::steps::{repo_root, timed};
 use std::process::Command;
 
+/// An architecture the kernel runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Arch {
+    /// x86-64: an ELF with a PVH entry, QEMU `microvm` or `q35`.
+    #[value(name = "x86_64")]
+    X86_64,
+    /// arm64: a Linux arm64 Image, QEMU `virt` or a Raspberry Pi 5.
+    #[value(name = "aarch64")]
+    Aarch64,
+}
+
+impl std::fmt::Display for Arch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Aarch64 => "aarch64",
+        })
+    }
+}
+
 /// The bare-metal targets.
 pub const TARGETS: &[&str] = &["x86_64-unknown-none", "aarch64-unknown-none"];
 
@@ -55,7 +75,7 @@ fn clippy_kernel() -> Result<(), String> {
 /// Debian's cargo with the variables a rustup-started cargo leaves
 /// behind removed, `RUSTC` pointing at Debian's compiler and unstable
 /// options allowed.
-fn debian_cargo() -> Command {
+pub fn debian_cargo() -> Command {
     let mut cmd = Command::new("/usr/bin/cargo");
     cmd.current_dir(repo_root());
     // A cargo started by `cargo run` inherits the rustup toolchain's
@@ -96,19 +116,32 @@ pub fn test_arm64(long: bool) -> Result<(), String> {
     if status.success() { Ok(()) } else { Err("arm64 tests under qemu-aarch64 failed".into()) }
 }
 
-/// Builds the x86-64 kernel (static relocation model, linked by
-/// `ld.lld-22` with its linker script) into `target-kernel`, and its
-/// initramfs; returns the image's path.
+/// Builds the x86-64 kernel and its initramfs; returns the image's path.
 pub fn build_kernel() -> Result<std::path::PathBuf, String> {
+    build_kernel_for(Arch::X86_64)
+}
+
+/// Builds `arch`'s kernel (static relocation model, linked by `ld.lld-22`
+/// with its linker script) into `target-kernel`, and its initramfs;
+/// returns the image's path: x86-64's ELF, arm64's `Image` (the ELF's
+/// loadable bytes, `llvm-objcopy-22 -O binary`). arm64's kernel is built
+/// for `aarch64-unknown-none-softfloat`: kernel code never touches the
+/// FP and SIMD registers, which only user programs' contexts keep.
+pub fn build_kernel_for(arch: Arch) -> Result<std::path::PathBuf, String> {
+    let target = match arch {
+        Arch::X86_64 => "x86_64-unknown-none",
+        Arch::Aarch64 => "aarch64-unknown-none-softfloat",
+    };
+    let env = target.to_uppercase().replace('-', "_");
     let mut cmd = debian_cargo();
-    cmd.args(["build", "--release", "-p", "axiom-kernel", "--target", "x86_64-unknown-none"])
+    cmd.args(["build", "--release", "-p", "axiom-kernel", "--target", target])
         .args([
             "-Zbuild-std=core,alloc,compiler_builtins",
             "-Zbuild-std-features=compiler-builtins-mem",
         ])
         .args(["--target-dir", "target-kernel"])
-        .env("CARGO_TARGET_X86_64_UNKNOWN_NONE_LINKER", "ld.lld-22")
-        .env("CARGO_TARGET_X86_64_UNKNOWN_NONE_RUSTFLAGS", "-C relocation-model=static")
+        .env(format!("CARGO_TARGET_{env}_LINKER"), "ld.lld-22")
+        .env(format!("CARGO_TARGET_{env}_RUSTFLAGS"), "-C relocation-model=static")
         // Optimised for size: under TCG, boot time is mostly the
         // translation of code the first time it runs (measured: entry to
         // init about a fifth shorter than at opt-level 3).
@@ -116,10 +149,21 @@ pub fn build_kernel() -> Result<std::path::PathBuf, String> {
     let status =
         cmd.status().map_err(|e| format!("/usr/bin/cargo: {e} (run `cargo xtask setup`)"))?;
     if !status.success() {
-        return Err("kernel build failed".into());
+        return Err(format!("kernel build for {arch} failed"));
     }
-    crate::user::build_initramfs()?;
-    Ok(repo_root().join("target-kernel/x86_64-unknown-none/release/axiom-kernel"))
+    crate::user::build_initramfs_for(arch)?;
+    let elf = repo_root().join(format!("target-kernel/{target}/release/axiom-kernel"));
+    if arch == Arch::X86_64 {
+        return Ok(elf);
+    }
+    let image = repo_root().join("target-kernel/aarch64-Image");
+    let status = Command::new("llvm-objcopy-22")
+        .args(["-O", "binary"])
+        .arg(&elf)
+        .arg(&image)
+        .status()
+        .map_err(|e| format!("llvm-objcopy-22: {e} (run `cargo xtask setup`)"))?;
+    if status.success() { Ok(image) } else { Err("llvm-objcopy-22 failed".into()) }
 }
 
 fn build_target(target: &str) -> Result<(), String> {

@@ -95,7 +95,8 @@ enum Command {
     },
     /// Build the kernel and boot it once under QEMU, showing its console.
     Kernel {
-        /// QEMU machine: `microvm` or `q35`.
+        /// QEMU machine: `microvm` or `q35` (x86-64), `virt` or
+        /// `virt,gic-version=3` (arm64).
         #[arg(long, default_value = "microvm")]
         machine: String,
         /// vCPUs.

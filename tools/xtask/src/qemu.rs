@@ -57,7 +57,7 @@ pub struct Machine<'a> {
 /// Boots `kernel` on `machine` with `cpus` vCPUs and an optional command
 /// line.
 pub fn boot(kernel: &Path, machine: &str, cpus: u32, append: &str) -> Result<Boot, String> {
-    let initrd = crate::user::initramfs_path();
+    let initrd = crate::user::initramfs_path_for(arch_of(machine));
     boot_machine(&Machine {
         kernel,
         initrd: &initrd,
@@ -71,19 +71,29 @@ pub fn boot(kernel: &Path, machine: &str, cpus: u32, append: &str) -> Result<Boo
     })
 }
 
-/// Boots `m`, reading its console as it comes.
+/// Boots `m`, reading its console as it comes. A `virt` machine is
+/// arm64 (`qemu-system-aarch64`, TCG, a Cortex-A76 as in the Raspberry Pi 5, unless `cpu` says
+/// otherwise; the verdict through semihosting), any other x86-64 (the
+/// verdict through `isa-debug-exit`): either way QEMU exits with 1 for
+/// success and 3 for failure.
 pub fn boot_machine(m: &Machine) -> Result<Boot, String> {
+    let arm64 = m.machine.starts_with("virt");
+    let qemu = if arm64 { "qemu-system-aarch64" } else { "qemu-system-x86_64" };
     let mut cmd = Command::new("timeout");
-    cmd.args([&m.timeout_s.to_string(), "qemu-system-x86_64", "-M", m.machine, "-m", m.memory])
-        .args(["-smp", &m.cpus.to_string(), "-accel", accel()])
+    cmd.args([&m.timeout_s.to_string(), qemu, "-M", m.machine, "-m", m.memory])
+        .args(["-smp", &m.cpus.to_string(), "-accel", if arm64 { "tcg" } else { accel() }])
         .arg("-kernel")
         .arg(m.kernel)
         .arg("-initrd")
         .arg(m.initrd)
-        .args(["-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio", "-no-reboot"])
-        .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
-    if let Some(cpu) = m.cpu {
-        cmd.args(["-cpu", cpu]);
+        .args(["-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio", "-no-reboot"]);
+    if arm64 {
+        cmd.args(["-semihosting", "-cpu", m.cpu.unwrap_or("cortex-a76")]);
+    } else {
+        cmd.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
+        if let Some(cpu) = m.cpu {
+            cmd.args(["-cpu", cpu]);
+        }
     }
     cmd.args(m.extra);
     if !m.append.is_empty() {
@@ -94,7 +104,7 @@ pub fn boot_machine(m: &Machine) -> Result<Boot, String> {
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .map_err(|e| format!("qemu-system-x86_64: {e} (run `cargo xtask setup`)"))?;
+        .map_err(|e| format!("{qemu}: {e} (run `cargo xtask setup`)"))?;
     // Read the console as it comes, to time the init line and the first
     // benchmark line.
     let mut stdout = child.stdout.take().ok_or("no QEMU stdout")?;
@@ -257,9 +267,15 @@ pub fn host_tsc_khz() -> Option<u64> {
     Some((mhz * 1000.0) as u64)
 }
 
+/// The architecture a QEMU machine name runs: `virt` (with options) is
+/// arm64, anything else x86-64.
+pub fn arch_of(machine: &str) -> crate::bare::Arch {
+    if machine.starts_with("virt") { crate::bare::Arch::Aarch64 } else { crate::bare::Arch::X86_64 }
+}
+
 /// Builds the kernel and boots it once, printing its console and status.
 pub fn boot_once(machine: &str, cpus: u32, append: &str) -> Result<(), String> {
-    let kernel = crate::bare::build_kernel()?;
+    let kernel = crate::bare::build_kernel_for(arch_of(machine))?;
     let b = boot(&kernel, machine, cpus, append)?;
     print!("{}", b.console);
     println!(

@@ -1,16 +1,26 @@
 //! The kernel's initramfs: the user programs (C built with `gcc -static`,
-//! Rust built with the host toolchain for `x86_64-unknown-linux-gnu` with
-//! `crt-static`, `axbpf` among them), the example BPF objects in
-//! `/lib/bpf`, a few files, packed by `cpio -H newc` into
-//! `target-user/initramfs.cpio`, which QEMU passes with `-initrd`.
+//! Rust built static with `crt-static`, `axbpf` among them), the example
+//! BPF objects in `/lib/bpf`, a few files, packed by `cpio -H newc`,
+//! which QEMU passes with `-initrd`. For x86-64 (`target-user/`), the host
+//! toolchains; for arm64 (`target-user/aarch64/`), `aarch64-linux-gnu-gcc`
+//! and Debian's Rust building std for `aarch64-unknown-linux-gnu`.
 
+use crate::bare::Arch;
 use crate::steps::repo_root;
 use std::path::PathBuf;
 use std::process::Command;
 
-/// Where the archive is written.
+/// Where the x86-64 archive is written.
 pub fn initramfs_path() -> PathBuf {
-    repo_root().join("target-user/initramfs.cpio")
+    initramfs_path_for(Arch::X86_64)
+}
+
+/// Where an architecture's archive is written.
+pub fn initramfs_path_for(arch: Arch) -> PathBuf {
+    match arch {
+        Arch::X86_64 => repo_root().join("target-user/initramfs.cpio"),
+        Arch::Aarch64 => repo_root().join("target-user/aarch64/initramfs.cpio"),
+    }
 }
 
 fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
@@ -18,15 +28,58 @@ fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
     if status.success() { Ok(()) } else { Err(format!("{what} failed")) }
 }
 
-/// Builds the user programs and the archive; returns its path.
-pub fn build_initramfs() -> Result<PathBuf, String> {
+/// Builds a static Rust program of the workspace (`-p package`, or the
+/// crate at `manifest`) for `arch`; returns the binary's path.
+fn build_rust(arch: Arch, what: (&str, &str), name: &str) -> Result<PathBuf, String> {
     let root = repo_root();
-    let rootfs = root.join("target-user/rootfs");
+    let dir = format!("target-user/{name}");
+    let mut cmd = match arch {
+        Arch::X86_64 => {
+            let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+            c.current_dir(&root).args(["build", "--quiet", "--release"]);
+            c.args(["--target", "x86_64-unknown-linux-gnu", "--target-dir", &dir]);
+            c.env("RUSTFLAGS", "-C target-feature=+crt-static");
+            c
+        }
+        Arch::Aarch64 => {
+            let mut c = crate::bare::debian_cargo();
+            c.args(["build", "--quiet", "--release", "-Zbuild-std"]);
+            c.args(["--target", "aarch64-unknown-linux-gnu", "--target-dir", "target-arm64"]);
+            c.env("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER", "aarch64-linux-gnu-gcc");
+            c.env(
+                "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS",
+                "-C target-feature=+crt-static",
+            );
+            c
+        }
+    };
+    cmd.args([what.0, what.1]);
+    run(&mut cmd, &format!("cargo build ({name}, static, {arch})"))?;
+    let target_dir = match arch {
+        Arch::X86_64 => root.join(dir).join("x86_64-unknown-linux-gnu"),
+        Arch::Aarch64 => root.join("target-arm64/aarch64-unknown-linux-gnu"),
+    };
+    Ok(target_dir.join("release").join(name))
+}
+
+/// Builds `arch`'s user programs and archive; returns its path. The
+/// libbpf example is x86-64 only (Debian's arm64 libbpf is not
+/// installed).
+pub fn build_initramfs_for(arch: Arch) -> Result<PathBuf, String> {
+    let root = repo_root();
+    let (rootfs, gcc, strip) = match arch {
+        Arch::X86_64 => (root.join("target-user/rootfs"), "gcc", "strip"),
+        Arch::Aarch64 => (
+            root.join("target-user/aarch64/rootfs"),
+            "aarch64-linux-gnu-gcc",
+            "aarch64-linux-gnu-strip",
+        ),
+    };
     std::fs::create_dir_all(rootfs.join("bin")).map_err(|e| e.to_string())?;
     std::fs::create_dir_all(rootfs.join("etc")).map_err(|e| e.to_string())?;
     std::fs::write(rootfs.join("etc/motd"), "Welcome to Axiom.\n").map_err(|e| e.to_string())?;
     run(
-        Command::new("gcc")
+        Command::new(gcc)
             .args(["-static", "-O2", "-Wall", "-o"])
             .arg(rootfs.join("bin/hello-c"))
             .arg(root.join("user/hello-c/hello.c")),
@@ -43,8 +96,11 @@ pub fn build_initramfs() -> Result<PathBuf, String> {
         ("bpf-fuzz", "user/bpf-fuzz/bpf_fuzz.c", &[]),
         ("bench", "user/bench/bench.c", &[]),
     ] {
+        if arch == Arch::Aarch64 && !libs.is_empty() {
+            continue;
+        }
         run(
-            Command::new("gcc")
+            Command::new(gcc)
                 .args(["-static", "-O2", "-Wall", "-o"])
                 .arg(rootfs.join("bin").join(bin))
                 .arg(root.join(src))
@@ -52,42 +108,12 @@ pub fn build_initramfs() -> Result<PathBuf, String> {
             &format!("gcc -static ({src})"),
         )?;
     }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    run(
-        Command::new(cargo)
-            .current_dir(&root)
-            .args([
-                "build",
-                "--quiet",
-                "--release",
-                "--manifest-path",
-                "user/hello-rust/Cargo.toml",
-            ])
-            .args(["--target", "x86_64-unknown-linux-gnu", "--target-dir", "target-user/rust"])
-            .env("RUSTFLAGS", "-C target-feature=+crt-static"),
-        "cargo build (user/hello-rust)",
-    )?;
-    std::fs::copy(
-        root.join("target-user/rust/x86_64-unknown-linux-gnu/release/hello-rust"),
-        rootfs.join("bin/hello-rust"),
-    )
-    .map_err(|e| format!("copy hello-rust: {e}"))?;
+    let hello = build_rust(arch, ("--manifest-path", "user/hello-rust/Cargo.toml"), "hello-rust")?;
+    std::fs::copy(hello, rootfs.join("bin/hello-rust"))
+        .map_err(|e| format!("copy hello-rust: {e}"))?;
     // axbpf, the same CLI as on the host, static, and the example objects.
-    run(
-        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .current_dir(&root)
-            .args(["build", "--quiet", "--release", "-p", "axbpf"])
-            .args(["--target", "x86_64-unknown-linux-gnu", "--target-dir", "target-user/axbpf"])
-            .env("RUSTFLAGS", "-C target-feature=+crt-static"),
-        "cargo build (axbpf, static)",
-    )?;
-    run(
-        Command::new("strip")
-            .arg("-o")
-            .arg(rootfs.join("bin/axbpf"))
-            .arg(root.join("target-user/axbpf/x86_64-unknown-linux-gnu/release/axbpf")),
-        "strip (axbpf)",
-    )?;
+    let axbpf = build_rust(arch, ("-p", "axbpf"), "axbpf")?;
+    run(Command::new(strip).arg("-o").arg(rootfs.join("bin/axbpf")).arg(axbpf), "strip (axbpf)")?;
     let lib = rootfs.join("lib/bpf");
     std::fs::create_dir_all(&lib).map_err(|e| e.to_string())?;
     let prefix = format!("-ffile-prefix-map={}=.", root.display());
@@ -115,7 +141,7 @@ pub fn build_initramfs() -> Result<PathBuf, String> {
             &format!("clang-22 ({})", src.display()),
         )?;
     }
-    let out = initramfs_path();
+    let out = initramfs_path_for(arch);
     run(
         Command::new("sh").current_dir(&rootfs).arg("-c").arg(format!(
             "find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet > '{}'",

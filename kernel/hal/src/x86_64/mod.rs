@@ -39,6 +39,13 @@ pub const PHYS_OFFSET: u64 = 0xffff_8000_0000_0000;
 /// `KERNEL_BASE + p` (the top 2 GiB).
 pub const KERNEL_BASE: u64 = 0xffff_ffff_8000_0000;
 
+/// The offset from a physical address of the image to its virtual one
+/// ([`KERNEL_BASE`]; a function because arm64's depends on where the
+/// image was loaded).
+pub const fn kernel_base() -> u64 {
+    KERNEL_BASE
+}
+
 /// The kernel's virtual address of physical address `p`.
 pub const fn phys_to_virt(p: u64) -> u64 {
     PHYS_OFFSET + p
@@ -131,6 +138,15 @@ pub const CONSOLE_IRQ: u8 = 4;
 /// The interrupt vector of external line `irq`.
 pub const fn irq_vector(irq: u8) -> u8 {
     48 + irq
+}
+
+/// The external line whose vector is `vector` (the inverse of
+/// [`irq_vector`]).
+pub const fn irq_line(vector: u8) -> Option<u8> {
+    match vector.checked_sub(48) {
+        Some(line) if line < 24 => Some(line),
+        _ => None,
+    }
 }
 
 /// Routes external interrupt line `irq` (an ISA IRQ, remapped by the
@@ -246,6 +262,8 @@ pub const PERIODIC_DEVICE: &str = "RTC";
 pub const BOOT_PROTOCOL: &str = "PVH";
 /// The architecture's name, as `uname` gives it.
 pub const ARCH: &str = "x86_64";
+/// The ELF machine of this architecture's programs (EM_X86_64).
+pub const ELF_MACHINE: u16 = 62;
 /// The cycle counter's name, for messages.
 pub const CYCLE_COUNTER: &str = "TSC";
 /// The tick's timer, for messages.
