@@ -412,8 +412,10 @@ fn jit_blinding_test() -> bool {
     else {
         return false;
     };
-    let opts = crate::syscall::jit_options();
-    let compile = || axiom_jit::native::compile(&insns, &KernelHelpers, &opts).ok();
+    // Each compilation takes the settings afresh, as each `BPF_PROG_LOAD`
+    // does (a fresh blinding key stream).
+    let compile =
+        || axiom_jit::native::compile(&insns, &KernelHelpers, &crate::syscall::jit_options()).ok();
     let (Some(first), Some(second)) = (compile(), compile()) else { return false };
     let same = first.code == second.code;
     let hardened = crate::syscall::HARDENED.load(Ordering::Relaxed);

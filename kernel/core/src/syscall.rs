@@ -655,6 +655,9 @@ pub fn jit_options() -> axiom_jit::program::JitOptions {
         far_helper_calls: true,
         blinding: HARDENED.load(core::sync::atomic::Ordering::Relaxed),
         blinding_seed: seed,
+        // LSE atomics where the CPU has them (ARMv8.1), else exclusive
+        // load/store loops; x86-64 ignores it.
+        aarch64_lse: hal::atomics_lse(),
         ..axiom_jit::program::JitOptions::default()
     }
 }

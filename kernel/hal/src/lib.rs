@@ -43,10 +43,10 @@ macro_rules! entry {
 pub use aarch64::{
     ARCH, BOOT_PROTOCOL, CONSOLE_IRQ, CYCLE_COUNTER, Calibration, ELF_MACHINE, MAX_CPUS,
     PERIODIC_DEVICE, PERIODIC_IRQ, PHYS_OFFSET, Region, TICK_TIMER, TICK_VECTOR, UserFault,
-    breakpoint, breakpoints, calibrate, cmdline, console, console_tx_interrupt, cpu_count,
-    cpu_index, cycles, device_ranges, disable_interrupts, discover, enable_interrupts, exit, fault,
-    init, irq_line, irq_vector, kernel_base, kernel_image, mask_irq, memory_map, module,
-    module_range, periodic_ack, periodic_irq, phys_to_virt, route_irq, set_handler,
+    atomics_lse, breakpoint, breakpoints, calibrate, cmdline, console, console_tx_interrupt,
+    cpu_count, cpu_index, cycles, device_ranges, disable_interrupts, discover, enable_interrupts,
+    exit, fault, init, irq_line, irq_vector, kernel_base, kernel_image, mask_irq, memory_map,
+    module, module_range, periodic_ack, periodic_irq, phys_to_virt, route_irq, set_handler,
     set_user_fault_handler, start_clock, start_interrupts, start_tick, stop_tick, tick_due,
     unhandled_interrupts, wait_for_interrupt,
 };
@@ -56,10 +56,10 @@ pub use aarch64::{context, exec, paging, smp, uart, user};
 pub use x86_64::{
     ARCH, BOOT_PROTOCOL, CONSOLE_IRQ, CYCLE_COUNTER, Calibration, ELF_MACHINE, MAX_CPUS,
     PERIODIC_DEVICE, PERIODIC_IRQ, PHYS_OFFSET, Region, TICK_TIMER, TICK_VECTOR, UserFault,
-    breakpoint, breakpoints, calibrate, cmdline, console, console_tx_interrupt, cpu_count,
-    cpu_index, cycles, device_ranges, disable_interrupts, discover, enable_interrupts, exit, fault,
-    init, irq_line, irq_vector, kernel_base, kernel_image, mask_irq, memory_map, module,
-    module_range, periodic_ack, periodic_irq, phys_to_virt, route_irq, set_handler,
+    atomics_lse, breakpoint, breakpoints, calibrate, cmdline, console, console_tx_interrupt,
+    cpu_count, cpu_index, cycles, device_ranges, disable_interrupts, discover, enable_interrupts,
+    exit, fault, init, irq_line, irq_vector, kernel_base, kernel_image, mask_irq, memory_map,
+    module, module_range, periodic_ack, periodic_irq, phys_to_virt, route_irq, set_handler,
     set_user_fault_handler, start_clock, start_interrupts, start_tick, stop_tick, tick_due,
     unhandled_interrupts, wait_for_interrupt,
 };

@@ -40,12 +40,15 @@ pub fn build() -> Result<(), String> {
     for target in TARGETS {
         timed(&format!("build-bare {target}"), || build_target(target))?;
     }
-    timed("clippy, kernel for x86_64-unknown-none", clippy_kernel)
+    timed("clippy, kernel for x86_64-unknown-none", || clippy_kernel("x86_64-unknown-none"))?;
+    timed("clippy, kernel for aarch64-unknown-none-softfloat", || {
+        clippy_kernel("aarch64-unknown-none-softfloat")
+    })
 }
 
-/// Debian's clippy on the kernel for `x86_64-unknown-none`, warnings
-/// denied, in `target-clippy`.
-fn clippy_kernel() -> Result<(), String> {
+/// Debian's clippy on the kernel for `target`, warnings denied, in
+/// `target-clippy`.
+fn clippy_kernel(target: &str) -> Result<(), String> {
     let cmd = debian_cargo();
     // `cargo clippy` would find rustup's proxy in CARGO_HOME first: run
     // Debian's `cargo-clippy` itself, with Debian's tools first on PATH.
@@ -60,7 +63,7 @@ fn clippy_kernel() -> Result<(), String> {
     clippy
         .env("CARGO", "/usr/bin/cargo")
         .env("PATH", format!("/usr/bin:/bin:{}", std::env::var("PATH").unwrap_or_default()))
-        .args(["clippy", "--release", "-p", "axiom-kernel", "--target", "x86_64-unknown-none"])
+        .args(["clippy", "--release", "-p", "axiom-kernel", "--target", target])
         .args([
             "-Zbuild-std=core,alloc,compiler_builtins",
             "-Zbuild-std-features=compiler-builtins-mem",
@@ -95,8 +98,8 @@ pub fn debian_cargo() -> Command {
 
 /// The arm64 JIT's execution tests: `tests/tests/jit_aarch64.rs` built for
 /// `aarch64-unknown-linux-gnu` (std from `rust-web-src`, linked by
-/// `aarch64-linux-gnu-gcc`) and run under `qemu-aarch64`, in
-/// `target-arm64`.
+/// `aarch64-linux-gnu-gcc`) and run under `qemu-aarch64` with the cross
+/// libraries, in `target-arm64`.
 pub fn test_arm64(long: bool) -> Result<(), String> {
     let mut cmd = debian_cargo();
     cmd.args(["test", "-p", "axiom-tests", "--test", "jit_aarch64"])
@@ -105,7 +108,11 @@ pub fn test_arm64(long: bool) -> Result<(), String> {
         .env("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER", "aarch64-linux-gnu-gcc")
         .env(
             "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER",
-            "qemu-aarch64 -L /usr/aarch64-linux-gnu",
+            // The cross libraries only: with dpkg's arm64 architecture
+            // added (setup does, for the arm64 libbpf), the host's
+            // ld.so.cache also lists Debian's native arm64 glibc, and a mix
+            // of the two hangs the program.
+            "qemu-aarch64 -L /usr/aarch64-linux-gnu -E LD_LIBRARY_PATH=/usr/aarch64-linux-gnu/lib",
         )
         .args(["--", "--nocapture"]);
     if long {

@@ -6,12 +6,13 @@
 //! * `build-bare`: the no_std crates for `x86_64-unknown-none` and
 //!   `aarch64-unknown-none` with Debian's Rust and `-Zbuild-std`.
 //! * `test`: set-up, format and lint checks, every test, the bare build.
-//! * `run`: the main job (today the conformance and engine report; later
-//!   Axiom booted under QEMU with its default policies).
+//! * `run`: the main job (the conformance and engine report, Axiom under
+//!   QEMU running its tests, steered live from the host, and the benchmarks).
 //! * `parity [--record]`: the verifier parity report against the host kernel.
 //! * `bench`: the benchmarks, each against Linux in the same run.
 //! * `kernel [--machine M] [--cpus N] [--append ARGS]`: one boot of the
-//!   kernel under QEMU, its console shown.
+//!   kernel under QEMU, its console shown (`--machine virt`: arm64).
+//! * `rpi5`: the Raspberry Pi 5 boot files in `target/rpi5/boot`.
 #![forbid(unsafe_code)]
 
 mod bare;
@@ -23,6 +24,7 @@ mod qemu;
 mod regress;
 mod remote;
 mod report;
+mod rpi5;
 mod setup;
 mod stats;
 mod steps;
@@ -93,6 +95,9 @@ enum Command {
         #[arg(long)]
         test: bool,
     },
+    /// The Raspberry Pi 5 boot files (the arm64 kernel Image, its
+    /// initramfs, config.txt, cmdline.txt) in target/rpi5/boot.
+    Rpi5,
     /// Build the kernel and boot it once under QEMU, showing its console.
     Kernel {
         /// QEMU machine: `microvm` or `q35` (x86-64), `virt` or
@@ -122,6 +127,7 @@ fn main() -> ExitCode {
         Command::Bench { only, boots, .. } => steps::bench(only.as_deref(), boots),
         Command::Serve { test: true, .. } => remote::test(),
         Command::Serve { cpus, test: false } => remote::serve(cpus),
+        Command::Rpi5 => rpi5::run(),
         Command::Kernel { machine, cpus, append } => qemu::boot_once(&machine, cpus, &append),
     };
     match result {

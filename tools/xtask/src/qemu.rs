@@ -291,15 +291,52 @@ pub fn boot_once(machine: &str, cpus: u32, append: &str) -> Result<(), String> {
 
 /// The in-QEMU tests on every machine and vCPU count, and runs with a
 /// deliberately failing test and a deliberate page fault that the
-/// harness must report as failures.
+/// harness must report as failures: x86-64 (`microvm`, `q35`).
 pub fn test(long: bool) -> Result<(), String> {
+    test_arch(crate::bare::Arch::X86_64, long)
+}
+
+/// The same for arm64 (`virt` with GICv2 and with GICv3).
+pub fn test_arm64_kernel(long: bool) -> Result<(), String> {
+    test_arch(crate::bare::Arch::Aarch64, long)
+}
+
+/// What a deliberate fault must print: x86-64's page fault (`error 0x3`
+/// for a write to a present page), arm64's data abort (ESR: a write,
+/// DFSC a permission fault).
+fn fault_reported(arch: crate::bare::Arch, console: &str, write_to_present: bool) -> bool {
+    match arch {
+        crate::bare::Arch::X86_64 => {
+            console.contains("exception 14 (page fault)")
+                && (!write_to_present || console.contains("error 0x3"))
+        }
+        crate::bare::Arch::Aarch64 => console.lines().any(|l| {
+            let esr = l
+                .split("ESR 0x")
+                .nth(1)
+                .and_then(|r| r.split_whitespace().next())
+                .and_then(|h| u64::from_str_radix(h, 16).ok());
+            l.contains("(data abort)")
+                && esr.is_some_and(|e| !write_to_present || (e & (1 << 6) != 0 && e & 0x3c == 0x0c))
+        }),
+    }
+}
+
+fn test_arch(arch: crate::bare::Arch, long: bool) -> Result<(), String> {
+    use crate::bare::Arch;
     // The hostile-input test makes 5,000 bpf() calls, 200,000 with --long.
     let append = if long { "axiom.fuzz=200000" } else { "" };
-    let kernel = crate::bare::build_kernel()?;
+    let kernel = crate::bare::build_kernel_for(arch)?;
     let mut failures = Vec::new();
-    let host_khz = host_tsc_khz();
-    let mut bpf_compared = false;
-    for machine in ["microvm", "q35"] {
+    let host_khz = if arch == Arch::X86_64 { host_tsc_khz() } else { None };
+    // The guest programs' output is compared with the host's Linux once
+    // (x86-64's binaries run on the host).
+    let mut bpf_compared = arch != Arch::X86_64;
+    let (machines, default) = match arch {
+        Arch::X86_64 => (["microvm", "q35"], "microvm"),
+        Arch::Aarch64 => (["virt", "virt,gic-version=3"], "virt"),
+    };
+    for machine in machines {
         for cpus in [1, 2] {
             let b = boot(&kernel, machine, cpus, append)?;
             let passed = b
@@ -308,12 +345,12 @@ pub fn test(long: bool) -> Result<(), String> {
                 .any(|l| l.starts_with("axiom: all ") && l.ends_with(" tests passed"));
             let tests = b.console.lines().filter(|l| l.starts_with("test ")).count();
             let found = b.console.lines().find_map(|l| {
-                let key = "axiom: booted (PVH), ";
-                l.find(key).map(|i| &l[i + key.len()..])
+                let rest = &l[l.find("axiom: booted (")?..];
+                rest.find("), ").map(|i| &rest[i + 3..])
             });
             println!(
                 "kernel on {machine}, {cpus} vCPU(s), {}: {tests} tests, {}, exit {:?}, {:.0} ms",
-                accel(),
+                if arch == Arch::X86_64 { accel() } else { "tcg" },
                 found.and_then(|f| f.split(',').next()).unwrap_or("? CPU(s)"),
                 b.status,
                 b.elapsed.as_secs_f64() * 1000.0
@@ -348,6 +385,7 @@ pub fn test(long: bool) -> Result<(), String> {
         }
     }
     match host_khz {
+        _ if arch != Arch::X86_64 => {}
         Some(khz) => println!("TSC calibration checked against the host's {khz} kHz (within 1%)"),
         None => println!(
             "TSC calibration not checked against the host: /proc/cpuinfo does not give the TSC \
@@ -356,7 +394,7 @@ pub fn test(long: bool) -> Result<(), String> {
     }
     // The hardened configuration passes every test too (each BPF program
     // the tests load is JIT-compiled with constant blinding).
-    let b = boot(&kernel, "microvm", 1, "axiom.harden")?;
+    let b = boot(&kernel, default, 1, "axiom.harden")?;
     let tests = b.console.lines().filter(|l| l.starts_with("test ")).count();
     if b.status != Some(1) || !b.console.contains("axiom: hardened") {
         failures.push(format!("the hardened kernel failed: exit {:?}\n{}", b.status, b.console));
@@ -364,7 +402,7 @@ pub fn test(long: bool) -> Result<(), String> {
         println!("kernel hardened (axiom.harden): {tests} tests, exit 1");
     }
     // The harness must see a failure as a failure.
-    let b = boot(&kernel, "microvm", 1, "axiom.test=fail")?;
+    let b = boot(&kernel, default, 1, "axiom.test=fail")?;
     if b.status != Some(3) || !b.console.contains("... FAILED") {
         failures.push(format!(
             "a failing kernel test was not reported: exit {:?}\n{}",
@@ -374,7 +412,7 @@ pub fn test(long: bool) -> Result<(), String> {
         println!("kernel with a deliberately failing test: exit 3, reported");
     }
     // A panic must print its message and location and fail.
-    let b = boot(&kernel, "microvm", 1, "axiom.test=panic")?;
+    let b = boot(&kernel, default, 1, "axiom.test=panic")?;
     if b.status != Some(3)
         || !b.console.contains("PANIC")
         || !b.console.contains("deliberate panic")
@@ -385,18 +423,15 @@ pub fn test(long: bool) -> Result<(), String> {
         println!("kernel with a deliberate panic: message and location printed, exit 3");
     }
     // An exception must be reported with its vector and address.
-    let b = boot(&kernel, "microvm", 1, "axiom.test=fault")?;
-    if b.status != Some(3) || !b.console.contains("exception 14 (page fault)") {
+    let b = boot(&kernel, default, 1, "axiom.test=fault")?;
+    if b.status != Some(3) || !fault_reported(arch, &b.console, false) {
         failures.push(format!("a page fault was not reported: exit {:?}\n{}", b.status, b.console));
     } else {
         println!("kernel with a deliberate page fault: exit 3, reported");
     }
     // W^X: a write to kernel text must fault (present page, write: error 3).
-    let b = boot(&kernel, "microvm", 1, "axiom.test=wx")?;
-    if b.status != Some(3)
-        || !b.console.contains("exception 14 (page fault)")
-        || !b.console.contains("error 0x3")
-    {
+    let b = boot(&kernel, default, 1, "axiom.test=wx")?;
+    if b.status != Some(3) || !fault_reported(arch, &b.console, true) {
         failures.push(format!(
             "a write to kernel text did not fault: exit {:?}\n{}",
             b.status, b.console
@@ -405,11 +440,8 @@ pub fn test(long: bool) -> Result<(), String> {
         println!("kernel writing to its own text: page fault, exit 3 (W^X holds)");
     }
     // W^X for JIT code: its frame's alias in the physical map must be read-only.
-    let b = boot(&kernel, "microvm", 1, "axiom.test=jitalias")?;
-    if b.status != Some(3)
-        || !b.console.contains("exception 14 (page fault)")
-        || !b.console.contains("error 0x3")
-    {
+    let b = boot(&kernel, default, 1, "axiom.test=jitalias")?;
+    if b.status != Some(3) || !fault_reported(arch, &b.console, true) {
         failures.push(format!(
             "a write to JIT code through the physical map did not fault: exit {:?}\n{}",
             b.status, b.console

@@ -6,7 +6,9 @@ use std::process::Command;
 /// rust-web-src, and rust-web-clippy to lint the kernel), LLVM 22 for BPF objects, QEMU, libbpf headers and
 /// bpftool, the arm64 cross toolchain for running arm64 code in tests,
 /// cpio for the kernel's initramfs, xz for unpacking Linux's `vmlinuz`
-/// (the benchmarks' baseline guest), and a font for the plots' labels.
+/// (the benchmarks' baseline guest), and a font for the plots' labels;
+/// arm64 builds of libbpf and the libraries it links (multiarch: the
+/// `arm64` architecture is added to dpkg first) for the arm64 initramfs.
 pub const PACKAGES: &[&str] = &[
     "rustc-web",
     "cargo-web",
@@ -27,6 +29,9 @@ pub const PACKAGES: &[&str] = &[
     "libc6-dev",
     "xz-utils",
     "fonts-dejavu-core",
+    "libbpf-dev:arm64",
+    "libelf-dev:arm64",
+    "zlib1g-dev:arm64",
 ];
 
 /// Whether `dpkg-query` output says the package is installed.
@@ -34,12 +39,25 @@ pub fn is_installed_status(status: &str) -> bool {
     status.trim() == "install ok installed"
 }
 
+fn query_status(pkg: &str) -> Option<bool> {
+    let o = Command::new("dpkg-query").args(["-W", "-f=${Status}", pkg]).output().ok()?;
+    o.status.success().then(|| is_installed_status(&String::from_utf8_lossy(&o.stdout)))
+}
+
+/// Whether `pkg` is installed: a name with an architecture as it is; a
+/// plain name for the host's architecture first (with a foreign
+/// architecture added, a plain name can match two instances), then as an
+/// architecture-independent package.
 fn installed(pkg: &str) -> bool {
-    Command::new("dpkg-query")
-        .args(["-W", "-f=${Status}", pkg])
+    if pkg.contains(':') {
+        return query_status(pkg).unwrap_or(false);
+    }
+    let native = Command::new("dpkg")
+        .arg("--print-architecture")
         .output()
-        .map(|o| o.status.success() && is_installed_status(&String::from_utf8_lossy(&o.stdout)))
-        .unwrap_or(false)
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    query_status(&format!("{pkg}:{native}")).or_else(|| query_status(pkg)).unwrap_or(false)
 }
 
 fn is_root() -> bool {
@@ -59,6 +77,23 @@ fn apt(args: &[&str]) -> Result<(), String> {
     if status.success() { Ok(()) } else { Err(format!("apt-get {} failed", args.join(" "))) }
 }
 
+/// Lets dpkg install arm64 packages beside the host's (idempotent).
+fn add_arm64_architecture() -> Result<(), String> {
+    let out = Command::new("dpkg")
+        .arg("--print-foreign-architectures")
+        .output()
+        .map_err(|e| format!("dpkg: {e}"))?;
+    if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == "arm64") {
+        return Ok(());
+    }
+    let ok = Command::new("dpkg").args(["--add-architecture", "arm64"]).status();
+    if ok.map(|s| s.success()).unwrap_or(false) {
+        Ok(())
+    } else {
+        Err("dpkg --add-architecture arm64 failed".into())
+    }
+}
+
 /// Installs the missing packages and rustup components.
 pub fn run() -> Result<(), String> {
     let missing: Vec<&str> = PACKAGES.iter().copied().filter(|p| !installed(p)).collect();
@@ -71,6 +106,9 @@ pub fn run() -> Result<(), String> {
                 "not root: run `apt-get install -y --no-install-recommends {}` as root",
                 missing.join(" ")
             ));
+        }
+        if missing.iter().any(|p| p.ends_with(":arm64")) {
+            add_arm64_architecture()?;
         }
         apt(&["update", "-q"])?;
         let mut args = vec!["install", "-y", "-q", "--no-install-recommends"];

@@ -57,6 +57,14 @@ pub fn test(long: bool) -> Result<(), String> {
         ("build-bare", Box::new(crate::bare::build)),
         ("arm64 JIT under qemu-aarch64", Box::new(move || crate::bare::test_arm64(long))),
         ("kernel under QEMU (x86_64)", Box::new(move || crate::qemu::test(long))),
+        (
+            "kernel under QEMU (aarch64: virt, GICv2 and GICv3)",
+            Box::new(move || crate::qemu::test_arm64_kernel(long)),
+        ),
+        (
+            "Raspberry Pi 5 boot files (the same Image, its header checked)",
+            Box::new(crate::rpi5::run),
+        ),
         ("bpf() from the host into a running guest", Box::new(crate::remote::test)),
         (
             "soak: policies, filters, storm, IIO feed, tracing (10 s; --long 120 s)",

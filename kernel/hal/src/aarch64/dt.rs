@@ -145,9 +145,12 @@ fn regs(node: FdtNode, ancestors: &[Option<FdtNode>], out: &mut [(u64, u64)]) ->
     n
 }
 
-/// The first node compatible with one of `with`, its translated `reg`
-/// entries (up to 2) and the node itself.
-fn find<'a>(fdt: &Fdt<'a>, with: &[&str]) -> Option<([(u64, u64); 2], usize, Option<&'a [u8]>)> {
+/// A node found by [`find`]: its translated `reg` entries (up to 2), how
+/// many there are, and its `interrupts` property.
+type Found<'a> = ([(u64, u64); 2], usize, Option<&'a [u8]>);
+
+/// The first node compatible with one of `with`.
+fn find<'a>(fdt: &Fdt<'a>, with: &[&str]) -> Option<Found<'a>> {
     let root = fdt.find_node("/")?;
     let mut ancestors = [None; 8];
     let mut found = None;

@@ -105,6 +105,13 @@ pub fn exit(success: bool) -> ! {
     }
 }
 
+/// Whether the CPU has the LSE atomics (ARMv8.1; `ID_AA64ISAR0_EL1`'s
+/// Atomic field): the JIT uses them for BPF's atomic instructions, else
+/// exclusive load/store loops.
+pub fn atomics_lse() -> bool {
+    (cpu::sysreg_read!("id_aa64isar0_el1") >> 20) & 0xf >= 2
+}
+
 /// The kernel command line (`/chosen`'s `bootargs`).
 pub fn cmdline(boot_info: u64) -> &'static str {
     tree(boot_info).map_or("", |t| dt::bootargs(&t))

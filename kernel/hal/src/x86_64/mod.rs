@@ -71,6 +71,12 @@ pub fn exit(success: bool) -> ! {
     }
 }
 
+/// Whether the CPU has arm64's LSE atomics: never, on x86-64 (the
+/// arm64 JIT's option, which the x86-64 JIT ignores).
+pub const fn atomics_lse() -> bool {
+    false
+}
+
 /// The time-stamp counter.
 pub fn cycles() -> u64 {
     port::rdtsc()
