@@ -30,6 +30,20 @@ pub fn print_line(args: core::fmt::Arguments) {
     }
 }
 
+/// Runs `f` with the console held and interrupts off: what it writes to
+/// the console's UART stays whole between console lines.
+pub fn held<R>(f: impl FnOnce() -> R) -> R {
+    let on = hal::disable_interrupts();
+    let r = {
+        let _held = LOCK.lock();
+        f()
+    };
+    if on {
+        hal::enable_interrupts();
+    }
+    r
+}
+
 /// Prints a line on the console.
 macro_rules! println {
     ($($t:tt)*) => {

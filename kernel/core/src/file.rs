@@ -173,7 +173,9 @@ impl File for Console {
         Ok(0)
     }
     fn write(&self, data: &[u8]) -> Result<usize, Errno> {
-        hal::console(data);
+        // Whole, between the kernel's lines (and, where the remote line
+        // shares the console, between the agent's frames).
+        crate::console::held(|| hal::console(data));
         Ok(data.len())
     }
     fn stat(&self) -> Stat {

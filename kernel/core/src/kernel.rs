@@ -283,14 +283,22 @@ fn load_default_policy(cmdline: &str) {
 }
 
 /// Starts the remote `bpf()` agent (the guest's `axbpf agent`) when the
-/// machine has a second serial line for it.
-fn start_agent() {
+/// machine has a line for it: a second serial line, or the console's
+/// when nothing else uses it (`serving`: no tests on the console).
+fn start_agent(serving: bool) {
+    if hal::uart::SHARES_CONSOLE && !serving {
+        return;
+    }
     if !crate::serial::init() {
         return;
     }
     let args = ["axbpf", "agent", crate::serial::PATH];
     match crate::process::spawn_path("/bin/axbpf", &args, &["AXIOM=1"]) {
-        Ok(pid) => println!("axiom: remote bpf() agent on {} (pid {pid})", crate::serial::PATH),
+        Ok(pid) => println!(
+            "axiom: remote bpf() agent on {} ({}, pid {pid})",
+            crate::serial::PATH,
+            hal::uart::REMOTE_NAME
+        ),
         Err(e) => println!("axiom: remote bpf() agent not started: {e:?}"),
     }
 }
@@ -392,10 +400,11 @@ fn run_tests(cmdline: &str) -> ! {
     }
     crate::sched::spawn("reaper", crate::sched::reaper);
     load_default_policy(cmdline);
-    start_agent();
+    let serving = cmdline.split(' ').any(|w| w == "axiom.serve");
+    start_agent(serving);
     // `axiom.serve`: no tests; a workload every second, for a host's
     // `axbpf --remote` to steer (QEMU is stopped from outside).
-    if cmdline.split(' ').any(|w| w == "axiom.serve") {
+    if serving {
         serve()
     }
     // `axiom.bench=user`: the system-call benchmark (user/bench) as the

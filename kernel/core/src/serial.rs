@@ -1,4 +1,5 @@
-//! The second serial line, `/dev/ttyS1`: raw bytes to and from the host.
+//! The remote line, `/dev/ttyS1`: raw bytes to and from the host (x86-64:
+//! the second UART; arm64: the console's, shared: see `hal::uart`).
 //! The remote `bpf()` agent (`axbpf agent /dev/ttyS1`) reads its requests
 //! here; QEMU connects the line to a Unix socket on the host (`cargo
 //! xtask run`), a board to its UART.
@@ -105,8 +106,17 @@ impl File for SerialLine {
         }))
     }
     fn write(&self, data: &[u8]) -> Result<usize, Errno> {
-        for &b in data {
-            LINE.write(b);
+        let send = || {
+            for &b in data {
+                LINE.write(b);
+            }
+        };
+        // On a line shared with the console, a write (the agent writes a
+        // frame at a time) goes out whole, between console lines.
+        if hal::uart::SHARES_CONSOLE {
+            crate::console::held(send)
+        } else {
+            send()
         }
         Ok(data.len())
     }

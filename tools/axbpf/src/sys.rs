@@ -18,9 +18,9 @@ pub fn close(fd: i32) {
     unsafe { libc::close(fd) };
 }
 
-/// Puts a terminal into raw mode (no echo, no line editing, 8-bit
-/// bytes), so a serial line carries frames untouched; anything that is
-/// not a terminal is left alone.
+/// Puts a terminal into raw mode at 115200 baud (no echo, no line
+/// editing, 8-bit bytes), so a serial line carries frames untouched;
+/// anything that is not a terminal is left alone.
 pub fn raw_tty(file: &std::fs::File) {
     use std::os::fd::AsRawFd;
     let fd = file.as_raw_fd();
@@ -30,6 +30,10 @@ pub fn raw_tty(file: &std::fs::File) {
         let mut t: libc::termios = std::mem::zeroed();
         if libc::tcgetattr(fd, &mut t) == 0 {
             libc::cfmakeraw(&mut t);
+            // The kernels' UARTs run at 115200 8N1 (the speed set in the
+            // flags directly: libc's arm64 speed setters are versioned
+            // symbols a static build cannot link).
+            t.c_cflag = (t.c_cflag & !libc::CBAUD) | libc::B115200;
             libc::tcsetattr(fd, libc::TCSANOW, &t);
         }
     }

@@ -56,7 +56,12 @@ enum Command {
         long: bool,
     },
     /// The main job: set up, build and run the report.
-    Run,
+    Run {
+        /// The guest's architecture (`aarch64`: Axiom on QEMU `virt`,
+        /// steered over its console's UART).
+        #[arg(long, value_enum, default_value_t = bare::Arch::X86_64)]
+        arch: bare::Arch,
+    },
     /// The verifier parity report: the corpus and the conformance suite
     /// through Axiom's verifier and the host kernel's.
     Parity {
@@ -88,6 +93,9 @@ enum Command {
     /// target/axiom-agent.sock ...` from another terminal (Ctrl-C ends
     /// it); with `--test`, run the host-to-guest test instead.
     Serve {
+        /// The guest's architecture.
+        #[arg(long, value_enum, default_value_t = bare::Arch::X86_64)]
+        arch: bare::Arch,
         /// vCPUs.
         #[arg(long, default_value_t = 1)]
         cpus: u32,
@@ -120,13 +128,13 @@ fn main() -> ExitCode {
         Command::Build => steps::cargo_host(&["build", "--workspace"], &[]),
         Command::BuildBare => bare::build(),
         Command::Test { long } => steps::test(long),
-        Command::Run => steps::run(),
+        Command::Run { arch } => steps::run(arch),
         Command::Parity { record } => steps::parity(record),
         Command::Bench { update_baseline: true, .. } => regress::run(true),
         Command::Bench { quick: true, .. } => regress::run(false),
         Command::Bench { only, boots, .. } => steps::bench(only.as_deref(), boots),
-        Command::Serve { test: true, .. } => remote::test(),
-        Command::Serve { cpus, test: false } => remote::serve(cpus),
+        Command::Serve { arch, test: true, .. } => remote::test_on(arch),
+        Command::Serve { arch, cpus, test: false } => remote::serve(arch, cpus),
         Command::Rpi5 => rpi5::run(),
         Command::Kernel { machine, cpus, append } => qemu::boot_once(&machine, cpus, &append),
     };

@@ -1,11 +1,17 @@
-//! Axiom running under QEMU with its remote `bpf()` line: a second serial
-//! port (COM2) connected to a Unix socket on the host, where the guest's
-//! agent answers `axbpf --remote SOCKET`; and a third (COM3), the IIO
-//! host feed, into which the host streams a real accelerometer
-//! recording. [`Guest`] is such a running system; [`test`] steers it from
-//! the host as a user would.
+//! Axiom running under QEMU with its remote `bpf()` line: on x86-64, a
+//! second serial port (COM2) connected to a Unix socket on the host,
+//! where the guest's agent answers `axbpf --remote SOCKET`, and a third
+//! (COM3), the IIO host feed, into which the host streams a real
+//! accelerometer recording; on arm64, the one PL011, shared by the
+//! console and the agent: xtask reads it, keeps the console text, and
+//! relays the bytes between it and an `axbpf` connected to the same
+//! socket path (frames are found by their magic; the rest is skipped).
+//! [`Guest`] is such a running system; [`test`] steers it from the host
+//! as a user would.
 
-use std::io::Read;
+use crate::bare::Arch;
+use std::io::{Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
@@ -17,14 +23,71 @@ pub struct Guest {
     console: Arc<Mutex<String>>,
     /// The Unix socket of the guest's agent.
     pub socket: PathBuf,
-    /// The Unix socket of the IIO feed.
-    feed: PathBuf,
+    /// The Unix socket of the IIO feed (none on arm64).
+    feed: Option<PathBuf>,
+}
+
+/// Appends what the console sent to `sink`, as text.
+fn append_console(sink: &Mutex<String>, bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes).replace('\r', "");
+    if let Ok(mut c) = sink.lock() {
+        c.push_str(&text);
+    }
+}
+
+/// Splits what a shared console line carries into console text and the
+/// agent's response frames (`axiom_abi::remote`: magic, body length,
+/// body, CRC), keeping a frame's start until it is whole.
+#[derive(Default)]
+struct SharedLine {
+    pending: Vec<u8>,
+}
+
+impl SharedLine {
+    /// Takes `bytes`; returns the console text among what is whole so far.
+    fn text(&mut self, bytes: &[u8]) -> Vec<u8> {
+        use axiom_abi::remote::RESPONSE_MAGIC;
+        self.pending.extend_from_slice(bytes);
+        let mut text = Vec::new();
+        loop {
+            let at = self.pending.windows(4).position(|w| w == RESPONSE_MAGIC);
+            let Some(at) = at else {
+                // Keep a tail that may be the magic's first bytes.
+                let keep = (1..4)
+                    .rev()
+                    .find(|&k| self.pending.ends_with(&RESPONSE_MAGIC[..k]))
+                    .unwrap_or(0);
+                let cut = self.pending.len() - keep;
+                text.extend(self.pending.drain(..cut));
+                return text;
+            };
+            text.extend(self.pending.drain(..at));
+            if self.pending.len() < 8 {
+                return text;
+            }
+            let len = u32::from_le_bytes(self.pending[4..8].try_into().unwrap_or_default());
+            let whole = 12 + len as usize;
+            if len as usize > axiom_abi::remote::MAX_BODY {
+                // Not a frame after all: the magic is text.
+                text.extend(self.pending.drain(..4));
+                continue;
+            }
+            if self.pending.len() < whole {
+                return text;
+            }
+            self.pending.drain(..whole);
+        }
+    }
 }
 
 impl Guest {
-    /// Boots `kernel` on `microvm` with `cpus` vCPUs, the agent's line and
-    /// `append`; returns once the agent and the serving loop are up.
-    pub fn start(kernel: &Path, cpus: u32, append: &str) -> Result<Guest, String> {
+    /// Boots `kernel` with `cpus` vCPUs, the agent's line and `append`:
+    /// x86-64 on `microvm`, arm64 on `virt` (the agent on the console's
+    /// line); returns once the agent and the serving loop are up.
+    pub fn start_on(arch: Arch, kernel: &Path, cpus: u32, append: &str) -> Result<Guest, String> {
+        if arch == Arch::Aarch64 {
+            return Guest::start_arm64(kernel, cpus, append);
+        }
         let socket = crate::steps::repo_root().join("target/axiom-agent.sock");
         let feed = crate::steps::repo_root().join("target/axiom-iio.sock");
         let samples = crate::feed::recording()?;
@@ -60,14 +123,104 @@ impl Guest {
                 if n == 0 {
                     break;
                 }
-                let text = String::from_utf8_lossy(&buf[..n]).replace('\r', "");
-                if let Ok(mut c) = sink.lock() {
-                    c.push_str(&text);
+                append_console(&sink, &buf[..n]);
+            }
+        });
+        let mut guest = Guest { child, console, socket, feed: Some(feed) };
+        if let Some(feed) = &guest.feed {
+            crate::feed::stream(feed, samples)?;
+        }
+        guest.wait_for("axiom: serving", 0, Duration::from_secs(60))?;
+        if !guest.console().contains("remote bpf() agent on") {
+            return Err(format!("the guest started no agent:\n{}", guest.console()));
+        }
+        Ok(guest)
+    }
+
+    /// arm64: QEMU's one PL011 on a socket xtask reads; the agent's
+    /// socket a listener whose client's bytes go to the guest, and which
+    /// gets everything the guest sends (its reader skips the console text
+    /// between frames).
+    fn start_arm64(kernel: &Path, cpus: u32, append: &str) -> Result<Guest, String> {
+        let root = crate::steps::repo_root();
+        let socket = root.join("target/axiom-agent.sock");
+        let line = root.join("target/axiom-console.sock");
+        let _ = std::fs::remove_file(&socket);
+        let _ = std::fs::remove_file(&line);
+        let chardev = format!("socket,id=con,path={},server=on,wait=on", line.display());
+        let child = Command::new("qemu-system-aarch64")
+            .args(["-M", "virt", "-cpu", "cortex-a76", "-m", "64M", "-smp", &cpus.to_string()])
+            .args(["-accel", "tcg", "-semihosting"])
+            .arg("-kernel")
+            .arg(kernel)
+            .arg("-initrd")
+            .arg(crate::user::initramfs_path_for(Arch::Aarch64))
+            .args(["-nodefaults", "-no-user-config", "-nographic"])
+            .args(["-chardev", &chardev, "-serial", "chardev:con"])
+            .args(["-append", &format!("axiom.serve {append}")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("qemu-system-aarch64: {e} (run `cargo xtask setup`)"))?;
+        let console = Arc::new(Mutex::new(String::new()));
+        let mut guest =
+            Guest { child, console: console.clone(), socket: socket.clone(), feed: None };
+        // QEMU waits for this connection before it starts the guest.
+        let until = Instant::now() + Duration::from_secs(10);
+        let uart = loop {
+            match UnixStream::connect(&line) {
+                Ok(s) => break s,
+                Err(e) if Instant::now() > until => {
+                    return Err(format!("QEMU's console socket {}: {e}", line.display()));
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        };
+        let client: Arc<Mutex<Option<UnixStream>>> = Arc::new(Mutex::new(None));
+        let (mut from_guest, to_guest) =
+            (uart.try_clone().map_err(|e| e.to_string())?, Arc::new(Mutex::new(uart)));
+        let relay = client.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            let mut shared = SharedLine::default();
+            while let Ok(n) = from_guest.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                append_console(&console, &shared.text(&buf[..n]));
+                if let Ok(mut c) = relay.lock()
+                    && let Some(s) = c.as_mut()
+                    && s.write_all(&buf[..n]).is_err()
+                {
+                    *c = None;
                 }
             }
         });
-        let mut guest = Guest { child, console, socket, feed };
-        crate::feed::stream(&guest.feed, samples)?;
+        let listener =
+            UnixListener::bind(&socket).map_err(|e| format!("{}: {e}", socket.display()))?;
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let Ok(reader) = stream.try_clone() else { continue };
+                if let Ok(mut c) = client.lock() {
+                    *c = Some(stream);
+                }
+                let to_guest = to_guest.clone();
+                std::thread::spawn(move || {
+                    let mut reader = reader;
+                    let mut buf = [0u8; 4096];
+                    while let Ok(n) = reader.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        let Ok(mut g) = to_guest.lock() else { break };
+                        if g.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
         guest.wait_for("axiom: serving", 0, Duration::from_secs(60))?;
         if !guest.console().contains("remote bpf() agent on") {
             return Err(format!("the guest started no agent:\n{}", guest.console()));
@@ -116,7 +269,9 @@ impl Drop for Guest {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.socket);
-        let _ = std::fs::remove_file(&self.feed);
+        if let Some(feed) = &self.feed {
+            let _ = std::fs::remove_file(feed);
+        }
     }
 }
 
@@ -205,6 +360,46 @@ fn swap_iio_filter(
     Ok(line)
 }
 
+/// x86-64's IIO steps: the scans are the host's recording, and the
+/// threshold filter keeps only movement.
+fn iio_threshold(
+    axbpf: &Path,
+    guest: &mut Guest,
+    threshold: &str,
+    first: &str,
+    recording: &[[i32; 4]],
+) -> Result<(), String> {
+    let line = first.to_string();
+    let from_recording = last_kept(&line).is_some_and(|v| recording.contains(&v));
+    if !line.contains("host feed") || !from_recording {
+        return Err(format!("the IIO scans are not the host's recording: {line}"));
+    }
+    let mut line = swap_iio_filter(axbpf, guest, threshold, "threshold")?;
+    let beyond = |v: [i32; 4]| {
+        let m: i64 = v[..3].iter().map(|&a| (a as i64).pow(2)).sum();
+        !(600 * 600..=1400 * 1400).contains(&m)
+    };
+    // The recording is calm, then vigorous: wait (one loop of it at
+    // most) for a second where the filter keeps something.
+    for _ in 0..25 {
+        let kept = count_before(&line, " kept").unwrap_or(u64::MAX);
+        let scans = count_before(&line, " scans").unwrap_or(0);
+        if kept >= scans || last_kept(&line).is_some_and(|v| !beyond(v)) {
+            return Err(format!("the threshold filter kept a scan within 1 g ± 0.4: {line}"));
+        }
+        if kept > 0 {
+            break;
+        }
+        let mark = guest.console().len();
+        (line, _) = guest.wait_for("iio:device0, last second", mark, Duration::from_secs(30))?;
+    }
+    println!("guest: {line}");
+    if last_kept(&line).is_none() {
+        return Err(format!("the threshold filter kept nothing in 25 s of the recording: {line}"));
+    }
+    Ok(())
+}
+
 /// From the host, into a running guest, as a user would: the default
 /// policy seen at work; a tick program loaded and seen counting; the
 /// scheduler policy swapped and the workload's order seen to change; an
@@ -213,16 +408,27 @@ fn swap_iio_filter(
 /// with its log and errno while the running one stays; the latency table
 /// of the hooks at work. Every step checked; the console lines shown.
 pub fn test() -> Result<(), String> {
+    test_on(Arch::X86_64)
+}
+
+/// The same tour on `arch`. On arm64 the agent shares the console's
+/// line and there is no IIO feed yet: the IIO device's scans are
+/// synthesised, and the decimator is swapped in on them.
+pub fn test_on(arch: Arch) -> Result<(), String> {
     let axbpf = host_axbpf()?;
-    let kernel = crate::bare::build_kernel()?;
-    let lib = crate::steps::repo_root().join("target-user/rootfs/lib/bpf");
+    let kernel = crate::bare::build_kernel_for(arch)?;
+    let archive = crate::user::initramfs_path_for(arch);
+    let lib = archive.parent().ok_or("no initramfs folder")?.join("rootfs/lib/bpf");
     let obj = |name: &str| lib.join(format!("{name}.bpf.o")).display().to_string();
     let recording = crate::feed::recording()?;
     let started = Instant::now();
-    let mut guest = Guest::start(&kernel, 1, "")?;
+    let mut guest = Guest::start_on(arch, &kernel, 1, "")?;
+    let (accel, machine) = match arch {
+        Arch::X86_64 => (crate::qemu::accel(), "microvm"),
+        Arch::Aarch64 => ("tcg", "virt, Cortex-A76, the agent on the console's PL011"),
+    };
     println!(
-        "host: QEMU ({}, microvm, 1 vCPU) serving after {:.2} s, agent on {}",
-        crate::qemu::accel(),
+        "host: QEMU ({accel}, {machine}, 1 vCPU) serving after {:.2} s, agent on {}",
         started.elapsed().as_secs_f64(),
         guest.socket.display()
     );
@@ -266,13 +472,14 @@ pub fn test() -> Result<(), String> {
         return Err(format!("the workload did not follow the priority policy: {line}"));
     }
 
-    // The RTC's line storms at 1024 Hz: a filter from the host drops it.
-    let (line, _) = guest.wait_for("irq 8 (RTC", 0, Duration::from_secs(30))?;
+    // The periodic device's line (the RTC; arm64: the virtual timer)
+    // storms at 1024 Hz: a filter from the host drops it.
+    let (line, _) = guest.wait_for("irq 8 (", 0, Duration::from_secs(30))?;
     println!("guest: {line}");
     let mark = guest.console().len();
     ok(&axbpf, &guest, &["load", &obj("irq_storm"), "--attach", "irq:8"])?;
-    let (_, mark) = guest.wait_for("irq 8 (RTC", mark, Duration::from_secs(30))?;
-    let (line, _) = guest.wait_for("irq 8 (RTC", mark, Duration::from_secs(30))?;
+    let (_, mark) = guest.wait_for("irq 8 (", mark, Duration::from_secs(30))?;
+    let (line, _) = guest.wait_for("irq 8 (", mark, Duration::from_secs(30))?;
     println!("guest: {line}");
     let dropped = count_before(&line, " dropped").unwrap_or(0);
     if !line.contains("`drop_storm`") || dropped < 100 {
@@ -281,34 +488,13 @@ pub fn test() -> Result<(), String> {
 
     // IIO: the scans are the recording the host feeds; the threshold
     // filter keeps only those beyond gravity, the decimator one in four.
+    // (arm64: no feed yet, the scans are synthesised.)
     let (line, _) = guest.wait_for("iio:device0, last second", 0, Duration::from_secs(30))?;
     println!("guest: {line}");
-    let from_recording = last_kept(&line).is_some_and(|v| recording.contains(&v));
-    if !line.contains("host feed") || !from_recording {
-        return Err(format!("the IIO scans are not the host's recording: {line}"));
-    }
-    let mut line = swap_iio_filter(&axbpf, &mut guest, &obj("iio_threshold"), "threshold")?;
-    let beyond = |v: [i32; 4]| {
-        let m: i64 = v[..3].iter().map(|&a| (a as i64).pow(2)).sum();
-        !(600 * 600..=1400 * 1400).contains(&m)
-    };
-    // The recording is calm, then vigorous: wait (one loop of it at
-    // most) for a second where the filter keeps something.
-    for _ in 0..25 {
-        let kept = count_before(&line, " kept").unwrap_or(u64::MAX);
-        let scans = count_before(&line, " scans").unwrap_or(0);
-        if kept >= scans || last_kept(&line).is_some_and(|v| !beyond(v)) {
-            return Err(format!("the threshold filter kept a scan within 1 g ± 0.4: {line}"));
-        }
-        if kept > 0 {
-            break;
-        }
-        let mark = guest.console().len();
-        (line, _) = guest.wait_for("iio:device0, last second", mark, Duration::from_secs(30))?;
-    }
-    println!("guest: {line}");
-    if last_kept(&line).is_none() {
-        return Err(format!("the threshold filter kept nothing in 25 s of the recording: {line}"));
+    if arch == Arch::X86_64 {
+        iio_threshold(&axbpf, &mut guest, &obj("iio_threshold"), &line, &recording)?;
+    } else if !line.contains("synthesised") {
+        return Err(format!("the arm64 guest's IIO scans are not synthesised: {line}"));
     }
     let line = swap_iio_filter(&axbpf, &mut guest, &obj("iio_decimate"), "decimate")?;
     let kept = count_before(&line, " kept").unwrap_or(0);
@@ -352,9 +538,9 @@ pub fn test() -> Result<(), String> {
 
 /// `cargo xtask serve`: a guest kept running for `axbpf --remote`, its
 /// console shown as it comes.
-pub fn serve(cpus: u32) -> Result<(), String> {
-    let kernel = crate::bare::build_kernel()?;
-    let guest = Guest::start(&kernel, cpus, "")?;
+pub fn serve(arch: Arch, cpus: u32) -> Result<(), String> {
+    let kernel = crate::bare::build_kernel_for(arch)?;
+    let guest = Guest::start_on(arch, &kernel, cpus, "")?;
     print!("{}", guest.console());
     println!(
         "\nxtask: the guest's agent listens on {}: run `axbpf --remote {} prog list` \
@@ -363,7 +549,7 @@ pub fn serve(cpus: u32) -> Result<(), String> {
         guest.socket.display(),
         guest.socket.display(),
         crate::feed::recording_path().display(),
-        guest.feed.display()
+        guest.feed.as_ref().map_or("".into(), |f| f.display().to_string())
     );
     let mut shown = guest.console().len();
     loop {
@@ -379,6 +565,24 @@ pub fn serve(cpus: u32) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shared_line_gives_the_console_text_without_frames() {
+        let frame = axiom_abi::remote::frame(axiom_abi::remote::RESPONSE_MAGIC, b"body\n\x00AX");
+        let mut stream = b"axiom: one\n".to_vec();
+        stream.extend_from_slice(&frame);
+        stream.extend_from_slice(b"axiom: two\nAXBRx");
+        let mut line = SharedLine::default();
+        // Fed a byte at a time: frames split anywhere are still removed.
+        let text: Vec<u8> = stream.iter().flat_map(|&b| line.text(&[b])).collect();
+        assert_eq!(text, b"axiom: one\naxiom: two\n");
+        // A magic followed by an impossible length is text.
+        let mut line = SharedLine::default();
+        let mut odd = b"AXBR".to_vec();
+        odd.extend_from_slice(&u32::MAX.to_le_bytes());
+        odd.extend_from_slice(b" tail");
+        assert_eq!(line.text(&odd), [&odd[..4], &odd[4..]].concat());
+    }
 
     #[test]
     fn console_lines_are_read_for_their_figures() {

@@ -67,6 +67,10 @@ pub fn test(long: bool) -> Result<(), String> {
         ),
         ("bpf() from the host into a running guest", Box::new(crate::remote::test)),
         (
+            "bpf() from the host into a running arm64 guest (over its console's UART)",
+            Box::new(|| crate::remote::test_on(crate::bare::Arch::Aarch64)),
+        ),
+        (
             "soak: policies, filters, storm, IIO feed, tracing (10 s; --long 120 s)",
             Box::new(move || crate::qemu::soak(long)),
         ),
@@ -96,7 +100,10 @@ pub fn test(long: bool) -> Result<(), String> {
 /// an IRQ filter dropping a storm, IIO filters on a real sensor's
 /// recording fed from the host, a refused policy leaving the running one,
 /// the hooks' latency table); the hooks' and system calls' benchmarks.
-pub fn run() -> Result<(), String> {
+pub fn run(arch: crate::bare::Arch) -> Result<(), String> {
+    if arch == crate::bare::Arch::Aarch64 {
+        return run_arm64();
+    }
     timed("setup", crate::setup::run)?;
     timed("report", || {
         cargo_host(
@@ -132,6 +139,33 @@ pub fn run() -> Result<(), String> {
          compare` takes three and publishes the report)",
         || crate::compare::run(1, false),
     )
+}
+
+/// The main job on arm64: Axiom booted under `qemu-system-aarch64 -M virt`
+/// running its tests, then kept running and steered from the host through
+/// the remote `bpf()` transport over its console's UART (the default
+/// policy at work, a tick program, the scheduler policy swapped live, an
+/// IRQ filter on the virtual timer's storm, the IIO decimator, a refused
+/// policy, the latency table). The engines' report and the parity report
+/// are the host's, the same for both: `cargo xtask run` shows them.
+fn run_arm64() -> Result<(), String> {
+    timed("setup", crate::setup::run)?;
+    timed("Axiom under QEMU (aarch64)", || {
+        let kernel = crate::bare::build_kernel_for(crate::bare::Arch::Aarch64)?;
+        let b = crate::qemu::boot(&kernel, "virt", 2, "")?;
+        print!("{}", b.console);
+        println!(
+            "QEMU (tcg, virt, Cortex-A76, GICv2, 2 vCPUs, 32 MiB): process start to kernel init \
+             {} ms, to exit {:.1} ms, exit status {:?}",
+            b.init_at.map_or("?".into(), |d| format!("{:.1}", d.as_secs_f64() * 1000.0)),
+            b.elapsed.as_secs_f64() * 1000.0,
+            b.status
+        );
+        if b.status == Some(1) { Ok(()) } else { Err("the kernel did not pass its tests".into()) }
+    })?;
+    timed("Axiom on arm64 live, steered from the host over its console's UART", || {
+        crate::remote::test_on(crate::bare::Arch::Aarch64)
+    })
 }
 
 /// The verifier parity report (`axiom-parity`), optionally recording the

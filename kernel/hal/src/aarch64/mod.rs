@@ -245,38 +245,62 @@ pub fn console_tx_interrupt(on: bool) {
     }
 }
 
-/// The extra UARTs: QEMU's `virt` has one PL011, the console, so neither
-/// the remote `bpf()` agent's line nor the IIO feed's exists on arm64 yet
-/// (their probe says so; see docs/arm64.md).
+/// The remote `bpf()` agent's line and the IIO feed's. QEMU's `virt`
+/// (like the Raspberry Pi 5's debug connector) has one PL011, the
+/// console: the agent shares it ([`uart::SHARES_CONSOLE`]), its frames
+/// written whole between console lines and found by their magic on the
+/// host, which takes everything else as console text; the host sends
+/// only frames. The IIO feed has no line on arm64 yet.
 pub mod uart {
-    /// A UART the machine does not have.
+    /// A UART: the console's PL011, or none.
     #[derive(Clone, Copy, Debug)]
     pub struct Uart {
-        /// Its interrupt line.
+        /// Its interrupt line (the kernel's numbering).
         pub irq: u8,
+        console: bool,
     }
 
-    /// The remote `bpf()` agent's line: not on this machine yet.
-    pub const REMOTE: Uart = Uart { irq: 0 };
-    /// The IIO host feed's line: not on this machine yet.
-    pub const FEED: Uart = Uart { irq: 0 };
+    /// The remote `bpf()` agent's line: the console's PL011.
+    pub const REMOTE: Uart = Uart { irq: super::CONSOLE_IRQ, console: true };
+    /// The IIO host feed's line: none on arm64 yet.
+    pub const FEED: Uart = Uart { irq: 0, console: false };
     /// The remote line's name, for messages.
-    pub const REMOTE_NAME: &str = "none";
+    pub const REMOTE_NAME: &str = "the console UART";
     /// The feed line's name, for messages.
     pub const FEED_NAME: &str = "none";
+    /// The remote line is the console's: the kernel writes the agent's
+    /// frames with the console held, and starts the agent only when no
+    /// tests share the line (`axiom.serve`).
+    pub const SHARES_CONSOLE: bool = true;
+
+    fn base(u: Uart) -> Option<u64> {
+        if !u.console {
+            return None;
+        }
+        super::MACHINE.get().and_then(|m| m.uart).map(|(b, _)| b)
+    }
 
     impl Uart {
-        /// Whether the UART is there: never, yet.
+        /// Whether the UART is there.
         pub fn probe(self) -> bool {
-            false
+            base(self).is_some()
         }
-        /// Turns the "data received" interrupt on or off (nothing).
-        pub fn rx_interrupt(self, _on: bool) {}
-        /// A received byte: none.
+        /// Turns the "data received" (and receive timeout) interrupts on
+        /// or off.
+        pub fn rx_interrupt(self, on: bool) {
+            if let Some(b) = base(self) {
+                super::pl011::rx_interrupt(b, on);
+            }
+        }
+        /// A received byte, if one waits.
         pub fn read(self) -> Option<u8> {
-            None
+            base(self).and_then(super::pl011::read)
         }
-        /// Sends a byte (dropped: there is no line).
-        pub fn write(self, _b: u8) {}
+        /// Sends a byte once the transmitter has room.
+        pub fn write(self, b: u8) {
+            if let Some(base) = base(self) {
+                super::pl011::write_raw(base, b);
+            }
+        }
     }
 }

@@ -216,6 +216,8 @@ pub mod uart {
     pub const REMOTE_NAME: &str = "COM2";
     /// The feed line's name, for messages.
     pub const FEED_NAME: &str = "COM3";
+    /// The remote line is a UART of its own, not the console's.
+    pub const SHARES_CONSOLE: bool = false;
 
     impl Uart {
         /// Whether the UART is there (its scratch register keeps a
