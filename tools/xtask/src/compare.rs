@@ -21,7 +21,11 @@ const CPU: &str = "qemu64,+arat";
 
 /// The index of the first item of `list` that `is` accepts, pushing
 /// `make()` first when there is none.
-fn entry<T>(list: &mut Vec<T>, is: impl Fn(&T) -> bool, make: impl FnOnce() -> T) -> usize {
+pub(crate) fn entry<T>(
+    list: &mut Vec<T>,
+    is: impl Fn(&T) -> bool,
+    make: impl FnOnce() -> T,
+) -> usize {
     match list.iter().position(is) {
         Some(i) => i,
         None => {
@@ -32,7 +36,7 @@ fn entry<T>(list: &mut Vec<T>, is: impl Fn(&T) -> bool, make: impl FnOnce() -> T
 }
 
 /// Today's date, UTC, `YYYY-MM-DD`.
-fn today() -> String {
+pub(crate) fn today() -> String {
     std::process::Command::new("date")
         .args(["-u", "+%F"])
         .output()
@@ -47,7 +51,7 @@ pub struct Distribution {
     /// The figure.
     pub name: String,
     /// Per kernel: one curve per boot.
-    pub boots: [Vec<Vec<f64>>; 3],
+    pub boots: [Vec<Vec<f64>>; 4],
 }
 
 /// Adds each `CDF <name> v0 .. v20` line of `console` to `dists`.
@@ -83,15 +87,17 @@ pub const AXIOM: usize = 0;
 pub const LINUX: usize = 1;
 /// Axiom hardened's column.
 pub const HARDENED: usize = 2;
+/// Linux booted with `nokaslr`'s column (arm64).
+pub const LINUX_NOKASLR: usize = 3;
 
 /// One kernel's samples of one figure.
 #[derive(Debug, Default)]
 pub struct Figure {
     /// The figure's name (a `BENCH` name, or `host_first_line_ns`).
     pub name: String,
-    /// Per kernel ([`AXIOM`], [`LINUX`], [`HARDENED`]): one value per
-    /// boot, ns (KiB for `_kib` figures).
-    pub samples: [Vec<f64>; 3],
+    /// Per kernel ([`AXIOM`], [`LINUX`], [`HARDENED`],
+    /// [`LINUX_NOKASLR`]): one value per boot, ns (KiB for `_kib` figures).
+    pub samples: [Vec<f64>; 4],
 }
 
 /// Adds each `BENCH` line of `console` (the median where the program
@@ -108,7 +114,7 @@ pub fn collect(figures: &mut Vec<Figure>, k: usize, console: &str) {
     }
 }
 
-fn add(figures: &mut Vec<Figure>, k: usize, name: &str, ns: f64) {
+pub(crate) fn add(figures: &mut Vec<Figure>, k: usize, name: &str, ns: f64) {
     let i = entry(
         figures,
         |f| f.name == name,
@@ -140,7 +146,7 @@ pub fn show(name: &str, v: f64) -> String {
     if is_kib(name) { format!("{:.0} KiB", v) } else { human(v) }
 }
 
-fn cell(name: &str, s: Option<Summary>) -> String {
+pub(crate) fn cell(name: &str, s: Option<Summary>) -> String {
     match s {
         Some(s) if s.n > 1 && s.mean > 0.0 => {
             format!("{} ±{:.0}%", show(name, s.median), 100.0 * s.stddev / s.mean)
@@ -173,7 +179,7 @@ pub fn axiom_boot_figures(console: &str) -> Vec<(&'static str, f64)> {
     .collect()
 }
 
-fn summary_json(s: Option<Summary>, samples: &[f64]) -> serde_json::Value {
+pub(crate) fn summary_json(s: Option<Summary>, samples: &[f64]) -> serde_json::Value {
     match s {
         Some(s) => serde_json::json!({
             "n": s.n, "mean": s.mean, "median": s.median, "stddev": s.stddev,
@@ -183,7 +189,7 @@ fn summary_json(s: Option<Summary>, samples: &[f64]) -> serde_json::Value {
     }
 }
 
-fn host_cpu() -> String {
+pub(crate) fn host_cpu() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| {
@@ -195,7 +201,7 @@ fn host_cpu() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-fn commit() -> String {
+pub(crate) fn commit() -> String {
     std::process::Command::new("git")
         .args(["rev-parse", "--short", "HEAD"])
         .current_dir(crate::steps::repo_root())
@@ -205,9 +211,29 @@ fn commit() -> String {
         .unwrap_or_default()
 }
 
+/// Reports boot `what` failed, with the end of its console.
+pub(crate) fn failed(
+    bar: &indicatif::ProgressBar,
+    failures: &mut Vec<String>,
+    what: &str,
+    b: &crate::qemu::Boot,
+) {
+    let tail: Vec<&str> = b.console.lines().rev().take(15).collect();
+    let tail: Vec<&str> = tail.into_iter().rev().collect();
+    say(
+        bar,
+        format!(
+            "  {what} failed (exit {:?}); its console's end:\n    {}",
+            b.status,
+            tail.join("\n    ")
+        ),
+    );
+    failures.push(what.to_string());
+}
+
 /// Prints a line above the progress bar, or plainly when there is none
 /// (a log: indicatif draws nothing there, its `println` included).
-fn say(bar: &indicatif::ProgressBar, line: String) {
+pub(crate) fn say(bar: &indicatif::ProgressBar, line: String) {
     if bar.is_hidden() { println!("{line}") } else { bar.println(line) }
 }
 
@@ -360,17 +386,7 @@ pub fn run(boots: usize, publish: bool) -> Result<(), String> {
             let b = boot_machine(m)?;
             bar.inc(1);
             if b.status != Some(1) {
-                let tail: Vec<&str> = b.console.lines().rev().take(15).collect();
-                let tail: Vec<&str> = tail.into_iter().rev().collect();
-                say(
-                    &bar,
-                    format!(
-                        "  {name} boot {round} failed (exit {:?}); its console's end:\n    {}",
-                        b.status,
-                        tail.join("\n    ")
-                    ),
-                );
-                failures.push(format!("{name} boot {round}"));
+                failed(&bar, &mut failures, &format!("{name} boot {round}"), &b);
                 continue;
             }
             collect(&mut figures, k, &b.console);
@@ -570,8 +586,8 @@ mod tests {
         assert_eq!(figures[3].name, "hook_irq_start_p99");
         assert_eq!(figures[3].samples[0], vec![6000.0]);
         assert_eq!(figures[0].name, "getpid");
-        assert_eq!(figures[0].samples, [vec![300.0, 310.0], vec![100.0], vec![]]);
-        assert_eq!(figures[1].samples, [vec![250.0], vec![], vec![]]);
+        assert_eq!(figures[0].samples, [vec![300.0, 310.0], vec![100.0], vec![], vec![]]);
+        assert_eq!(figures[1].samples, [vec![250.0], vec![], vec![], vec![]]);
     }
 
     #[test]
@@ -595,7 +611,7 @@ mod tests {
     fn close_figures_are_those_within_ten_percent_with_overlapping_ranges() {
         let f = |name: &str, a: Vec<f64>, l: Vec<f64>| Figure {
             name: name.into(),
-            samples: [a, l, vec![]],
+            samples: [a, l, vec![], vec![]],
         };
         let figures = vec![
             f("close", vec![100.0, 104.0, 98.0], vec![101.0, 97.0, 103.0]),

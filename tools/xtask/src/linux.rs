@@ -146,8 +146,59 @@ pub fn kernel() -> Result<Kernel, String> {
         return Ok(Kernel { vmlinux, package });
     }
     println!("xtask: fetching Debian's {package} (apt-get download, unpacked, not installed)");
-    run(Command::new("apt-get").args(["download", "-q", &package]).current_dir(&dir), "apt-get")?;
-    let deb = std::fs::read_dir(&dir)
+    let image = fetch_vmlinuz(&dir, &package, "")?;
+    let elf = decompress(bzimage_payload(&image)?)?;
+    if !has_pvh_note(&elf)? {
+        return Err(format!("{package}'s kernel has no PVH entry note: QEMU cannot start it"));
+    }
+    let partial = vmlinux.with_extension("partial");
+    std::fs::write(&partial, &elf).map_err(|e| e.to_string())?;
+    std::fs::rename(&partial, &vmlinux).map_err(|e| e.to_string())?;
+    Ok(Kernel { vmlinux, package })
+}
+
+/// Debian's arm64 kernel (the package `linux-image-arm64` depends on,
+/// downloaded for arm64, dpkg's foreign architecture setup adds): its
+/// `vmlinuz` is the Linux arm64 `Image` itself (gzip-compressed in some
+/// releases), which QEMU `virt` boots with `-kernel`.
+pub fn kernel_arm64() -> Result<Kernel, String> {
+    let dir = dir();
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let depends =
+        run(Command::new("apt-cache").args(["depends", "linux-image-arm64:arm64"]), "apt-cache")?;
+    let package = package_from_depends(&String::from_utf8_lossy(&depends))
+        .map(|p| p.trim_end_matches(":arm64").to_string())
+        .ok_or(
+            "apt-cache names no kernel package for linux-image-arm64 (run `cargo xtask setup`)",
+        )?;
+    let image = dir.join(format!("{package}.Image"));
+    if image.exists() {
+        return Ok(Kernel { vmlinux: image, package });
+    }
+    println!(
+        "xtask: fetching Debian's {package} for arm64 (apt-get download, unpacked, not installed)"
+    );
+    let mut bytes = fetch_vmlinuz(&dir, &package, ":arm64")?;
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        bytes = decompress(&bytes)?;
+    }
+    if bytes.get(56..60) != Some(b"ARM\x64") {
+        return Err(format!("{package}'s vmlinuz is not an arm64 Image"));
+    }
+    let partial = image.with_extension("partial");
+    std::fs::write(&partial, &bytes).map_err(|e| e.to_string())?;
+    std::fs::rename(&partial, &image).map_err(|e| e.to_string())?;
+    Ok(Kernel { vmlinux: image, package })
+}
+
+/// Downloads `package` (`arch`: "" for the host's, ":arm64"...) into
+/// `dir` with `apt-get download`, takes its `./boot/vmlinuz-*` out
+/// (`dpkg-deb --fsys-tarfile | tar`: nothing is installed) and returns
+/// its bytes; the package and the unpacked tree are removed.
+fn fetch_vmlinuz(dir: &std::path::Path, package: &str, arch: &str) -> Result<Vec<u8>, String> {
+    let name = format!("{package}{arch}");
+    run(Command::new("apt-get").args(["download", "-q", &name]).current_dir(dir), "apt-get")?;
+    let deb = std::fs::read_dir(dir)
         .map_err(|e| e.to_string())?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .find(|p| {
@@ -171,31 +222,31 @@ pub fn kernel() -> Result<Kernel, String> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .find(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("vmlinuz")))
         .ok_or("no boot/vmlinuz in the package")?;
-    let image = std::fs::read(&vmlinuz).map_err(|e| e.to_string())?;
-    let elf = decompress(bzimage_payload(&image)?)?;
-    if !has_pvh_note(&elf)? {
-        return Err(format!("{package}'s kernel has no PVH entry note: QEMU cannot start it"));
-    }
-    let partial = vmlinux.with_extension("partial");
-    std::fs::write(&partial, &elf).map_err(|e| e.to_string())?;
-    std::fs::rename(&partial, &vmlinux).map_err(|e| e.to_string())?;
+    let bytes = std::fs::read(&vmlinuz).map_err(|e| e.to_string());
     let _ = std::fs::remove_dir_all(&unpacked);
-    Ok(Kernel { vmlinux, package })
+    bytes
 }
 
 /// The Linux guest's initramfs: `/init` the benchmark program and the
 /// file it opens (`/etc/motd`, Axiom's); it mounts devtmpfs itself.
 pub fn initramfs() -> Result<PathBuf, String> {
-    let bench = crate::steps::repo_root().join("target-user/rootfs/bin/bench");
-    let root = dir().join("rootfs");
+    initramfs_for(crate::bare::Arch::X86_64)
+}
+
+/// The same with `arch`'s benchmark program.
+pub fn initramfs_for(arch: crate::bare::Arch) -> Result<PathBuf, String> {
+    let archive = crate::user::initramfs_path_for(arch);
+    let rootfs = archive.parent().ok_or("no initramfs folder")?.join("rootfs");
+    let bench = rootfs.join("bin/bench");
+    let root = dir().join(format!("rootfs-{arch}"));
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(root.join("dev")).map_err(|e| e.to_string())?;
     std::fs::create_dir_all(root.join("etc")).map_err(|e| e.to_string())?;
     std::fs::copy(&bench, root.join("init")).map_err(|e| format!("{}: {e}", bench.display()))?;
     // The file the benchmark opens and stats, as in Axiom's initramfs.
-    let motd = crate::steps::repo_root().join("target-user/rootfs/etc/motd");
+    let motd = rootfs.join("etc/motd");
     std::fs::copy(&motd, root.join("etc/motd")).map_err(|e| format!("{}: {e}", motd.display()))?;
-    let out = dir().join("initramfs.cpio");
+    let out = dir().join(format!("initramfs-{arch}.cpio"));
     let script = format!(
         "find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet > '{}'",
         out.display()
@@ -211,6 +262,17 @@ pub fn cmdline(tsc_khz: Option<u64>) -> String {
     let mut line = String::from("console=ttyS0 quiet panic=-1");
     if let Some(khz) = tsc_khz {
         line.push_str(&format!(" tsc=reliable tsc_early_khz={khz}"));
+    }
+    line
+}
+
+/// Linux's command line on arm64 `virt`: the PL011 console, quiet; with
+/// `nokaslr`, no randomised layout (Debian's arm64 kernel unmaps itself
+/// from user space, page-table isolation, when KASLR is on).
+pub fn cmdline_arm64(nokaslr: bool) -> String {
+    let mut line = String::from("console=ttyAMA0 quiet panic=-1");
+    if nokaslr {
+        line.push_str(" nokaslr");
     }
     line
 }

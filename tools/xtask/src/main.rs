@@ -17,6 +17,7 @@
 
 mod bare;
 mod compare;
+mod compare_arm64;
 mod feed;
 mod linux;
 mod plot;
@@ -79,6 +80,10 @@ enum Command {
         /// Boots per kernel for `compare`.
         #[arg(long, default_value_t = 3)]
         boots: usize,
+        /// `compare` on this architecture (`aarch64`: Axiom and Debian's
+        /// arm64 Linux, with and without KASLR, in QEMU `virt`).
+        #[arg(long, value_enum, default_value_t = bare::Arch::X86_64)]
+        arch: bare::Arch,
         /// The regression check instead: Axiom's quick figures against
         /// the committed baseline (docs/bench/baseline.json); fails only
         /// on a gross regression.
@@ -132,7 +137,7 @@ fn main() -> ExitCode {
         Command::Parity { record } => steps::parity(record),
         Command::Bench { update_baseline: true, .. } => regress::run(true),
         Command::Bench { quick: true, .. } => regress::run(false),
-        Command::Bench { only, boots, .. } => steps::bench(only.as_deref(), boots),
+        Command::Bench { only, boots, arch, .. } => steps::bench(only.as_deref(), boots, arch),
         Command::Serve { arch, test: true, .. } => remote::test_on(arch),
         Command::Serve { arch, cpus, test: false } => remote::serve(arch, cpus),
         Command::Rpi5 => rpi5::run(),

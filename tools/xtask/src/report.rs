@@ -236,10 +236,13 @@ mod tests {
     #[test]
     fn the_section_has_the_table_and_the_targets() {
         let figures = vec![
-            Figure { name: "getpid".into(), samples: [vec![290.0, 300.0], vec![500.0], vec![]] },
+            Figure {
+                name: "getpid".into(),
+                samples: [vec![290.0, 300.0], vec![500.0], vec![], vec![]],
+            },
             Figure {
                 name: "mem_used_kib".into(),
-                samples: [vec![1928.0], vec![40_000.0], vec![1930.0]],
+                samples: [vec![1928.0], vec![40_000.0], vec![1930.0], vec![]],
             },
         ];
         let meta = Meta {

@@ -181,7 +181,7 @@ pub fn parity(record: bool) -> Result<(), String> {
 
 /// Every benchmark: the execution engines and the verifier, each against
 /// Linux in the same run.
-pub fn bench(only: Option<&str>, boots: usize) -> Result<(), String> {
+pub fn bench(only: Option<&str>, boots: usize, arch: crate::bare::Arch) -> Result<(), String> {
     let all = ["jit", "verifier", "load", "boot", "syscalls", "hooks", "compare"];
     if let Some(o) = only.filter(|o| !all.contains(o)) {
         return Err(format!("no benchmark `{o}`: one of {}", all.join(", ")));
@@ -211,8 +211,13 @@ pub fn bench(only: Option<&str>, boots: usize) -> Result<(), String> {
     if want("hooks") {
         timed("bench hooks", || crate::qemu::bench_hooks(3))?;
     }
-    if want("compare") {
+    if want("compare") && arch == crate::bare::Arch::X86_64 {
         timed("bench Axiom and Linux in the same QEMU", || crate::compare::run(boots, true))?;
+    }
+    if arch == crate::bare::Arch::Aarch64 || only.is_none() {
+        timed("bench Axiom and Linux in the same QEMU, arm64 (virt)", || {
+            crate::compare_arm64::run(boots, true)
+        })?;
     }
     Ok(())
 }
