@@ -186,11 +186,20 @@ pub const RECORD_MAX: usize = 4096;
 static RECORDING: AtomicBool = AtomicBool::new(false);
 static RECORDED: [AtomicUsize; RECORD_MAX] = [const { AtomicUsize::new(0) }; RECORD_MAX];
 static RECORD_LEN: AtomicUsize = AtomicUsize::new(0);
+static RECORD_PREEMPTIONS: AtomicUsize = AtomicUsize::new(0);
 
 /// Starts recording the tasks switched to (clearing what was recorded).
 pub fn record_switches() {
     RECORD_LEN.store(0, Ordering::SeqCst);
+    RECORD_PREEMPTIONS.store(0, Ordering::SeqCst);
     RECORDING.store(true, Ordering::SeqCst);
+}
+
+/// Tasks the tick preempted (slice expired, or the policy asked) while
+/// recording: switches that came from time, not from the tasks' own
+/// yields.
+pub fn recorded_preemptions() -> usize {
+    RECORD_PREEMPTIONS.load(Ordering::SeqCst)
 }
 
 /// Stops recording; the tasks switched to meanwhile, in order.
@@ -507,7 +516,11 @@ pub fn tick() {
         let id = s.current[cpu];
         let idle = id < hal::MAX_CPUS;
         let asked = !idle && s.policy.tick(id, cpu);
-        (idle && s.queued > 0) || asked || hal::cycles() >= s.slice_end[cpu]
+        let expired = hal::cycles() >= s.slice_end[cpu];
+        if !idle && (asked || expired) && RECORDING.load(Ordering::Relaxed) {
+            RECORD_PREEMPTIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        (idle && s.queued > 0) || asked || expired
     };
     // Outside the scheduler's lock: the reaper may have work.
     if cpu == 0 && RETIRED_PENDING.load(Ordering::Acquire) {

@@ -301,6 +301,86 @@ pub fn test_arm64_kernel(long: bool) -> Result<(), String> {
     test_arch(crate::bare::Arch::Aarch64, long)
 }
 
+/// Moves `virt`'s console behind a bus, as the Raspberry Pi 5's device
+/// tree has its peripherals: the PL011 becomes `/soc@8000000/pl011@1000000`
+/// (one address cell, one size cell, `ranges` mapping the bus's 0 to
+/// 0x8000000), after a decoy PL011 where nothing answers (the kernel
+/// must take the one `stdout-path` names, or print nothing), and
+/// `stdout-path` an alias with options (`serial0:115200n8`). `None` if the
+/// text is not QEMU's `virt` as expected.
+pub fn pi_shaped_dts(dts: &str) -> Option<String> {
+    let start = dts.find("\tpl011@9000000 {")?;
+    let end = start + dts[start..].find("\t};\n")? + 4;
+    let node = &dts[start..end];
+    let moved = node
+        .replace("\tpl011@9000000 {", "\tpl011@1000000 {")
+        .replace("reg = <0x00 0x9000000 0x00 0x1000>;", "reg = <0x1000000 0x1000>;")
+        .replace('\t', "\t\t");
+    if !moved.contains("reg = <0x1000000 0x1000>;") {
+        return None;
+    }
+    let bus = format!(
+        "\tsoc@8000000 {{\n\t\tcompatible = \"simple-bus\";\n\t\t#address-cells = <0x01>;\n\t\t\
+         #size-cells = <0x01>;\n\t\tranges = <0x00 0x00 0x8000000 0x2000000>;\n\n\t\t\
+         pl011@1fff000 {{\n\t\t\tcompatible = \"arm,pl011\";\n\t\t\treg = <0x1fff000 0x1000>;\n\t\t}};\n\n\
+         {moved}\t}};\n\n\t\
+         aliases {{\n\t\tserial0 = \"/soc@8000000/pl011@1000000\";\n\t}};\n"
+    );
+    let out = format!("{}{bus}{}", &dts[..start], &dts[end..]);
+    let old = "stdout-path = \"/pl011@9000000\";";
+    out.contains(old).then(|| out.replace(old, "stdout-path = \"serial0:115200n8\";"))
+}
+
+/// Boots the arm64 kernel with `virt`'s device tree made Pi-shaped (see
+/// [`pi_shaped_dts`]; `dtc` from setup's device-tree-compiler).
+fn boot_pi_shaped(kernel: &Path) -> Result<Boot, String> {
+    let dir = crate::steps::repo_root().join("target");
+    let (dtb, pi) = (dir.join("virt.dtb"), dir.join("virt-pi-shaped.dtb"));
+    let dump = format!("virt,dumpdtb={}", dtb.display());
+    let status = Command::new("qemu-system-aarch64")
+        .args(["-M", &dump, "-cpu", "cortex-a76", "-m", "32M", "-smp", "1", "-nographic"])
+        .output()
+        .map_err(|e| format!("qemu-system-aarch64: {e}"))?;
+    if !dtb.exists() {
+        return Err(format!("QEMU dumped no device tree: {status:?}"));
+    }
+    let dts = Command::new("dtc")
+        .args(["-q", "-I", "dtb", "-O", "dts"])
+        .arg(&dtb)
+        .output()
+        .map_err(|e| format!("dtc: {e} (run `cargo xtask setup`)"))?;
+    let text = pi_shaped_dts(&String::from_utf8_lossy(&dts.stdout))
+        .ok_or("QEMU's virt device tree is not as expected (no /pl011@9000000)")?;
+    let mut dtc = Command::new("dtc")
+        .args(["-q", "-I", "dts", "-O", "dtb", "-o"])
+        .arg(&pi)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("dtc: {e}"))?;
+    use std::io::Write;
+    dtc.stdin
+        .take()
+        .ok_or("no dtc stdin")?
+        .write_all(text.as_bytes())
+        .map_err(|e| e.to_string())?;
+    if !dtc.wait().map_err(|e| e.to_string())?.success() {
+        return Err("dtc could not compile the Pi-shaped tree".into());
+    }
+    let initrd = crate::user::initramfs_path_for(crate::bare::Arch::Aarch64);
+    let pi_arg = pi.display().to_string();
+    boot_machine(&Machine {
+        kernel,
+        initrd: &initrd,
+        machine: "virt",
+        cpus: 1,
+        memory: "32M",
+        cpu: None,
+        append: "",
+        timeout_s: 60,
+        extra: &["-dtb", &pi_arg],
+    })
+}
+
 /// What a deliberate fault must print: x86-64's page fault (`error 0x3`
 /// for a write to a present page), arm64's data abort (ESR: a write,
 /// DFSC a permission fault).
@@ -401,6 +481,18 @@ fn test_arch(arch: crate::bare::Arch, long: bool) -> Result<(), String> {
             failures.push(format!("entered at EL2: exit {:?}\n{}", b.status, b.console));
         } else {
             println!("kernel on virt entered at EL2 (virtualization=on): {tests} tests, exit 1");
+        }
+        // The device-tree paths QEMU's own tree does not take and the
+        // Pi 5's does: a console behind a bus's `ranges`, found through
+        // an alias with options.
+        let b = boot_pi_shaped(&kernel)?;
+        if b.status != Some(1) || !b.console.contains("axiom: all ") {
+            failures.push(format!("Pi-shaped device tree: exit {:?}\n{}", b.status, b.console));
+        } else {
+            println!(
+                "kernel on virt with a Pi-shaped device tree (console behind a bus's ranges, \
+                 stdout-path an alias): exit 1"
+            );
         }
     }
     // The hardened configuration passes every test too (each BPF program
@@ -692,4 +784,26 @@ pub fn soak(long: bool) -> Result<(), String> {
         return Err(format!("the soak's IIO device took nothing from the host feed: {summary}"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_console_moves_behind_a_bus_and_stdout_becomes_an_alias() {
+        let dts = "/ {\n\tpl011@9000000 {\n\t\tinterrupts = <0x00 0x01 0x04>;\n\t\treg = <0x00 \
+                   0x9000000 0x00 0x1000>;\n\t};\n\n\tchosen {\n\t\tstdout-path = \
+                   \"/pl011@9000000\";\n\t};\n};\n";
+        let out = pi_shaped_dts(dts).unwrap();
+        assert!(out.contains("soc@8000000 {"));
+        assert!(out.contains("ranges = <0x00 0x00 0x8000000 0x2000000>;"));
+        assert!(out.contains("\t\tpl011@1000000 {"));
+        assert!(out.find("pl011@1fff000") < out.find("pl011@1000000"));
+        assert!(out.contains("reg = <0x1000000 0x1000>;"));
+        assert!(out.contains("serial0 = \"/soc@8000000/pl011@1000000\";"));
+        assert!(out.contains("stdout-path = \"serial0:115200n8\";"));
+        assert!(!out.contains("pl011@9000000"));
+        assert_eq!(pi_shaped_dts("/ { };"), None);
+    }
 }

@@ -6,7 +6,8 @@ use std::process::Command;
 /// rust-web-src, and rust-web-clippy to lint the kernel), LLVM 22 for BPF objects, QEMU, libbpf headers and
 /// bpftool, the arm64 cross toolchain for running arm64 code in tests,
 /// cpio for the kernel's initramfs, xz for unpacking Linux's `vmlinuz`
-/// (the benchmarks' baseline guest), and a font for the plots' labels;
+/// (the benchmarks' baseline guest), a font for the plots' labels, `dtc`
+/// (the arm64 test's Pi-shaped device tree);
 /// arm64 builds of libbpf and the libraries it links (multiarch: the
 /// `arm64` architecture is added to dpkg first) for the arm64 initramfs.
 pub const PACKAGES: &[&str] = &[
@@ -29,6 +30,7 @@ pub const PACKAGES: &[&str] = &[
     "libc6-dev",
     "xz-utils",
     "fonts-dejavu-core",
+    "device-tree-compiler",
     "libbpf-dev:arm64",
     "libelf-dev:arm64",
     "zlib1g-dev:arm64",

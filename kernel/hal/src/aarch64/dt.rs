@@ -59,6 +59,20 @@ pub fn tree(dtb: u64) -> Option<Fdt<'static>> {
     Fdt::new(unsafe { core::slice::from_raw_parts(header, size) }).ok()
 }
 
+/// The node at `path` (`/a/b@1`; a name without its unit address
+/// matches the first node of that name), found by walking children from
+/// the root: the `fdt` crate's own `find_node` misses nodes in some
+/// trees (met with a bus node added before `/chosen`).
+fn node_at<'b, 'a>(fdt: &'b Fdt<'a>, path: &str) -> Option<FdtNode<'b, 'a>> {
+    let mut node = fdt.find_node("/")?;
+    for part in path.split('/').filter(|p| !p.is_empty()) {
+        node = node.children().find(|c| {
+            c.name == part || (!part.contains('@') && c.name.split('@').next() == Some(part))
+        })?;
+    }
+    Some(node)
+}
+
 /// Big-endian 32-bit cells of a property.
 fn cells(value: &[u8]) -> impl Iterator<Item = u32> + '_ {
     value.chunks_exact(4).map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
@@ -192,12 +206,11 @@ pub fn machine(fdt: &Fdt<'static>) -> Machine {
     if let Some((_, _, Some(irqs))) = find(fdt, &["arm,armv8-timer", "arm,armv7-timer"]) {
         m.timer = (intid(irqs, 1).unwrap_or(30), intid(irqs, 2).unwrap_or(27));
     }
-    m.psci = fdt
-        .find_node("/psci")
+    m.psci = node_at(fdt, "/psci")
         .and_then(|n| n.property("method"))
         .and_then(|p| p.as_str())
         .map(|method| method == "smc");
-    if let Some(cpus) = fdt.find_node("/cpus") {
+    if let Some(cpus) = node_at(fdt, "/cpus") {
         for cpu in cpus.children().filter(|c| c.name.split('@').next() == Some("cpu")) {
             if m.cpus == MAX_CPUS {
                 break;
@@ -217,13 +230,13 @@ pub fn machine(fdt: &Fdt<'static>) -> Machine {
 /// The console's PL011: `/chosen`'s `stdout-path` (an alias or a path,
 /// options after `:` ignored), else the first PL011.
 fn console_uart(fdt: &Fdt<'static>) -> Option<(u64, u32)> {
-    let path = fdt
-        .find_node("/chosen")
+    let path = node_at(fdt, "/chosen")
         .and_then(|c| c.property("stdout-path"))
         .and_then(|p| p.as_str())
         .map(|s| s.split(':').next().unwrap_or(s));
-    let target =
-        path.and_then(|p| if p.starts_with('/') { Some(p) } else { fdt.aliases()?.resolve(p) });
+    let target = path.and_then(|p| {
+        if p.starts_with('/') { Some(p) } else { node_at(fdt, "/aliases")?.property(p)?.as_str() }
+    });
     let root = fdt.find_node("/")?;
     let mut ancestors = [None; 8];
     let mut found = None;
@@ -266,7 +279,7 @@ fn path_matches(path: &str, trail: &[&str]) -> bool {
 
 /// `/chosen`'s `bootargs`.
 pub fn bootargs(fdt: &Fdt<'static>) -> &'static str {
-    fdt.find_node("/chosen")
+    node_at(fdt, "/chosen")
         .and_then(|c| c.property("bootargs"))
         .and_then(|p| p.as_str())
         .unwrap_or("")
@@ -274,7 +287,7 @@ pub fn bootargs(fdt: &Fdt<'static>) -> &'static str {
 
 /// `/chosen`'s initramfs range, `[start, end)`.
 pub fn initrd(fdt: &Fdt<'static>) -> Option<(u64, u64)> {
-    let chosen = fdt.find_node("/chosen")?;
+    let chosen = node_at(fdt, "/chosen")?;
     let get = |name| {
         let p = chosen.property(name)?;
         read_cells(&mut cells(p.value), p.value.len() / 4)
@@ -307,7 +320,7 @@ pub fn memory(fdt: &Fdt<'static>, dtb: u64, out: &mut [super::Region]) -> usize 
     for r in fdt.memory_reservations() {
         push(r.address() as u64, r.size() as u64, false);
     }
-    if let Some(reserved) = fdt.find_node("/reserved-memory") {
+    if let Some(reserved) = node_at(fdt, "/reserved-memory") {
         let (ac, sc) = cell_counts(reserved);
         for child in reserved.children() {
             let Some(reg) = child.property("reg") else { continue };
