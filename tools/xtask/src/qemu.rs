@@ -1,7 +1,9 @@
 //! The kernel under QEMU: boots the x86-64 image (with its initramfs) on
-//! `microvm` and `q35` with 1 and 2 vCPUs in 32 MiB, reads its test results on the serial
-//! console and its verdict from `isa-debug-exit` (QEMU exits with 1 for
-//! success, 3 for failure; a crash or a hang gives neither).
+//! `microvm` and `q35`, and the arm64 Image on `virt` (GICv2 and GICv3,
+//! entered at EL1 and at EL2, and with a Pi-shaped device tree), with 1
+//! and 2 vCPUs in 32 MiB; reads its test results on the serial console
+//! and its verdict from `isa-debug-exit` or semihosting (QEMU exits with 1
+//! for success, 3 for failure; a crash or a hang gives neither).
 
 use std::path::Path;
 use std::process::Command;

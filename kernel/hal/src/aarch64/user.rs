@@ -7,6 +7,7 @@
 #![allow(unsafe_code)]
 
 use super::MAX_CPUS;
+use super::paging::{USER, WRITABLE};
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// The first address above user space (TTBR0's 47 bits).
@@ -162,8 +163,6 @@ pub fn set_thread_pointer(value: u64) -> bool {
     unsafe { core::arch::asm!("msr tpidr_el0, {}", in(reg) value, options(nomem, nostack)) };
     true
 }
-
-use super::paging::{USER, WRITABLE};
 
 /// Whether the page at `virt` is mapped for user access (and writable,
 /// if `write`) in the live page tables.
