@@ -18,6 +18,10 @@ extern crate alloc;
 #[cfg(target_os = "none")]
 mod heap;
 #[cfg(target_os = "none")]
+mod placed;
+#[cfg(target_os = "none")]
+mod uaccess;
+#[cfg(target_os = "none")]
 pub use heap::{HEAP_SIZE, grow_heap, heap_size, heap_used, init_heap};
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 mod aarch64;

@@ -7,44 +7,15 @@
 //! unification and invalidates the instruction cache over it.
 #![allow(unsafe_code)]
 
-use super::paging::{NO_EXECUTE, WRITABLE, lookup};
+use super::paging::{WRITABLE, lookup};
 
-/// Code in read+execute pages, callable as
-/// `extern "C" fn(u64, u64) -> u64`.
-pub struct Placed {
-    entry: u64,
-}
+pub use crate::placed::Placed;
 
-impl Placed {
-    /// Checks that `[base, base + len)` is mapped present, not writable
-    /// and executable, and that `entry` lies inside it.
-    pub fn seal(base: u64, len: u64, entry: u64) -> Option<Placed> {
-        if len == 0 || !(base..base.checked_add(len)?).contains(&entry) {
-            return None;
-        }
-        let mut page = base & !0xfff;
-        while page < base + len {
-            let (_, flags) = lookup(page)?;
-            if flags & (WRITABLE | NO_EXECUTE) != 0 {
-                return None;
-            }
-            page += 4096;
-        }
-        // SAFETY: a context synchronisation: this CPU fetches the new
-        // instructions (the caches were maintained when they were written).
-        unsafe { core::arch::asm!("isb", options(nostack)) };
-        Some(Placed { entry })
-    }
-
-    /// Calls the code with two arguments.
-    pub fn call(&self, a: u64, b: u64) -> u64 {
-        // SAFETY: `seal` checked the code's pages are mapped read+execute
-        // and not writable; the kernel places there only code its JIT
-        // produced from a program its verifier accepted (the trust Linux
-        // places in its own JIT), which follows the AAPCS64.
-        let f: extern "C" fn(u64, u64) -> u64 = unsafe { core::mem::transmute(self.entry) };
-        f(a, b)
-    }
+/// A context synchronisation, so this CPU fetches new instructions (the
+/// caches were maintained when they were written).
+pub(crate) fn code_barrier() {
+    // SAFETY: `isb` only synchronises the instruction stream.
+    unsafe { core::arch::asm!("isb", options(nostack)) };
 }
 
 /// The smallest cache line (CTR_EL0's DminLine and IminLine).

@@ -7,7 +7,6 @@
 #![allow(unsafe_code)]
 
 use super::MAX_CPUS;
-use super::paging::{USER, WRITABLE};
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// The first address above user space (TTBR0's 47 bits).
@@ -164,56 +163,4 @@ pub fn set_thread_pointer(value: u64) -> bool {
     true
 }
 
-/// Whether the page at `virt` is mapped for user access (and writable,
-/// if `write`) in the live page tables.
-fn user_page(virt: u64, write: bool) -> bool {
-    let need = USER | if write { WRITABLE } else { 0 };
-    super::paging::lookup(virt).is_some_and(|(_, flags)| flags & need == need)
-}
-
-/// Whether `[addr, addr + len)` is user memory, every page mapped.
-fn user_range(addr: u64, len: usize, write: bool) -> bool {
-    let Some(end) = addr.checked_add(len as u64) else { return false };
-    if end > USER_TOP {
-        return false;
-    }
-    let mut page = addr & !0xfff;
-    while page < end {
-        if !user_page(page, write) {
-            return false;
-        }
-        page += 4096;
-    }
-    true
-}
-
-/// Copies `out.len()` bytes from user address `addr`; `false` (`EFAULT`)
-/// if any of it is not readable user memory.
-pub fn copy_from_user(addr: u64, out: &mut [u8]) -> bool {
-    if out.is_empty() {
-        return true;
-    }
-    if !user_range(addr, out.len(), false) {
-        return false;
-    }
-    // SAFETY: every page of the range is mapped and user-readable in the
-    // live tables (checked just above; only this process's own threads
-    // could change them, and unmapping goes through the kernel, which this
-    // thread is in). PAN is off: EL1 may read user pages.
-    unsafe { core::ptr::copy_nonoverlapping(addr as *const u8, out.as_mut_ptr(), out.len()) };
-    true
-}
-
-/// Copies `data` to user address `addr`; `false` (`EFAULT`) if any of it
-/// is not writable user memory.
-pub fn copy_to_user(addr: u64, data: &[u8]) -> bool {
-    if data.is_empty() {
-        return true;
-    }
-    if !user_range(addr, data.len(), true) {
-        return false;
-    }
-    // SAFETY: as in `copy_from_user`, for writable user pages.
-    unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), addr as *mut u8, data.len()) };
-    true
-}
+pub use crate::uaccess::{copy_from_user, copy_to_user};
