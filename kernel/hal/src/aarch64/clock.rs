@@ -75,7 +75,8 @@ fn tick(_vector: u8) {
     TICK_DEADLINE[cpu].store(next, Ordering::Relaxed);
     write_cntp(next, 1);
     // A stop or mask of the periodic device asked from another CPU.
-    if PERIODIC_CPU.load(Ordering::Relaxed) == cpu {
+    if PERIODIC_CPU.load(Ordering::Relaxed) == cpu && PERIODIC_CHANGED.swap(false, Ordering::AcqRel)
+    {
         sync_periodic();
     }
     let h = TICK_HANDLER.load(Ordering::Acquire);
@@ -119,6 +120,9 @@ static PERIODIC_MASKED: AtomicBool = AtomicBool::new(false);
 static PERIODIC_PERIOD: AtomicU64 = AtomicU64::new(0);
 static PERIODIC_NEXT: AtomicU64 = AtomicU64::new(0);
 static PERIODIC_CPU: AtomicUsize = AtomicUsize::new(0);
+/// A stop or mask asked that the periodic device's CPU has not applied
+/// yet (its tick applies it; the tick does nothing otherwise).
+static PERIODIC_CHANGED: AtomicBool = AtomicBool::new(false);
 
 /// CNTV_CTL: enabled, and interrupt masked.
 const CTL_ENABLE: u64 = 1;
@@ -143,6 +147,7 @@ pub fn periodic_irq(hz: Option<u32>) {
         }
         None => {
             PERIODIC_ON.store(false, Ordering::Release);
+            PERIODIC_CHANGED.store(true, Ordering::Release);
             sync_periodic();
         }
     }
@@ -159,6 +164,7 @@ fn periodic_ctl() -> u64 {
 /// Masks or unmasks the periodic device's interrupt.
 pub fn periodic_mask(masked: bool) {
     PERIODIC_MASKED.store(masked, Ordering::Release);
+    PERIODIC_CHANGED.store(true, Ordering::Release);
     let on = super::disable_interrupts();
     sync_periodic();
     if on {
