@@ -10,7 +10,8 @@ pub const EACCES: i32 = 13;
 pub const E2BIG: i32 = 7;
 /// `ENOSPC`: the log buffer was too small.
 pub const ENOSPC: i32 = 28;
-/// `EFAULT`: Linux's errno for too many pending branches.
+/// `EFAULT`: a bad address (older Linux's errno for too many pending
+/// branches, now `E2BIG`).
 pub const EFAULT: i32 = 14;
 /// `ENOTSUPP` (Linux-internal 524): a map without a direct value address.
 pub const ENOTSUPP: i32 = 524;

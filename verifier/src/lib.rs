@@ -13,6 +13,7 @@ extern crate alloc;
 
 pub mod axiom;
 pub mod bounds;
+pub mod callgraph;
 pub mod cfg;
 pub mod check;
 pub mod error;

@@ -122,7 +122,8 @@ fn too_many_pending_branches_are_refused_like_linux() {
     // Each iteration leaves the exit branch queued: an unknown bound.
     let text = "ldxw %r2, [%r1+0]\nmov %r0, 0\nmov %r1, 0\nloop:\njge %r1, %r2, done\nadd %r0, 2\nadd %r1, 1\nja loop\ndone:\nexit";
     let e = run(text, &Options::default()).result.unwrap_err();
-    assert_eq!((e.errno, e.message.as_str()), (14, "The sequence of 8193 jumps is too complex."));
+    // E2BIG, as Linux 6.18.44 answers (older kernels: EFAULT).
+    assert_eq!((e.errno, e.message.as_str()), (7, "The sequence of 8193 jumps is too complex."));
 }
 
 #[test]
