@@ -14,6 +14,8 @@
 //!   and link types and their context structures.
 //! * [`feed`] is the IIO host feed's line format (samples sent to a
 //!   device from the host).
+//! * [`verdict`] is how a kernel under QEMU reports its tests' verdict
+//!   through QEMU's exit status.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
@@ -28,6 +30,7 @@ pub mod opcode;
 #[cfg(feature = "alloc")]
 pub mod remote;
 pub mod uapi;
+pub mod verdict;
 
 #[cfg(feature = "alloc")]
 pub mod asm;

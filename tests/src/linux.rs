@@ -158,6 +158,46 @@ pub fn available() -> Result<(), String> {
     }
 }
 
+/// The host kernel's release (`uname -r`): the oracle's version, to be
+/// printed with every verdict it gives.
+pub fn release() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// Where Linux's BPF file system is expected.
+pub const BPFFS: &str = "/sys/fs/bpf";
+
+/// Whether a BPF file system (type `bpf`, not merely a directory) is
+/// mounted at [`BPFFS`], as pins need; the reason where it is not.
+/// `cargo xtask setup` mounts one when it runs as root.
+pub fn bpffs() -> Result<(), String> {
+    let mounts = std::fs::read_to_string("/proc/self/mounts")
+        .map_err(|e| format!("/proc/self/mounts: {e}"))?;
+    if bpffs_in(&mounts, BPFFS) {
+        Ok(())
+    } else {
+        Err(format!(
+            "no BPF file system mounted at {BPFFS} (`cargo xtask setup` mounts one as root)"
+        ))
+    }
+}
+
+/// Whether the mount table `mounts` (`/proc/self/mounts` text) has a
+/// file system of type `bpf` mounted at `dir` (the last mount there wins).
+pub fn bpffs_in(mounts: &str, dir: &str) -> bool {
+    mounts
+        .lines()
+        .rev()
+        .find_map(|l| {
+            let mut f = l.split_whitespace();
+            let (_, at, kind) = (f.next()?, f.next()?, f.next()?);
+            (at == dir).then_some(kind == "bpf")
+        })
+        .unwrap_or(false)
+}
+
 /// What Linux did with one conformance program.
 #[derive(Debug)]
 pub enum LinuxOutcome {
@@ -471,4 +511,20 @@ pub fn create_object_maps(maps: &[axiom_loader::MapDef]) -> Result<Vec<OwnedFd>,
         fds.push(fd);
     }
     Ok(fds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bpffs_is_known_by_its_type_not_its_directory() {
+        let sysfs = "sysfs /sys sysfs rw 0 0\n";
+        assert!(!bpffs_in(sysfs, BPFFS), "the directory alone is not a bpffs");
+        let mounted = format!("{sysfs}bpf /sys/fs/bpf bpf rw,relatime 0 0\n");
+        assert!(bpffs_in(&mounted, BPFFS));
+        let covered = format!("{mounted}tmpfs /sys/fs/bpf tmpfs rw 0 0\n");
+        assert!(!bpffs_in(&covered, BPFFS), "a later mount hides the bpffs");
+        assert!(!bpffs_in("bpf /sys/fs/bpf/sub bpf rw 0 0\n", BPFFS));
+    }
 }

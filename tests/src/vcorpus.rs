@@ -17,6 +17,13 @@
 //! program refers to map N as `lddw %rX, map:N`. `expect:` is `accept`, or
 //! `reject ERRNO message` with Linux's errno name and the last line of its
 //! log.
+//!
+//! The host kernel is the oracle, and it changes between machines and
+//! over time. The file `ORACLE` beside the cases names the kernel release
+//! every recorded verdict came from. A case is compared with the live
+//! kernel where its `bpf()` works, else with the record; where the live
+//! verdict differs from the record, the oracle drifted (reported with both
+//! releases), which is not the same as Axiom drifting.
 
 use crate::linux;
 use axiom_abi::Insn;
@@ -269,10 +276,94 @@ pub fn linux_verdict(case: &Case) -> Result<Verdict, String> {
     })
 }
 
+/// The file in the corpus directory that names the kernel release its
+/// verdicts were recorded on.
+pub const ORACLE_FILE: &str = "ORACLE";
+
+/// The kernel release the corpus in `dir` was recorded on, if it says.
+pub fn recorded_release(dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join(ORACLE_FILE)).ok()?;
+    text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_string)
+}
+
+/// Writes `release` as the kernel the corpus in `dir` was recorded on.
+pub fn write_recorded_release(dir: &Path, release: &str) -> Result<(), String> {
+    let text = format!(
+        "# The Linux kernel release whose verifier gave every `expect:` verdict in\n\
+         # this corpus (`cargo xtask parity --record` writes it; `--refresh`\n\
+         # re-asks that kernel for every case).\n{release}\n"
+    );
+    let path = dir.join(ORACLE_FILE);
+    std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// One case through both verifiers: Axiom's verdict, the recorded one and,
+/// where the host's `bpf()` works, the live one.
+#[derive(Debug)]
+pub struct Compared {
+    /// The case's name.
+    pub name: String,
+    /// Axiom's verdict.
+    pub ours: Verdict,
+    /// The verdict Linux gave when the case was recorded.
+    pub recorded: Verdict,
+    /// Linux's verdict now (`None`: no live kernel; `Err`: its harness
+    /// failed on this case).
+    pub live: Option<Result<Verdict, String>>,
+}
+
+impl Compared {
+    /// Compares `case`, asking the live kernel too when `live`.
+    pub fn new(case: &Case, live: bool) -> Compared {
+        Compared {
+            name: case.name.clone(),
+            ours: axiom_verdict(case),
+            recorded: case.expect.clone(),
+            live: live.then(|| linux_verdict(case)),
+        }
+    }
+
+    /// What Axiom is judged against: Linux's live verdict where there is
+    /// one, else the recorded verdict.
+    pub fn linux(&self) -> &Verdict {
+        match &self.live {
+            Some(Ok(v)) => v,
+            _ => &self.recorded,
+        }
+    }
+
+    /// Whether the oracle drifted: the live kernel's verdict differs from
+    /// the recorded one, or its harness failed on the case.
+    pub fn oracle_drifted(&self) -> bool {
+        match &self.live {
+            Some(Ok(v)) => *v != self.recorded,
+            Some(Err(_)) => true,
+            None => false,
+        }
+    }
+
+    /// Whether Axiom reaches Linux's verdict (accept or refuse).
+    pub fn same_verdict(&self) -> bool {
+        self.ours.accepted() == self.linux().accepted()
+    }
+
+    /// Whether Axiom accepts what Linux refuses.
+    pub fn unsafe_accept(&self) -> bool {
+        self.ours.accepted() && !self.linux().accepted()
+    }
+}
+
 /// Fills in the verdict of every case of a corpus file whose `expect:` line
 /// reads `expect: ?`, by asking the host Linux kernel, and rewrites the file.
 /// Returns the names of the cases recorded. Nothing else in the file changes.
 pub fn record_pending(path: &Path) -> Result<Vec<String>, String> {
+    record(path, false)
+}
+
+/// As [`record_pending`], and with `refresh` every case whose recorded
+/// verdict the host kernel no longer gives is rewritten with its verdict
+/// now.
+pub fn record(path: &Path, refresh: bool) -> Result<Vec<String>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let file = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
@@ -280,18 +371,25 @@ pub fn record_pending(path: &Path) -> Result<Vec<String>, String> {
     let mut recorded = Vec::new();
     for (k, &start) in starts.iter().enumerate() {
         let end = starts.get(k + 1).copied().unwrap_or(lines.len());
-        let Some(pending) = (start..end).find(|&i| lines[i].trim() == "expect: ?") else {
+        let Some(at) = (start..end).find(|&i| lines[i].trim_start().starts_with("expect:")) else {
             continue;
         };
+        let pending = lines[at].trim() == "expect: ?";
+        if !pending && !refresh {
+            continue;
+        }
         let block: Vec<&str> = (start..end)
-            .map(|i| if i == pending { "expect: accept" } else { lines[i].as_str() })
+            .map(|i| if i == at && pending { "expect: accept" } else { lines[i].as_str() })
             .collect();
         let cases = parse_file(&file, &block.join("\n"))?;
         let [case] = &cases[..] else {
             return Err(format!("{file}: block at line {} is not one case", start + 1));
         };
         let verdict = linux_verdict(case)?;
-        lines[pending] = format!("expect: {verdict}");
+        if !pending && verdict == case.expect {
+            continue;
+        }
+        lines[at] = format!("expect: {verdict}");
         recorded.push(case.name.clone());
     }
     if !recorded.is_empty() {

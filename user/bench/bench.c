@@ -51,8 +51,10 @@
  * Run as a Linux kernel's /init (process 1, from an initramfs that holds
  * nothing else), it first mounts devtmpfs on /dev for /dev/null and the
  * console, and at the end reports its verdict through QEMU's
- * isa-debug-exit port (0xf4: QEMU exits with 1 for success, 3 for
- * failure), as Axiom does, so both kernels' boots end the same way. */
+ * isa-debug-exit port (0xf4: QEMU exits with (byte << 1) | 1, 0x21 for
+ * success and 0x23 for failure, statuses QEMU never gives by itself;
+ * abi/src/verdict.rs), as Axiom does, so both kernels' boots end the same
+ * way. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
@@ -148,6 +150,10 @@ static void init_setup(void)
 	}
 }
 
+/* isa-debug-exit bytes for QEMU exit statuses 0x21 and 0x23. */
+#define VERDICT_PASS_BYTE 0x10
+#define VERDICT_FAIL_BYTE 0x11
+
 /* Process 1 on Linux: end QEMU with the verdict (x86-64: isa-debug-exit),
  * or power off; returning from /init would panic the kernel. */
 static void init_exit(int status)
@@ -155,7 +161,7 @@ static void init_exit(int status)
 	fflush(stdout);
 #if defined(__x86_64__)
 	if (ioperm(0xf4, 4, 1) == 0)
-		outb(status ? 1 : 0, 0xf4);
+		outb(status ? VERDICT_FAIL_BYTE : VERDICT_PASS_BYTE, 0xf4);
 #else
 	(void)status;
 #endif

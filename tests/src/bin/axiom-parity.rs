@@ -3,10 +3,20 @@
 //! verdict Linux gave when the case was written beside them.
 //!
 //! `axiom-parity --record` asks Linux for the verdict of every case whose
-//! file says `expect: ?` and writes it into the file.
+//! file says `expect: ?` and writes it into the file; with `--refresh` it
+//! also re-records every case whose verdict the host kernel no longer
+//! gives, and writes the host's release into the corpus's `ORACLE` file.
+//!
+//! A case whose live verdict differs from its record is oracle drift
+//! (the host kernel changed, not Axiom): reported with both releases, and
+//! a failure only with `--strict`. Axiom accepting what Linux refuses is
+//! always a failure.
 
+use axiom_tests::linux::release;
 use axiom_tests::paths::repo_root;
-use axiom_tests::vcorpus::{Case, axiom_verdict, linux_verdict, load, record_pending};
+use axiom_tests::vcorpus::{
+    Case, Compared, load, record, recorded_release, write_recorded_release,
+};
 use clap::Parser;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -22,6 +32,14 @@ struct Args {
     /// Fill in `expect: ?` lines with Linux's verdict first.
     #[arg(long)]
     record: bool,
+    /// With `--record`: re-record every case whose verdict the host
+    /// kernel no longer gives, and name the host's release in `ORACLE`.
+    #[arg(long, requires = "record")]
+    refresh: bool,
+    /// Fail on oracle drift too (live verdicts that differ from the
+    /// record), not only on Axiom accepting what Linux refuses.
+    #[arg(long)]
+    strict: bool,
     /// Print every case, not only those that differ.
     #[arg(long)]
     all: bool,
@@ -50,6 +68,18 @@ fn main() -> ExitCode {
             eprintln!("axiom-parity: cannot record, host bpf() refused: {why}");
             return ExitCode::FAILURE;
         }
+        let host = release();
+        match recorded_release(&dir) {
+            Some(r) if r != host && !args.refresh => {
+                eprintln!(
+                    "axiom-parity: the corpus was recorded on Linux {r}, this host runs {host}: \
+                     add --refresh to re-ask this kernel for every case (and check Axiom \
+                     against the changes)"
+                );
+                return ExitCode::FAILURE;
+            }
+            _ => {}
+        }
         let mut files: Vec<_> = std::fs::read_dir(&dir)
             .into_iter()
             .flatten()
@@ -58,13 +88,17 @@ fn main() -> ExitCode {
             .collect();
         files.sort();
         for f in files {
-            match record_pending(&f) {
-                Ok(names) => names.iter().for_each(|n| println!("recorded {n}")),
+            match record(&f, args.refresh) {
+                Ok(names) => names.iter().for_each(|n| println!("recorded {n} (Linux {host})")),
                 Err(e) => {
                     eprintln!("axiom-parity: {e}");
                     return ExitCode::FAILURE;
                 }
             }
+        }
+        if let Err(e) = write_recorded_release(&dir, &host) {
+            eprintln!("axiom-parity: {e}");
+            return ExitCode::FAILURE;
         }
     }
     let cases = match load(&dir) {
@@ -77,41 +111,39 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let recorded_on = recorded_release(&dir).unwrap_or_else(|| "an unrecorded release".into());
     match &live {
-        Ok(()) => println!("Linux: live, host kernel {}", kernel_release()),
-        Err(why) => println!("Linux: recorded verdicts only ({why})"),
+        Ok(()) => println!(
+            "Linux: live, host kernel {} (the corpus was recorded on {recorded_on})",
+            release()
+        ),
+        Err(why) => println!("Linux: the verdicts recorded on {recorded_on} only ({why})"),
     }
     let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
-    let (mut unsafe_accepts, mut stale) = (0, 0);
+    let (mut unsafe_accepts, mut drifted) = (0, 0);
     for case in &cases {
-        let ours = axiom_verdict(case);
-        let now = live.as_ref().ok().map(|()| linux_verdict(case));
-        let linux = match &now {
-            Some(Ok(v)) => v.clone(),
-            _ => case.expect.clone(),
-        };
-        if matches!(&now, Some(Ok(v)) if *v != case.expect) {
-            stale += 1;
-        }
+        let c = Compared::new(case, live.is_ok());
+        let (ours, linux) = (&c.ours, c.linux());
+        drifted += usize::from(c.oracle_drifted());
         let t = tallies.entry(file_of(case).to_string()).or_default();
         t.cases += 1;
-        t.unsafe_cases += usize::from(!case.expect.accepted());
-        t.same_verdict += usize::from(ours.accepted() == linux.accepted());
+        t.unsafe_cases += usize::from(!linux.accepted());
+        t.same_verdict += usize::from(c.same_verdict());
         t.same_message += usize::from(ours == linux);
-        unsafe_accepts += usize::from(ours.accepted() && !linux.accepted());
-        let mark = match (ours.accepted() == linux.accepted(), ours == linux) {
+        // On a drifted case the oracle, not Axiom, moved: counted as drift.
+        unsafe_accepts += usize::from(c.unsafe_accept() && !c.oracle_drifted());
+        let mark = match (c.same_verdict(), ours == linux) {
             (_, true) => "same",
             (true, false) => "same verdict, other message",
             (false, _) => "DIFFERENT VERDICT",
         };
-        if args.all || ours != linux || now.as_ref().is_some_and(|v| v.as_ref() != Ok(&case.expect))
-        {
+        if args.all || ours != linux || c.oracle_drifted() {
             println!("{}: {mark}", case.name);
             println!("    Axiom:    {ours}");
             println!("    Linux:    {linux}");
-            match &now {
-                Some(Ok(v)) if *v != case.expect => {
-                    println!("    recorded: {} (stale)", case.expect)
+            match &c.live {
+                Some(Ok(v)) if *v != c.recorded => {
+                    println!("    recorded: {} (on {recorded_on}: oracle drift)", c.recorded)
                 }
                 Some(Err(e)) => println!("    Linux harness failed: {e}"),
                 _ => {}
@@ -153,10 +185,19 @@ fn main() -> ExitCode {
     );
     unsafe_accepts += conf.unsafe_accepts;
     println!("accepted by Axiom, refused by Linux: {unsafe_accepts}");
-    if stale > 0 {
-        println!("cases whose recorded verdict Linux no longer gives: {stale}");
+    if drifted > 0 {
+        println!(
+            "oracle drift: {drifted} cases whose verdict recorded on {recorded_on} Linux {} no \
+             longer gives{}",
+            release(),
+            if args.strict { " (--strict: a failure)" } else { " (a failure with --strict)" }
+        );
     }
-    if unsafe_accepts > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if unsafe_accepts > 0 || (args.strict && drifted > 0) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// The conformance programs, loaded as the Linux harness loads them (a
@@ -221,8 +262,4 @@ fn file_of(case: &Case) -> &str {
 
 fn pct(n: usize, d: usize) -> f64 {
     if d == 0 { 0.0 } else { n as f64 * 100.0 / d as f64 }
-}
-
-fn kernel_release() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_string()
 }

@@ -70,7 +70,9 @@ fn main() -> ExitCode {
         "engines: Axiom interpreter, x86-64 JIT and verifier in a host process (no QEMU: the kernel is issue 8)"
     );
     match &linux {
-        Ok(()) => println!("oracle: host Linux {} through bpf() (JIT on)", kernel_release()),
+        Ok(()) => {
+            println!("oracle: host Linux {} through bpf() (JIT on)", axiom_tests::linux::release())
+        }
         Err(why) => println!("oracle: host Linux skipped: {why}"),
     }
 
@@ -193,10 +195,4 @@ fn main() -> ExitCode {
         println!("FAIL {f}");
     }
     if fail.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
-}
-
-fn kernel_release() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default()
 }

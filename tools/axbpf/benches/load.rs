@@ -82,11 +82,15 @@ fn opt(v: Option<f64>, digits: usize) -> String {
 fn main() {
     let objects = bpfprogs::build().expect("bpf-progs build");
     let live = linux::available().is_ok();
-    let bpftool = std::path::Path::new("/usr/sbin/bpftool").exists() && live;
+    let bpffs = linux::bpffs();
+    let bpftool = std::path::Path::new("/usr/sbin/bpftool").exists() && live && bpffs.is_ok();
     let axbpf = env!("CARGO_BIN_EXE_axbpf");
     println!("# Load time per object (host process; no virtualization: neither KVM nor TCG)\n");
     if !live {
         println!("Linux columns empty: host bpf() refused\n");
+    }
+    if let Err(why) = &bpffs {
+        println!("bpftool column empty (its loadall pins): {why}\n");
     }
     println!(
         "| object | programs | insns | Axiom in-process µs | Linux in-process µs | Axiom / Linux | axbpf load (axiom) ms | axbpf load (linux) ms | bpftool prog loadall ms |"

@@ -20,12 +20,14 @@ use std::time::Instant;
 const MEMORY: &str = "128M";
 const CPU: &str = "cortex-a76";
 
-/// Whether a boot ended as it should: Axiom through semihosting with 1;
-/// Linux powers off through PSCI (status 0) after the program's verdict.
+/// Whether a boot ended as it should: Axiom through semihosting with its
+/// pass status; Linux powers off through PSCI (status 0) after the
+/// program's verdict line.
 fn passed(k: usize, status: Option<i32>, console: &str) -> bool {
+    use axiom_abi::verdict::Verdict;
     match k {
         LINUX | LINUX_NOKASLR => status == Some(0) && console.contains("bench: done, 0 failed"),
-        _ => status == Some(1),
+        _ => Verdict::of(status) == Verdict::Passed,
     }
 }
 
@@ -101,7 +103,7 @@ pub fn run(boots: usize, publish: bool) -> Result<(), String> {
         bar.set_message(format!("arm64 hooks boot {round}/{boots}"));
         let b = boot_machine(&hooks)?;
         bar.inc(1);
-        if b.status == Some(1) {
+        if b.passed() {
             collect(&mut figures, AXIOM, &b.console);
         } else {
             failures.push(format!("Axiom hooks boot {round}"));
@@ -224,7 +226,8 @@ mod tests {
 
     #[test]
     fn a_boot_passes_by_its_kernels_own_verdict() {
-        assert!(passed(AXIOM, Some(1), ""));
+        assert!(passed(AXIOM, Some(axiom_abi::verdict::PASS), ""));
+        assert!(!passed(AXIOM, Some(1), ""), "QEMU's own status for a start that failed");
         assert!(!passed(AXIOM, Some(0), "bench: done, 0 failed"));
         assert!(passed(LINUX, Some(0), "BENCH x 1 2 3\nbench: done, 0 failed\n"));
         assert!(!passed(LINUX_NOKASLR, Some(0), "bench: done, 2 failed"));

@@ -8,7 +8,8 @@
 //! * `test`: set-up, format and lint checks, every test, the bare build.
 //! * `run`: the main job (the conformance and engine report, Axiom under
 //!   QEMU running its tests, steered live from the host, and the benchmarks).
-//! * `parity [--record]`: the verifier parity report against the host kernel.
+//! * `parity [--record [--refresh]] [--strict]`: the verifier parity report
+//!   against the host kernel (`--strict`: oracle drift fails too).
 //! * `bench`: the benchmarks, each against Linux in the same run.
 //! * `kernel [--machine M] [--cpus N] [--append ARGS]`: one boot of the
 //!   kernel under QEMU, its console shown (`--machine virt`: arm64).
@@ -69,6 +70,15 @@ enum Command {
         /// First ask Linux for the verdict of cases written `expect: ?`.
         #[arg(long)]
         record: bool,
+        /// With `--record`: re-record every case whose verdict the host
+        /// kernel no longer gives (oracle drift), naming its release in
+        /// the corpus's ORACLE file.
+        #[arg(long, requires = "record")]
+        refresh: bool,
+        /// Fail on oracle drift too, not only on Axiom accepting what
+        /// Linux refuses.
+        #[arg(long)]
+        strict: bool,
     },
     /// The benchmarks (execution engines, verifier, load time, kernel
     /// boot), each against a baseline measured in the same run.
@@ -134,7 +144,7 @@ fn main() -> ExitCode {
         Command::BuildBare => bare::build(),
         Command::Test { long } => steps::test(long),
         Command::Run { arch } => steps::run(arch),
-        Command::Parity { record } => steps::parity(record),
+        Command::Parity { record, refresh, strict } => steps::parity(record, refresh, strict),
         Command::Bench { update_baseline: true, .. } => regress::run(true),
         Command::Bench { quick: true, .. } => regress::run(false),
         Command::Bench { only, boots, arch, .. } => steps::bench(only.as_deref(), boots, arch),

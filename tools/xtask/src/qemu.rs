@@ -2,9 +2,11 @@
 //! `microvm` and `q35`, and the arm64 Image on `virt` (GICv2 and GICv3,
 //! entered at EL1 and at EL2, and with a Pi-shaped device tree), with 1
 //! and 2 vCPUs in 32 MiB; reads its test results on the serial console
-//! and its verdict from `isa-debug-exit` or semihosting (QEMU exits with 1
-//! for success, 3 for failure; a crash or a hang gives neither).
+//! and its verdict from `isa-debug-exit` or semihosting (QEMU exits with
+//! `axiom_abi::verdict`'s PASS or FAIL status, which QEMU never gives on
+//! its own; a bad option, a crash or a hang gives neither).
 
+use axiom_abi::verdict::Verdict;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -22,6 +24,24 @@ pub struct Boot {
     pub init_at: Option<Duration>,
     /// From starting QEMU to the first `BENCH ` line.
     pub bench_at: Option<Duration>,
+}
+
+impl Boot {
+    /// The kernel's verdict, read from QEMU's exit status.
+    pub fn verdict(&self) -> Verdict {
+        Verdict::of(self.status)
+    }
+
+    /// Whether the kernel said its tests passed.
+    pub fn passed(&self) -> bool {
+        self.verdict() == Verdict::Passed
+    }
+
+    /// Whether the kernel said something failed (a test, a panic, an
+    /// exception): a verdict, not QEMU failing by itself.
+    pub fn failed(&self) -> bool {
+        self.verdict() == Verdict::Failed
+    }
 }
 
 /// Whether this host can use KVM (hardware virtualization in the CPU
@@ -76,8 +96,8 @@ pub fn boot(kernel: &Path, machine: &str, cpus: u32, append: &str) -> Result<Boo
 /// Boots `m`, reading its console as it comes. A `virt` machine is
 /// arm64 (`qemu-system-aarch64`, TCG, a Cortex-A76 as in the Raspberry Pi 5, unless `cpu` says
 /// otherwise; the verdict through semihosting), any other x86-64 (the
-/// verdict through `isa-debug-exit`): either way QEMU exits with 1 for
-/// success and 3 for failure.
+/// verdict through `isa-debug-exit`): either way [`Boot::verdict`] reads
+/// it from QEMU's exit status.
 pub fn boot_machine(m: &Machine) -> Result<Boot, String> {
     let arm64 = m.machine.starts_with("virt");
     let qemu = if arm64 { "qemu-system-aarch64" } else { "qemu-system-x86_64" };
@@ -281,14 +301,14 @@ pub fn boot_once(machine: &str, cpus: u32, append: &str) -> Result<(), String> {
     let b = boot(&kernel, machine, cpus, append)?;
     print!("{}", b.console);
     println!(
-        "(qemu {machine}, {cpus} vCPU(s), {}: init {} ms after QEMU started; exit {:?} after \
+        "(qemu {machine}, {cpus} vCPU(s), {}: init {} ms after QEMU started; {:?} after \
          {:.0} ms)",
         accel(),
         b.init_at.map_or("?".into(), |d| format!("{:.1}", d.as_secs_f64() * 1000.0)),
-        b.status,
+        b.verdict(),
         b.elapsed.as_secs_f64() * 1000.0
     );
-    if b.status == Some(1) { Ok(()) } else { Err("the kernel did not pass".into()) }
+    if b.passed() { Ok(()) } else { Err("the kernel did not pass".into()) }
 }
 
 /// The in-QEMU tests on every machine and vCPU count, and runs with a
@@ -431,14 +451,14 @@ fn test_arch(arch: crate::bare::Arch, long: bool) -> Result<(), String> {
                 rest.find("), ").map(|i| &rest[i + 3..])
             });
             println!(
-                "kernel on {machine}, {cpus} vCPU(s), {}: {tests} tests, {}, exit {:?}, {:.0} ms",
+                "kernel on {machine}, {cpus} vCPU(s), {}: {tests} tests, {}, {:?}, {:.0} ms",
                 if arch == Arch::X86_64 { accel() } else { "tcg" },
                 found.and_then(|f| f.split(',').next()).unwrap_or("? CPU(s)"),
-                b.status,
+                b.verdict(),
                 b.elapsed.as_secs_f64() * 1000.0
             );
-            if b.status != Some(1) || !passed {
-                failures.push(format!("{machine} x{cpus}: exit {:?}\n{}", b.status, b.console));
+            if !b.passed() || !passed {
+                failures.push(format!("{machine} x{cpus}: {:?}\n{}", b.verdict(), b.console));
             }
             if !bpf_compared {
                 bpf_compared = true;
@@ -479,21 +499,21 @@ fn test_arch(arch: crate::bare::Arch, long: bool) -> Result<(), String> {
     if arch == Arch::Aarch64 {
         let b = boot(&kernel, "virt,virtualization=on", 1, append)?;
         let tests = b.console.lines().filter(|l| l.starts_with("test ")).count();
-        if b.status != Some(1) {
-            failures.push(format!("entered at EL2: exit {:?}\n{}", b.status, b.console));
+        if !b.passed() {
+            failures.push(format!("entered at EL2: {:?}\n{}", b.verdict(), b.console));
         } else {
-            println!("kernel on virt entered at EL2 (virtualization=on): {tests} tests, exit 1");
+            println!("kernel on virt entered at EL2 (virtualization=on): {tests} tests, passed");
         }
         // The device-tree paths QEMU's own tree does not take and the
         // Pi 5's does: a console behind a bus's `ranges`, found through
         // an alias with options.
         let b = boot_pi_shaped(&kernel)?;
-        if b.status != Some(1) || !b.console.contains("axiom: all ") {
-            failures.push(format!("Pi-shaped device tree: exit {:?}\n{}", b.status, b.console));
+        if !b.passed() || !b.console.contains("axiom: all ") {
+            failures.push(format!("Pi-shaped device tree: {:?}\n{}", b.verdict(), b.console));
         } else {
             println!(
                 "kernel on virt with a Pi-shaped device tree (console behind a bus's ranges, \
-                 stdout-path an alias): exit 1"
+                 stdout-path an alias): passed"
             );
         }
     }
@@ -501,58 +521,61 @@ fn test_arch(arch: crate::bare::Arch, long: bool) -> Result<(), String> {
     // the tests load is JIT-compiled with constant blinding).
     let b = boot(&kernel, default, 1, "axiom.harden")?;
     let tests = b.console.lines().filter(|l| l.starts_with("test ")).count();
-    if b.status != Some(1) || !b.console.contains("axiom: hardened") {
-        failures.push(format!("the hardened kernel failed: exit {:?}\n{}", b.status, b.console));
+    if !b.passed() || !b.console.contains("axiom: hardened") {
+        failures.push(format!("the hardened kernel failed: {:?}\n{}", b.verdict(), b.console));
     } else {
-        println!("kernel hardened (axiom.harden): {tests} tests, exit 1");
+        println!("kernel hardened (axiom.harden): {tests} tests, passed");
     }
     // The harness must see a failure as a failure.
     let b = boot(&kernel, default, 1, "axiom.test=fail")?;
-    if b.status != Some(3) || !b.console.contains("... FAILED") {
+    if !b.failed() || !b.console.contains("... FAILED") {
         failures.push(format!(
-            "a failing kernel test was not reported: exit {:?}\n{}",
-            b.status, b.console
+            "a failing kernel test was not reported: {:?}\n{}",
+            b.verdict(),
+            b.console
         ));
     } else {
-        println!("kernel with a deliberately failing test: exit 3, reported");
+        println!("kernel with a deliberately failing test: failed, reported");
     }
     // A panic must print its message and location and fail.
     let b = boot(&kernel, default, 1, "axiom.test=panic")?;
-    if b.status != Some(3)
+    if !b.failed()
         || !b.console.contains("PANIC")
         || !b.console.contains("deliberate panic")
         || !b.console.contains("kernel/core/src/kernel.rs:")
     {
-        failures.push(format!("a panic was not reported: exit {:?}\n{}", b.status, b.console));
+        failures.push(format!("a panic was not reported: {:?}\n{}", b.verdict(), b.console));
     } else {
-        println!("kernel with a deliberate panic: message and location printed, exit 3");
+        println!("kernel with a deliberate panic: message and location printed, failed");
     }
     // An exception must be reported with its vector and address.
     let b = boot(&kernel, default, 1, "axiom.test=fault")?;
-    if b.status != Some(3) || !fault_reported(arch, &b.console, false) {
-        failures.push(format!("a page fault was not reported: exit {:?}\n{}", b.status, b.console));
+    if !b.failed() || !fault_reported(arch, &b.console, false) {
+        failures.push(format!("a page fault was not reported: {:?}\n{}", b.verdict(), b.console));
     } else {
-        println!("kernel with a deliberate fault (page fault, data abort): exit 3, reported");
+        println!("kernel with a deliberate fault (page fault, data abort): failed, reported");
     }
     // W^X: a write to kernel text must fault (present page, write: error 3).
     let b = boot(&kernel, default, 1, "axiom.test=wx")?;
-    if b.status != Some(3) || !fault_reported(arch, &b.console, true) {
+    if !b.failed() || !fault_reported(arch, &b.console, true) {
         failures.push(format!(
-            "a write to kernel text did not fault: exit {:?}\n{}",
-            b.status, b.console
+            "a write to kernel text did not fault: {:?}\n{}",
+            b.verdict(),
+            b.console
         ));
     } else {
-        println!("kernel writing to its own text: a fault, exit 3 (W^X holds)");
+        println!("kernel writing to its own text: a fault, failed (W^X holds)");
     }
     // W^X for JIT code: its frame's alias in the physical map must be read-only.
     let b = boot(&kernel, default, 1, "axiom.test=jitalias")?;
-    if b.status != Some(3) || !fault_reported(arch, &b.console, true) {
+    if !b.failed() || !fault_reported(arch, &b.console, true) {
         failures.push(format!(
-            "a write to JIT code through the physical map did not fault: exit {:?}\n{}",
-            b.status, b.console
+            "a write to JIT code through the physical map did not fault: {:?}\n{}",
+            b.verdict(),
+            b.console
         ));
     } else {
-        println!("kernel writing to JIT code through its physical-map alias: a fault, exit 3");
+        println!("kernel writing to JIT code through its physical-map alias: a fault, failed");
     }
     if failures.is_empty() { Ok(()) } else { Err(failures.join("\n")) }
 }
@@ -594,8 +617,8 @@ pub fn bench_boot(runs: usize) -> Result<(), String> {
         floor.extend(ms(b.init_at));
         for (cpus, s) in [1u32, 2].into_iter().zip(configs.iter_mut()) {
             let b = boot(&kernel, "microvm", cpus, "")?;
-            if b.status != Some(1) {
-                return Err(format!("boot failed: exit {:?}\n{}", b.status, b.console));
+            if !b.passed() {
+                return Err(format!("boot failed: {:?}\n{}", b.verdict(), b.console));
             }
             s.host.extend(ms(b.init_at));
             let f = |p: &str| field(&b.console, p).map(|v| v as f64);
@@ -664,11 +687,8 @@ fn bench_boots(append: &str, boots: usize) -> Result<Vec<(String, Vec<f64>)>, St
     let mut figures: Vec<(String, Vec<f64>)> = Vec::new();
     for _ in 0..boots {
         let b = boot(&kernel, "microvm", 1, append)?;
-        if b.status != Some(1) {
-            return Err(format!(
-                "bench boot ({append}) failed: exit {:?}\n{}",
-                b.status, b.console
-            ));
+        if !b.passed() {
+            return Err(format!("bench boot ({append}) failed: {:?}\n{}", b.verdict(), b.console));
         }
         for (name, ns) in b.console.lines().filter_map(parse_bench) {
             match figures.iter_mut().find(|(n, _)| *n == name) {
@@ -717,8 +737,8 @@ pub fn bench_hooks(boots: usize) -> Result<(), String> {
     let mut rows: Vec<(String, Vec<[f64; 3]>)> = Vec::new();
     for _ in 0..boots {
         let b = boot(&kernel, "microvm", 1, "axiom.bench=hooks")?;
-        if b.status != Some(1) {
-            return Err(format!("bench boot failed: exit {:?}\n{}", b.status, b.console));
+        if !b.passed() {
+            return Err(format!("bench boot failed: {:?}\n{}", b.verdict(), b.console));
         }
         for line in b.console.lines().filter(|l| l.starts_with("BENCH ")) {
             let Some((name, median)) = parse_bench(line) else { continue };
@@ -779,8 +799,8 @@ pub fn soak(long: bool) -> Result<(), String> {
     let summary = b.console.lines().find(|l| l.starts_with("soak: ")).unwrap_or("(no summary)");
     println!("{summary}");
     let unfed = summary.contains(" 0 from the host feed");
-    if b.status != Some(1) {
-        return Err(format!("the soak failed (exit {:?}):\n{}", b.status, b.console));
+    if !b.passed() {
+        return Err(format!("the soak failed ({:?}):\n{}", b.verdict(), b.console));
     }
     if unfed {
         return Err(format!("the soak's IIO device took nothing from the host feed: {summary}"));
@@ -791,6 +811,55 @@ pub fn soak(long: bool) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The verdict logic every in-QEMU step uses, on QEMUs that cannot
+    /// start (an unknown option, a kernel file that is not there): QEMU
+    /// exits with its own status, which must read as neither pass nor
+    /// fail.
+    #[test]
+    fn a_qemu_that_cannot_start_is_not_a_pass() {
+        let missing = Path::new("/nonexistent/axiom-kernel");
+        let real = Path::new("/dev/null");
+        let cases: [(&str, &Path, &[&str]); 4] = [
+            ("microvm", real, &["-no-such-option"]),
+            ("microvm", missing, &[]),
+            ("virt", real, &["-no-such-option"]),
+            ("virt", missing, &[]),
+        ];
+        let mut ran = 0;
+        for (machine, kernel, extra) in cases {
+            let qemu = if arch_of(machine) == crate::bare::Arch::Aarch64 {
+                "qemu-system-aarch64"
+            } else {
+                "qemu-system-x86_64"
+            };
+            if Command::new(qemu).arg("--version").output().is_err() {
+                println!("{qemu} not installed (`cargo xtask setup`): {machine} not tried");
+                continue;
+            }
+            let b = boot_machine(&Machine {
+                kernel,
+                initrd: missing,
+                machine,
+                cpus: 1,
+                memory: "32M",
+                cpu: None,
+                append: "",
+                timeout_s: 30,
+                extra,
+            })
+            .expect("timeout and QEMU start");
+            assert!(
+                !b.passed() && !b.failed(),
+                "{machine} {kernel:?} {extra:?}: {:?}\n{}",
+                b.verdict(),
+                b.console
+            );
+            assert!(matches!(b.verdict(), Verdict::NoVerdict(Some(1))), "{:?}", b.verdict());
+            ran += 1;
+        }
+        println!("{ran} QEMU starts that fail, none read as a verdict");
+    }
 
     #[test]
     fn the_console_moves_behind_a_bus_and_stdout_becomes_an_alias() {

@@ -95,11 +95,11 @@ pub fn measure(boots: usize) -> Result<Vec<(String, f64)>, String> {
         .chain(std::iter::once("axiom.bench=hooks"));
     for append in runs {
         let b = boot_machine(&machine(append))?;
-        if b.status != Some(1) {
+        if !b.passed() {
             let tail: Vec<&str> = b.console.lines().rev().take(15).collect();
             return Err(format!(
                 "boot with `{append}` failed (exit {:?}):\n{}",
-                b.status,
+                b.verdict(),
                 tail.into_iter().rev().collect::<Vec<_>>().join("\n")
             ));
         }

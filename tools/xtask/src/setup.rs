@@ -96,6 +96,37 @@ fn add_arm64_architecture() -> Result<(), String> {
     }
 }
 
+/// Where Linux's BPF file system belongs.
+const BPFFS: &str = "/sys/fs/bpf";
+
+/// The type of the file system mounted last at `dir`, if any (`findmnt`
+/// from util-linux; the directory alone says nothing: on a fresh machine
+/// `/sys/fs/bpf` is an empty sysfs directory).
+fn mounted_type(dir: &str) -> Option<String> {
+    let out =
+        Command::new("findmnt").args(["-n", "-o", "FSTYPE", "--mountpoint", dir]).output().ok()?;
+    String::from_utf8_lossy(&out.stdout).lines().last().map(|l| l.trim().to_string())
+}
+
+/// Mounts a BPF file system at `/sys/fs/bpf` where none is (as root;
+/// idempotent). Pins on the Linux backend need it; tests that need it
+/// and cannot have it skip with the reason.
+fn mount_bpffs() {
+    if mounted_type(BPFFS).as_deref() == Some("bpf") {
+        println!("setup: BPF file system mounted at {BPFFS}");
+        return;
+    }
+    if !is_root() {
+        println!("setup: no BPF file system at {BPFFS}, and not root to mount one: pin tests skip");
+        return;
+    }
+    let ok = Command::new("mount").args(["-t", "bpf", "bpf", BPFFS]).status();
+    match (ok.map(|s| s.success()).unwrap_or(false), mounted_type(BPFFS).as_deref()) {
+        (true, Some("bpf")) => println!("setup: mounted a BPF file system at {BPFFS}"),
+        _ => println!("setup: could not mount a BPF file system at {BPFFS}: pin tests skip"),
+    }
+}
+
 /// Installs the missing packages and rustup components.
 pub fn run() -> Result<(), String> {
     let missing: Vec<&str> = PACKAGES.iter().copied().filter(|p| !installed(p)).collect();
@@ -124,6 +155,7 @@ pub fn run() -> Result<(), String> {
             return Err(format!("still missing after install: {}", still.join(" ")));
         }
     }
+    mount_bpffs();
     for component in ["rustfmt", "clippy"] {
         let have = Command::new("rustup")
             .args(["component", "list", "--installed"])

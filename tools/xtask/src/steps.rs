@@ -111,20 +111,20 @@ pub fn run(arch: crate::bare::Arch) -> Result<(), String> {
             &[],
         )
     })?;
-    timed("verifier parity", || parity(false))?;
+    timed("verifier parity", || parity(false, false, false))?;
     timed("Axiom under QEMU", || {
         let kernel = crate::bare::build_kernel()?;
         let b = crate::qemu::boot(&kernel, "microvm", 2, "")?;
         print!("{}", b.console);
         println!(
             "QEMU ({}, microvm, 2 vCPUs, 32 MiB): process start to kernel init {} ms, to exit \
-             {:.1} ms, exit status {:?}",
+             {:.1} ms, {:?}",
             crate::qemu::accel(),
             b.init_at.map_or("?".into(), |d| format!("{:.1}", d.as_secs_f64() * 1000.0)),
             b.elapsed.as_secs_f64() * 1000.0,
-            b.status
+            b.verdict()
         );
-        if b.status == Some(1) { Ok(()) } else { Err("the kernel did not pass its tests".into()) }
+        if b.passed() { Ok(()) } else { Err("the kernel did not pass its tests".into()) }
     })?;
     timed(
         "Axiom live, steered from the host: policies, IRQ storm, IIO feed, latency table",
@@ -156,12 +156,12 @@ fn run_arm64() -> Result<(), String> {
         print!("{}", b.console);
         println!(
             "QEMU (tcg, virt, Cortex-A76, GICv2, 2 vCPUs, 32 MiB): process start to kernel init \
-             {} ms, to exit {:.1} ms, exit status {:?}",
+             {} ms, to exit {:.1} ms, {:?}",
             b.init_at.map_or("?".into(), |d| format!("{:.1}", d.as_secs_f64() * 1000.0)),
             b.elapsed.as_secs_f64() * 1000.0,
-            b.status
+            b.verdict()
         );
-        if b.status == Some(1) { Ok(()) } else { Err("the kernel did not pass its tests".into()) }
+        if b.passed() { Ok(()) } else { Err("the kernel did not pass its tests".into()) }
     })?;
     timed("Axiom on arm64 live, steered from the host over its console's UART", || {
         crate::remote::test_on(crate::bare::Arch::Aarch64)
@@ -169,12 +169,16 @@ fn run_arm64() -> Result<(), String> {
 }
 
 /// The verifier parity report (`axiom-parity`), optionally recording the
-/// verdicts of new corpus cases first.
-pub fn parity(record: bool) -> Result<(), String> {
+/// verdicts of new corpus cases first (`refresh`: every case whose
+/// verdict the host kernel no longer gives); `strict` fails on oracle
+/// drift too.
+pub fn parity(record: bool, refresh: bool, strict: bool) -> Result<(), String> {
     let mut args =
-        vec!["run", "--release", "--quiet", "-p", "axiom-tests", "--bin", "axiom-parity"];
-    if record {
-        args.extend(["--", "--record"]);
+        vec!["run", "--release", "--quiet", "-p", "axiom-tests", "--bin", "axiom-parity", "--"];
+    for (on, flag) in [(record, "--record"), (refresh, "--refresh"), (strict, "--strict")] {
+        if on {
+            args.push(flag);
+        }
     }
     cargo_host(&args, &[])
 }

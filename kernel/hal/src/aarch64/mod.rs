@@ -92,11 +92,12 @@ pub fn console(bytes: &[u8]) {
 }
 
 /// Ends the machine: through semihosting where the host offers it
-/// (QEMU's `-semihosting`), exit status 1 for success and 3 for failure
-/// (the statuses x86-64's `isa-debug-exit` gives); else PSCI
-/// `SYSTEM_OFF`; else parks the CPU.
+/// (QEMU's `-semihosting`), with the status of [`axiom_abi::verdict`]
+/// (`PASS` or `FAIL`, as on x86-64); else PSCI `SYSTEM_OFF`; else parks
+/// the CPU.
 pub fn exit(success: bool) -> ! {
-    cpu::semihosting_exit(if success { 1 } else { 3 });
+    use axiom_abi::verdict::{FAIL, PASS};
+    cpu::semihosting_exit(if success { PASS } else { FAIL } as u64);
     if let Some(smc) = machine().and_then(|m| m.psci) {
         smp::psci(smc, smp::PSCI_SYSTEM_OFF, 0, 0, 0);
     }

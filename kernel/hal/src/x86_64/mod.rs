@@ -61,11 +61,12 @@ pub fn console(bytes: &[u8]) {
     }
 }
 
-/// Ends QEMU through `isa-debug-exit` (port 0xf4): the process exits with
-/// status 1 (success) or 3 (failure); `(value << 1) | 1` as QEMU reports
-/// it. Halts if the device is missing.
+/// Ends QEMU through `isa-debug-exit` (port 0xf4) with the status of
+/// [`axiom_abi::verdict`] (`PASS` or `FAIL`, statuses QEMU never gives on
+/// its own). Halts if the device is missing.
 pub fn exit(success: bool) -> ! {
-    port::outb(0xf4, if success { 0 } else { 1 });
+    use axiom_abi::verdict::{FAIL, PASS, debug_exit_byte};
+    port::outb(0xf4, debug_exit_byte(if success { PASS } else { FAIL }));
     loop {
         port::halt();
     }
