@@ -399,3 +399,39 @@ pub fn record(path: &Path, refresh: bool) -> Result<Vec<String>, String> {
     }
     Ok(recorded)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compared(
+        ours: Verdict,
+        recorded: Verdict,
+        live: Option<Result<Verdict, String>>,
+    ) -> Compared {
+        Compared { name: "t".into(), ours, recorded, live }
+    }
+
+    fn refused(errno: i32) -> Verdict {
+        Verdict::Reject { errno, message: "m".into() }
+    }
+
+    #[test]
+    fn a_live_verdict_that_differs_from_the_record_is_oracle_drift() {
+        // The case: Linux changed the errno, Axiom did not move.
+        let c = compared(refused(14), refused(14), Some(Ok(refused(7))));
+        assert!(c.oracle_drifted());
+        assert_eq!(*c.linux(), refused(7), "judged against the live kernel");
+        assert!(c.same_verdict() && !c.unsafe_accept());
+        // No live kernel: the record is the reference, nothing drifts.
+        let c = compared(Verdict::Accept, refused(13), None);
+        assert!(!c.oracle_drifted() && c.unsafe_accept());
+        // The live kernel agrees with the record: Axiom's disagreement is
+        // Axiom's.
+        let c = compared(Verdict::Accept, refused(13), Some(Ok(refused(13))));
+        assert!(!c.oracle_drifted() && c.unsafe_accept());
+        // A harness failure is drift too, and leaves the record in charge.
+        let c = compared(refused(13), refused(13), Some(Err("map".into())));
+        assert!(c.oracle_drifted() && *c.linux() == refused(13));
+    }
+}
