@@ -195,3 +195,50 @@ pub fn check_tail_call_from_subprogram(load: Loader) {
     let r0 = unsafe { img_main.run(0, 0) };
     assert_eq!(r0, 1007);
 }
+
+/// A program that counts its runs in map 0's value (`[count, limit]`, two
+/// `u64`) and tail-calls itself (map 1, slot 0) while the count is at most
+/// the limit: it returns 1 when it stops by itself, 2 when a tail call
+/// fell through. With limit 33 it makes 33 tail calls, all taken (34 runs,
+/// `r0` 1); with limit 34 the 34th tail call is one past Linux's
+/// `MAX_TAIL_CALL_CNT` and falls through (34 runs, `r0` 2).
+pub const TAIL_CALL_LOOP: &str = "mov %r6, %r1\nlddw %r7, mapvalue:0+0\nldxdw %r0, [%r7+0]\n\
+     add %r0, 1\nstxdw [%r7+0], %r0\nldxdw %r1, [%r7+8]\njgt %r0, %r1, done\nmov %r1, %r6\n\
+     lddw %r2, map:1\nmov %r3, 0\ncall 12\nmov %r0, 2\nexit\ndone:\nmov %r0, 1\nexit";
+
+/// [`TAIL_CALL_LOOP`] at and past the tail-call limit: `(runs, r0)` for
+/// limits 32, 33 and 34 on a backend and on the interpreter.
+pub fn check_tail_call_limit(load: Loader) {
+    use axiom_abi::asm::assemble;
+    use axiom_jit::interp::{HostEnv, Interpreter};
+    use std::rc::Rc;
+
+    let prog = assemble(TAIL_CALL_LOOP).unwrap();
+    for (limit, want) in [(32u64, (33u64, 1u64)), (33, (34, 1)), (34, (34, 2))] {
+        let mut mem = [0u64, limit];
+        let mem_addr = mem.as_mut_ptr() as u64;
+        let mut array = prog_array(&[0]);
+        let array_addr = array.as_mut_ptr() as u64;
+        let mut env = TestJitEnv::new();
+        env.lddw = vec![(0, mem_addr), (1, array_addr)];
+        let image = load(&prog, &env, &JitOptions::default()).unwrap();
+        array[1] = image.tail_call_entry();
+        // SAFETY: the program touches only `mem` (its map value) and its
+        // stack; its tail calls jump to its own image, alive for the run.
+        #[allow(unsafe_code)]
+        let r0 = unsafe { image.run(0, 0) };
+        assert_eq!((mem[0], r0), want, "JIT, limit {limit}: (runs, r0)");
+
+        let mut ienv = HostEnv::default();
+        ienv.add_region(0x9000, [0u64.to_le_bytes(), limit.to_le_bytes()].concat(), true);
+        ienv.pseudo_values.insert((Pseudo::MapValue as u8, 0), 0x9000);
+        ienv.pseudo_values.insert((Pseudo::MapFd as u8, 1), 0x5000);
+        let p: Rc<[Insn]> = prog.clone().into();
+        ienv.prog_arrays.insert(0x5000, vec![Some(p.clone())]);
+        let out = Interpreter::default().run(&mut ienv, p, &[0]).unwrap();
+        let runs = u64::from_le_bytes(ienv.regions[0].data[..8].try_into().unwrap());
+        assert_eq!((runs, out.r0), want, "interpreter, limit {limit}: (runs, r0)");
+        // Every run but the first came by a taken tail call.
+        assert_eq!(u64::from(out.tail_calls), want.0 - 1);
+    }
+}

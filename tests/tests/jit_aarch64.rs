@@ -98,6 +98,11 @@ mod on_arm64 {
     }
 
     #[test]
+    fn tail_call_33_is_taken_and_34_falls_through() {
+        axiom_tests::jit::check_tail_call_limit(load_aarch64);
+    }
+
+    #[test]
     fn tail_call_from_a_subprogram_returns_to_its_caller() {
         axiom_tests::jit::check_tail_call_from_subprogram(load_aarch64);
     }

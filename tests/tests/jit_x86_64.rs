@@ -61,6 +61,11 @@ fn tail_calls_chain_count_and_stop_at_33() {
 }
 
 #[test]
+fn tail_call_33_is_taken_and_34_falls_through() {
+    axiom_tests::jit::check_tail_call_limit(load);
+}
+
+#[test]
 fn tail_call_from_a_subprogram_returns_to_its_caller() {
     axiom_tests::jit::check_tail_call_from_subprogram(load);
 }

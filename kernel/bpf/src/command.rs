@@ -809,6 +809,9 @@ pub(crate) fn write_info(
 mod tests {
     use super::*;
     use crate::hook::HookSlot;
+
+    /// Linux's verifier limits through `PROG_LOAD` and `PROG_TEST_RUN`.
+    mod limits;
     use alloc::string::String;
     use axiom_abi::hooks;
     use axiom_abi::uapi::attr::{
@@ -826,7 +829,11 @@ mod tests {
 
     impl Fake {
         fn new() -> Fake {
-            Fake { mem: vec![0; 64 * 1024], fds: vec![None, None, None] }
+            Fake::with_memory(64 * 1024)
+        }
+        /// A process with `bytes` of memory from [`BASE`].
+        fn with_memory(bytes: usize) -> Fake {
+            Fake { mem: vec![0; bytes], fds: vec![None, None, None] }
         }
         fn range(&self, addr: u64, len: usize) -> Result<core::ops::Range<usize>, Errno> {
             let start = addr.checked_sub(BASE).ok_or(Errno::EFAULT)? as usize;
