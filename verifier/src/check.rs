@@ -1612,11 +1612,26 @@ impl Verifier<'_> {
                     if reg.ref_id == 0 {
                         return Err(expect("ringbuf_mem"));
                     }
-                    if reg.off != 0 || reg.var.as_const() != Some(0) {
+                    // A record is released by its start alone: a moved
+                    // pointer would make the helper trust the program's
+                    // data as the record's header (CVE-2021-4204).
+                    if reg.off != 0 {
                         return Err(inval(
                             pc,
                             format!(
                                 "R{r} must have zero offset when passed to release func or trusted arg to kfunc"
+                            ),
+                        ));
+                    }
+                    if reg.var.as_const() != Some(0) {
+                        let t = reg.var.var_off;
+                        return Err(acc(
+                            pc,
+                            format!(
+                                "variable {} access var_off=({:#x}; {:#x}) disallowed",
+                                reg.ty.linux_name(),
+                                t.value,
+                                t.mask
                             ),
                         ));
                     }
@@ -2202,6 +2217,13 @@ fn needed_before(insn: &Instruction, regs: u16) -> u16 {
             }
         }
         Instruction::Call(_) | Instruction::LoadPacket { .. } => need &= !0x3f,
+        // A comparison of two registers bounds each by the other: a
+        // bound that matters makes the register it came from matter too
+        // (else a path where that register was larger could be pruned as
+        // equivalent: CVE-2023-2163).
+        Instruction::Jump { dst, src: Operand::Reg(s), .. } if regs & (bit(dst) | bit(s)) != 0 => {
+            need |= bit(dst) | bit(s);
+        }
         _ => {}
     }
     need
