@@ -19,29 +19,18 @@ pub static LOCK: spin::Mutex<()> = spin::Mutex::new(());
 
 /// Writes a formatted line with the console lock held and interrupts off.
 pub fn print_line(args: core::fmt::Arguments) {
-    let on = hal::disable_interrupts();
-    {
-        let _held = LOCK.lock();
-        let _ = Console.write_fmt(args);
-        let _ = Console.write_str("\n");
-    }
-    if on {
-        hal::enable_interrupts();
-    }
+    let _off = hal::InterruptsOff::new();
+    let _held = LOCK.lock();
+    let _ = Console.write_fmt(args);
+    let _ = Console.write_str("\n");
 }
 
 /// Runs `f` with the console held and interrupts off: what it writes to
 /// the console's UART stays whole between console lines.
 pub fn held<R>(f: impl FnOnce() -> R) -> R {
-    let on = hal::disable_interrupts();
-    let r = {
-        let _held = LOCK.lock();
-        f()
-    };
-    if on {
-        hal::enable_interrupts();
-    }
-    r
+    let _off = hal::InterruptsOff::new();
+    let _held = LOCK.lock();
+    f()
 }
 
 /// Prints a line on the console.

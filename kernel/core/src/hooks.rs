@@ -64,22 +64,15 @@ pub fn sched_changed() {
 /// interrupts off): the program leaves the hook if it is still there; it
 /// is dropped later.
 pub fn sched_ejected(id: u32) {
-    let on = hal::disable_interrupts();
+    let _off = hal::InterruptsOff::new();
     if let Some(prog) = SCHED.eject(id) {
         EJECTED.lock().push(prog);
-    }
-    if on {
-        hal::enable_interrupts();
     }
 }
 
 /// Drops ejected programs (task context, interrupts on).
 pub fn drop_ejected() {
-    let on = hal::disable_interrupts();
-    let ejected = core::mem::take(&mut *EJECTED.lock());
-    if on {
-        hal::enable_interrupts();
-    }
+    let ejected = hal::without_interrupts(|| core::mem::take(&mut *EJECTED.lock()));
     drop(ejected);
 }
 

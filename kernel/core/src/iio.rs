@@ -77,12 +77,7 @@ static DROPPED: AtomicU64 = AtomicU64::new(0);
 static OVERRUN: AtomicU64 = AtomicU64::new(0);
 
 fn with_buffer<R>(f: impl FnOnce(&mut VecDeque<Scan>) -> R) -> R {
-    let on = hal::disable_interrupts();
-    let r = f(&mut BUFFER.lock());
-    if on {
-        hal::enable_interrupts();
-    }
-    r
+    hal::without_interrupts(|| f(&mut BUFFER.lock()))
 }
 
 /// Scans taken, kept and dropped so far. A scan being filtered on
@@ -186,11 +181,7 @@ pub fn init() -> bool {
     let present = hal::uart::FEED.probe();
     // The host may already be sending: start at the next line. With
     // interrupts off: the tick takes this lock.
-    let on = hal::disable_interrupts();
-    FEED.lock().reader = LineReader::mid_stream();
-    if on {
-        hal::enable_interrupts();
-    }
+    hal::without_interrupts(|| FEED.lock().reader = LineReader::mid_stream());
     FEED_PRESENT.store(present, Ordering::Relaxed);
     present
 }

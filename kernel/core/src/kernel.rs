@@ -83,12 +83,6 @@ fn kernel_start(start_info: u64) -> ! {
     // BPF maps are shared with hook programs run by interrupt handlers,
     // which may also insert entries.
     axiom_bpf::platform::register(axiom_bpf::platform::Platform {
-        disable_interrupts: hal::disable_interrupts,
-        restore_interrupts: |were_on| {
-            if were_on {
-                hal::enable_interrupts();
-            }
-        },
         memory_ok: crate::syscall::heap_can_spare,
         cpu_id: hal::cpu_index,
     });

@@ -213,12 +213,7 @@ static EJECTIONS: AtomicU64 = AtomicU64::new(0);
 
 /// Runs `f` on the scheduler state with interrupts off.
 fn with<R>(f: impl FnOnce(&mut Sched) -> R) -> R {
-    let on = hal::disable_interrupts();
-    let r = f(SCHED.lock().as_mut().expect("scheduler not started"));
-    if on {
-        hal::enable_interrupts();
-    }
-    r
+    hal::without_interrupts(|| f(SCHED.lock().as_mut().expect("scheduler not started")))
 }
 
 /// Starts the scheduler on the boot CPU with the fallback policy: the
@@ -470,23 +465,15 @@ static CURRENT: [core::sync::atomic::AtomicUsize; hal::MAX_CPUS] = {
 pub fn current() -> TaskId {
     // Interrupts off between reading the CPU index and the slot: the task
     // must not move to another CPU in between.
-    let on = hal::disable_interrupts();
-    let id = CURRENT[hal::cpu_index()].load(Ordering::Acquire);
-    if on {
-        hal::enable_interrupts();
-    }
-    id
+    hal::without_interrupts(|| CURRENT[hal::cpu_index()].load(Ordering::Acquire))
 }
 
 /// Moves the running task into the page tables `root` (0: the kernel's).
 pub fn set_root(root: u64) {
-    let on = hal::disable_interrupts();
+    let _off = hal::InterruptsOff::new();
     let id = SCHED.lock().as_ref().map(|s| s.current[hal::cpu_index()]);
     if let Some(id) = id {
         CONTEXTS[id].set_root(root, true);
-    }
-    if on {
-        hal::enable_interrupts();
     }
 }
 
@@ -533,7 +520,9 @@ pub fn tick() {
 
 /// Picks the next task for this CPU and switches to it.
 pub fn schedule() {
-    let on = hal::disable_interrupts();
+    // Off until this task runs again and leaves (the guard stays on its
+    // stack across the switch).
+    let _off = hal::InterruptsOff::new();
     let cpu = hal::cpu_index();
     let switch = {
         let mut guard = SCHED.lock();
@@ -596,9 +585,6 @@ pub fn schedule() {
     if let Some((from, to)) = switch {
         SWITCHES.fetch_add(1, Ordering::Relaxed);
         context::switch(from, to);
-    }
-    if on {
-        hal::enable_interrupts();
     }
 }
 

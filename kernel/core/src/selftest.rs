@@ -507,20 +507,18 @@ fn join(ids: &[TaskId], ticks: u64) -> bool {
 }
 
 /// Under a policy that dispatches only on CPU 0: yields until this task
-/// runs there, then turns interrupts off so it keeps the CPU; returns
-/// whether they were on.
-fn move_to_cpu0() -> bool {
+/// runs there, then keeps interrupts off so it keeps the CPU, for as long
+/// as the returned guard lives.
+fn move_to_cpu0() -> hal::InterruptsOff {
     for _ in 0..1000 {
-        let on = hal::disable_interrupts();
+        let off = hal::InterruptsOff::new();
         if hal::cpu_index() == 0 {
-            return on;
+            return off;
         }
-        if on {
-            hal::enable_interrupts();
-        }
+        drop(off);
         sched::yield_now();
     }
-    hal::disable_interrupts()
+    hal::InterruptsOff::new()
 }
 
 /// A recursion that yields at every level and checks its own frames.
@@ -544,7 +542,7 @@ fn switch_test() -> bool {
     sched::set_policy(Box::new(Fifo0::default()));
     // Spawned from CPU 0 with interrupts off, so none starts before all
     // are queued.
-    let on = move_to_cpu0();
+    let off = move_to_cpu0();
     let before = sched::switches();
     let mut ids = Vec::new();
     for (i, r) in RESULTS.iter().enumerate() {
@@ -556,9 +554,7 @@ fn switch_test() -> bool {
         };
         ids.push(id);
     }
-    if on {
-        hal::enable_interrupts();
-    }
+    drop(off);
     let joined = join(&ids, 5000);
     let switched = sched::switches() - before;
     crate::hooks::sched_changed();
@@ -719,7 +715,7 @@ fn policy_test() -> bool {
     // Spawned in the order 0, 1, 2 while this task keeps CPU 0, the only
     // one LIFO dispatches on (interrupts off: no tick can run them early);
     // LIFO runs them 2, 1, 0.
-    let on = move_to_cpu0();
+    let off = move_to_cpu0();
     let mut ids = Vec::new();
     for i in 0..3 {
         if let Some(id) = sched::spawn("lifo-test", move || {
@@ -728,9 +724,7 @@ fn policy_test() -> bool {
             ids.push(id);
         }
     }
-    if on {
-        hal::enable_interrupts();
-    }
+    drop(off);
     let done = ids.len() == 3 && join(&ids, 2000);
     let (name, _) = sched::policy_status();
     crate::hooks::sched_changed();

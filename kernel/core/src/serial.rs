@@ -32,12 +32,7 @@ static PAUSED: AtomicBool = AtomicBool::new(false);
 
 /// Runs `f` on the buffer with interrupts off (the handler takes it too).
 fn with_rx<R>(f: impl FnOnce(&mut VecDeque<u8>) -> R) -> R {
-    let on = hal::disable_interrupts();
-    let r = f(&mut RX.lock());
-    if on {
-        hal::enable_interrupts();
-    }
-    r
+    hal::without_interrupts(|| f(&mut RX.lock()))
 }
 
 /// Finds the UART and starts receiving; whether it is there.

@@ -24,12 +24,7 @@ impl WaitQueue {
 
     fn locked<R>(&self, f: impl FnOnce(&mut Vec<TaskId>) -> R) -> R {
         // Interrupts off: a waker may run in an interrupt handler.
-        let on = hal::disable_interrupts();
-        let r = f(&mut self.waiters.lock());
-        if on {
-            hal::enable_interrupts();
-        }
-        r
+        hal::without_interrupts(|| f(&mut self.waiters.lock()))
     }
 
     /// Sleeps until `ready()` holds (`true`) or tick `until` passes

@@ -8,12 +8,16 @@
 //! the machine's processors and interrupt controller ([`discover`],
 //! [`device_ranges`], [`start_interrupts`], [`set_handler`]), the clock
 //! and tick ([`calibrate`], [`start_tick`]) and the boot entry that
-//! calls the kernel's `kernel_main(boot_info)`. The
+//! calls the kernel's `kernel_main(boot_info)`; [`IrqMutex`] and
+//! [`InterruptsOff`] for data interrupt handlers share. The
 //! rest of the kernel is safe code on top of these.
 #![no_std]
 
 #[cfg(target_os = "none")]
 extern crate alloc;
+
+mod irq_lock;
+pub use irq_lock::{InterruptsOff, IrqGuard, IrqMutex, without_interrupts};
 
 #[cfg(target_os = "none")]
 mod heap;
