@@ -142,6 +142,24 @@ pub enum AluOp {
 }
 
 impl AluOp {
+    /// Every operation, in opcode order.
+    pub const ALL: [AluOp; 14] = [
+        AluOp::Add,
+        AluOp::Sub,
+        AluOp::Mul,
+        AluOp::Div,
+        AluOp::SDiv,
+        AluOp::Or,
+        AluOp::And,
+        AluOp::Lsh,
+        AluOp::Rsh,
+        AluOp::Mod,
+        AluOp::SMod,
+        AluOp::Xor,
+        AluOp::Mov,
+        AluOp::Arsh,
+    ];
+
     const fn code(self) -> u8 {
         match self {
             AluOp::Add => alu::ADD,

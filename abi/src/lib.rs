@@ -5,6 +5,8 @@
 //! * [`instruction`] is the typed, validated form of an instruction: decoding
 //!   refuses every invalid encoding with a [`instruction::DecodeError`], and
 //!   encoding is its exact inverse.
+//! * [`alu`] is what the ALU instructions compute on concrete values, the
+//!   one definition the interpreter and the verifier share.
 //! * [`asm`] (feature `alloc`) assembles the conformance suite's text syntax;
 //!   [`llvm`] assembles and disassembles LLVM's BPF syntax, the one users see.
 //! * [`uapi`] is Linux's `bpf()` ABI: commands, `bpf_attr` members, map,
@@ -22,6 +24,7 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+pub mod alu;
 pub mod feed;
 pub mod hooks;
 pub mod insn;

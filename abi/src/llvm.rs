@@ -94,23 +94,6 @@ fn alu_op(op: AluOp) -> &'static str {
     }
 }
 
-const ALU_OPS: [AluOp; 14] = [
-    AluOp::Add,
-    AluOp::Sub,
-    AluOp::Mul,
-    AluOp::Div,
-    AluOp::SDiv,
-    AluOp::Or,
-    AluOp::And,
-    AluOp::Lsh,
-    AluOp::Rsh,
-    AluOp::Mod,
-    AluOp::SMod,
-    AluOp::Xor,
-    AluOp::Mov,
-    AluOp::Arsh,
-];
-
 fn cond_op(c: Cond) -> &'static str {
     match c {
         Cond::Eq => "==",
@@ -467,7 +450,7 @@ pub fn assemble(line: &str) -> Result<Instruction, String> {
     let (lhs, rhs) = s.split_once('=').ok_or_else(|| format!("cannot parse `{s}`"))?;
     // Compound assignment: the operator is the end of the left side.
     let lhs_t = lhs.trim_end();
-    if let Some(op) = ALU_OPS.iter().copied().filter(|o| *o != AluOp::Mov).find(|o| {
+    if let Some(op) = AluOp::ALL.iter().copied().filter(|o| *o != AluOp::Mov).find(|o| {
         let sym = &alu_op(*o)[..alu_op(*o).len() - 1];
         lhs_t.ends_with(sym) && is_reg(lhs_t[..lhs_t.len() - sym.len()].trim())
     }) {

@@ -4,10 +4,10 @@
 //! instruction. It uses the reference interpreter's arithmetic, so the facts
 //! hold for every execution; the verifier's richer facts will replace it.
 
-use crate::interp::exec_alu;
 use alloc::vec;
 use alloc::vec::Vec;
-use axiom_abi::instruction::{AluOp, AtomicOp, EndianOp, Instruction, Operand, Pseudo, Width};
+use axiom_abi::alu;
+use axiom_abi::instruction::{AluOp, AtomicOp, Instruction, Operand, Pseudo, Width};
 
 /// What is known about one register before an instruction.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -55,10 +55,8 @@ impl Facts {
 
 fn fold(width: Width, op: AluOp, a: Known, b: Known) -> Known {
     match (a, b) {
-        (_, Known::Const(y)) if op == AluOp::Mov => {
-            Known::Const(if width == Width::W32 { y as u32 as u64 } else { y })
-        }
-        (Known::Const(x), Known::Const(y)) => Known::Const(exec_alu(width, op, x, y)),
+        (_, Known::Const(y)) if op == AluOp::Mov => Known::Const(alu::at_width(width, y)),
+        (Known::Const(x), Known::Const(y)) => Known::Const(alu::alu(width, op, x, y)),
         _ => Known::Unknown,
     }
 }
@@ -110,14 +108,7 @@ pub fn analyse(insns: &[Option<Instruction>], starts: &[usize]) -> Facts {
             }
             Instruction::MovSx { width, dst, src, bits } => {
                 st[dst.idx()] = match st[src.idx()] {
-                    Known::Const(v) => {
-                        let x = match bits {
-                            8 => v as i8 as i64 as u64,
-                            16 => v as i16 as i64 as u64,
-                            _ => v as i32 as i64 as u64,
-                        };
-                        Known::Const(if width == Width::W32 { x as u32 as u64 } else { x })
-                    }
+                    Known::Const(v) => Known::Const(alu::movsx(width, bits, v)),
                     _ => Known::Unknown,
                 };
             }
@@ -126,14 +117,7 @@ pub fn analyse(insns: &[Option<Instruction>], starts: &[usize]) -> Facts {
             }
             Instruction::Endian { op, dst, bits } => {
                 st[dst.idx()] = match st[dst.idx()] {
-                    Known::Const(v) => Known::Const(match (op, bits) {
-                        (EndianOp::ToLe, 16) => v as u16 as u64,
-                        (EndianOp::ToLe, 32) => v as u32 as u64,
-                        (EndianOp::ToLe, _) => v,
-                        (_, 16) => (v as u16).swap_bytes() as u64,
-                        (_, 32) => (v as u32).swap_bytes() as u64,
-                        _ => v.swap_bytes(),
-                    }),
+                    Known::Const(v) => Known::Const(alu::endian(op, bits, v)),
                     _ => Known::Unknown,
                 };
             }

@@ -159,22 +159,7 @@ fn body(
         };
         let insn = match rng.below(21) {
             0..=5 => {
-                let op = rng.pick(&[
-                    AluOp::Add,
-                    AluOp::Sub,
-                    AluOp::Mul,
-                    AluOp::Div,
-                    AluOp::SDiv,
-                    AluOp::Or,
-                    AluOp::And,
-                    AluOp::Lsh,
-                    AluOp::Rsh,
-                    AluOp::Mod,
-                    AluOp::SMod,
-                    AluOp::Xor,
-                    AluOp::Mov,
-                    AluOp::Arsh,
-                ]);
+                let op = rng.pick(&AluOp::ALL);
                 plain(Instruction::Alu { width, op, dst: d, src: operand })
             }
             6 => plain(Instruction::Neg { width, dst: d }),

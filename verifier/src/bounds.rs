@@ -4,6 +4,7 @@
 //! every concrete value a register may hold stays inside its `Scalar`.
 
 use crate::tnum::Tnum;
+use axiom_abi::alu;
 use axiom_abi::instruction::{AluOp, Cond, Width};
 
 /// What is known about a scalar value.
@@ -127,12 +128,7 @@ impl Scalar {
             return *src;
         }
         if let Some(v) = src.as_const() {
-            let v = match bits {
-                8 => v as i8 as i64,
-                16 => v as i16 as i64,
-                _ => v as i32 as i64,
-            };
-            return Scalar::constant(v as u64);
+            return Scalar::constant(alu::sign_extend(bits as u8, v));
         }
         Scalar::signed_range(lo, hi)
     }
@@ -263,7 +259,7 @@ impl Scalar {
     /// The result of `self op src` on 64 bits.
     fn alu64(self, op: AluOp, b: Scalar) -> Scalar {
         if let (Some(x), Some(y)) = (self.as_const(), b.as_const()) {
-            return Scalar::constant(concrete(Width::W64, op, x, y));
+            return Scalar::constant(alu::alu(Width::W64, op, x, y));
         }
         let a = self;
         let mut r = Scalar::UNKNOWN;
@@ -369,7 +365,7 @@ impl Scalar {
             Width::W64 => self.alu64(op, b),
             Width::W32 => {
                 if let (Some(x), Some(y)) = (self.as_const32(), b.as_const32()) {
-                    return Scalar::constant(concrete(Width::W32, op, x as u64, y as u64));
+                    return Scalar::constant(alu::alu(Width::W32, op, x as u64, y as u64));
                 }
                 match op {
                     AluOp::Mov => return b.zext32(),
@@ -409,8 +405,8 @@ impl Scalar {
     /// `-self` in `width` bits.
     pub fn neg(self, width: Width) -> Scalar {
         match (width, self.as_const(), self.as_const32()) {
-            (Width::W64, Some(v), _) => Scalar::constant(v.wrapping_neg()),
-            (Width::W32, _, Some(v)) => Scalar::constant(v.wrapping_neg() as u64),
+            (Width::W64, Some(v), _) => Scalar::constant(alu::neg(width, v)),
+            (Width::W32, _, Some(v)) => Scalar::constant(alu::neg(width, v as u64)),
             (Width::W64, ..) => {
                 let mut r = Scalar { var_off: self.var_off.neg(), ..Scalar::UNKNOWN };
                 r.sync();
@@ -422,71 +418,6 @@ impl Scalar {
                 r.sync();
                 r.zext32()
             }
-        }
-    }
-}
-
-/// `a op b` on concrete values, with BPF's semantics.
-pub fn concrete(width: Width, op: AluOp, a: u64, b: u64) -> u64 {
-    match width {
-        Width::W64 => match op {
-            AluOp::Add => a.wrapping_add(b),
-            AluOp::Sub => a.wrapping_sub(b),
-            AluOp::Mul => a.wrapping_mul(b),
-            AluOp::Div => a.checked_div(b).unwrap_or(0),
-            AluOp::SDiv => {
-                if b == 0 {
-                    0
-                } else {
-                    (a as i64).wrapping_div(b as i64) as u64
-                }
-            }
-            AluOp::Or => a | b,
-            AluOp::And => a & b,
-            AluOp::Lsh => a << (b & 63),
-            AluOp::Rsh => a >> (b & 63),
-            AluOp::Mod => a.checked_rem(b).unwrap_or(a),
-            AluOp::SMod => {
-                if b == 0 {
-                    a
-                } else {
-                    (a as i64).wrapping_rem(b as i64) as u64
-                }
-            }
-            AluOp::Xor => a ^ b,
-            AluOp::Mov => b,
-            AluOp::Arsh => ((a as i64) >> (b & 63)) as u64,
-        },
-        Width::W32 => {
-            let (a, b) = (a as u32, b as u32);
-            (match op {
-                AluOp::Add => a.wrapping_add(b),
-                AluOp::Sub => a.wrapping_sub(b),
-                AluOp::Mul => a.wrapping_mul(b),
-                AluOp::Div => a.checked_div(b).unwrap_or(0),
-                AluOp::SDiv => {
-                    if b == 0 {
-                        0
-                    } else {
-                        (a as i32).wrapping_div(b as i32) as u32
-                    }
-                }
-                AluOp::Or => a | b,
-                AluOp::And => a & b,
-                AluOp::Lsh => a << (b & 31),
-                AluOp::Rsh => a >> (b & 31),
-                AluOp::Mod => a.checked_rem(b).unwrap_or(a),
-                AluOp::SMod => {
-                    if b == 0 {
-                        a
-                    } else {
-                        (a as i32).wrapping_rem(b as i32) as u32
-                    }
-                }
-                AluOp::Xor => a ^ b,
-                AluOp::Mov => b,
-                AluOp::Arsh => ((a as i32) >> (b & 31)) as u32,
-            }) as u64
         }
     }
 }
@@ -895,31 +826,15 @@ mod tests {
 
     #[test]
     fn alu_is_sound() {
-        let ops = [
-            AluOp::Add,
-            AluOp::Sub,
-            AluOp::Mul,
-            AluOp::Div,
-            AluOp::SDiv,
-            AluOp::Or,
-            AluOp::And,
-            AluOp::Lsh,
-            AluOp::Rsh,
-            AluOp::Mod,
-            AluOp::SMod,
-            AluOp::Xor,
-            AluOp::Mov,
-            AluOp::Arsh,
-        ];
         let s = samples();
         for width in [Width::W64, Width::W32] {
-            for op in ops {
+            for op in AluOp::ALL {
                 for (a, am) in &s {
                     for (b, bm) in &s {
                         let r = a.alu(width, op, *b);
                         for &x in am {
                             for &y in bm {
-                                let v = concrete(width, op, x, y);
+                                let v = alu::alu(width, op, x, y);
                                 assert!(
                                     r.contains(v),
                                     "{width:?} {op:?}: {a:?} {b:?} -> {r:?} misses {x:#x} op {y:#x} = {v:#x}"
@@ -932,7 +847,7 @@ mod tests {
             for (a, am) in &s {
                 let r = a.neg(width);
                 for &x in am {
-                    let v = concrete(width, AluOp::Sub, 0, x);
+                    let v = alu::neg(width, x);
                     assert!(r.contains(v));
                 }
             }

@@ -4,8 +4,9 @@ use super::{
     Env, EnvError, Fault, HELPER_TAIL_CALL, MAX_CALL_FRAMES, MAX_TAIL_CALLS, Stack, TailCallSlot,
 };
 use alloc::vec::Vec;
+use axiom_abi::alu;
 use axiom_abi::instruction::{
-    AluOp, CallTarget, EndianOp, Instruction, Operand, PacketMode, Pseudo, Reg, Size, Width, decode,
+    CallTarget, EndianOp, Instruction, Operand, PacketMode, Pseudo, Reg, Size, Width, decode,
 };
 
 /// Interpreter settings.
@@ -99,32 +100,19 @@ impl Interpreter {
                         Operand::Reg(r) => regs[r.idx()],
                         Operand::Imm(i) => i as i64 as u64,
                     };
-                    let v = alu(width, op, regs[dst.idx()], b);
+                    let v = alu::alu(width, op, regs[dst.idx()], b);
                     set(&mut regs, dst, v)?;
                 }
                 Instruction::MovSx { width, dst, src, bits } => {
-                    let s = regs[src.idx()];
-                    let v = match bits {
-                        8 => s as i8 as i64 as u64,
-                        16 => s as i16 as i64 as u64,
-                        _ => s as i32 as i64 as u64,
-                    };
-                    set(&mut regs, dst, truncate(width, v))?;
+                    let v = alu::movsx(width, bits, regs[src.idx()]);
+                    set(&mut regs, dst, v)?;
                 }
                 Instruction::Neg { width, dst } => {
-                    let v = regs[dst.idx()].wrapping_neg();
-                    set(&mut regs, dst, truncate(width, v))?;
+                    let v = alu::neg(width, regs[dst.idx()]);
+                    set(&mut regs, dst, v)?;
                 }
                 Instruction::Endian { op, dst, bits } => {
-                    let v = regs[dst.idx()];
-                    let v = match (op, bits) {
-                        (EndianOp::ToLe, 16) => v as u16 as u64,
-                        (EndianOp::ToLe, 32) => v as u32 as u64,
-                        (EndianOp::ToLe, _) => v,
-                        (_, 16) => (v as u16).swap_bytes() as u64,
-                        (_, 32) => (v as u32).swap_bytes() as u64,
-                        (_, _) => v.swap_bytes(),
-                    };
+                    let v = alu::endian(op, bits, regs[dst.idx()]);
                     set(&mut regs, dst, v)?;
                 }
                 Instruction::LoadImm64 { dst, kind, imm, next_imm } => {
@@ -151,10 +139,11 @@ impl Interpreter {
                     };
                     match loaded {
                         Some(raw) => {
+                            // Packet data is in network byte order.
                             regs[0] = match size {
                                 Size::B => raw as u8 as u64,
-                                Size::H => (raw as u16).swap_bytes() as u64,
-                                _ => (raw as u32).swap_bytes() as u64,
+                                Size::H => alu::endian(EndianOp::ToBe, 16, raw),
+                                _ => alu::endian(EndianOp::ToBe, 32, raw),
                             };
                         }
                         None => {
@@ -167,15 +156,8 @@ impl Interpreter {
                     let addr = regs[src.idx()].wrapping_add(off as i64 as u64);
                     let raw = mem_load(env, &stack, addr, size)
                         .map_err(|e| env_err(e, addr, size.bytes(), false))?;
-                    let v = if signed {
-                        match size {
-                            Size::B => raw as i8 as i64 as u64,
-                            Size::H => raw as i16 as i64 as u64,
-                            _ => raw as i32 as i64 as u64,
-                        }
-                    } else {
-                        raw
-                    };
+                    let v =
+                        if signed { alu::sign_extend(size.bytes() as u8 * 8, raw) } else { raw };
                     set(&mut regs, dst, v)?;
                 }
                 Instruction::Store { size, dst, off, src } => {
@@ -292,80 +274,6 @@ fn unreachable_callx(pc: usize) -> Result<(), Fault> {
 /// caught by the range check at the next fetch.
 fn jump(pc: usize, off: i64) -> usize {
     (pc as i64).wrapping_add(1).wrapping_add(off) as usize
-}
-
-fn truncate(width: Width, v: u64) -> u64 {
-    match width {
-        Width::W32 => v as u32 as u64,
-        Width::W64 => v,
-    }
-}
-
-/// Two-operand arithmetic with Linux's semantics. `b` is the source
-/// register, or the immediate sign-extended to 64 bits.
-pub(crate) fn alu(width: Width, op: AluOp, a: u64, b: u64) -> u64 {
-    match width {
-        Width::W64 => match op {
-            AluOp::Add => a.wrapping_add(b),
-            AluOp::Sub => a.wrapping_sub(b),
-            AluOp::Mul => a.wrapping_mul(b),
-            AluOp::Div => a.checked_div(b).unwrap_or(0),
-            AluOp::SDiv => {
-                if b == 0 {
-                    0
-                } else {
-                    (a as i64).wrapping_div(b as i64) as u64
-                }
-            }
-            AluOp::Or => a | b,
-            AluOp::And => a & b,
-            AluOp::Lsh => a << (b & 63),
-            AluOp::Rsh => a >> (b & 63),
-            AluOp::Mod => a.checked_rem(b).unwrap_or(a),
-            AluOp::SMod => {
-                if b == 0 {
-                    a
-                } else {
-                    (a as i64).wrapping_rem(b as i64) as u64
-                }
-            }
-            AluOp::Xor => a ^ b,
-            AluOp::Mov => b,
-            AluOp::Arsh => ((a as i64) >> (b & 63)) as u64,
-        },
-        Width::W32 => {
-            let (a, b) = (a as u32, b as u32);
-            let v = match op {
-                AluOp::Add => a.wrapping_add(b),
-                AluOp::Sub => a.wrapping_sub(b),
-                AluOp::Mul => a.wrapping_mul(b),
-                AluOp::Div => a.checked_div(b).unwrap_or(0),
-                AluOp::SDiv => {
-                    if b == 0 {
-                        0
-                    } else {
-                        (a as i32).wrapping_div(b as i32) as u32
-                    }
-                }
-                AluOp::Or => a | b,
-                AluOp::And => a & b,
-                AluOp::Lsh => a << (b & 31),
-                AluOp::Rsh => a >> (b & 31),
-                AluOp::Mod => a.checked_rem(b).unwrap_or(a),
-                AluOp::SMod => {
-                    if b == 0 {
-                        a
-                    } else {
-                        (a as i32).wrapping_rem(b as i32) as u32
-                    }
-                }
-                AluOp::Xor => a ^ b,
-                AluOp::Mov => b,
-                AluOp::Arsh => ((a as i32) >> (b & 31)) as u32,
-            };
-            v as u64
-        }
-    }
 }
 
 fn read_le(bytes: &[u8]) -> u64 {

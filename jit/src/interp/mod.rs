@@ -17,7 +17,6 @@ mod env;
 mod exec;
 
 pub use env::{HelperFn, HostEnv, Region};
-pub(crate) use exec::alu as exec_alu;
 pub use exec::{Interpreter, Outcome};
 
 use axiom_abi::Insn;

@@ -156,25 +156,6 @@ fn pseudo_lddw_needs_the_environment() {
 }
 
 #[test]
-fn alu_edge_cases_follow_linux() {
-    use axiom_abi::instruction::{AluOp, Width};
-    use exec_alu as alu;
-    let min64 = i64::MIN as u64;
-    assert_eq!(alu(Width::W64, AluOp::Div, 7, 0), 0);
-    assert_eq!(alu(Width::W64, AluOp::Mod, 7, 0), 7);
-    assert_eq!(alu(Width::W64, AluOp::SDiv, min64, u64::MAX), min64);
-    assert_eq!(alu(Width::W64, AluOp::SMod, min64, u64::MAX), 0);
-    assert_eq!(alu(Width::W64, AluOp::SMod, (-7i64) as u64, 2), (-1i64) as u64);
-    assert_eq!(alu(Width::W64, AluOp::Lsh, 1, 65), 2);
-    // 32-bit: the high half of the dividend is dropped even for mod by zero.
-    assert_eq!(alu(Width::W32, AluOp::Mod, 0x1_0000_0007, 0), 7);
-    assert_eq!(alu(Width::W32, AluOp::Arsh, 0x8000_0000, 33), 0xc000_0000);
-    assert_eq!(alu(Width::W32, AluOp::SDiv, 0x8000_0000, 0xffff_ffff), 0x8000_0000);
-}
-
-use super::exec::alu as exec_alu;
-
-#[test]
 fn legacy_packet_loads_need_a_packet() {
     let mut env = HostEnv::default();
     let e = run("ldabsh 12\nexit", &mut env).unwrap_err();

@@ -316,7 +316,7 @@ impl Ctx<'_> {
                         Operand::Imm(i) => Some(i as i64 as u64),
                     };
                     if let (Some(a), Some(b)) = (known[dst.idx()].value(), b) {
-                        p.a.load_imm64(d, crate::interp::exec_alu(width, op, a, b));
+                        p.a.load_imm64(d, axiom_abi::alu::alu(width, op, a, b));
                         return Ok(());
                     }
                 }
