@@ -3,7 +3,7 @@
 //! every instruction is reachable, functions end in `exit` or a jump; plus
 //! the prune points and a register liveness analysis for state pruning.
 
-use crate::error::{EINVAL, VerifyError};
+use crate::error::{E2BIG, EINVAL, VerifyError};
 use alloc::format;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -128,8 +128,23 @@ fn use_def(i: &Instruction) -> (u16, u16) {
     }
 }
 
+/// Linux's `BPF_MAX_SUBPROGS`: functions in a program, the main one
+/// included.
+pub const MAX_FUNCTIONS: usize = 256;
+
+/// A check of the decoded instructions that [`build_with`] runs between
+/// its own.
+pub type Between<'a> = dyn FnMut(&[Option<Instruction>]) -> Result<(), VerifyError> + 'a;
+
 /// Runs the control-flow checks.
 pub fn build(slots: &[Insn]) -> Result<Cfg, VerifyError> {
+    build_with(slots, &mut |_| Ok(()))
+}
+
+/// [`build`], running `between` on the decoded instructions once the
+/// functions and their jumps are checked and before reachability is: where
+/// Linux resolves the maps a program names.
+pub fn build_with(slots: &[Insn], between: &mut Between<'_>) -> Result<Cfg, VerifyError> {
     let n = slots.len();
     if n == 0 {
         return Err(VerifyError::new(EINVAL, None, "program has no instructions".into()));
@@ -157,10 +172,13 @@ pub fn build(slots: &[Insn]) -> Result<Cfg, VerifyError> {
         if t < 0 || t as usize >= n || insns[t as usize].is_none() {
             return Err(VerifyError::new(EINVAL, Some(pc), "call to invalid destination".into()));
         }
-        subprogs.push(t as usize);
+        if let Err(at) = subprogs.binary_search(&(t as usize)) {
+            if subprogs.len() >= MAX_FUNCTIONS {
+                return Err(VerifyError::new(E2BIG, Some(pc), "too many subprograms".into()));
+            }
+            subprogs.insert(at, t as usize);
+        }
     }
-    subprogs.sort_unstable();
-    subprogs.dedup();
     let cfg_err = |pc, m| Err(VerifyError::new(EINVAL, Some(pc), m));
     // Jumps stay in their function; functions end in exit or a jump.
     for (f, &start) in subprogs.iter().enumerate() {
@@ -185,6 +203,7 @@ pub fn build(slots: &[Insn]) -> Result<Cfg, VerifyError> {
             return cfg_err(last, "last insn is not an exit or jmp".into());
         }
     }
+    between(&insns)?;
     // Reachability and prune points.
     let mut reached = vec![false; n];
     let mut prune = vec![false; n];
@@ -293,4 +312,34 @@ pub fn build(slots: &[Insn]) -> Result<Cfg, VerifyError> {
         }
     }
     Ok(Cfg { insns, subprogs, prune, live_in, preds, call_sites })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::String;
+    use axiom_abi::asm::assemble;
+
+    /// A main function calling `count` more.
+    fn functions(count: usize) -> Vec<Insn> {
+        let mut text = String::new();
+        for k in 1..=count {
+            text.push_str(&format!("call local f{k}\n"));
+        }
+        text.push_str("mov %r0, 0\nexit\n");
+        for k in 1..=count {
+            text.push_str(&format!("f{k}:\nmov %r0, 0\nexit\n"));
+        }
+        assemble(&text).unwrap()
+    }
+
+    #[test]
+    fn a_program_has_at_most_256_functions() {
+        assert_eq!(build(&functions(MAX_FUNCTIONS - 1)).unwrap().subprogs.len(), MAX_FUNCTIONS);
+        let e = build(&functions(MAX_FUNCTIONS)).err().unwrap();
+        assert_eq!(
+            (e.errno, e.pc, e.message.as_str()),
+            (E2BIG, Some(MAX_FUNCTIONS - 1), "too many subprograms")
+        );
+    }
 }

@@ -5,9 +5,8 @@
 //! covers its state.
 
 use crate::bounds::{Scalar, branch_taken, refine};
-use crate::cfg::{Cfg, build};
-use crate::error::{E2BIG, EACCES, EBADF, EINVAL, ENOSPC, ENOTSUPP, VerifyError};
-use crate::linux::map_type;
+use crate::cfg::{Cfg, build_with};
+use crate::error::{E2BIG, EACCES, EINVAL, ENOSPC, VerifyError};
 use crate::log::{Log, alu_op_name, annotation_padding, insn_text, state_text};
 use crate::platform::{Arg, CtxField, FieldKind, HelperProto, MapInfo, Platform, ProgType, Ret};
 use crate::state::{
@@ -175,7 +174,10 @@ fn run(
             format!("unsupported program type {prog_type}"),
         ));
     };
-    let cfg = build(slots)?;
+    // The maps the program names, each once, resolved after the functions
+    // are checked and before reachability (where Linux resolves them).
+    let mut maps = Vec::new();
+    let cfg = build_with(slots, &mut |insns| crate::maps::resolve(insns, platform, &mut maps))?;
     // Without BTF for the program (Axiom's loaders pass none yet), Linux
     // refuses legacy packet loads and tail calls outside the main function.
     let subprogs = if opts.btf_func_info { 1 } else { cfg.subprogs.len() };
@@ -205,7 +207,7 @@ fn run(
         cfg,
         platform,
         prog,
-        maps: Vec::new(),
+        maps,
         log,
         next_id: 0,
         processed: 0,
@@ -299,7 +301,10 @@ struct Verifier<'a> {
     cfg: Cfg,
     platform: &'a dyn Platform,
     prog: &'a ProgType,
-    maps: Vec<MapInfo>,
+    /// The maps the program names, by `lddw` form and `imm` (at most
+    /// [`crate::maps::MAX_USED_MAPS`]); a map pointer's number indexes
+    /// this table.
+    maps: Vec<(crate::maps::MapKey, MapInfo)>,
     log: &'a mut Log,
     /// Line info to print beside instructions, and the last one printed.
     lines: &'a [LineInfo],
@@ -897,17 +902,14 @@ impl Verifier<'_> {
     }
 
     fn ld_imm64(&mut self, pc: usize, kind: Pseudo, imm: i32, next_imm: i32) -> VResult<RegState> {
+        // Every map was resolved (and its direct value checked) before the
+        // exploration: the same map is the same number however often it
+        // is named.
         let map = |this: &mut Self, by_index: bool| -> VResult<u16> {
-            let Some(info) = this.platform.map(imm, by_index) else {
-                let m = if by_index {
-                    format!("fd_idx {imm} is not pointing to valid bpf_map")
-                } else {
-                    format!("fd {imm} is not pointing to valid bpf_map")
-                };
-                return Err(VerifyError::new(EBADF, Some(pc), m));
-            };
-            this.maps.push(info);
-            Ok((this.maps.len() - 1) as u16)
+            match this.maps.iter().position(|(k, _)| *k == (by_index, imm)) {
+                Some(m) => Ok(m as u16),
+                None => Err(crate::maps::bad_map(pc, imm, by_index)),
+            }
         };
         match kind {
             Pseudo::Imm64 => {
@@ -919,25 +921,6 @@ impl Verifier<'_> {
             }
             Pseudo::MapValue | Pseudo::MapIdxValue => {
                 let m = map(self, kind == Pseudo::MapIdxValue)?;
-                let info = self.maps[m as usize];
-                // Only plain arrays have a direct value address in Linux,
-                // and only with a single element.
-                if info.map_type != map_type::ARRAY {
-                    return Err(inval(
-                        pc,
-                        "no direct value access support for this map type".into(),
-                    ));
-                }
-                let bad = format!(
-                    "invalid access to map value pointer, value_size={} off={}",
-                    info.value_size, next_imm as u32
-                );
-                if info.max_entries != 1 {
-                    return Err(VerifyError::new(ENOTSUPP, Some(pc), bad));
-                }
-                if next_imm < 0 || next_imm as u32 >= info.value_size {
-                    return Err(inval(pc, bad));
-                }
                 Ok(RegState { off: next_imm, ..RegState::pointer(RegType::MapValue { map: m }) })
             }
             Pseudo::Func | Pseudo::BtfId => {
@@ -1240,7 +1223,7 @@ impl Verifier<'_> {
                 })
             }
             RegType::MapValue { map } => {
-                let info = self.maps[map as usize];
+                let info = self.maps[map as usize].1;
                 if write && info.read_only {
                     return Err(acc(
                         pc,
@@ -1545,7 +1528,7 @@ impl Verifier<'_> {
                 Arg::Anything => {}
                 Arg::MapPtr => {
                     let RegType::MapPtr { map: m } = reg.ty else { return Err(expect("map_ptr")) };
-                    map = Some(self.maps[m as usize]);
+                    map = Some(self.maps[m as usize].1);
                 }
                 Arg::MapKey | Arg::MapValue | Arg::MapValueUninit => {
                     let info =
@@ -1691,7 +1674,7 @@ impl Verifier<'_> {
                 _ => Scalar::UNKNOWN,
             }),
             Ret::MapValueOrNull => {
-                let m = (self.maps.len() - 1) as u16;
+                let m = self.maps.len().saturating_sub(1) as u16;
                 // The map is the one passed in r1: find its number.
                 let m = match st.cur().regs[1].ty {
                     RegType::MapPtr { map } => map,
@@ -1957,7 +1940,7 @@ impl Verifier<'_> {
         let r = rn.num();
         let (limit, name) = match reg.ty {
             RegType::MapValue { map } => {
-                let info = self.maps[map as usize];
+                let info = self.maps[map as usize].1;
                 if matches!(access, Access::Write(_)) && info.read_only {
                     return Err(acc(pc, "write into map forbidden".into()));
                 }

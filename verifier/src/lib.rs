@@ -19,6 +19,7 @@ pub mod check;
 pub mod error;
 pub mod linux;
 pub mod log;
+pub mod maps;
 pub mod platform;
 pub mod state;
 pub mod tnum;
