@@ -5,6 +5,7 @@
 //! `ENOSPC`, as in Linux.
 
 use crate::state::{ByteKind, RegType, State};
+use crate::tnum::Tnum;
 use alloc::format;
 use alloc::string::String;
 use axiom_abi::Insn;
@@ -308,4 +309,14 @@ pub fn state_text(st: &State, regs: u16, slots: u64) -> String {
 /// `vlog_alignment`): `;` lands on a multiple of 8 columns, at least 40.
 pub fn annotation_padding(insn_line_len: usize) -> usize {
     (insn_line_len + 4).max(40).div_ceil(8) * 8 - insn_line_len - 1
+}
+
+/// A tnum as Linux prints it: a constant as a number, else
+/// `(value; mask)`.
+pub fn tnum_text(t: Tnum) -> String {
+    if t.is_const() {
+        format!("{}", t.value as i64)
+    } else {
+        format!("({:#x}; {:#x})", t.value, t.mask)
+    }
 }
