@@ -9,7 +9,7 @@
 //!
 //! - each frame adds its function's stack depth rounded up to 16 bytes
 //!   (Linux's rounding for JIT-compiled programs, as Axiom's all are);
-//!   more than [`STACK_SIZE`] bytes in all is `EACCES` `combined stack
+//!   more than [`MAX_BPF_STACK`] bytes in all is `EACCES` `combined stack
 //!   size of N calls is M. Too large`;
 //! - a call that would make a ninth frame is `E2BIG` `the call stack of 8
 //!   frames is too deep !` (the exploration's own message has no `!`);
@@ -28,15 +28,11 @@
 
 use crate::cfg::Cfg;
 use crate::error::{E2BIG, EACCES, VerifyError};
-use crate::state::{MAX_FRAMES, STACK_SIZE};
 use alloc::format;
 use alloc::vec;
 use alloc::vec::Vec;
 use axiom_abi::instruction::{CallTarget, Instruction};
-
-/// The stack the frames below a tail-calling function may hold, bytes
-/// (Linux's 256: 33 tail calls of frames below it stay within 8 KiB).
-pub const TAIL_CALL_STACK_LIMIT: u32 = 256;
+use axiom_abi::uapi::limits::{MAX_BPF_STACK, MAX_CALL_FRAMES, TAIL_CALL_STACK_LIMIT};
 
 /// A function's stack as it counts in the combined stack: its depth
 /// rounded up to 16 bytes.
@@ -64,15 +60,15 @@ pub fn check(cfg: &Cfg, depth: &[u32]) -> Result<(), VerifyError> {
         .collect();
     // Entries walked without meeting a limit, by function, frame index
     // and stack below in 16-byte units (at most 512 / 16).
-    let units = STACK_SIZE / 16 + 1;
+    let units = MAX_BPF_STACK / 16 + 1;
     let key = |f: usize, frame: usize, below: u32| {
-        (f * MAX_FRAMES + frame) * units + (below / 16) as usize
+        (f * MAX_CALL_FRAMES + frame) * units + (below / 16) as usize
     };
-    let mut done = vec![false; funcs * MAX_FRAMES * units];
-    let mut frames: Vec<Frame> = Vec::with_capacity(MAX_FRAMES);
+    let mut done = vec![false; funcs * MAX_CALL_FRAMES * units];
+    let mut frames: Vec<Frame> = Vec::with_capacity(MAX_CALL_FRAMES);
     // Bytes the frames on the walk hold, and what each frame started on.
     let mut total = 0u32;
-    let mut below: Vec<u32> = Vec::with_capacity(MAX_FRAMES);
+    let mut below: Vec<u32> = Vec::with_capacity(MAX_CALL_FRAMES);
     let enter = |f: usize, frames: &mut Vec<Frame>, below: &mut Vec<u32>, total: &mut u32| {
         if f != 0 && tail_calls[f] && *total >= TAIL_CALL_STACK_LIMIT {
             return Err(VerifyError::new(
@@ -87,7 +83,7 @@ pub fn check(cfg: &Cfg, depth: &[u32]) -> Result<(), VerifyError> {
         below.push(*total);
         *total += frame_size(depth[f]);
         frames.push(Frame { func: f, pc: cfg.subprogs[f] });
-        if *total > STACK_SIZE as u32 {
+        if *total > MAX_BPF_STACK as u32 {
             return Err(VerifyError::new(
                 EACCES,
                 None,
@@ -108,7 +104,7 @@ pub fn check(cfg: &Cfg, depth: &[u32]) -> Result<(), VerifyError> {
         if let Some((pc, target)) = call {
             top.pc = pc + 1;
             let callee = cfg.subprog_of(target as usize);
-            if frames.len() >= MAX_FRAMES {
+            if frames.len() >= MAX_CALL_FRAMES {
                 return Err(VerifyError::new(
                     E2BIG,
                     Some(pc),

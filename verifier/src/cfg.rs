@@ -11,6 +11,7 @@ use axiom_abi::Insn;
 use axiom_abi::instruction::{
     CallTarget, DecodeErrorKind, Instruction, Operand, PacketMode, Pseudo, decode,
 };
+use axiom_abi::uapi::limits::BPF_MAX_SUBPROGS;
 
 /// What the CFG pass learns.
 pub struct Cfg {
@@ -128,10 +129,6 @@ fn use_def(i: &Instruction) -> (u16, u16) {
     }
 }
 
-/// Linux's `BPF_MAX_SUBPROGS`: functions in a program, the main one
-/// included.
-pub const MAX_FUNCTIONS: usize = 256;
-
 /// A check of the decoded instructions that [`build_with`] runs between
 /// its own.
 pub type Between<'a> = dyn FnMut(&[Option<Instruction>]) -> Result<(), VerifyError> + 'a;
@@ -173,7 +170,7 @@ pub fn build_with(slots: &[Insn], between: &mut Between<'_>) -> Result<Cfg, Veri
             return Err(VerifyError::new(EINVAL, Some(pc), "call to invalid destination".into()));
         }
         if let Err(at) = subprogs.binary_search(&(t as usize)) {
-            if subprogs.len() >= MAX_FUNCTIONS {
+            if subprogs.len() >= BPF_MAX_SUBPROGS {
                 return Err(VerifyError::new(E2BIG, Some(pc), "too many subprograms".into()));
             }
             subprogs.insert(at, t as usize);
@@ -335,11 +332,14 @@ mod tests {
 
     #[test]
     fn a_program_has_at_most_256_functions() {
-        assert_eq!(build(&functions(MAX_FUNCTIONS - 1)).unwrap().subprogs.len(), MAX_FUNCTIONS);
-        let e = build(&functions(MAX_FUNCTIONS)).err().unwrap();
+        assert_eq!(
+            build(&functions(BPF_MAX_SUBPROGS - 1)).unwrap().subprogs.len(),
+            BPF_MAX_SUBPROGS
+        );
+        let e = build(&functions(BPF_MAX_SUBPROGS)).err().unwrap();
         assert_eq!(
             (e.errno, e.pc, e.message.as_str()),
-            (E2BIG, Some(MAX_FUNCTIONS - 1), "too many subprograms")
+            (E2BIG, Some(BPF_MAX_SUBPROGS - 1), "too many subprograms")
         );
     }
 }

@@ -6,14 +6,12 @@
 //! value of a single-element array.
 
 use crate::error::{E2BIG, EBADF, EINVAL, ENOTSUPP, VerifyError};
-use crate::linux::map_type;
 use crate::platform::{MapInfo, Platform};
 use alloc::format;
 use alloc::vec::Vec;
 use axiom_abi::instruction::{Instruction, Pseudo};
-
-/// Linux's `MAX_USED_MAPS`: different maps one program may name.
-pub const MAX_USED_MAPS: usize = 64;
+use axiom_abi::uapi::limits::MAX_USED_MAPS;
+use axiom_abi::uapi::types::map_type;
 
 /// A map as the program names it: by index in `fd_array` (true) or by
 /// fd, and the number.

@@ -5,12 +5,8 @@ use crate::bounds::Scalar;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use axiom_abi::uapi::limits::MAX_BPF_STACK;
 use core::fmt;
-
-/// Bytes of stack per frame.
-pub const STACK_SIZE: usize = 512;
-/// Maximum call frames.
-pub const MAX_FRAMES: usize = 8;
 
 /// What a register holds.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
@@ -277,7 +273,7 @@ impl Frame {
 
     /// Slot `i`, for writing (the stored slots grow to include it).
     pub fn slot_mut(&mut self, i: usize) -> &mut Slot {
-        debug_assert!(i < STACK_SIZE / 8);
+        debug_assert!(i < MAX_BPF_STACK / 8);
         if i >= self.stack.len() {
             self.stack.resize(i + 1, Slot::INVALID);
         }

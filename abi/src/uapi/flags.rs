@@ -89,8 +89,3 @@ pub mod file {
 pub const BPF_OBJ_NAME_LEN: usize = 16;
 /// Length of a program tag.
 pub const BPF_TAG_SIZE: usize = 8;
-/// Maximum instructions of a privileged program.
-pub const BPF_COMPLEXITY_LIMIT_INSNS: u32 = 1_000_000;
-/// Maximum instructions Linux accepts in `BPF_PROG_LOAD` from anyone
-/// (`BPF_MAXINSNS`, the unprivileged limit).
-pub const BPF_MAXINSNS: u32 = 4096;

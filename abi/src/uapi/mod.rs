@@ -7,6 +7,8 @@
 //! * [`helper`]: every helper id with its name.
 //! * [`flags`]: the flag values of the attributes.
 //! * [`errno`]: Linux's errno values.
+//! * [`limits`]: the limits Linux puts on programs (stack, call frames,
+//!   tail calls, verifier complexity, offsets).
 //! * [`ringbuf`]: the ring buffer's record and mmap format.
 //! * [`btf`]: BTF and `.BTF.ext` records.
 
@@ -16,6 +18,7 @@ pub mod errno;
 pub mod flags;
 pub mod helper;
 pub mod layout;
+pub mod limits;
 pub mod ringbuf;
 pub mod syscall;
 pub mod types;

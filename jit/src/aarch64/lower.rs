@@ -18,7 +18,7 @@
 //! [`crate::constprop`] (the x86-64 backend's size work).
 
 use super::enc::{self, AtomicOp as Lse, Cond as C, FP, LR, SP, Size as S, W, X, XZR};
-use crate::interp::{HELPER_TAIL_CALL, MAX_TAIL_CALLS, STACK_FRAME_SIZE};
+use crate::interp::HELPER_TAIL_CALL;
 use crate::program::{JitEnv, JitError, JitImage, JitOptions, Program};
 use alloc::vec;
 use alloc::vec::Vec;
@@ -26,6 +26,7 @@ use axiom_abi::Insn;
 use axiom_abi::instruction::{
     AluOp, AtomicOp, CallTarget, Cond, EndianOp, Instruction, Operand, Pseudo, Reg, Size, Width,
 };
+use axiom_abi::uapi::limits::{MAX_BPF_STACK, MAX_TAIL_CALL_CNT};
 
 /// BPF register to AArch64 register: `r1`..`r5` are the argument registers
 /// `x0`..`x4`, so helpers are called with no moves; `r0` is `x7` (a helper's
@@ -266,7 +267,7 @@ impl Ctx<'_> {
             }
             if func.stack {
                 p.put(enc::add_imm(W::X64, X(25), SP, 0));
-                p.put(enc::sub_imm(W::X64, SP, SP, STACK_FRAME_SIZE as u32));
+                p.put(enc::sub_imm(W::X64, SP, SP, MAX_BPF_STACK as u32));
             }
             for pc in func.start..func.end {
                 p.cur.start[pc] = p.pos();
@@ -330,7 +331,7 @@ impl Ctx<'_> {
         outs.push(p.pos());
         p.put(0);
         p.put(enc::ldur(S::W, T1, TAIL_COUNT, 0));
-        p.put(enc::cmp_imm(W::W32, T1, MAX_TAIL_CALLS));
+        p.put(enc::cmp_imm(W::W32, T1, MAX_TAIL_CALL_CNT));
         outs.push(p.pos());
         p.put(0);
         p.put(enc::add_imm(W::W32, T1, T1, 1));

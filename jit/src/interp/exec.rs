@@ -1,13 +1,12 @@
 //! The interpreter's execution loop.
 
-use super::{
-    Env, EnvError, Fault, HELPER_TAIL_CALL, MAX_CALL_FRAMES, MAX_TAIL_CALLS, Stack, TailCallSlot,
-};
+use super::{Env, EnvError, Fault, HELPER_TAIL_CALL, Stack, TailCallSlot};
 use alloc::vec::Vec;
 use axiom_abi::alu;
 use axiom_abi::instruction::{
     CallTarget, EndianOp, Instruction, Operand, PacketMode, Pseudo, Reg, Size, Width, decode,
 };
+use axiom_abi::uapi::limits::{MAX_CALL_FRAMES, MAX_TAIL_CALL_CNT};
 
 /// Interpreter settings.
 #[derive(Clone, Copy, Debug)]
@@ -226,7 +225,8 @@ impl Interpreter {
                         // Linux's order: the index is checked, then the count is
                         // checked and incremented, then the slot is read.
                         let slot = env.tail_call_target(args[1], args[2] as u32);
-                        if !matches!(slot, TailCallSlot::OutOfRange) && tail_calls < MAX_TAIL_CALLS
+                        if !matches!(slot, TailCallSlot::OutOfRange)
+                            && tail_calls < MAX_TAIL_CALL_CNT
                         {
                             tail_calls += 1;
                             if let TailCallSlot::Prog(target) = slot {

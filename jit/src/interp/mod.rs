@@ -21,18 +21,14 @@ pub use exec::{Interpreter, Outcome};
 
 use axiom_abi::Insn;
 use axiom_abi::instruction::{AtomicOp, DecodeError, Pseudo, Size};
+use axiom_abi::uapi::limits::{MAX_BPF_STACK, MAX_CALL_FRAMES};
 use core::fmt;
 
-/// Bytes of stack per call frame (Linux's `MAX_BPF_STACK`).
-pub const STACK_FRAME_SIZE: usize = 512;
-/// Maximum call depth, the main program included (Linux's `MAX_CALL_FRAMES`).
-pub const MAX_CALL_FRAMES: usize = 8;
-/// Maximum tail calls in one run (Linux's `MAX_TAIL_CALL_CNT`).
-pub const MAX_TAIL_CALLS: u32 = 33;
 /// The helper id of `bpf_tail_call`, which the interpreter performs itself.
 pub const HELPER_TAIL_CALL: i32 = 12;
 /// Virtual address of the lowest stack byte; frame `k` (0 = main) has its
-/// frame pointer at `STACK_BASE + (MAX_CALL_FRAMES - k) * STACK_FRAME_SIZE`.
+/// frame pointer at `STACK_BASE + (MAX_CALL_FRAMES - k) * MAX_BPF_STACK`: one
+/// frame of [`MAX_BPF_STACK`] bytes for each of [`MAX_CALL_FRAMES`].
 pub const STACK_BASE: u64 = 0x0000_7f00_0000_0000;
 
 /// Why a run stopped without a result.
@@ -158,12 +154,12 @@ pub struct Stack {
 
 impl Stack {
     fn new() -> Self {
-        Self { bytes: alloc::vec![0; STACK_FRAME_SIZE * MAX_CALL_FRAMES] }
+        Self { bytes: alloc::vec![0; MAX_BPF_STACK * MAX_CALL_FRAMES] }
     }
 
     /// The frame pointer of call frame `depth` (0 = the main program).
     pub const fn frame_pointer(depth: usize) -> u64 {
-        STACK_BASE + ((MAX_CALL_FRAMES - depth) * STACK_FRAME_SIZE) as u64
+        STACK_BASE + ((MAX_CALL_FRAMES - depth) * MAX_BPF_STACK) as u64
     }
 
     fn range(&self, addr: u64, len: usize) -> Option<core::ops::Range<usize>> {

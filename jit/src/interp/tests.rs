@@ -4,6 +4,7 @@
 use super::*;
 use alloc::rc::Rc;
 use axiom_abi::asm::assemble;
+use axiom_abi::uapi::limits::MAX_TAIL_CALL_CNT;
 
 fn prog(text: &str) -> Rc<[Insn]> {
     assemble(text).unwrap().into()
@@ -130,8 +131,8 @@ fn tail_calls_replace_the_program_and_stop_at_33() {
     env.prog_arrays.insert(0x5000, alloc::vec![Some(looping.clone())]);
     let out = Interpreter::default().run(&mut env, looping, &[0x9000]).unwrap();
     assert_eq!(out.r0, 100);
-    assert_eq!(out.tail_calls, MAX_TAIL_CALLS);
-    assert_eq!(env.regions[0].data[0] as u32, MAX_TAIL_CALLS + 1);
+    assert_eq!(out.tail_calls, MAX_TAIL_CALL_CNT);
+    assert_eq!(env.regions[0].data[0] as u32, MAX_TAIL_CALL_CNT + 1);
     // An index past the end falls through with r0 untouched, uncounted;
     // an empty slot falls through but counts, as in Linux.
     let mut env = HostEnv::default();

@@ -13,7 +13,7 @@
 //! pass whose layout equals the one before it.
 
 use super::enc::{Arith, Asm, Cc, Mem, R, Shift, Sz, is_imm8};
-use crate::interp::{HELPER_TAIL_CALL, MAX_TAIL_CALLS, STACK_FRAME_SIZE};
+use crate::interp::HELPER_TAIL_CALL;
 use crate::program::{JitEnv, JitError, JitImage, JitOptions, Program, Reloc};
 use alloc::vec;
 use alloc::vec::Vec;
@@ -21,6 +21,7 @@ use axiom_abi::Insn;
 use axiom_abi::instruction::{
     AluOp, AtomicOp, CallTarget, Cond, EndianOp, Instruction, Operand, Pseudo, Reg, Size, Width,
 };
+use axiom_abi::uapi::limits::{MAX_BPF_STACK, MAX_TAIL_CALL_CNT};
 
 /// BPF register to x86-64 register. `r1`..`r5` are the System V argument
 /// registers in order, so helpers are called with no moves; `r0` is the
@@ -113,7 +114,7 @@ fn analyse<'a>(slots: &[Insn], env: &'a dyn JitEnv, opts: JitOptions) -> Result<
         .iter()
         .map(|f| {
             let saved: Vec<R> = (6..10).filter(|&r| f.used[r]).map(|r| REGMAP[r]).collect();
-            let mut frame = if f.used[10] { STACK_FRAME_SIZE as i32 } else { 0 };
+            let mut frame = if f.used[10] { MAX_BPF_STACK as i32 } else { 0 };
             // Calls need rsp 16-byte aligned: rbp is, after the push at entry.
             if f.calls && !(frame as usize + 8 * saved.len()).is_multiple_of(16) {
                 frame += 8;
@@ -712,7 +713,7 @@ impl Ctx<'_> {
         a.arith_rr(Sz::W, Arith::Cmp, R::Rdx, TMP);
         let out1 = Fwd::jcc(a, Cc::Ae);
         a.load(Sz::W, TMP, Mem { base: TAIL_COUNT, disp: 0 });
-        a.arith_ri(Sz::W, Arith::Cmp, TMP, MAX_TAIL_CALLS as i32);
+        a.arith_ri(Sz::W, Arith::Cmp, TMP, MAX_TAIL_CALL_CNT as i32);
         let out2 = Fwd::jcc(a, Cc::Ae);
         a.arith_ri(Sz::W, Arith::Add, TMP, 1);
         a.store(Sz::W, Mem { base: TAIL_COUNT, disp: 0 }, TMP);

@@ -9,9 +9,7 @@ use crate::log::alu_op_name;
 use crate::state::{RegState, RegType, State};
 use alloc::format;
 use axiom_abi::instruction::{AluOp, EndianOp, Operand, Reg, Width};
-
-/// Largest variable offset Linux allows on a pointer (`BPF_MAX_VAR_OFF`).
-pub(super) const MAX_VAR_OFF: i64 = 1 << 29;
+use axiom_abi::uapi::limits::BPF_MAX_VAR_OFF;
 
 /// Whether Linux computes the result's range of `op` (its
 /// `is_safe_to_compute_dst_reg_range`): not for divisions and remainders,
@@ -222,14 +220,14 @@ impl Verifier<'_> {
         // make the program malformed (EINVAL), not unsafe.
         if let Some(c) = s.as_const() {
             let c = c as i64;
-            if !(-MAX_VAR_OFF..MAX_VAR_OFF).contains(&c) {
+            if !(-BPF_MAX_VAR_OFF..BPF_MAX_VAR_OFF).contains(&c) {
                 return Err(inval(
                     pc,
                     format!("math between {tyname} pointer and {c} is not allowed"),
                 ));
             }
             let new_off = if op == AluOp::Add { ptr.off as i64 + c } else { ptr.off as i64 - c };
-            if !(-MAX_VAR_OFF..MAX_VAR_OFF).contains(&new_off) {
+            if !(-BPF_MAX_VAR_OFF..BPF_MAX_VAR_OFF).contains(&new_off) {
                 return Err(inval(pc, format!("{tyname} pointer offset {new_off} is not allowed")));
             }
             return Ok(RegState { off: new_off as i32, ..ptr });
@@ -242,7 +240,7 @@ impl Verifier<'_> {
                 ),
             ));
         }
-        if s.smin <= -MAX_VAR_OFF || s.smin >= MAX_VAR_OFF {
+        if s.smin <= -BPF_MAX_VAR_OFF || s.smin >= BPF_MAX_VAR_OFF {
             return Err(inval(
                 pc,
                 format!("value {} makes {tyname} pointer be out of bounds", s.smin),

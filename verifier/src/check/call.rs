@@ -5,15 +5,16 @@
 
 use super::{Flow, VResult, Verifier, inval};
 use crate::error::{E2BIG, VerifyError};
-use crate::state::{Frame, MAX_FRAMES, RegState, RegType, State};
+use crate::state::{Frame, RegState, RegType, State};
 use alloc::format;
 use axiom_abi::instruction::Reg;
+use axiom_abi::uapi::limits::MAX_CALL_FRAMES;
 
 impl Verifier<'_> {
     /// A bpf-to-bpf call of the function at `target`: a new frame with
     /// the caller's `r1`..`r5`.
     pub(super) fn call_local(&mut self, st: &mut State, pc: usize, target: usize) -> VResult<Flow> {
-        if st.frames.len() >= MAX_FRAMES {
+        if st.frames.len() >= MAX_CALL_FRAMES {
             return Err(VerifyError::new(
                 E2BIG,
                 Some(pc),

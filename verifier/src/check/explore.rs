@@ -10,13 +10,12 @@ use crate::error::{E2BIG, VerifyError};
 use crate::state::{State, subsumes};
 use alloc::format;
 use alloc::vec;
+use axiom_abi::uapi::limits::BPF_COMPLEXITY_LIMIT_JMP_SEQ;
 
 /// States kept per prune point. Each is compared with every new state
 /// there, so this bounds the cost of a visit; 64 keeps wide programs fast
 /// while loops of bounded length still find their earlier iterations.
 const MAX_STATES_PER_INSN: usize = 64;
-/// Linux's `BPF_COMPLEXITY_LIMIT_JMP_SEQ`: branches queued at once.
-pub const MAX_PENDING_BRANCHES: usize = 8192;
 
 /// A point where paths part: the start, or a state stored at a prune
 /// point. It is finished once no path through it is left to explore, and
@@ -136,7 +135,7 @@ impl Verifier<'_> {
                         // Linux's bound on branches waiting to be explored
                         // (E2BIG, as the host's Linux 6.18.44
                         // answers; older kernels said EFAULT).
-                        if work.len() > MAX_PENDING_BRANCHES {
+                        if work.len() > BPF_COMPLEXITY_LIMIT_JMP_SEQ {
                             return Err(VerifyError::new(
                                 E2BIG,
                                 Some(pc),

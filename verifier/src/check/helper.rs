@@ -4,7 +4,6 @@
 //! allocation size); the map's type; then the result in `r0` and the
 //! arguments' registers cleared.
 
-use super::alu::MAX_VAR_OFF;
 use super::mem::Access;
 use super::{VResult, Verifier, acc, inval};
 use crate::bounds::Scalar;
@@ -12,11 +11,8 @@ use crate::platform::{Arg, MapInfo, Ret};
 use crate::state::{Ref, RegState, RegType, State};
 use alloc::format;
 use axiom_abi::instruction::Reg;
-
-/// `BPF_MAP_TYPE_PROG_ARRAY` and `BPF_MAP_TYPE_RINGBUF`: maps only the
-/// helpers that name them take.
-const PROG_ARRAY: u32 = 3;
-const RINGBUF: u32 = 27;
+use axiom_abi::uapi::limits::BPF_MAX_VAR_OFF;
+use axiom_abi::uapi::types::map_type;
 
 impl Verifier<'_> {
     /// A call of helper `id`.
@@ -87,7 +83,7 @@ impl Verifier<'_> {
                             ),
                         ));
                     }
-                    if s.umax >= MAX_VAR_OFF as u64 {
+                    if s.umax >= BPF_MAX_VAR_OFF as u64 {
                         return Err(acc(
                             pc,
                             format!(
@@ -150,7 +146,9 @@ impl Verifier<'_> {
         // Map compatibility is checked after the arguments, as in Linux.
         if let Some(info) = map {
             let allowed = if proto.map_types.is_empty() {
-                !matches!(info.map_type, PROG_ARRAY | RINGBUF)
+                // Program arrays and ring buffers only to the helpers that
+                // name them.
+                !matches!(info.map_type, map_type::PROG_ARRAY | map_type::RINGBUF)
             } else {
                 proto.map_types.contains(&info.map_type)
             };

@@ -7,9 +7,7 @@ use super::{Flow, VResult, Verifier};
 use crate::bounds::{Scalar, branch_taken, refine};
 use crate::state::{ByteKind, RegState, RegType, State};
 use axiom_abi::instruction::{Cond, Operand, Reg, Width};
-
-/// Linux's `MAX_PACKET_OFF`: no packet range is learnt beyond it.
-const MAX_PACKET_OFF: u64 = 0xffff;
+use axiom_abi::uapi::limits::MAX_PACKET_OFF;
 
 impl Verifier<'_> {
     #[allow(clippy::too_many_arguments)]

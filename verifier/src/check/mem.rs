@@ -3,7 +3,6 @@
 //! stack's are `stack`'s), bounds with variable offsets, and the legacy
 //! packet loads (`ldabs`, `ldind`).
 
-use super::alu::MAX_VAR_OFF;
 use super::{VResult, Verifier, acc, inval, sized_unknown};
 use crate::bounds::Scalar;
 use crate::log::tnum_text;
@@ -13,6 +12,7 @@ use crate::tnum::Tnum;
 use alloc::format;
 use alloc::string::String;
 use axiom_abi::instruction::{AtomicOp, Operand, PacketMode, Reg, Size};
+use axiom_abi::uapi::limits::BPF_MAX_VAR_OFF;
 
 /// A load or a store of a value.
 #[derive(Clone, Copy)]
@@ -326,7 +326,7 @@ impl Verifier<'_> {
         if lo < 0 || lo + size as i64 > limit {
             return Err(fail(self, lo, "min"));
         }
-        if var.umax >= MAX_VAR_OFF as u64 {
+        if var.umax >= BPF_MAX_VAR_OFF as u64 {
             return Err(acc(
                 pc,
                 format!("R{r} unbounded memory access, make sure to bounds check any such access"),

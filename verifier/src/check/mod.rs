@@ -38,8 +38,6 @@ mod mem;
 mod precision;
 mod stack;
 
-pub use explore::MAX_PENDING_BRANCHES;
-
 use crate::bounds::Scalar;
 use crate::cfg::{Cfg, build_with};
 use crate::error::{EACCES, EINVAL, ENOSPC, VerifyError};
@@ -52,10 +50,8 @@ use alloc::vec;
 use alloc::vec::Vec;
 use axiom_abi::Insn;
 use axiom_abi::instruction::{CallTarget, Instruction, Reg};
+use axiom_abi::uapi::limits::BPF_COMPLEXITY_LIMIT_INSNS;
 use explore::{Explored, Node};
-
-/// Linux's limit on processed instructions.
-pub const COMPLEXITY_LIMIT: u64 = 1_000_000;
 
 /// Verification settings.
 #[derive(Clone, Copy, Debug)]
@@ -83,7 +79,7 @@ impl Default for Options {
         Options {
             log_level: 0,
             log_size: 0,
-            max_insns: COMPLEXITY_LIMIT,
+            max_insns: BPF_COMPLEXITY_LIMIT_INSNS as u64,
             allow_uninit_stack: false,
             btf_func_info: false,
         }
@@ -298,7 +294,7 @@ struct Verifier<'a> {
     platform: &'a dyn Platform,
     prog: &'a ProgType,
     /// The maps the program names, by `lddw` form and `imm` (at most
-    /// [`crate::maps::MAX_USED_MAPS`]); a map pointer's number indexes
+    /// `MAX_USED_MAPS`); a map pointer's number indexes
     /// this table.
     maps: Vec<(crate::maps::MapKey, MapInfo)>,
     log: &'a mut Log,

@@ -3,14 +3,14 @@
 //! programs), helpers reading and writing stack buffers, and each
 //! function's stack depth.
 
-use super::alu::MAX_VAR_OFF;
 use super::mem::Access;
 use super::{VResult, Verifier, acc, inval, sized_unknown};
 use crate::bounds::Scalar;
 use crate::log::tnum_text;
-use crate::state::{ByteKind, Frame, RegState, RegType, STACK_SIZE, Slot, State};
+use crate::state::{ByteKind, Frame, RegState, RegType, Slot, State};
 use crate::tnum::Tnum;
 use alloc::format;
+use axiom_abi::uapi::limits::{BPF_MAX_VAR_OFF, MAX_BPF_STACK};
 
 impl Verifier<'_> {
     /// A load or store at `off` from `reg`, a pointer into the stack of
@@ -60,7 +60,7 @@ impl Verifier<'_> {
             return self.stack_var_access(st, pc, r, frame, reg, fixed, size, access);
         };
         let total = fixed + c as i64;
-        if total < -(STACK_SIZE as i64) || total + size as i64 > 0 {
+        if total < -(MAX_BPF_STACK as i64) || total + size as i64 > 0 {
             return Err(acc(
                 pc,
                 if write {
@@ -145,7 +145,7 @@ impl Verifier<'_> {
         let start = reg.off as i64 + c as i64;
         let what = if uninit { "write to" } else { "read from" };
         let message = format!("invalid {what} stack R{r} off={start} size={size}");
-        if start < -(STACK_SIZE as i64) {
+        if start < -(MAX_BPF_STACK as i64) {
             return Err(acc(pc, message));
         }
         if start + size as i64 > 0 {
@@ -272,7 +272,7 @@ impl Verifier<'_> {
         what: &str,
     ) -> VResult<(i64, i64)> {
         let v = &reg.var;
-        if v.smax >= MAX_VAR_OFF || v.smin <= -MAX_VAR_OFF {
+        if v.smax >= BPF_MAX_VAR_OFF || v.smin <= -BPF_MAX_VAR_OFF {
             return Err(acc(pc, format!("invalid unbounded variable-offset{what} stack R{r}")));
         }
         let (lo, hi) = (v.smin + fixed, v.smax + fixed + size as i64);
@@ -284,7 +284,7 @@ impl Verifier<'_> {
         };
         // Below the stack is unsafe; above the frame, malformed (Linux's
         // errnos).
-        if lo < -(STACK_SIZE as i64) {
+        if lo < -(MAX_BPF_STACK as i64) {
             return Err(acc(pc, message()));
         }
         if hi > 0 {
