@@ -217,17 +217,19 @@ impl Verifier<'_> {
         let s = off.var;
         let tyname = ptr.ty.linux_name();
         // Linux's `check_reg_sane_offset`: offsets it cannot reason about
-        // make the program malformed (EINVAL), not unsafe.
+        // make the program malformed (EINVAL), not unsafe. Both ends are
+        // out: -2^29 as much as 2^29.
+        let sane = |v: i64| v > -BPF_MAX_VAR_OFF && v < BPF_MAX_VAR_OFF;
         if let Some(c) = s.as_const() {
             let c = c as i64;
-            if !(-BPF_MAX_VAR_OFF..BPF_MAX_VAR_OFF).contains(&c) {
+            if !sane(c) {
                 return Err(inval(
                     pc,
                     format!("math between {tyname} pointer and {c} is not allowed"),
                 ));
             }
             let new_off = if op == AluOp::Add { ptr.off as i64 + c } else { ptr.off as i64 - c };
-            if !(-BPF_MAX_VAR_OFF..BPF_MAX_VAR_OFF).contains(&new_off) {
+            if !sane(new_off) {
                 return Err(inval(pc, format!("{tyname} pointer offset {new_off} is not allowed")));
             }
             return Ok(RegState { off: new_off as i32, ..ptr });
