@@ -124,6 +124,68 @@ fn stack_and_call_limits() {
     let dead =
         chain(&[0; 9]).replacen("call local f8", "mov %r0, 1\njne %r0, 0, +1\ncall local f8", 1);
     check(&dead, Err((Errno::E2BIG, "the call stack of 8 frames is too deep !")));
+    // A pointer moves by less than 2^29, both ways.
+    let move_fp = |by: i64| {
+        format!(
+            "stdw [%r10-8], 0\nmov %r1, %r10\nadd %r1, {by}\nadd %r1, {}\nldxb %r0, [%r1-8]\nexit",
+            -by
+        )
+    };
+    check(&move_fp(-(1 << 29) + 1), Ok(()));
+    check(
+        &move_fp(-(1 << 29)),
+        Err((Errno::EINVAL, "math between fp pointer and -536870912 is not allowed")),
+    );
+}
+
+#[test]
+fn function_and_map_limits() {
+    // 256 functions, the main one included; the 257th is E2BIG.
+    let functions = |n: usize| {
+        let mut text = String::new();
+        for k in 1..=n {
+            let _ = writeln!(text, "call local f{k}");
+        }
+        text.push_str("mov %r0, 0\nexit\n");
+        for k in 1..=n {
+            let _ = writeln!(text, "f{k}:\nmov %r0, 0\nexit");
+        }
+        text
+    };
+    check(&functions(255), Ok(()));
+    check(&functions(256), Err((Errno::E2BIG, "too many subprograms")));
+    // 64 maps a program; the same map named twice counts once.
+    let reg = Registry::new();
+    let mut f = fake_for(200);
+    let fds: Vec<u64> =
+        (0..65).map(|_| create(&mut f, &reg, mt::ARRAY, 4, 8, 1).unwrap()).collect();
+    let naming = |fds: &[u64]| {
+        let mut text = String::new();
+        for fd in fds {
+            let _ = writeln!(text, "lddw %r1, map:{fd}");
+        }
+        bytes(&assemble(&(text + "mov %r0, 0\nexit")).unwrap())
+    };
+    for (prog, want) in [
+        (naming(&fds[..64]), None),
+        (naming(&[&fds[..64], &fds[..1]].concat()), None),
+        (naming(&fds), Some(Errno::E2BIG)),
+    ] {
+        let (r, _) = load_at(&mut f, &reg, &prog, (prog.len() / 8) as u32, false);
+        match want {
+            Some(errno) => assert_eq!(r, Err(errno)),
+            #[cfg(feature = "host")]
+            None => assert!(r.is_ok(), "{r:?}"),
+            #[cfg(not(feature = "host"))]
+            None => assert_eq!(r, Err(Errno::ENOTSUPP)),
+        }
+    }
+    let all = naming(&fds);
+    let (_, log) = load_at(&mut f, &reg, &all, (all.len() / 8) as u32, true);
+    assert!(
+        log.contains("The total number of maps per program has reached the limit of 64"),
+        "{log}"
+    );
 }
 
 #[test]
@@ -165,6 +227,26 @@ fn program_size_limits() {
     let (r, log) = load_at(&mut f, &reg, &straight(1), 1, true);
     assert_eq!(r, Err(Errno::EACCES));
     assert!(log.contains("R0 !read_ok"), "{log}");
+    // The log's size: at most u32::MAX >> 2 (Linux's bpf_vlog_init), the
+    // rest EINVAL before anything is verified.
+    for (size, want) in [((1u32 << 30) - 1, Errno::EACCES), (1 << 30, Errno::EINVAL)] {
+        let mut a = [0u8; ProgLoadAttr::SIZE];
+        ProgLoadAttr {
+            prog_type: 1,
+            insn_cnt: 1,
+            insns: INSNS,
+            license: BASE + 0x3000,
+            log_level: 1,
+            log_size: size,
+            log_buf: BASE + 0x4000,
+            ..Default::default()
+        }
+        .write_to(&mut a);
+        f.put(BASE, &a);
+        f.put(INSNS, &straight(1));
+        assert_eq!(reg.call(&mut f, cmd::PROG_LOAD, BASE, a.len() as u32), Err(want));
+        flush(&mut f);
+    }
     // A million instructions load.
     let (r, _) = load_at(&mut f, &reg, &over[8..], 1_000_000, false);
     #[cfg(feature = "host")]
