@@ -1,10 +1,11 @@
 //! Every limit Linux's verifier enforces, each exactly at the limit
 //! (accepted) and one past it (refused with Linux's errno and message):
-//! combined stack (512 bytes), call frames (8), the tail-call rule for
-//! callers' stacks (256 bytes), processed instructions (1,000,000),
-//! pending branches (8192), program size (1 to 1,000,000 instructions),
-//! states per instruction (no verdict for privileged loads), and the
-//! tail-call count at run time (33).
+//! stack (512 bytes a frame and along a call chain), call frames (8), the
+//! tail-call rule for callers' stacks (256 bytes), functions (256), maps
+//! (64), pointer offsets (below 2^29), processed instructions
+//! (1,000,000), pending branches (8192), program size (1 to 1,000,000
+//! instructions) and log size, states per instruction (no verdict for
+//! privileged loads), and the tail-call count at run time (33).
 //!
 //! Every program is generated here and judged by Axiom's verifier and,
 //! where this process may use `bpf()`, by the host's Linux live (skipped
@@ -139,6 +140,13 @@ fn recursion(count: u32, depth: u32) -> String {
 #[test]
 fn combined_stack_of_512_bytes() {
     judge(&[
+        // One frame: its stack is 512 bytes.
+        case("a byte at fp-512", "stb [%r10-512], 0\nmov %r0, 0\nexit", Verdict::Accept),
+        case(
+            "a byte at fp-513",
+            "stb [%r10-513], 0\nmov %r0, 0\nexit",
+            reject(EACCES, "invalid write to stack R10 off=-513 size=1"),
+        ),
         case("two frames of 256", &chain(&[256, 256]), Verdict::Accept),
         case(
             "256 and 264",
@@ -259,6 +267,94 @@ fn tail_calls_below_256_bytes_of_callers_stack() {
     ]);
 }
 
+/// A main function calling `count` more functions, one after another.
+fn functions(count: usize) -> String {
+    let mut text = String::new();
+    for k in 1..=count {
+        let _ = writeln!(text, "call local f{k}");
+    }
+    text.push_str("mov %r0, 0\nexit\n");
+    for k in 1..=count {
+        let _ = writeln!(text, "f{k}:\nmov %r0, 0\nexit");
+    }
+    text
+}
+
+#[test]
+fn functions_of_256() {
+    judge(&[
+        case("256 functions", &functions(255), Verdict::Accept),
+        case("257 functions", &functions(256), reject(E2BIG, "too many subprograms")),
+    ]);
+}
+
+/// A program naming `count` different maps, and the first again if
+/// `again`.
+fn maps_used(count: usize, again: bool) -> Case {
+    let mut text = String::new();
+    for k in 0..count {
+        let _ = writeln!(text, "lddw %r1, map:{k}");
+    }
+    if again {
+        text.push_str("lddw %r1, map:0\n");
+    }
+    text.push_str("mov %r0, 0\nexit");
+    let name = format!("{count} maps{}", if again { ", the first named twice" } else { "" });
+    let mut c = case(&name, &text, Verdict::Accept);
+    c.maps = vec![MapSpec { map_type: ARRAY, key: 4, value: 8, entries: 1 }; count];
+    c
+}
+
+#[test]
+fn maps_of_64() {
+    let mut past = maps_used(65, false);
+    past.expect = reject(E2BIG, "The total number of maps per program has reached the limit of 64");
+    judge(&[maps_used(64, false), maps_used(64, true), past]);
+}
+
+/// Moves `%r1` (set by `base`) `by` bytes and back, then reads a byte
+/// `at` from it.
+fn there_and_back(base: &str, by: i64, at: i32) -> String {
+    format!("{base}add %r1, {by}\nadd %r1, {}\nldxb %r0, [%r1{at:+}]\n", -by)
+}
+
+#[test]
+fn pointer_offsets_below_2pow29() {
+    // Linux's BPF_MAX_VAR_OFF: no pointer may move by 2^29 or more, even
+    // on its way back.
+    let map_value = "stw [%r10-4], 0\nlddw %r1, map:0\nmov %r2, %r10\nadd %r2, -4\ncall 1\n\
+                     mov %r1, %r0\njeq %r0, 0, out\n";
+    let map_end = "exit\nout:\nmov %r0, 0\nexit";
+    let stack = "stdw [%r10-8], 0\nmov %r1, %r10\n";
+    let array = vec![MapSpec { map_type: ARRAY, key: 4, value: 8, entries: 1 }];
+    let mut cases = vec![
+        case(
+            "map value + (2^29 - 1)",
+            &(there_and_back(map_value, (1 << 29) - 1, 0) + map_end),
+            Verdict::Accept,
+        ),
+        case(
+            "map value + 2^29",
+            &(there_and_back(map_value, 1 << 29, 0) + map_end),
+            reject(EINVAL, "math between map_value pointer and 536870912 is not allowed"),
+        ),
+        case(
+            "fp - (2^29 - 1)",
+            &(there_and_back(stack, -((1 << 29) - 1), -8) + "exit"),
+            Verdict::Accept,
+        ),
+        case(
+            "fp - 2^29",
+            &(there_and_back(stack, -(1 << 29), -8) + "exit"),
+            reject(EINVAL, "math between fp pointer and -536870912 is not allowed"),
+        ),
+    ];
+    for c in cases.iter_mut().take(2) {
+        c.maps = array.clone();
+    }
+    judge(&cases);
+}
+
 /// `count` conditional jumps on an unknown value, each queueing a branch:
 /// all of them are pending when the last is reached.
 fn pending_branches(count: usize) -> String {
@@ -343,6 +439,12 @@ fn program_size_of_1_to_1m_instructions() {
     let over = straight_line(1_000_001);
     assert_eq!(host::prog_load(&over, 1_000_001, 1), (E2BIG, String::new()));
     assert_eq!(host::prog_load(&over, 0, 1), (E2BIG, String::new()));
+    // The log's size: at most u32::MAX >> 2, else EINVAL before the
+    // verifier runs (the log of one `exit` is far smaller than the buffer
+    // behind the claimed size, so nothing is written past it).
+    let exit = straight_line(1);
+    assert_eq!(host::log_size_errno(&exit, (1 << 30) - 1), EACCES);
+    assert_eq!(host::log_size_errno(&exit, 1 << 30), EINVAL);
 }
 
 /// `bits` diamonds that each set one bit of `r6` from an unknown value,
@@ -402,9 +504,9 @@ fn tail_call_chains_stop_after_33() {
         MapSpec { map_type: PROG_ARRAY, key: 4, value: 4, entries: 1 },
     ];
     let report = verify(&prog, PROG_SOCKET_FILTER, &platform(&maps), &Options::default());
-    let verified = report.result.expect("the tail-call loop verifies");
+    report.result.expect("the tail-call loop verifies");
     for (limit, want) in [(32, (33, 1)), (33, (34, 1)), (34, (34, 2))] {
-        let got = runtime_run(&prog, &verified.ctx_accesses, limit);
+        let got = runtime_run(&prog, limit);
         println!("limit {limit}: in-process runtime (runs, r0) = {got:?}");
         assert_eq!(got, want, "in-process runtime, limit {limit}: (runs, r0)");
         if live() {
@@ -415,23 +517,70 @@ fn tail_call_chains_stop_after_33() {
     }
 }
 
-/// Runs [`TAIL_CALL_LOOP`] in the in-process runtime (JIT code in this
-/// process, Linux's test run); returns the runs counted and `r0`.
-fn runtime_run(prog: &[Insn], ctx_accesses: &[usize], limit: u64) -> (u64, u32) {
-    use axiom_bpf::maps::MapSpec as Spec;
-    use axiom_bpf::runtime::Runtime;
-    let spec =
-        |map_type, value_size| Spec { map_type, key_size: 4, value_size, max_entries: 1, flags: 0 };
-    let mut rt = Runtime::default();
-    let mut init = [0u8; 16];
-    init[8..].copy_from_slice(&limit.to_le_bytes());
-    assert_eq!(rt.create_map(spec(ARRAY, 16), Some(&init), false), Ok(0));
-    assert_eq!(rt.create_map(spec(PROG_ARRAY, 4), None, false), Ok(1));
-    let image = rt.compile(prog, PROG_SOCKET_FILTER, ctx_accesses).expect("compiles");
-    rt.map(1).unwrap().set_prog(0, image.tail_call_entry()).unwrap();
-    let run = rt.test_run(&image, PROG_SOCKET_FILTER, &[0u8; 64], 1).expect("runs");
-    let value = rt.map(0).unwrap().read(&0u32.to_le_bytes()).expect("the counter");
-    (u64::from_le_bytes(value[..8].try_into().unwrap()), run.retval)
+/// Runs [`TAIL_CALL_LOOP`] in the in-process runtime (a host process
+/// calling Axiom's `bpf()` command layer, its JIT code placed in this
+/// process, as `axbpf --backend axiom` does): `MAP_CREATE`, `PROG_LOAD`,
+/// `MAP_UPDATE_ELEM` of the program into its own array, `PROG_TEST_RUN`,
+/// `MAP_LOOKUP_ELEM`; returns the runs counted and `r0`.
+fn runtime_run(prog: &[Insn], limit: u64) -> (u64, u32) {
+    use axiom_abi::uapi::attr::{MapCreateAttr, MapElemAttr, ProgLoadAttr, TestRunAttr};
+    use axiom_abi::uapi::types::cmd;
+    use axiom_bpf::process::{Process, UserBuf};
+    use std::mem::offset_of;
+    let mut p = Process::new();
+    let create = |p: &mut Process, map_type, value_size| {
+        let mut attr = vec![0u8; MapCreateAttr::SIZE];
+        MapCreateAttr { map_type, key_size: 4, value_size, max_entries: 1, ..Default::default() }
+            .write_to(&mut attr);
+        p.call(cmd::MAP_CREATE, &mut attr, &mut []).expect("map") as i32
+    };
+    let counter = create(&mut p, ARRAY, 16);
+    let array = create(&mut p, PROG_ARRAY, 4);
+    // Map `i` of the program is the `i`th map created here.
+    let mut slots = prog.to_vec();
+    for i in slots.iter_mut().filter(|i| i.code == 0x18 && matches!(i.src, 1 | 2)) {
+        i.imm = [counter, array][i.imm as usize];
+    }
+    let insns: Vec<u8> = slots.iter().flat_map(|i| i.to_bytes()).collect();
+    let mut attr = vec![0u8; ProgLoadAttr::SIZE];
+    ProgLoadAttr {
+        prog_type: PROG_SOCKET_FILTER,
+        insn_cnt: slots.len() as u32,
+        ..Default::default()
+    }
+    .write_to(&mut attr);
+    let mut bufs = [
+        UserBuf { parent: 0, offset: offset_of!(ProgLoadAttr, insns) as u32, data: insns },
+        UserBuf {
+            parent: 0,
+            offset: offset_of!(ProgLoadAttr, license) as u32,
+            data: b"GPL\0".to_vec(),
+        },
+    ];
+    let fd = p.call(cmd::PROG_LOAD, &mut attr, &mut bufs).expect("loads") as u32;
+    let elem = |p: &mut Process, command, map: i32, value: Vec<u8>| {
+        let mut attr = vec![0u8; MapElemAttr::SIZE];
+        MapElemAttr { map_fd: map as u32, ..Default::default() }.write_to(&mut attr);
+        let mut bufs = [
+            UserBuf { parent: 0, offset: offset_of!(MapElemAttr, key) as u32, data: vec![0; 4] },
+            UserBuf { parent: 0, offset: offset_of!(MapElemAttr, value) as u32, data: value },
+        ];
+        p.call(command, &mut attr, &mut bufs).expect("map element");
+        core::mem::take(&mut bufs[1].data)
+    };
+    elem(&mut p, cmd::MAP_UPDATE_ELEM, array, fd.to_le_bytes().to_vec());
+    let mut value = vec![0u8; 16];
+    value[8..].copy_from_slice(&limit.to_le_bytes());
+    elem(&mut p, cmd::MAP_UPDATE_ELEM, counter, value);
+    let mut attr = vec![0u8; TestRunAttr::SIZE];
+    TestRunAttr { prog_fd: fd, data_size_in: 64, repeat: 1, ..Default::default() }
+        .write_to(&mut attr);
+    let mut bufs =
+        [UserBuf { parent: 0, offset: offset_of!(TestRunAttr, data_in) as u32, data: vec![0; 64] }];
+    p.call(cmd::PROG_TEST_RUN, &mut attr, &mut bufs).expect("test run");
+    let retval = TestRunAttr::from_bytes(&attr).retval;
+    let value = elem(&mut p, cmd::MAP_LOOKUP_ELEM, counter, vec![0; 16]);
+    (u64::from_le_bytes(value[..8].try_into().unwrap()), retval)
 }
 
 /// The host's `bpf()`, with what `axiom_tests::linux` does not offer:
@@ -546,6 +695,29 @@ mod host {
     pub fn prog_load(insns: &[Insn], count: u32, log_level: u32) -> (i32, String) {
         let (errno, log, _) = prog_load_fd(insns, count, log_level, 1 << 20, None, None);
         (errno, log)
+    }
+
+    /// The errno of loading `insns` with a level-1 log that claims
+    /// `log_size` bytes (backed by 64 KiB).
+    pub fn log_size_errno(insns: &[Insn], log_size: u32) -> i32 {
+        let bytes: Vec<u8> = insns.iter().flat_map(|i| i.to_bytes()).collect();
+        let license = c"GPL";
+        let mut log = vec![0u8; 1 << 16];
+        let mut a = [0u8; 144];
+        put32(&mut a, 0, 1);
+        put32(&mut a, 4, insns.len() as u32);
+        put64(&mut a, 8, bytes.as_ptr() as u64);
+        put64(&mut a, 16, license.as_ptr() as u64);
+        put32(&mut a, 24, 1);
+        put32(&mut a, 28, log_size);
+        put64(&mut a, 32, log.as_mut_ptr() as u64);
+        match bpf(PROG_LOAD, &mut a) {
+            Ok(r) => {
+                drop(fd(r));
+                0
+            }
+            Err(e) => e,
+        }
     }
 
     fn prog_load_fd(
