@@ -10,8 +10,9 @@
 
 use axiom_abi::Insn;
 use axiom_abi::asm::assemble;
+use axiom_bpf::verify::KernelPlatform;
 use axiom_tests::linux;
-use axiom_verifier::linux::{LinuxPlatform, PROG_SOCKET_FILTER};
+use axiom_verifier::linux::PROG_SOCKET_FILTER;
 use axiom_verifier::platform::MapInfo;
 use axiom_verifier::{Options, verify};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -165,7 +166,7 @@ fn measure(name: &str, prog: &[Insn], uses_map: bool, runs: usize, live: bool) -
         .iter()
         .map(|i| if i.code == 0x18 && i.src == 1 { Insn { imm: fd, ..*i } } else { *i })
         .collect();
-    let platform = LinuxPlatform {
+    let platform = KernelPlatform {
         maps_by_fd: if uses_map { vec![(fd, map)] } else { vec![] },
         maps_by_index: vec![],
         possible_cpus: linux::possible_cpus(),

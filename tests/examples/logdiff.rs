@@ -1,8 +1,9 @@
 //! Prints Linux's and Axiom's verifier logs for one program, side by side
 //! (`cargo run -p axiom-tests --example logdiff -- LEVEL FILE`).
 use axiom_abi::asm::assemble;
+use axiom_bpf::verify::KernelPlatform;
 use axiom_tests::linux::load_with_log;
-use axiom_verifier::linux::{LinuxPlatform, PROG_SOCKET_FILTER};
+use axiom_verifier::linux::PROG_SOCKET_FILTER;
 use axiom_verifier::{Options, verify};
 
 fn main() {
@@ -16,7 +17,7 @@ fn main() {
         allow_uninit_stack: true,
         ..Options::default()
     };
-    let ours = verify(&prog, PROG_SOCKET_FILTER, &LinuxPlatform::default(), &opts);
+    let ours = verify(&prog, PROG_SOCKET_FILTER, &KernelPlatform::default(), &opts);
     println!(
         "=== Linux (errno {errno})\n{linux}\n=== Axiom ({:?})\n{}",
         ours.result.as_ref().err().map(|e| e.errno),

@@ -74,10 +74,10 @@ pub fn build_one(src: &str) -> Result<PathBuf, String> {
 
 /// The verifier's view of an object's maps (map `i` as fd `i`; frozen
 /// global data read-only), with the host's number of possible CPUs.
-pub fn platform(maps: &[axiom_loader::MapDef]) -> axiom_verifier::linux::LinuxPlatform {
+pub fn platform(maps: &[axiom_loader::MapDef]) -> axiom_bpf::verify::KernelPlatform {
     use axiom_loader::MapOrigin;
     use axiom_verifier::platform::MapInfo;
-    axiom_verifier::linux::LinuxPlatform {
+    axiom_bpf::verify::KernelPlatform {
         maps_by_fd: maps
             .iter()
             .enumerate()

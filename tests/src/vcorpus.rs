@@ -27,7 +27,8 @@
 
 use crate::linux;
 use axiom_abi::Insn;
-use axiom_verifier::linux::{LinuxPlatform, PROG_SOCKET_FILTER, PROG_XDP};
+use axiom_bpf::verify::KernelPlatform;
+use axiom_verifier::linux::{PROG_SOCKET_FILTER, PROG_XDP};
 use axiom_verifier::platform::MapInfo;
 use axiom_verifier::{Options, verify};
 use std::os::fd::AsRawFd;
@@ -211,8 +212,8 @@ pub fn load(dir: &Path) -> Result<Vec<Case>, String> {
 
 /// The verifier's view of `maps` (map `i` as fd `i`), with the host's
 /// number of possible CPUs.
-pub fn platform(maps: &[MapSpec]) -> LinuxPlatform {
-    LinuxPlatform {
+pub fn platform(maps: &[MapSpec]) -> KernelPlatform {
+    KernelPlatform {
         maps_by_fd: maps
             .iter()
             .enumerate()

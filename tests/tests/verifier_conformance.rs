@@ -4,10 +4,11 @@
 //! 13 it refuses refused with Linux's messages. Where the host's `bpf()`
 //! works, each verdict is also compared with Linux's own, live.
 
+use axiom_bpf::verify::KernelPlatform;
 use axiom_tests::conformance::{load_dir, parse};
 use axiom_tests::linux::{self, LinuxOutcome, wrap};
 use axiom_tests::paths::conformance_dir;
-use axiom_verifier::linux::{LinuxPlatform, PROG_SOCKET_FILTER};
+use axiom_verifier::linux::PROG_SOCKET_FILTER;
 use axiom_verifier::platform::MapInfo;
 use axiom_verifier::{Options, verify};
 
@@ -32,7 +33,7 @@ fn conformance_verdicts_equal_linux() {
         let body = case.program().unwrap();
         let mem = (!case.mem.is_empty()).then_some(MEM_FD);
         let wrapped = wrap(mem, case.mem.len(), RESULT_FD, &body);
-        let platform = LinuxPlatform {
+        let platform = KernelPlatform {
             maps_by_fd: vec![(MEM_FD, array(case.mem.len().max(1) as u32)), (RESULT_FD, array(8))],
             maps_by_index: vec![],
             possible_cpus: None,

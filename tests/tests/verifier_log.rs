@@ -5,8 +5,9 @@
 //! states). Runs where the host allows `bpf()`, else says why it skipped.
 
 use axiom_abi::asm::assemble;
+use axiom_bpf::verify::KernelPlatform;
 use axiom_tests::linux::{self, load_with_log};
-use axiom_verifier::linux::{LinuxPlatform, PROG_SOCKET_FILTER, PROG_XDP};
+use axiom_verifier::linux::{PROG_SOCKET_FILTER, PROG_XDP};
 use axiom_verifier::{Options, verify};
 
 const PROGRAMS: &[(&str, u32, &str)] = &[
@@ -55,7 +56,7 @@ fn level_1_logs_equal_linux() {
             allow_uninit_stack: true,
             ..Options::default()
         };
-        let ours = verify(&prog, *prog_type, &LinuxPlatform::default(), &opts);
+        let ours = verify(&prog, *prog_type, &KernelPlatform::default(), &opts);
         assert!(ours.result.is_err(), "{name}: Axiom accepted it");
         if body(&ours.log) != body(&theirs) {
             differ.push(format!("{name}:\n--- Linux\n{theirs}--- Axiom\n{}", ours.log));

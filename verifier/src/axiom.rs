@@ -1,17 +1,16 @@
-//! Axiom's own program types: the kernel's hooks (`axiom_abi::hooks`),
-//! their read-only contexts and the helpers they may call. The platform
-//! that describes Linux's program types ([`crate::linux::LinuxPlatform`])
-//! offers these too; Linux itself refuses their numbers.
+//! The contexts of Axiom's own program types, the kernel's hooks
+//! (`axiom_abi::hooks`): mostly read-only. The kernel's runtime puts them
+//! together with the helpers hooks may call (`axiom_bpf::verify`); Linux
+//! itself refuses their numbers.
 
-use crate::platform::{CtxField, FieldKind, ProgType};
-use axiom_abi::hooks::prog_type;
+use crate::platform::{CtxField, FieldKind};
 
 const fn read_only(off: u32, size: u32) -> CtxField {
     CtxField { off, size, narrow: true, writable: false, kind: FieldKind::Scalar }
 }
 
 /// `struct axiom_tick_ctx`.
-const TICK_CTX: &[CtxField] = &[
+pub const TICK_CTX: &[CtxField] = &[
     read_only(0, 8),  // entry_ns
     read_only(8, 8),  // dispatch_ns
     read_only(16, 8), // tick
@@ -20,7 +19,7 @@ const TICK_CTX: &[CtxField] = &[
 ];
 
 /// `struct axiom_sched_ctx`: read-only but for `slice_ns`.
-const SCHED_CTX: &[CtxField] = &[
+pub const SCHED_CTX: &[CtxField] = &[
     read_only(0, 4),  // op
     read_only(4, 4),  // cpu
     read_only(8, 4),  // task
@@ -33,7 +32,7 @@ const SCHED_CTX: &[CtxField] = &[
 ];
 
 /// `struct axiom_irq_ctx`.
-const IRQ_CTX: &[CtxField] = &[
+pub const IRQ_CTX: &[CtxField] = &[
     read_only(0, 4),  // line
     read_only(4, 4),  // cpu
     read_only(8, 8),  // entry_ns
@@ -46,7 +45,7 @@ const fn writable(off: u32, size: u32) -> CtxField {
 }
 
 /// `struct axiom_iio_ctx`: read-only but for the values.
-const IIO_CTX: &[CtxField] = &[
+pub const IIO_CTX: &[CtxField] = &[
     read_only(0, 4),  // device
     read_only(4, 4),  // channels
     read_only(8, 8),  // timestamp_ns
@@ -55,52 +54,4 @@ const IIO_CTX: &[CtxField] = &[
     writable(28, 4),
     writable(32, 4),
     writable(36, 4),
-];
-
-/// What hook programs may call: map helpers (queues and stacks too), the
-/// clock, random numbers, the CPU id and the ring buffer.
-const HOOK_HELPERS: &[i32] = &[1, 2, 3, 5, 7, 8, 87, 88, 89, 125, 130, 131, 132, 133, 134];
-
-/// Axiom's program types.
-pub const PROG_TYPES: &[(u32, ProgType)] = &[
-    (
-        prog_type::AXIOM_TICK,
-        ProgType {
-            name: "axiom_tick",
-            fields: TICK_CTX,
-            helpers: HOOK_HELPERS,
-            ld_abs: false,
-            ret_range: None,
-        },
-    ),
-    (
-        prog_type::AXIOM_IRQ,
-        ProgType {
-            name: "axiom_irq",
-            fields: IRQ_CTX,
-            helpers: HOOK_HELPERS,
-            ld_abs: false,
-            ret_range: None,
-        },
-    ),
-    (
-        prog_type::AXIOM_IIO,
-        ProgType {
-            name: "axiom_iio",
-            fields: IIO_CTX,
-            helpers: HOOK_HELPERS,
-            ld_abs: false,
-            ret_range: None,
-        },
-    ),
-    (
-        prog_type::AXIOM_SCHED,
-        ProgType {
-            name: "axiom_sched",
-            fields: SCHED_CTX,
-            helpers: HOOK_HELPERS,
-            ld_abs: false,
-            ret_range: None,
-        },
-    ),
 ];

@@ -217,6 +217,48 @@ pub const HELPERS: &[&str] = &[
     "bpf_cgrp_storage_delete",
 ];
 
+/// The ids of the helpers Axiom implements, by Linux's names without the
+/// `bpf_` prefix (`HELPERS[id::MAP_LOOKUP_ELEM]` is
+/// `bpf_map_lookup_elem`).
+pub mod id {
+    /// `bpf_map_lookup_elem`.
+    pub const MAP_LOOKUP_ELEM: i32 = 1;
+    /// `bpf_map_update_elem`.
+    pub const MAP_UPDATE_ELEM: i32 = 2;
+    /// `bpf_map_delete_elem`.
+    pub const MAP_DELETE_ELEM: i32 = 3;
+    /// `bpf_ktime_get_ns`.
+    pub const KTIME_GET_NS: i32 = 5;
+    /// `bpf_trace_printk`.
+    pub const TRACE_PRINTK: i32 = 6;
+    /// `bpf_get_prandom_u32`.
+    pub const GET_PRANDOM_U32: i32 = 7;
+    /// `bpf_get_smp_processor_id`.
+    pub const GET_SMP_PROCESSOR_ID: i32 = 8;
+    /// `bpf_tail_call`.
+    pub const TAIL_CALL: i32 = 12;
+    /// `bpf_skb_load_bytes`.
+    pub const SKB_LOAD_BYTES: i32 = 26;
+    /// `bpf_map_push_elem`.
+    pub const MAP_PUSH_ELEM: i32 = 87;
+    /// `bpf_map_pop_elem`.
+    pub const MAP_POP_ELEM: i32 = 88;
+    /// `bpf_map_peek_elem`.
+    pub const MAP_PEEK_ELEM: i32 = 89;
+    /// `bpf_ktime_get_boot_ns`.
+    pub const KTIME_GET_BOOT_NS: i32 = 125;
+    /// `bpf_ringbuf_output`.
+    pub const RINGBUF_OUTPUT: i32 = 130;
+    /// `bpf_ringbuf_reserve`.
+    pub const RINGBUF_RESERVE: i32 = 131;
+    /// `bpf_ringbuf_submit`.
+    pub const RINGBUF_SUBMIT: i32 = 132;
+    /// `bpf_ringbuf_discard`.
+    pub const RINGBUF_DISCARD: i32 = 133;
+    /// `bpf_ringbuf_query`.
+    pub const RINGBUF_QUERY: i32 = 134;
+}
+
 /// The name of helper `id` (`bpf_map_lookup_elem` for 1).
 pub fn helper_name(id: u32) -> Option<&'static str> {
     if id == 0 {
@@ -240,6 +282,18 @@ mod tests {
         assert_eq!(helper_name(12), Some("bpf_tail_call"));
         assert_eq!(helper_name(131), Some("bpf_ringbuf_reserve"));
         assert_eq!(helper_id("bpf_ringbuf_submit"), Some(132));
+        for (n, name) in [
+            (id::MAP_LOOKUP_ELEM, "bpf_map_lookup_elem"),
+            (id::TRACE_PRINTK, "bpf_trace_printk"),
+            (id::GET_PRANDOM_U32, "bpf_get_prandom_u32"),
+            (id::TAIL_CALL, "bpf_tail_call"),
+            (id::SKB_LOAD_BYTES, "bpf_skb_load_bytes"),
+            (id::MAP_PEEK_ELEM, "bpf_map_peek_elem"),
+            (id::KTIME_GET_BOOT_NS, "bpf_ktime_get_boot_ns"),
+            (id::RINGBUF_QUERY, "bpf_ringbuf_query"),
+        ] {
+            assert_eq!(helper_name(n as u32), Some(name));
+        }
         let mut names: std::vec::Vec<&str> = HELPERS.to_vec();
         names.sort_unstable();
         names.dedup();

@@ -119,8 +119,6 @@ pub trait Env {
         &mut self,
         image: axiom_jit::program::JitImage,
     ) -> Result<alloc::boxed::Box<dyn Code>, Errno>;
-    /// The address of helper `id` as native code, if the platform has it.
-    fn helper_address(&self, id: i32) -> Option<u64>;
     /// JIT options for this platform (far helper calls where code lies
     /// far from the helpers).
     fn jit_options(&self) -> axiom_jit::program::JitOptions;
@@ -129,6 +127,12 @@ pub trait Env {
     /// CPUs (bounds per-CPU accesses in the verifier).
     fn possible_cpus(&self) -> u32 {
         1
+    }
+    /// Whether the caller has Linux's `CAP_PERFMON` for the verifier's
+    /// purposes (it may read never-written stack, as root may on Linux).
+    /// Axiom's kernel has no privilege model yet and says no.
+    fn privileged(&self) -> bool {
+        false
     }
     /// The hook for `attach_type` and `target` (`EINVAL` if the platform
     /// has no such hook).
@@ -886,24 +890,9 @@ mod tests {
             &mut self,
             image: axiom_jit::program::JitImage,
         ) -> Result<alloc::boxed::Box<dyn Code>, Errno> {
-            struct Host(crate::host::ExecImage);
-            impl Code for Host {
-                fn run(&self, ctx: u64) -> u64 {
-                    crate::raw::run_verified(&self.0, ctx)
-                }
-                fn tail_call_entry(&self) -> u64 {
-                    self.0.tail_call_entry()
-                }
-                fn len(&self) -> usize {
-                    self.0.code_len()
-                }
-                fn bytes(&self) -> &[u8] {
-                    &[]
-                }
-            }
-            Ok(alloc::boxed::Box::new(Host(
+            Ok(alloc::boxed::Box::new(
                 crate::host::ExecImage::new(image).map_err(|_| Errno::ENOMEM)?,
-            )))
+            ))
         }
         #[cfg(not(feature = "host"))]
         fn load_code(
@@ -911,9 +900,6 @@ mod tests {
             _image: axiom_jit::program::JitImage,
         ) -> Result<alloc::boxed::Box<dyn Code>, Errno> {
             Err(Errno::ENOTSUPP)
-        }
-        fn helper_address(&self, _id: i32) -> Option<u64> {
-            None
         }
         fn jit_options(&self) -> axiom_jit::program::JitOptions {
             axiom_jit::program::JitOptions { far_helper_calls: true, ..Default::default() }

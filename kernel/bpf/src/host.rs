@@ -96,6 +96,23 @@ impl ExecImage {
     }
 }
 
+/// A placed image runs programs the command layer verified and
+/// compiled: `PROG_TEST_RUN`, tail calls into it.
+impl crate::command::Code for ExecImage {
+    fn run(&self, ctx: u64) -> u64 {
+        raw::run_verified(self, ctx)
+    }
+    fn len(&self) -> usize {
+        self.len
+    }
+    fn bytes(&self) -> &[u8] {
+        &self.map.bytes()[..self.len]
+    }
+    fn tail_call_entry(&self) -> u64 {
+        self.tail_call_entry
+    }
+}
+
 /// JIT options for code that runs on this host: on arm64, LSE atomics
 /// only where the CPU has them (load/store-exclusive loops otherwise).
 pub fn host_jit_options() -> axiom_jit::program::JitOptions {

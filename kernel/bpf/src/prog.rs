@@ -8,7 +8,6 @@ use crate::command::{
     Attr, Env, MapObject, Object, PAGE, ProgObject, check_attr, prog_of, read_user_string,
 };
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -19,7 +18,7 @@ use axiom_abi::instruction::Pseudo;
 use axiom_abi::uapi::attr::{InfoAttr, ProgInfo, ProgLoadAttr, TestRunAttr};
 use axiom_abi::uapi::errno::Errno;
 use axiom_abi::uapi::types::prog_type;
-use axiom_jit::program::{JitEnv, JitError};
+use axiom_jit::program::JitEnv;
 use core::mem::offset_of;
 
 /// The most instructions a program may have (Linux's limit for loaders
@@ -166,15 +165,15 @@ fn gpl_compatible(license: &str) -> bool {
 /// The program's maps, by the fds its `lddw` instructions name.
 struct Maps(Vec<(i32, Arc<MapObject>)>);
 
-/// What the JIT needs: helper addresses and map addresses.
+/// What the JIT needs: helper addresses (the callable table's) and map
+/// addresses.
 struct Jit<'a> {
     maps: &'a Maps,
-    helpers: BTreeMap<i32, u64>,
 }
 
 impl JitEnv for Jit<'_> {
     fn helper_address(&self, id: i32) -> Option<u64> {
-        self.helpers.get(&id).copied()
+        crate::callable::address(id)
     }
 
     fn resolve_lddw(&self, kind: Pseudo, imm: i32, next_imm: i32) -> Option<u64> {
@@ -254,7 +253,7 @@ pub(crate) fn load(env: &mut dyn Env, uattr: u64, attr: &Attr) -> Result<ProgObj
             }
         }
     }
-    let platform = axiom_verifier::linux::LinuxPlatform {
+    let platform = crate::verify::KernelPlatform {
         maps_by_fd: maps
             .0
             .iter()
@@ -276,6 +275,7 @@ pub(crate) fn load(env: &mut dyn Env, uattr: u64, attr: &Attr) -> Result<ProgObj
     let opts = axiom_verifier::Options {
         log_level: a.log_level & 3,
         log_size: a.log_size,
+        allow_uninit_stack: env.privileged(),
         ..axiom_verifier::Options::default()
     };
     let report = axiom_verifier::verify(&insns, a.prog_type, &platform, &opts);
@@ -302,26 +302,15 @@ pub(crate) fn load(env: &mut dyn Env, uattr: u64, attr: &Attr) -> Result<ProgObj
     }
     let insns_run =
         rewrite_ctx(&insns, a.prog_type, &verified.ctx_accesses).map_err(|_| Errno::EINVAL)?;
-    let mut helpers = BTreeMap::new();
-    for insn in &insns_run {
-        if insn.code == 0x85
-            && insn.src == 0
-            && let Some(addr) = env.helper_address(insn.imm)
-        {
-            helpers.insert(insn.imm, addr);
-        }
-    }
-    let jit = Jit { maps: &maps, helpers };
+    let jit = Jit { maps: &maps };
     let opts = env.jit_options();
     #[cfg(target_arch = "aarch64")]
     let image = axiom_jit::aarch64::compile(&insns_run, &jit, &opts);
     #[cfg(not(target_arch = "aarch64"))]
     let image = axiom_jit::x86_64::compile(&insns_run, &jit, &opts);
-    let image = image.map_err(|e| match e {
-        // A helper the verifier knows but this platform does not provide.
-        JitError::UnknownHelper { .. } => Errno::ENOTSUPP,
-        _ => Errno::EINVAL,
-    })?;
+    // Every helper the verifier allows has code (the callable table's
+    // consistency test), so a JIT failure is the JIT's limit.
+    let image = image.map_err(|_| Errno::EINVAL)?;
     let code = env.load_code(image)?;
     Ok(ProgObject {
         id: 0,

@@ -1,7 +1,7 @@
-//! The runtime's one unsafe module (host platform): anonymous memory
-//! mappings, their protection changes, calls into JIT code, and the
-//! helpers' access to what a verified program passes them (maps, keys,
-//! values, memory, its context).
+//! The host platform's unsafe code: anonymous memory mappings, their
+//! protection changes, and calls into JIT code. (The helpers' access to
+//! what a verified program passes them is `native`'s, the same in the
+//! kernel and here.)
 #![allow(unsafe_code)]
 
 use core::ptr::NonNull;
@@ -50,6 +50,13 @@ impl Mapping {
         // SAFETY: the mapping is `len` bytes, readable and writable until
         // `seal_rx` (which takes `self` by value, so no slice outlives it).
         unsafe { core::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// The mapping's bytes (it is readable in every state).
+    pub fn bytes(&self) -> &[u8] {
+        // SAFETY: the mapping is `len` readable bytes for as long as `self`
+        // lives; once sealed nothing writes it.
+        unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
     }
 
     /// Makes the mapping read+execute (and no longer writable).
@@ -141,46 +148,12 @@ impl crate::host::ExecImage {
     }
 }
 
-/// Runs a program the in-process runtime verified against its own maps
-/// and helpers, with the context it was verified for.
+/// Runs a program the command layer verified against its maps and
+/// helpers, with a context of the type it was verified for.
 pub(crate) fn run_verified(image: &crate::host::ExecImage, ctx: u64) -> u64 {
-    // SAFETY: the runtime compiles only programs its verifier accepted for
-    // this program type, with these maps and helpers, and passes a context
-    // of the verified layout that outlives the run.
+    // SAFETY: `PROG_LOAD` compiles only programs the verifier accepted for
+    // their program type, with their maps and the callable table's
+    // helpers, and `PROG_TEST_RUN` passes a context of the verified
+    // layout that outlives the run.
     unsafe { image.run(ctx, 0) }
-}
-
-/// The map at `addr`.
-pub(crate) fn map_at<'a>(addr: u64) -> &'a mut crate::maps::Map {
-    // SAFETY: the verifier only lets a program pass a map argument that is
-    // the address of a map the runtime owns, and the runtime does not touch
-    // its maps while a program runs.
-    unsafe { &mut *(addr as *mut crate::maps::Map) }
-}
-
-/// `len` bytes a verified program passed at `addr`.
-pub(crate) fn bytes_at<'a>(addr: u64, len: usize) -> &'a [u8] {
-    // SAFETY: the verifier proved `len` bytes readable at `addr` (a key,
-    // value or memory argument of this size).
-    unsafe { core::slice::from_raw_parts(addr as *const u8, len) }
-}
-
-/// `len` writable bytes a verified program passed at `addr`.
-pub(crate) fn bytes_mut_at<'a>(addr: u64, len: usize) -> &'a mut [u8] {
-    // SAFETY: the verifier proved `len` bytes writable at `addr`.
-    unsafe { core::slice::from_raw_parts_mut(addr as *mut u8, len) }
-}
-
-/// The socket filter context a program passes back to a helper.
-pub(crate) fn skb_at<'a>(ctx: u64) -> &'a crate::helpers::SkbCtx {
-    // SAFETY: the verifier only passes the program's context here, which
-    // the runtime built as an `SkbCtx` for this run.
-    unsafe { &*(ctx as *const crate::helpers::SkbCtx) }
-}
-
-/// The packet data of a socket filter context.
-pub(crate) fn skb_data(skb: &crate::helpers::SkbCtx) -> &[u8] {
-    // SAFETY: `data` holds `len` bytes for the run, owned by the runtime's
-    // test run, which outlives it.
-    unsafe { core::slice::from_raw_parts(skb.data, skb.len as usize) }
 }

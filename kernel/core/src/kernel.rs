@@ -85,6 +85,14 @@ fn kernel_start(start_info: u64) -> ! {
     axiom_bpf::platform::register(axiom_bpf::platform::Platform {
         memory_ok: crate::syscall::heap_can_spare,
         cpu_id: hal::cpu_index,
+        now_ns: || crate::time::cycles_to_ns(hal::cycles()),
+        // Readers are woken at the next tick, never in the helper: a
+        // scheduler program's commit runs under the scheduler's lock.
+        wake_readers: crate::poll::wake_soon,
+        trace: |message| {
+            let text = core::str::from_utf8(message).unwrap_or("(not UTF-8)");
+            println!("bpf_trace_printk: {}", text.trim_end_matches('\n'));
+        },
     });
     crate::time::on_tick(crate::sched::tick);
     hal::user::set_syscall_handler(crate::syscall::handle);

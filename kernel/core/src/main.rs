@@ -12,7 +12,6 @@ extern crate alloc;
 #[macro_use]
 mod console;
 #[cfg(target_os = "none")]
-mod bpf_helpers;
 #[cfg(target_os = "none")]
 mod bpf_sched;
 #[cfg(target_os = "none")]

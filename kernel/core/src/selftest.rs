@@ -377,12 +377,12 @@ fn translate(virt: u64) -> Option<(u64, u64)> {
     crate::memory::with(|m| m.space.translate(virt)).flatten()
 }
 
-/// Helper addresses for the in-kernel JIT test: the kernel's helpers.
+/// Helper addresses for the in-kernel JIT test: the callable table's.
 struct KernelHelpers;
 
 impl axiom_jit::program::JitEnv for KernelHelpers {
     fn helper_address(&self, id: i32) -> Option<u64> {
-        crate::bpf_helpers::address(id)
+        axiom_bpf::callable::address(id)
     }
 }
 

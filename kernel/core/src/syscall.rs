@@ -689,9 +689,6 @@ impl axiom_bpf::command::Env for BpfEnv<'_> {
         let region = crate::exec::ExecRegion::new(image).map_err(|_| Errno::ENOMEM)?;
         Ok(alloc::boxed::Box::new(region))
     }
-    fn helper_address(&self, id: i32) -> Option<u64> {
-        crate::bpf_helpers::address(id)
-    }
     fn jit_options(&self) -> axiom_jit::program::JitOptions {
         jit_options()
     }

@@ -204,9 +204,10 @@ fn main() -> ExitCode {
 /// wrapper passes their memory as a map value), through both verifiers.
 /// Without a live Linux the table row is empty.
 fn conformance(live: bool) -> Tally {
+    use axiom_bpf::verify::KernelPlatform;
     use axiom_tests::conformance::{load_dir, parse};
     use axiom_tests::linux::{LinuxOutcome, run_case, wrap};
-    use axiom_verifier::linux::{LinuxPlatform, PROG_SOCKET_FILTER};
+    use axiom_verifier::linux::PROG_SOCKET_FILTER;
     use axiom_verifier::platform::MapInfo;
     use axiom_verifier::{Options, verify};
     let mut t = Tally::default();
@@ -228,7 +229,7 @@ fn conformance(live: bool) -> Tally {
         let (mem_fd, result_fd) = (100, 101);
         let mem = (!case.mem.is_empty()).then_some(mem_fd);
         let wrapped = wrap(mem, case.mem.len(), result_fd, &body);
-        let platform = LinuxPlatform {
+        let platform = KernelPlatform {
             maps_by_fd: vec![(mem_fd, array(case.mem.len().max(1) as u32)), (result_fd, array(8))],
             maps_by_index: vec![],
             possible_cpus: None,

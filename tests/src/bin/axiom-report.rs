@@ -6,13 +6,14 @@
 //! QEMU, default policies, the benchmark comparison against Linux).
 
 use axiom_abi::Insn;
+use axiom_bpf::verify::KernelPlatform;
 use axiom_jit::interp::Interpreter;
 use axiom_jit::x86_64::JitOptions;
 use axiom_tests::conformance::{MEM_BASE, TestCase, env_for, load_dir, parse, run_interpreter};
 use axiom_tests::jit::{TestJitEnv, load};
 use axiom_tests::linux::{LinuxOutcome, available, run_case, time_case, wrap};
 use axiom_tests::paths::conformance_dir;
-use axiom_verifier::linux::{LinuxPlatform, PROG_SOCKET_FILTER};
+use axiom_verifier::linux::PROG_SOCKET_FILTER;
 use axiom_verifier::platform::MapInfo;
 use axiom_verifier::{Options, verify};
 use std::process::ExitCode;
@@ -41,7 +42,7 @@ fn axiom_verify(case: &TestCase, body: &[Insn]) -> (bool, String, f64) {
         max_entries: 1,
         read_only: false,
     };
-    let platform = LinuxPlatform {
+    let platform = KernelPlatform {
         maps_by_fd: vec![(100, array(case.mem.len().max(1) as u32)), (101, array(8))],
         maps_by_index: vec![],
         possible_cpus: None,

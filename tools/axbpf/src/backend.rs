@@ -1,6 +1,8 @@
-//! Where programs go: one trait, a backend per target. `linux` uses a
-//! kernel's real `bpf()` (this machine's, or with `--remote` the one
-//! behind an agent); `axiom` is Axiom's runtime in this process.
+//! Where programs go: a kernel's `bpf()` ([`Bpf`]): this machine's
+//! Linux, Axiom's command layer in this process (the same code as the
+//! kernel's system call), or, with `--remote`, the kernel behind an
+//! agent. [`verify_in_process`] runs Axiom's verifier alone, with the
+//! object's source lines in its log.
 
 use crate::transport::{Buf, Kernel};
 use axiom_abi::uapi::types::cmd;
@@ -32,10 +34,8 @@ impl fmt::Display for Failure {
 pub struct Loaded {
     /// The verifier's log (empty when none was asked for).
     pub log: String,
-    /// The kernel's program descriptor (a kernel backend), if any.
+    /// The kernel's program descriptor.
     pub fd: Option<i32>,
-    /// The in-process runtime's compiled program (Axiom), if any.
-    pub image: Option<(axiom_bpf::host::ExecImage, u32)>,
 }
 
 /// The result of a test run.
@@ -60,37 +60,38 @@ pub trait Backend {
     /// Runs a loaded program once per repeat on `data` (like
     /// `BPF_PROG_TEST_RUN`).
     fn run(&mut self, loaded: &Loaded, data: &[u8], repeat: u32) -> Result<RunResult, Failure>;
-    /// The kernel behind it, for pins and attachments (none for Axiom's
-    /// runtime in this process).
+    /// The kernel behind it, for pins and attachments.
     fn kernel(&mut self) -> Option<&mut Kernel> {
         None
     }
 }
 
-fn errno_text(e: i32) -> String {
-    format!("{} (errno {e})", std::io::Error::from_raw_os_error(e))
-}
-/// A kernel's `bpf()`: the host Linux kernel's, or, through `--remote`,
-/// the one behind an agent (Axiom in QEMU, a board on a serial line).
-pub struct Linux {
+/// A kernel's `bpf()`: the host Linux kernel's, Axiom's in this process,
+/// or, through `--remote`, the one behind an agent (Axiom in QEMU, a
+/// board on a serial line).
+pub struct Bpf {
     /// The kernel and the descriptors this session opened.
     pub kernel: Kernel,
     /// Its name on the command line.
     name: &'static str,
 }
 
-impl Linux {
+impl Bpf {
     /// This machine's kernel.
-    pub fn local() -> Linux {
-        Linux { kernel: Kernel::local(), name: "linux" }
+    pub fn local() -> Bpf {
+        Bpf { kernel: Kernel::local(), name: "linux" }
+    }
+    /// Axiom's command layer in this process.
+    pub fn in_process() -> Bpf {
+        Bpf { kernel: Kernel::in_process(), name: "axiom" }
     }
     /// The kernel behind the agent at `path`.
-    pub fn remote(path: &std::path::Path) -> Result<Linux, Failure> {
-        Ok(Linux { kernel: Kernel::remote(path)?, name: "remote" })
+    pub fn remote(path: &std::path::Path) -> Result<Bpf, Failure> {
+        Ok(Bpf { kernel: Kernel::remote(path)?, name: "remote" })
     }
 }
 
-impl Backend for Linux {
+impl Backend for Bpf {
     fn name(&self) -> &'static str {
         self.name
     }
@@ -172,17 +173,11 @@ impl Backend for Linux {
         let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
         let text = String::from_utf8_lossy(&log[..end]).into_owned();
         match r {
-            Ok(fd) => Ok(Loaded {
-                log: if log_level > 0 { text } else { String::new() },
-                fd: Some(fd),
-                image: None,
-            }),
+            Ok(fd) => {
+                Ok(Loaded { log: if log_level > 0 { text } else { String::new() }, fd: Some(fd) })
+            }
             Err(e) => Err(Failure {
-                message: format!(
-                    "program `{}`: {} refused it: {e}",
-                    prog.name,
-                    if self.kernel.is_local() { "Linux" } else { "the remote kernel" }
-                ),
+                message: format!("program `{}`: {} refused it: {e}", prog.name, self.kernel.who()),
                 log: text,
             }),
         }
@@ -207,111 +202,63 @@ impl Backend for Linux {
     }
 }
 
-/// Axiom's runtime in this process: the verifier (Linux's program types
-/// and helpers), maps and helpers, the JIT of this host's architecture.
-#[derive(Default)]
-pub struct Axiom {
-    maps: Vec<MapDef>,
-    runtime: axiom_bpf::runtime::Runtime,
-}
-
-impl Backend for Axiom {
-    fn name(&self) -> &'static str {
-        "axiom"
-    }
-
-    fn create_maps(&mut self, maps: &[MapDef]) -> Result<Vec<i32>, Failure> {
-        let mut handles = Vec::new();
-        for m in maps {
-            let spec = axiom_bpf::maps::MapSpec {
-                map_type: m.map_type,
-                key_size: m.key_size,
-                value_size: m.value_size,
-                max_entries: m.max_entries,
-                flags: m.flags,
-            };
-            let (init, frozen) = match &m.origin {
-                MapOrigin::Data { init, frozen } => (Some(init.as_slice()), *frozen),
-                _ => (None, false),
-            };
-            let i = self.runtime.create_map(spec, init, frozen).map_err(|e| {
-                Failure::new(format!("map `{}`: creation refused: {}", m.name, errno_text(e.0)))
-            })?;
-            handles.push(i as i32);
-        }
-        self.maps = maps.to_vec();
-        Ok(handles)
-    }
-
-    fn load(&mut self, prog: &Program, maps: &[i32], log_level: u32) -> Result<Loaded, Failure> {
-        use axiom_verifier::linux::LinuxPlatform;
-        use axiom_verifier::platform::MapInfo;
-        let platform = LinuxPlatform {
-            maps_by_fd: self
-                .maps
-                .iter()
-                .zip(maps)
-                .map(|(m, &h)| {
-                    let info = MapInfo {
-                        map_type: m.map_type,
-                        key_size: m.key_size,
-                        value_size: m.value_size,
-                        max_entries: m.max_entries,
-                        read_only: matches!(m.origin, MapOrigin::Data { frozen: true, .. }),
-                    };
-                    (h, info)
-                })
-                .collect(),
-            maps_by_index: Vec::new(),
-            // The runtime runs programs on one CPU.
-            possible_cpus: Some(1),
-        };
-        let insns = prog.with_map_handles(|i| maps.get(i).copied().unwrap_or(-1));
-        let lines: Vec<axiom_verifier::LineInfo> = prog
-            .lines
+/// Axiom's verifier on `prog` alone, as `PROG_LOAD` runs it for root (the
+/// kernel's program types and helpers, the object's maps as they would be
+/// created), with the object's source lines in its log: the log, or the
+/// refusal with it.
+pub fn verify_in_process(
+    prog: &Program,
+    maps: &[MapDef],
+    log_level: u32,
+) -> Result<String, Failure> {
+    use axiom_bpf::verify::KernelPlatform;
+    use axiom_verifier::platform::MapInfo;
+    let platform = KernelPlatform {
+        maps_by_fd: maps
             .iter()
-            .map(|l| axiom_verifier::LineInfo {
-                insn: l.insn,
-                source: l.source.clone(),
-                file: l.file.clone(),
-                line: l.line,
+            .enumerate()
+            .map(|(i, m)| {
+                let info = MapInfo {
+                    map_type: m.map_type,
+                    key_size: m.key_size,
+                    value_size: m.value_size,
+                    max_entries: m.max_entries,
+                    read_only: matches!(m.origin, MapOrigin::Data { frozen: true, .. }),
+                };
+                (i as i32, info)
             })
-            .collect();
-        let opts = axiom_verifier::Options {
-            log_level: log_level.max(1),
-            log_size: 1 << 24,
-            allow_uninit_stack: true,
-            ..axiom_verifier::Options::default()
-        };
-        let report =
-            axiom_verifier::verify_with_lines(&insns, prog.prog_type, &platform, &opts, &lines);
-        let verified = match report.result {
-            Ok(v) => v,
-            Err(e) => {
-                return Err(Failure {
-                    message: format!(
-                        "program `{}`: Axiom's verifier refused it: {} (errno {})",
-                        prog.name, e.message, e.errno
-                    ),
-                    log: report.log,
-                });
-            }
-        };
-        let image = self
-            .runtime
-            .compile(&insns, prog.prog_type, &verified.ctx_accesses)
-            .map_err(|e| Failure::new(format!("program `{}`: JIT: {e}", prog.name)))?;
-        Ok(Loaded {
-            log: if log_level > 0 { report.log } else { String::new() },
-            fd: None,
-            image: Some((image, prog.prog_type)),
+            .collect(),
+        maps_by_index: Vec::new(),
+        // The in-process runtime runs programs on one CPU.
+        possible_cpus: Some(1),
+    };
+    let insns = prog.with_map_handles(|i| i as i32);
+    let lines: Vec<axiom_verifier::LineInfo> = prog
+        .lines
+        .iter()
+        .map(|l| axiom_verifier::LineInfo {
+            insn: l.insn,
+            source: l.source.clone(),
+            file: l.file.clone(),
+            line: l.line,
         })
-    }
-
-    fn run(&mut self, loaded: &Loaded, data: &[u8], repeat: u32) -> Result<RunResult, Failure> {
-        let (image, prog_type) =
-            loaded.image.as_ref().ok_or_else(|| Failure::new("no compiled program".into()))?;
-        let r = self.runtime.test_run(image, *prog_type, data, repeat).map_err(Failure::new)?;
-        Ok(RunResult { retval: r.retval, duration_ns: r.duration_ns })
+        .collect();
+    let opts = axiom_verifier::Options {
+        log_level: log_level.max(1),
+        log_size: 1 << 24,
+        allow_uninit_stack: true,
+        ..axiom_verifier::Options::default()
+    };
+    let report =
+        axiom_verifier::verify_with_lines(&insns, prog.prog_type, &platform, &opts, &lines);
+    match report.result {
+        Ok(_) => Ok(if log_level > 0 { report.log } else { String::new() }),
+        Err(e) => Err(Failure {
+            message: format!(
+                "program `{}`: Axiom's verifier refused it: {} (errno {})",
+                prog.name, e.message, e.errno
+            ),
+            log: report.log,
+        }),
     }
 }

@@ -14,7 +14,7 @@ mod transport;
 use axiom_abi::uapi::attr::{GetIdAttr, InfoAttr, MapInfo, ProgInfo};
 use axiom_abi::uapi::types::{MAP_TYPE_NAMES, PROG_TYPE_NAMES, cmd};
 use axiom_loader::Object;
-use backend::{Axiom, Backend, Failure, Linux};
+use backend::{Backend, Bpf, Failure};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -271,9 +271,9 @@ fn open(path: &PathBuf) -> Result<Object, Failure> {
 
 fn backend(t: Target, remote: Option<&PathBuf>) -> Result<Box<dyn Backend>, Failure> {
     Ok(match (t, remote) {
-        (Target::Axiom, _) => Box::new(Axiom::default()),
-        (Target::Linux, None) => Box::new(Linux::local()),
-        (Target::Linux, Some(path)) => Box::new(Linux::remote(path)?),
+        (Target::Axiom, _) => Box::new(Bpf::in_process()),
+        (Target::Linux, None) => Box::new(Bpf::local()),
+        (Target::Linux, Some(path)) => Box::new(Bpf::remote(path)?),
     })
 }
 
@@ -297,12 +297,21 @@ fn run(cli: &Cli) -> Result<(), Failure> {
     match &cli.command {
         Command::Verify { obj, prog, log_level, backend: t } => {
             let o = open_for(obj, source_target(cli, *t))?;
-            let mut b = backend(*t, cli.remote.as_ref())?;
-            let maps = b.create_maps(&o.maps)?;
-            for p in o.programs.iter().filter(|p| prog.as_ref().is_none_or(|n| *n == p.name)) {
-                let loaded = b.load(p, &maps, *log_level)?;
-                print!("{}", loaded.log);
-                println!("{}: {} accepted ({} insns)", b.name(), p.name, p.insns.len());
+            let chosen = o.programs.iter().filter(|p| prog.as_ref().is_none_or(|n| *n == p.name));
+            if matches!(t, Target::Axiom) {
+                // The verifier alone, with the object's source lines.
+                for p in chosen {
+                    print!("{}", backend::verify_in_process(p, &o.maps, *log_level)?);
+                    println!("axiom: {} accepted ({} insns)", p.name, p.insns.len());
+                }
+            } else {
+                let mut b = backend(*t, cli.remote.as_ref())?;
+                let maps = b.create_maps(&o.maps)?;
+                for p in chosen {
+                    let loaded = b.load(p, &maps, *log_level)?;
+                    print!("{}", loaded.log);
+                    println!("{}: {} accepted ({} insns)", b.name(), p.name, p.insns.len());
+                }
             }
             if let Some(n) = prog {
                 find(&o, n)?;

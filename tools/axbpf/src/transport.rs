@@ -1,6 +1,7 @@
 //! How axbpf reaches a kernel's `bpf()`: this machine's system call
-//! ([`Local`]), or an agent in another system over a byte stream
-//! ([`Remote`], the framing of `axiom_abi::remote`). Callers describe
+//! ([`Local`]), Axiom's command layer in this process ([`InProcess`]), or
+//! an agent in another system over a byte stream ([`Remote`], the framing
+//! of `axiom_abi::remote`). Callers describe
 //! each pointer field's buffer ([`Buf`]) instead of writing addresses into
 //! the attr, so one caller works with both; [`Kernel`] owns the
 //! descriptors a session opens (remote ones are numbers in the agent, not
@@ -108,6 +109,37 @@ impl Transport for Local {
     }
     fn unlink(&mut self, path: &Path) -> Result<(), CallError> {
         std::fs::remove_file(path).map_err(|e| CallError::from(e.raw_os_error().unwrap_or(0)))
+    }
+}
+
+/// Axiom's `bpf()` command layer in this process: the same code as the
+/// kernel's system call, over a process of its own
+/// (`axiom_bpf::process`).
+#[derive(Default)]
+pub struct InProcess(axiom_bpf::process::Process);
+
+impl Transport for InProcess {
+    fn bpf(&mut self, cmd: u32, attr: &mut [u8], bufs: &mut [Buf]) -> Result<i64, CallError> {
+        use axiom_bpf::process::UserBuf;
+        let mut user: Vec<UserBuf> = bufs
+            .iter_mut()
+            .map(|b| UserBuf {
+                parent: b.parent,
+                offset: b.offset,
+                data: std::mem::take(&mut b.data),
+            })
+            .collect();
+        let r = self.0.call(cmd, attr, &mut user);
+        for (b, u) in bufs.iter_mut().zip(user) {
+            b.data = u.data;
+        }
+        r.map(|v| v as i64).map_err(|e| CallError::from(e.0))
+    }
+    fn close(&mut self, fd: i32) {
+        let _ = self.0.close(fd as u32);
+    }
+    fn unlink(&mut self, path: &Path) -> Result<(), CallError> {
+        self.0.unlink(&path.to_string_lossy()).map_err(|e| CallError::from(e.0))
     }
 }
 
@@ -280,18 +312,26 @@ impl Transport for Remote {
 pub struct Kernel {
     transport: Box<dyn Transport>,
     local: bool,
+    who: &'static str,
     open: Vec<i32>,
 }
 
 impl Kernel {
     /// This machine's kernel.
     pub fn local() -> Kernel {
-        Kernel { transport: Box::new(Local), local: true, open: Vec::new() }
+        Kernel { transport: Box::new(Local), local: true, who: "Linux", open: Vec::new() }
+    }
+
+    /// Axiom's command layer in this process.
+    pub fn in_process() -> Kernel {
+        let transport = Box::<InProcess>::default();
+        Kernel { transport, local: false, who: "Axiom", open: Vec::new() }
     }
 
     /// The kernel behind the agent at `path`.
     pub fn remote(path: &Path) -> Result<Kernel, Failure> {
-        Ok(Kernel { transport: Box::new(Remote::connect(path)?), local: false, open: Vec::new() })
+        let transport = Box::new(Remote::connect(path)?);
+        Ok(Kernel { transport, local: false, who: "the remote kernel", open: Vec::new() })
     }
 
     /// Whether this is this machine's kernel (its descriptors are this
@@ -300,9 +340,16 @@ impl Kernel {
         self.local
     }
 
-    /// The largest verifier log worth asking for.
+    /// Who answers its calls, for messages (`Linux`, `Axiom`, `the remote
+    /// kernel`).
+    pub fn who(&self) -> &'static str {
+        self.who
+    }
+
+    /// The largest verifier log worth asking for (a serial line carries
+    /// less).
     pub fn log_limit(&self) -> usize {
-        if self.local { 1 << 24 } else { 1 << 20 }
+        if self.who == "the remote kernel" { 1 << 20 } else { 1 << 24 }
     }
 
     /// A call.

@@ -2,11 +2,12 @@
 //! stricter default, the log and its size, the complexity limit.
 
 use axiom_abi::asm::assemble;
-use axiom_verifier::linux::{LinuxPlatform, PROG_SOCKET_FILTER};
+use axiom_bpf::verify::KernelPlatform;
+use axiom_verifier::linux::PROG_SOCKET_FILTER;
 use axiom_verifier::{Options, verify};
 
 fn run(text: &str, opts: &Options) -> axiom_verifier::Report {
-    verify(&assemble(text).unwrap(), PROG_SOCKET_FILTER, &LinuxPlatform::default(), opts)
+    verify(&assemble(text).unwrap(), PROG_SOCKET_FILTER, &KernelPlatform::default(), opts)
 }
 
 #[test]
@@ -134,7 +135,7 @@ fn line_info_is_printed_once_per_line_before_its_instructions() {
         LineInfo { insn: 0, source: "    int x = 1 + 2;".into(), file: "prog.c".into(), line: 3 },
         LineInfo { insn: 2, source: "return x;".into(), file: "prog.c".into(), line: 4 },
     ];
-    let platform = LinuxPlatform::default();
+    let platform = KernelPlatform::default();
     let opts = Options { log_level: 2, log_size: 4096, ..Options::default() };
     let r = verify_with_lines(&slots, PROG_SOCKET_FILTER, &platform, &opts, &lines);
     assert!(r.result.is_ok(), "{}", r.log);
