@@ -160,6 +160,27 @@ impl AluOp {
         AluOp::Arsh,
     ];
 
+    /// The operator as LLVM's BPF syntax and Linux's verifier log write
+    /// it (`+=`, `s>>=`; `=` for `Mov`).
+    pub const fn symbol(self) -> &'static str {
+        match self {
+            AluOp::Add => "+=",
+            AluOp::Sub => "-=",
+            AluOp::Mul => "*=",
+            AluOp::Div => "/=",
+            AluOp::SDiv => "s/=",
+            AluOp::Or => "|=",
+            AluOp::And => "&=",
+            AluOp::Lsh => "<<=",
+            AluOp::Rsh => ">>=",
+            AluOp::Mod => "%=",
+            AluOp::SMod => "s%=",
+            AluOp::Xor => "^=",
+            AluOp::Mov => "=",
+            AluOp::Arsh => "s>>=",
+        }
+    }
+
     const fn code(self) -> u8 {
         match self {
             AluOp::Add => alu::ADD,
@@ -225,6 +246,39 @@ pub enum Cond {
 }
 
 impl Cond {
+    /// Every comparison, in opcode order.
+    pub const ALL: [Cond; 11] = [
+        Cond::Eq,
+        Cond::Gt,
+        Cond::Ge,
+        Cond::Set,
+        Cond::Ne,
+        Cond::Sgt,
+        Cond::Sge,
+        Cond::Lt,
+        Cond::Le,
+        Cond::Slt,
+        Cond::Sle,
+    ];
+
+    /// The comparison as LLVM's BPF syntax and Linux's verifier log write
+    /// it (`==`, `s<=`; `&` for `Set`).
+    pub const fn symbol(self) -> &'static str {
+        match self {
+            Cond::Eq => "==",
+            Cond::Gt => ">",
+            Cond::Ge => ">=",
+            Cond::Set => "&",
+            Cond::Ne => "!=",
+            Cond::Sgt => "s>",
+            Cond::Sge => "s>=",
+            Cond::Lt => "<",
+            Cond::Le => "<=",
+            Cond::Slt => "s<",
+            Cond::Sle => "s<=",
+        }
+    }
+
     const fn code(self) -> u8 {
         match self {
             Cond::Eq => jmp::JEQ,

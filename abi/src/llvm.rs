@@ -75,55 +75,6 @@ fn addr(base: Reg, off: i16) -> String {
     format!("r{} {sign} {:#x}", base.num(), o.unsigned_abs())
 }
 
-fn alu_op(op: AluOp) -> &'static str {
-    match op {
-        AluOp::Add => "+=",
-        AluOp::Sub => "-=",
-        AluOp::Mul => "*=",
-        AluOp::Div => "/=",
-        AluOp::SDiv => "s/=",
-        AluOp::Or => "|=",
-        AluOp::And => "&=",
-        AluOp::Lsh => "<<=",
-        AluOp::Rsh => ">>=",
-        AluOp::Mod => "%=",
-        AluOp::SMod => "s%=",
-        AluOp::Xor => "^=",
-        AluOp::Mov => "=",
-        AluOp::Arsh => "s>>=",
-    }
-}
-
-fn cond_op(c: Cond) -> &'static str {
-    match c {
-        Cond::Eq => "==",
-        Cond::Gt => ">",
-        Cond::Ge => ">=",
-        Cond::Set => "&",
-        Cond::Ne => "!=",
-        Cond::Sgt => "s>",
-        Cond::Sge => "s>=",
-        Cond::Lt => "<",
-        Cond::Le => "<=",
-        Cond::Slt => "s<",
-        Cond::Sle => "s<=",
-    }
-}
-
-const CONDS: [Cond; 11] = [
-    Cond::Eq,
-    Cond::Gt,
-    Cond::Ge,
-    Cond::Set,
-    Cond::Ne,
-    Cond::Sgt,
-    Cond::Sge,
-    Cond::Lt,
-    Cond::Le,
-    Cond::Slt,
-    Cond::Sle,
-];
-
 fn operand(width: Width, o: &Operand) -> String {
     match o {
         Operand::Reg(r) => reg(width, *r),
@@ -135,7 +86,7 @@ fn operand(width: Width, o: &Operand) -> String {
 pub fn disassemble(insn: &Instruction) -> String {
     match *insn {
         Instruction::Alu { width, op, dst, src } => {
-            format!("{} {} {}", reg(width, dst), alu_op(op), operand(width, &src))
+            format!("{} {} {}", reg(width, dst), op.symbol(), operand(width, &src))
         }
         Instruction::MovSx { width, dst, src, bits } => {
             format!("{} = (s{bits}){}", reg(width, dst), reg(width, src))
@@ -217,7 +168,7 @@ pub fn disassemble(insn: &Instruction) -> String {
         Instruction::Jump { width, cond, dst, src, off } => format!(
             "if {} {} {} goto {}",
             reg(width, dst),
-            cond_op(cond),
+            cond.symbol(),
             operand(width, &src),
             rel(off as i64)
         ),
@@ -412,10 +363,10 @@ pub fn assemble(line: &str) -> Result<Instruction, String> {
         let (cmp, target) = r.split_once(" goto ").ok_or("conditional jump without `goto`")?;
         let parts: Vec<&str> = cmp.split_whitespace().collect();
         let [a, op, b] = parts[..] else { return Err(format!("invalid comparison `{cmp}`")) };
-        let cond = CONDS
+        let cond = Cond::ALL
             .iter()
             .copied()
-            .find(|c| cond_op(*c) == op)
+            .find(|c| c.symbol() == op)
             .ok_or_else(|| format!("unknown comparison `{op}`"))?;
         let (width, dst) = parse_reg(a)?;
         let src = if is_reg(b) {
@@ -451,10 +402,10 @@ pub fn assemble(line: &str) -> Result<Instruction, String> {
     // Compound assignment: the operator is the end of the left side.
     let lhs_t = lhs.trim_end();
     if let Some(op) = AluOp::ALL.iter().copied().filter(|o| *o != AluOp::Mov).find(|o| {
-        let sym = &alu_op(*o)[..alu_op(*o).len() - 1];
+        let sym = &o.symbol()[..o.symbol().len() - 1];
         lhs_t.ends_with(sym) && is_reg(lhs_t[..lhs_t.len() - sym.len()].trim())
     }) {
-        let sym = &alu_op(op)[..alu_op(op).len() - 1];
+        let sym = &op.symbol()[..op.symbol().len() - 1];
         let (width, dst) = parse_reg(lhs_t[..lhs_t.len() - sym.len()].trim())?;
         let rhs = rhs.trim();
         let src = if is_reg(rhs) {

@@ -207,19 +207,7 @@ fn body(
             }
             15..=17 => {
                 let target = here + 1 + rng.below((total - here) as u64) as usize;
-                let cond = rng.pick(&[
-                    Cond::Eq,
-                    Cond::Gt,
-                    Cond::Ge,
-                    Cond::Set,
-                    Cond::Ne,
-                    Cond::Sgt,
-                    Cond::Sge,
-                    Cond::Lt,
-                    Cond::Le,
-                    Cond::Slt,
-                    Cond::Sle,
-                ]);
+                let cond = rng.pick(&Cond::ALL);
                 let j = if rng.below(8) == 0 {
                     Instruction::Ja { off: 0 }
                 } else {

@@ -10,8 +10,7 @@ use alloc::format;
 use alloc::string::String;
 use axiom_abi::Insn;
 use axiom_abi::instruction::{
-    AluOp, AtomicOp, CallTarget, Cond, EndianOp, Instruction, Operand, PacketMode, Pseudo, Size,
-    Width,
+    AtomicOp, CallTarget, EndianOp, Instruction, Operand, PacketMode, Pseudo, Size, Width,
 };
 use core::fmt::Write;
 
@@ -119,46 +118,6 @@ fn size_name(s: Size) -> &'static str {
     }
 }
 
-fn alu_sym(op: AluOp) -> &'static str {
-    match op {
-        AluOp::Add => "+=",
-        AluOp::Sub => "-=",
-        AluOp::Mul => "*=",
-        AluOp::Div => "/=",
-        AluOp::SDiv => "s/=",
-        AluOp::Or => "|=",
-        AluOp::And => "&=",
-        AluOp::Lsh => "<<=",
-        AluOp::Rsh => ">>=",
-        AluOp::Mod => "%=",
-        AluOp::SMod => "s%=",
-        AluOp::Xor => "^=",
-        AluOp::Mov => "=",
-        AluOp::Arsh => "s>>=",
-    }
-}
-
-/// The operator of an ALU op as Linux's messages name it.
-pub fn alu_op_name(op: AluOp) -> &'static str {
-    alu_sym(op)
-}
-
-fn cond_sym(c: Cond) -> &'static str {
-    match c {
-        Cond::Eq => "==",
-        Cond::Gt => ">",
-        Cond::Ge => ">=",
-        Cond::Set => "&",
-        Cond::Ne => "!=",
-        Cond::Sgt => "s>",
-        Cond::Sge => "s>=",
-        Cond::Lt => "<",
-        Cond::Le => "<=",
-        Cond::Slt => "s<",
-        Cond::Sle => "s<=",
-    }
-}
-
 fn r(width: Width, n: u8) -> String {
     match width {
         Width::W32 => format!("w{n}"),
@@ -178,7 +137,7 @@ pub fn insn_text(pc: usize, slots: &[Insn], i: &Instruction, helper_name: Option
     let code = slots.get(pc).map_or(0, |s| s.code);
     let body = match *i {
         Instruction::Alu { width, op, dst, src } => {
-            format!("{} {} {}", r(width, dst.num()), alu_sym(op), operand(width, &src))
+            format!("{} {} {}", r(width, dst.num()), op.symbol(), operand(width, &src))
         }
         Instruction::MovSx { width, dst, src, bits } => {
             format!("{} = (s{bits}){}", r(width, dst.num()), r(width, src.num()))
@@ -246,7 +205,7 @@ pub fn insn_text(pc: usize, slots: &[Insn], i: &Instruction, helper_name: Option
                 Operand::Imm(i) => format!("{:#x}", i as u32),
                 Operand::Reg(_) => operand(width, &src),
             };
-            format!("if {} {} {rhs} goto pc{off:+}", r(width, dst.num()), cond_sym(cond))
+            format!("if {} {} {rhs} goto pc{off:+}", r(width, dst.num()), cond.symbol())
         }
         Instruction::Call(CallTarget::Helper(id)) => {
             format!("call {}#{id}", helper_name.unwrap_or("unknown"))

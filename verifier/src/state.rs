@@ -315,6 +315,21 @@ impl State {
     pub fn cur_mut(&mut self) -> &mut Frame {
         self.frames.last_mut().expect("a state has a frame")
     }
+
+    /// Applies `f` to every register of every frame and to every register
+    /// spilled whole to a stack slot: every copy of a pointer.
+    pub fn for_each_reg(&mut self, mut f: impl FnMut(&mut RegState)) {
+        for frame in self.frames.iter_mut() {
+            for r in frame.regs.iter_mut() {
+                f(r);
+            }
+            for s in frame.stack.iter_mut() {
+                if s.bytes == [ByteKind::Spill; 8] {
+                    f(&mut s.spill);
+                }
+            }
+        }
+    }
 }
 
 /// Pairs ids of an old state with ids of a new one, for comparisons.

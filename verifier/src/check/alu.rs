@@ -5,7 +5,6 @@
 
 use super::{VResult, Verifier, acc, inval, sized_unknown};
 use crate::bounds::Scalar;
-use crate::log::alu_op_name;
 use crate::state::{RegState, RegType, State};
 use alloc::format;
 use axiom_abi::instruction::{AluOp, EndianOp, Operand, Reg, Width};
@@ -86,62 +85,6 @@ impl Verifier<'_> {
         self.set(st, pc, dst, result)
     }
 
-    /// `movsx`: a sign-extended copy of a scalar's low bits.
-    pub(super) fn movsx(
-        &mut self,
-        st: &mut State,
-        pc: usize,
-        width: Width,
-        dst: Reg,
-        src: Reg,
-        bits: u8,
-    ) -> VResult<()> {
-        let s = self.read(st, pc, src)?;
-        let v = if s.ty == RegType::Scalar {
-            let r = Scalar::sext(bits as u32, &s.var);
-            if width == Width::W32 { r.zext32() } else { r }
-        } else {
-            Scalar::UNKNOWN
-        };
-        self.set(st, pc, dst, RegState::scalar(v))
-    }
-
-    /// `neg`.
-    pub(super) fn neg(&mut self, st: &mut State, pc: usize, width: Width, dst: Reg) -> VResult<()> {
-        let d = self.read(st, pc, dst)?;
-        // As Linux computes it: `0 - dst`, with the subtraction's bounds.
-        let v = if d.ty == RegType::Scalar {
-            Scalar::constant(0).alu(width, AluOp::Sub, d.var)
-        } else {
-            Scalar::UNKNOWN
-        };
-        self.set(st, pc, dst, RegState::scalar(v))
-    }
-
-    /// `le16`..`be64`, `bswap16`..`bswap64`.
-    pub(super) fn endian(
-        &mut self,
-        st: &mut State,
-        pc: usize,
-        op: EndianOp,
-        dst: Reg,
-        bits: u8,
-    ) -> VResult<()> {
-        let d = self.read(st, pc, dst)?;
-        let v = match (d.ty, op) {
-            // Little endian on a little-endian machine: a truncation.
-            (RegType::Scalar, EndianOp::ToLe) if bits == 64 => d.var,
-            (RegType::Scalar, EndianOp::ToLe) => {
-                sized_unknown(bits as usize / 8).alu(Width::W64, AluOp::And, d.var)
-            }
-            // A byte swap moves known bits with their bytes.
-            (RegType::Scalar, _) => Scalar::from_tnum(d.var.var_off.bswap(bits as u32)),
-            _ if bits < 64 => sized_unknown(bits as usize / 8),
-            _ => Scalar::UNKNOWN,
-        };
-        self.set(st, pc, dst, RegState::scalar(v))
-    }
-
     /// Arithmetic with a pointer: which operations Linux allows on which
     /// pointers, and the offset (constant or variable) the result has.
     fn pointer_alu(
@@ -164,7 +107,7 @@ impl Verifier<'_> {
             if op == AluOp::Sub {
                 return Ok(RegState::scalar(Scalar::UNKNOWN));
             }
-            return Err(acc(pc, format!("R{d} pointer {} pointer prohibited", alu_op_name(op))));
+            return Err(acc(pc, format!("R{d} pointer {} pointer prohibited", op.symbol())));
         }
         let (ptr, off) = if a.ty.is_pointer() { (a, b) } else { (b, a) };
         if !a.ty.is_pointer() && op != AluOp::Add {
@@ -173,7 +116,7 @@ impl Verifier<'_> {
             }
             return Err(acc(
                 pc,
-                format!("R{d} pointer arithmetic with {} operator prohibited", alu_op_name(op)),
+                format!("R{d} pointer arithmetic with {} operator prohibited", op.symbol()),
             ));
         }
         match ptr.ty {
@@ -204,13 +147,13 @@ impl Verifier<'_> {
             AluOp::And | AluOp::Or | AluOp::Xor => {
                 return Err(acc(
                     pc,
-                    format!("R{d} bitwise operator {} on pointer prohibited", alu_op_name(op)),
+                    format!("R{d} bitwise operator {} on pointer prohibited", op.symbol()),
                 ));
             }
             _ => {
                 return Err(acc(
                     pc,
-                    format!("R{d} pointer arithmetic with {} operator prohibited", alu_op_name(op)),
+                    format!("R{d} pointer arithmetic with {} operator prohibited", op.symbol()),
                 ));
             }
         }
@@ -257,5 +200,40 @@ impl Verifier<'_> {
             out.range = 0;
         }
         Ok(out)
+    }
+}
+
+/// `movsx`: a scalar's low `bits` bits sign-extended, at `width`; a
+/// pointer's are any number.
+pub(super) fn movsx(width: Width, bits: u8, s: RegState) -> Scalar {
+    if s.ty == RegType::Scalar {
+        let r = Scalar::sext(bits as u32, &s.var);
+        if width == Width::W32 { r.zext32() } else { r }
+    } else {
+        Scalar::UNKNOWN
+    }
+}
+
+/// `neg`: as Linux computes it, `0 - d` with the subtraction's bounds.
+pub(super) fn neg(width: Width, d: RegState) -> Scalar {
+    if d.ty == RegType::Scalar {
+        Scalar::constant(0).alu(width, AluOp::Sub, d.var)
+    } else {
+        Scalar::UNKNOWN
+    }
+}
+
+/// `le16`..`be64`, `bswap16`..`bswap64` of `d`.
+pub(super) fn endian(op: EndianOp, bits: u8, d: RegState) -> Scalar {
+    match (d.ty, op) {
+        // Little endian on a little-endian machine: a truncation.
+        (RegType::Scalar, EndianOp::ToLe) if bits == 64 => d.var,
+        (RegType::Scalar, EndianOp::ToLe) => {
+            sized_unknown(bits as usize / 8).alu(Width::W64, AluOp::And, d.var)
+        }
+        // A byte swap moves known bits with their bytes.
+        (RegType::Scalar, _) => Scalar::from_tnum(d.var.var_off.bswap(bits as u32)),
+        _ if bits < 64 => sized_unknown(bits as usize / 8),
+        _ => Scalar::UNKNOWN,
     }
 }

@@ -4,7 +4,6 @@
 //! allocation size); the map's type; then the result in `r0` and the
 //! arguments' registers cleared.
 
-use super::mem::Access;
 use super::{VResult, Verifier, acc, inval};
 use crate::bounds::Scalar;
 use crate::platform::{Arg, MapInfo, Ret};
@@ -234,13 +233,22 @@ impl Verifier<'_> {
                 self.helper_stack_access(st, pc, r, frame, reg, size, uninit)
             }
             RegType::MapValue { .. } | RegType::Packet | RegType::Mem { .. } => {
-                let access = if uninit {
-                    Access::Write(RegState::scalar(Scalar::UNKNOWN))
-                } else {
-                    Access::Read
+                // The whole range, checked as one access of `size` bytes.
+                let (limit, name) = match reg.ty {
+                    RegType::MapValue { map } => {
+                        let info = self.maps[map as usize].1;
+                        if uninit && info.read_only {
+                            return Err(acc(pc, "write into map forbidden".into()));
+                        }
+                        (info.value_size as i64, "map value")
+                    }
+                    RegType::Packet => (reg.range as i64, "packet"),
+                    RegType::Mem { size } => (size as i64, "memory"),
+                    _ => (0, "memory"),
                 };
-                // Check the whole range as one access of `size` bytes.
-                self.range_access(st, pc, rn, reg, size, access)
+                self.bounded_access(pc, r, reg, reg.off as i64, size, limit, |o| {
+                    format!("invalid access to {name}, off={o} size={size}")
+                })
             }
             _ => Err(acc(
                 pc,

@@ -5,7 +5,7 @@
 
 use super::{Flow, VResult, Verifier};
 use crate::bounds::{Scalar, branch_taken, refine};
-use crate::state::{ByteKind, RegState, RegType, State};
+use crate::state::{RegState, RegType, State};
 use axiom_abi::instruction::{Cond, Operand, Reg, Width};
 use axiom_abi::uapi::limits::MAX_PACKET_OFF;
 
@@ -155,16 +155,7 @@ fn mark_null(st: &mut State, id: u32, is_null: bool) {
             }
         }
     };
-    for f in st.frames.iter_mut() {
-        for r in f.regs.iter_mut() {
-            fix(r);
-        }
-        for s in f.stack.iter_mut() {
-            if s.bytes == [ByteKind::Spill; 8] {
-                fix(&mut s.spill);
-            }
-        }
-    }
+    st.for_each_reg(fix);
     if is_null && let Some(rid) = ref_id {
         // A failed reservation holds nothing to release.
         st.refs.retain(|r| r.id != rid);
@@ -179,14 +170,5 @@ fn mark_pkt_range(st: &mut State, p: &RegState, range: u32) {
             r.range = r.range.max(range);
         }
     };
-    for f in st.frames.iter_mut() {
-        for r in f.regs.iter_mut() {
-            fix(r);
-        }
-        for s in f.stack.iter_mut() {
-            if s.bytes == [ByteKind::Spill; 8] {
-                fix(&mut s.spill);
-            }
-        }
-    }
+    st.for_each_reg(fix);
 }

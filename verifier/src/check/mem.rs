@@ -338,35 +338,6 @@ impl Verifier<'_> {
         }
         Ok(())
     }
-
-    /// A helper's access of `size` bytes at `reg`, a pointer to a map
-    /// value, a packet or memory, checked as one access.
-    pub(super) fn range_access(
-        &mut self,
-        _st: &mut State,
-        pc: usize,
-        rn: Reg,
-        reg: &RegState,
-        size: usize,
-        access: Access,
-    ) -> VResult<()> {
-        let r = rn.num();
-        let (limit, name) = match reg.ty {
-            RegType::MapValue { map } => {
-                let info = self.maps[map as usize].1;
-                if matches!(access, Access::Write(_)) && info.read_only {
-                    return Err(acc(pc, "write into map forbidden".into()));
-                }
-                (info.value_size as i64, "map value")
-            }
-            RegType::Packet => (reg.range as i64, "packet"),
-            RegType::Mem { size } => (size as i64, "memory"),
-            _ => (0, "memory"),
-        };
-        self.bounded_access(pc, r, reg, reg.off as i64, size, limit, |o| {
-            format!("invalid access to {name}, off={o} size={size}")
-        })
-    }
 }
 
 /// The context field of `prog` that an access of `size` bytes at `off`

@@ -372,10 +372,17 @@ impl Verifier<'_> {
         match insn {
             Instruction::Alu { width, op, dst, src } => self.alu(st, pc, width, op, dst, src)?,
             Instruction::MovSx { width, dst, src, bits } => {
-                self.movsx(st, pc, width, dst, src, bits)?
+                let v = alu::movsx(width, bits, self.read(st, pc, src)?);
+                self.set(st, pc, dst, RegState::scalar(v))?;
             }
-            Instruction::Neg { width, dst } => self.neg(st, pc, width, dst)?,
-            Instruction::Endian { op, dst, bits } => self.endian(st, pc, op, dst, bits)?,
+            Instruction::Neg { width, dst } => {
+                let v = alu::neg(width, self.read(st, pc, dst)?);
+                self.set(st, pc, dst, RegState::scalar(v))?;
+            }
+            Instruction::Endian { op, dst, bits } => {
+                let v = alu::endian(op, bits, self.read(st, pc, dst)?);
+                self.set(st, pc, dst, RegState::scalar(v))?;
+            }
             Instruction::LoadImm64 { dst, kind, imm, next_imm } => {
                 let v = self.ld_imm64(pc, kind, imm, next_imm)?;
                 self.set(st, pc, dst, v)?;
