@@ -9,9 +9,14 @@
 
 use crate::native;
 use axiom_abi::hooks::prog_type as hook;
-use axiom_abi::uapi::helper::id;
 use axiom_abi::uapi::types::{map_type, prog_type};
 use axiom_verifier::platform::{Arg, HelperProto, Ret};
+// The table's shorthands.
+use Arg::*;
+use Impl::Native as N;
+use Ret::{AllocMemOrNull, CpuId, Integer, MapValueOrNull, Void};
+use axiom_abi::uapi::helper::id::*;
+use callers::{ALL, LINUX, SOCKET_FILTER};
 
 /// A helper's native code: five arguments, one result (the System V and
 /// AAPCS64 conventions the JITs call with).
@@ -73,7 +78,7 @@ const fn args(a: &[Arg]) -> [Option<Arg>; 5] {
     out
 }
 
-const fn helper(
+const fn h(
     id: i32,
     name: &'static str,
     a: &[Arg],
@@ -88,173 +93,31 @@ const fn helper(
 const ANY_MAP: &[u32] = &[];
 const QUEUES: &[u32] = &[map_type::QUEUE, map_type::STACK];
 const RINGBUF: &[u32] = &[map_type::RINGBUF];
-use Arg::*;
-use Impl::Native;
+const PROG_ARRAYS: &[u32] = &[map_type::PROG_ARRAY];
 
-/// Every callable.
+/// Every callable: id, Linux's name, arguments, return, the map types its
+/// map argument takes (empty: any but program arrays and ring buffers),
+/// who may call it, its code.
+#[rustfmt::skip]
 pub const CALLABLES: &[Callable] = &[
-    helper(
-        id::MAP_LOOKUP_ELEM,
-        "bpf_map_lookup_elem",
-        &[MapPtr, MapKey],
-        Ret::MapValueOrNull,
-        ANY_MAP,
-        callers::ALL,
-        Native(native::map_lookup_elem),
-    ),
-    helper(
-        id::MAP_UPDATE_ELEM,
-        "bpf_map_update_elem",
-        &[MapPtr, MapKey, MapValue, Anything],
-        Ret::Integer,
-        ANY_MAP,
-        callers::ALL,
-        Native(native::map_update_elem),
-    ),
-    helper(
-        id::MAP_DELETE_ELEM,
-        "bpf_map_delete_elem",
-        &[MapPtr, MapKey],
-        Ret::Integer,
-        ANY_MAP,
-        callers::ALL,
-        Native(native::map_delete_elem),
-    ),
-    helper(
-        id::KTIME_GET_NS,
-        "bpf_ktime_get_ns",
-        &[],
-        Ret::Integer,
-        ANY_MAP,
-        callers::ALL,
-        Native(native::ktime_get_ns),
-    ),
-    helper(
-        id::TRACE_PRINTK,
-        "bpf_trace_printk",
-        &[Mem, ConstSize],
-        Ret::Integer,
-        ANY_MAP,
-        callers::LINUX,
-        Native(native::trace_printk),
-    ),
-    helper(
-        id::GET_PRANDOM_U32,
-        "bpf_get_prandom_u32",
-        &[],
-        Ret::Integer,
-        ANY_MAP,
-        callers::ALL,
-        Native(native::get_prandom_u32),
-    ),
-    helper(
-        id::GET_SMP_PROCESSOR_ID,
-        "bpf_get_smp_processor_id",
-        &[],
-        Ret::CpuId,
-        ANY_MAP,
-        callers::ALL,
-        Native(native::get_smp_processor_id),
-    ),
-    helper(
-        id::TAIL_CALL,
-        "bpf_tail_call",
-        &[Ctx, MapPtr, Anything],
-        Ret::Void,
-        &[map_type::PROG_ARRAY],
-        callers::LINUX,
-        Impl::Inline,
-    ),
-    helper(
-        id::SKB_LOAD_BYTES,
-        "bpf_skb_load_bytes",
-        &[Ctx, Anything, UninitMem, ConstSize],
-        Ret::Integer,
-        ANY_MAP,
-        callers::SOCKET_FILTER,
-        Native(native::skb_load_bytes),
-    ),
-    helper(
-        id::MAP_PUSH_ELEM,
-        "bpf_map_push_elem",
-        &[MapPtr, MapValue, Anything],
-        Ret::Integer,
-        QUEUES,
-        callers::ALL,
-        Native(native::map_push_elem),
-    ),
-    helper(
-        id::MAP_POP_ELEM,
-        "bpf_map_pop_elem",
-        &[MapPtr, MapValueUninit],
-        Ret::Integer,
-        QUEUES,
-        callers::ALL,
-        Native(native::map_pop_elem),
-    ),
-    helper(
-        id::MAP_PEEK_ELEM,
-        "bpf_map_peek_elem",
-        &[MapPtr, MapValueUninit],
-        Ret::Integer,
-        QUEUES,
-        callers::ALL,
-        Native(native::map_peek_elem),
-    ),
-    helper(
-        id::KTIME_GET_BOOT_NS,
-        "bpf_ktime_get_boot_ns",
-        &[],
-        Ret::Integer,
-        ANY_MAP,
-        callers::ALL,
-        Native(native::ktime_get_ns),
-    ),
-    helper(
-        id::RINGBUF_OUTPUT,
-        "bpf_ringbuf_output",
-        &[MapPtr, Mem, ConstSizeOrZero, Anything],
-        Ret::Integer,
-        RINGBUF,
-        callers::ALL,
-        Native(native::ringbuf_output),
-    ),
-    helper(
-        id::RINGBUF_RESERVE,
-        "bpf_ringbuf_reserve",
-        &[MapPtr, ConstAlloc, Anything],
-        Ret::AllocMemOrNull,
-        RINGBUF,
-        callers::ALL,
-        Native(native::ringbuf_reserve),
-    ),
-    helper(
-        id::RINGBUF_SUBMIT,
-        "bpf_ringbuf_submit",
-        &[RingbufMem, Anything],
-        Ret::Void,
-        ANY_MAP,
-        callers::ALL,
-        Native(native::ringbuf_submit),
-    ),
-    helper(
-        id::RINGBUF_DISCARD,
-        "bpf_ringbuf_discard",
-        &[RingbufMem, Anything],
-        Ret::Void,
-        ANY_MAP,
-        callers::ALL,
-        Native(native::ringbuf_discard),
-    ),
-    helper(
-        id::RINGBUF_QUERY,
-        "bpf_ringbuf_query",
-        &[MapPtr, Anything],
-        Ret::Integer,
-        RINGBUF,
-        callers::ALL,
-        Native(native::ringbuf_query),
-    ),
+    h(MAP_LOOKUP_ELEM, "bpf_map_lookup_elem", &[MapPtr, MapKey], MapValueOrNull, ANY_MAP, ALL, N(native::map_lookup_elem)),
+    h(MAP_UPDATE_ELEM, "bpf_map_update_elem", &[MapPtr, MapKey, MapValue, Anything], Integer, ANY_MAP, ALL, N(native::map_update_elem)),
+    h(MAP_DELETE_ELEM, "bpf_map_delete_elem", &[MapPtr, MapKey], Integer, ANY_MAP, ALL, N(native::map_delete_elem)),
+    h(KTIME_GET_NS, "bpf_ktime_get_ns", &[], Integer, ANY_MAP, ALL, N(native::ktime_get_ns)),
+    h(TRACE_PRINTK, "bpf_trace_printk", &[Mem, ConstSize], Integer, ANY_MAP, LINUX, N(native::trace_printk)),
+    h(GET_PRANDOM_U32, "bpf_get_prandom_u32", &[], Integer, ANY_MAP, ALL, N(native::get_prandom_u32)),
+    h(GET_SMP_PROCESSOR_ID, "bpf_get_smp_processor_id", &[], CpuId, ANY_MAP, ALL, N(native::get_smp_processor_id)),
+    h(TAIL_CALL, "bpf_tail_call", &[Ctx, MapPtr, Anything], Void, PROG_ARRAYS, LINUX, Impl::Inline),
+    h(SKB_LOAD_BYTES, "bpf_skb_load_bytes", &[Ctx, Anything, UninitMem, ConstSize], Integer, ANY_MAP, SOCKET_FILTER, N(native::skb_load_bytes)),
+    h(MAP_PUSH_ELEM, "bpf_map_push_elem", &[MapPtr, MapValue, Anything], Integer, QUEUES, ALL, N(native::map_push_elem)),
+    h(MAP_POP_ELEM, "bpf_map_pop_elem", &[MapPtr, MapValueUninit], Integer, QUEUES, ALL, N(native::map_pop_elem)),
+    h(MAP_PEEK_ELEM, "bpf_map_peek_elem", &[MapPtr, MapValueUninit], Integer, QUEUES, ALL, N(native::map_peek_elem)),
+    h(KTIME_GET_BOOT_NS, "bpf_ktime_get_boot_ns", &[], Integer, ANY_MAP, ALL, N(native::ktime_get_ns)),
+    h(RINGBUF_OUTPUT, "bpf_ringbuf_output", &[MapPtr, Mem, ConstSizeOrZero, Anything], Integer, RINGBUF, ALL, N(native::ringbuf_output)),
+    h(RINGBUF_RESERVE, "bpf_ringbuf_reserve", &[MapPtr, ConstAlloc, Anything], AllocMemOrNull, RINGBUF, ALL, N(native::ringbuf_reserve)),
+    h(RINGBUF_SUBMIT, "bpf_ringbuf_submit", &[RingbufMem, Anything], Void, ANY_MAP, ALL, N(native::ringbuf_submit)),
+    h(RINGBUF_DISCARD, "bpf_ringbuf_discard", &[RingbufMem, Anything], Void, ANY_MAP, ALL, N(native::ringbuf_discard)),
+    h(RINGBUF_QUERY, "bpf_ringbuf_query", &[MapPtr, Anything], Integer, RINGBUF, ALL, N(native::ringbuf_query)),
 ];
 
 /// The callable with helper id `id`.
@@ -319,7 +182,7 @@ mod tests {
             match c.imp {
                 Impl::Native(_) => assert!(address(c.id).is_some()),
                 // The JITs expand only the tail call in place.
-                Impl::Inline => assert_eq!(c.id, id::TAIL_CALL, "{}", c.proto.name),
+                Impl::Inline => assert_eq!(c.id, TAIL_CALL, "{}", c.proto.name),
             }
         }
     }

@@ -13,6 +13,7 @@ use crate::host::{ExecImage, host_jit_options};
 use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
+pub use axiom_abi::remote::Dir;
 use axiom_abi::uapi::errno::Errno;
 use axiom_jit::program::{JitImage, JitOptions};
 use core::cell::RefCell;
@@ -20,14 +21,54 @@ use core::cell::RefCell;
 /// Where the arena of user memory begins.
 pub const BASE: u64 = 0x1000_0000;
 
-/// One buffer behind a pointer field of a call.
+/// One buffer behind a pointer field of a call (how every caller of a
+/// `bpf()` outside the kernel describes one: `axbpf`'s transports too).
 pub struct UserBuf {
     /// 0: the pointer field is in the attribute; `k`: in buffer `k - 1`.
     pub parent: u16,
     /// The pointer field's byte offset in its parent.
     pub offset: u32,
+    /// Which way the bytes go (a remote transport sends only what it
+    /// must; this process copies every buffer both ways).
+    pub dir: Dir,
     /// The bytes: in for the kernel, and room for what comes back.
     pub data: Vec<u8>,
+}
+
+impl UserBuf {
+    /// Bytes for the kernel, behind the attribute's field at `offset`.
+    pub fn input(offset: u32, data: &[u8]) -> UserBuf {
+        UserBuf { parent: 0, offset, dir: Dir::In, data: data.to_vec() }
+    }
+
+    /// Room for `len` bytes from the kernel, behind the attribute's field
+    /// at `offset`.
+    pub fn output(offset: u32, len: usize) -> UserBuf {
+        UserBuf { parent: 0, offset, dir: Dir::Out, data: vec![0; len] }
+    }
+}
+
+/// Writes buffer `i`'s address (`addresses[i]`; 0 for an empty buffer)
+/// into its pointer field, in the attribute or in an earlier buffer:
+/// `EINVAL` for a field outside its parent or a parent that is not
+/// earlier.
+pub fn place_pointers(
+    attr: &mut [u8],
+    bufs: &mut [UserBuf],
+    addresses: &[u64],
+) -> Result<(), Errno> {
+    for i in 0..bufs.len() {
+        let address = if bufs[i].data.is_empty() { 0 } else { addresses[i] };
+        let (parent, offset) = (bufs[i].parent as usize, bufs[i].offset as usize);
+        let target: &mut [u8] = match parent {
+            0 => attr,
+            k if k <= i => &mut bufs[k - 1].data,
+            _ => return Err(Errno::EINVAL),
+        };
+        let field = target.get_mut(offset..offset.saturating_add(8)).ok_or(Errno::EINVAL)?;
+        field.copy_from_slice(&address.to_ne_bytes());
+    }
+    Ok(())
 }
 
 /// A process with its own BPF objects.
@@ -61,17 +102,7 @@ impl Process {
             at.push(BASE + end);
             end += (b.data.len() as u64).next_multiple_of(8);
         }
-        for i in 0..bufs.len() {
-            let address = if bufs[i].data.is_empty() { 0 } else { at[i] };
-            let (parent, offset) = (bufs[i].parent as usize, bufs[i].offset as usize);
-            let target: &mut [u8] = match parent {
-                0 => attr,
-                k if k <= i => &mut bufs[k - 1].data,
-                _ => return Err(Errno::EINVAL),
-            };
-            let field = target.get_mut(offset..offset + 8).ok_or(Errno::EINVAL)?;
-            field.copy_from_slice(&address.to_ne_bytes());
-        }
+        place_pointers(attr, bufs, &at)?;
         {
             let mut mem = self.mem.borrow_mut();
             mem.clear();
@@ -205,9 +236,9 @@ mod tests {
         let license_at = core::mem::offset_of!(ProgLoadAttr, license) as u32;
         let log_at = core::mem::offset_of!(ProgLoadAttr, log_buf) as u32;
         let mut bufs = [
-            UserBuf { parent: 0, offset: insns_at, data: insns },
-            UserBuf { parent: 0, offset: license_at, data: b"GPL\0".to_vec() },
-            UserBuf { parent: 0, offset: log_at, data: vec![0; 4096] },
+            UserBuf::input(insns_at, &insns),
+            UserBuf::input(license_at, b"GPL\0"),
+            UserBuf::output(log_at, 4096),
         ];
         match p.call(cmd::PROG_LOAD, &mut attr, &mut bufs) {
             Ok(fd) => Ok(fd as u32),
@@ -224,7 +255,7 @@ mod tests {
         TestRunAttr { prog_fd: fd, data_size_in: frame.len() as u32, ..Default::default() }
             .write_to(&mut attr);
         let data_at = core::mem::offset_of!(TestRunAttr, data_in) as u32;
-        let mut bufs = [UserBuf { parent: 0, offset: data_at, data: frame.to_vec() }];
+        let mut bufs = [UserBuf::input(data_at, frame)];
         p.call(cmd::PROG_TEST_RUN, &mut attr, &mut bufs).expect("test run");
         TestRunAttr::from_bytes(&attr).retval
     }

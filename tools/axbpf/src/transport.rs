@@ -8,36 +8,14 @@
 //! descriptors of this process) and closes them at the end.
 
 use crate::backend::Failure;
-use axiom_abi::remote::{
-    self, Buffer, Dir, MAX_BODY, REQUEST_MAGIC, RESPONSE_MAGIC, Request, Response,
-};
+use axiom_abi::remote::{self, Buffer, MAX_BODY, REQUEST_MAGIC, RESPONSE_MAGIC, Request, Response};
 use std::io::{Read, Write};
 use std::path::Path;
 use std::time::Duration;
 
-/// A buffer behind one pointer field.
-pub struct Buf {
-    /// 0: the field is in the attr; `k`: in buffer `k - 1`.
-    pub parent: u16,
-    /// The field's byte offset in its parent.
-    pub offset: u32,
-    /// Which way the bytes go.
-    pub dir: Dir,
-    /// The bytes (for [`Dir::Out`], room for what comes back).
-    pub data: Vec<u8>,
-}
-
-impl Buf {
-    /// Bytes for the kernel, behind the attr field at `offset`.
-    pub fn input(offset: u32, data: &[u8]) -> Buf {
-        Buf { parent: 0, offset, dir: Dir::In, data: data.to_vec() }
-    }
-    /// Room for `len` bytes from the kernel, behind the attr field at
-    /// `offset`.
-    pub fn output(offset: u32, len: usize) -> Buf {
-        Buf { parent: 0, offset, dir: Dir::Out, data: vec![0; len] }
-    }
-}
+/// A buffer behind one pointer field (the same description Axiom's
+/// in-process command layer takes).
+pub use axiom_bpf::process::UserBuf as Buf;
 
 /// One way to make `bpf()` calls.
 pub trait Transport {
@@ -76,24 +54,11 @@ impl std::fmt::Display for CallError {
     }
 }
 
-/// Writes each buffer's address into its pointer field, in the attr or in
-/// an earlier buffer.
+/// Writes each buffer's address in this process into its pointer field,
+/// in the attr or in an earlier buffer.
 pub fn place_pointers(attr: &mut [u8], bufs: &mut [Buf]) -> Result<(), i32> {
-    let addresses: Vec<u64> = bufs
-        .iter_mut()
-        .map(|b| if b.data.is_empty() { 0 } else { b.data.as_mut_ptr() as u64 })
-        .collect();
-    for (i, address) in addresses.into_iter().enumerate() {
-        let (parent, offset) = (bufs[i].parent as usize, bufs[i].offset as usize);
-        let target: &mut [u8] = match parent {
-            0 => attr,
-            k if k <= i => &mut bufs[k - 1].data,
-            _ => return Err(libc::EINVAL),
-        };
-        let field = target.get_mut(offset..offset + 8).ok_or(libc::EINVAL)?;
-        field.copy_from_slice(&address.to_ne_bytes());
-    }
-    Ok(())
+    let addresses: Vec<u64> = bufs.iter_mut().map(|b| b.data.as_mut_ptr() as u64).collect();
+    axiom_bpf::process::place_pointers(attr, bufs, &addresses).map_err(|e| e.0)
 }
 
 /// This machine's `bpf()`.
@@ -120,20 +85,7 @@ pub struct InProcess(axiom_bpf::process::Process);
 
 impl Transport for InProcess {
     fn bpf(&mut self, cmd: u32, attr: &mut [u8], bufs: &mut [Buf]) -> Result<i64, CallError> {
-        use axiom_bpf::process::UserBuf;
-        let mut user: Vec<UserBuf> = bufs
-            .iter_mut()
-            .map(|b| UserBuf {
-                parent: b.parent,
-                offset: b.offset,
-                data: std::mem::take(&mut b.data),
-            })
-            .collect();
-        let r = self.0.call(cmd, attr, &mut user);
-        for (b, u) in bufs.iter_mut().zip(user) {
-            b.data = u.data;
-        }
-        r.map(|v| v as i64).map_err(|e| CallError::from(e.0))
+        self.0.call(cmd, attr, bufs).map(|v| v as i64).map_err(|e| CallError::from(e.0))
     }
     fn close(&mut self, fd: i32) {
         let _ = self.0.close(fd as u32);
@@ -394,6 +346,7 @@ impl Drop for Kernel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axiom_abi::remote::Dir;
 
     #[test]
     fn frames_are_found_after_noise_and_bad_checksums() {
