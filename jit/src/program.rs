@@ -4,11 +4,11 @@
 //! functions, jump targets, constant facts).
 
 use crate::constprop::Facts;
-use crate::interp::HELPER_TAIL_CALL;
 use alloc::vec;
 use alloc::vec::Vec;
 use axiom_abi::Insn;
 use axiom_abi::instruction::{CallTarget, DecodeError, Instruction, Operand, Pseudo, Reg, decode};
+use axiom_abi::uapi::helper;
 use core::fmt;
 
 /// Where a program array keeps its size and its entries, as the runtime
@@ -245,7 +245,9 @@ impl Program {
                 Some(Instruction::Call(CallTarget::Local(off))) => {
                     starts.push(target(pc, *off as i64)?)
                 }
-                Some(Instruction::Call(CallTarget::Helper(HELPER_TAIL_CALL))) => tail_calls = true,
+                Some(Instruction::Call(CallTarget::Helper(helper::id::TAIL_CALL))) => {
+                    tail_calls = true
+                }
                 _ => {}
             }
         }

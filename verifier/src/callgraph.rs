@@ -32,6 +32,7 @@ use alloc::format;
 use alloc::vec;
 use alloc::vec::Vec;
 use axiom_abi::instruction::{CallTarget, Instruction};
+use axiom_abi::uapi::helper;
 use axiom_abi::uapi::limits::{MAX_BPF_STACK, MAX_CALL_FRAMES, TAIL_CALL_STACK_LIMIT};
 
 /// A function's stack as it counts in the combined stack: its depth
@@ -54,7 +55,7 @@ pub fn check(cfg: &Cfg, depth: &[u32]) -> Result<(), VerifyError> {
     let tail_calls: Vec<bool> = (0..funcs)
         .map(|f| {
             (cfg.subprogs[f]..cfg.subprog_end(f)).any(|pc| {
-                matches!(cfg.insns[pc], Some(Instruction::Call(CallTarget::Helper(id))) if id == crate::HELPER_TAIL_CALL)
+                matches!(cfg.insns[pc], Some(Instruction::Call(CallTarget::Helper(id))) if id == helper::id::TAIL_CALL)
             })
         })
         .collect();

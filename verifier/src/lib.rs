@@ -26,6 +26,3 @@ pub mod tnum;
 
 pub use check::{LineInfo, Options, Report, Verified, verify, verify_with_lines};
 pub use error::VerifyError;
-
-/// The helper id of `bpf_tail_call`.
-pub const HELPER_TAIL_CALL: i32 = 12;

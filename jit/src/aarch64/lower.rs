@@ -18,7 +18,6 @@
 //! [`crate::constprop`] (the x86-64 backend's size work).
 
 use super::enc::{self, AtomicOp as Lse, Cond as C, FP, LR, SP, Size as S, W, X, XZR};
-use crate::interp::HELPER_TAIL_CALL;
 use crate::program::{JitEnv, JitError, JitImage, JitOptions, Program};
 use alloc::vec;
 use alloc::vec::Vec;
@@ -26,6 +25,7 @@ use axiom_abi::Insn;
 use axiom_abi::instruction::{
     AluOp, AtomicOp, CallTarget, Cond, EndianOp, Instruction, Operand, Pseudo, Reg, Size, Width,
 };
+use axiom_abi::uapi::helper;
 use axiom_abi::uapi::limits::{MAX_BPF_STACK, MAX_TAIL_CALL_CNT};
 
 /// BPF register to AArch64 register: `r1`..`r5` are the argument registers
@@ -511,7 +511,7 @@ impl Ctx<'_> {
                 let t = self.target(p, pc, off as i64);
                 p.branch(pc, Some(cond_of(cond)), t);
             }
-            Instruction::Call(CallTarget::Helper(HELPER_TAIL_CALL)) => self.tail_call(p, f),
+            Instruction::Call(CallTarget::Helper(helper::id::TAIL_CALL)) => self.tail_call(p, f),
             Instruction::Call(CallTarget::Helper(id)) => {
                 let addr = self.env.helper_address(id).ok_or(JitError::UnknownHelper { pc, id })?;
                 p.mov_imm(W::X64, T0, addr);

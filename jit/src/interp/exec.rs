@@ -1,11 +1,12 @@
 //! The interpreter's execution loop.
 
-use super::{Env, EnvError, Fault, HELPER_TAIL_CALL, Stack, TailCallSlot};
+use super::{Env, EnvError, Fault, Stack, TailCallSlot};
 use alloc::vec::Vec;
 use axiom_abi::alu;
 use axiom_abi::instruction::{
     CallTarget, EndianOp, Instruction, Operand, PacketMode, Pseudo, Reg, Size, Width, decode,
 };
+use axiom_abi::uapi::helper;
 use axiom_abi::uapi::limits::{MAX_CALL_FRAMES, MAX_TAIL_CALL_CNT};
 
 /// Interpreter settings.
@@ -221,7 +222,8 @@ impl Interpreter {
                 }
                 Instruction::Call(CallTarget::Helper(id)) => {
                     let args = [regs[1], regs[2], regs[3], regs[4], regs[5]];
-                    if id == HELPER_TAIL_CALL {
+                    // The interpreter performs tail calls itself.
+                    if id == helper::id::TAIL_CALL {
                         // Linux's order: the index is checked, then the count is
                         // checked and incremented, then the slot is read.
                         let slot = env.tail_call_target(args[1], args[2] as u32);

@@ -24,8 +24,6 @@ use axiom_abi::instruction::{AtomicOp, DecodeError, Pseudo, Size};
 use axiom_abi::uapi::limits::{MAX_BPF_STACK, MAX_CALL_FRAMES};
 use core::fmt;
 
-/// The helper id of `bpf_tail_call`, which the interpreter performs itself.
-pub const HELPER_TAIL_CALL: i32 = 12;
 /// Virtual address of the lowest stack byte; frame `k` (0 = main) has its
 /// frame pointer at `STACK_BASE + (MAX_CALL_FRAMES - k) * MAX_BPF_STACK`: one
 /// frame of [`MAX_BPF_STACK`] bytes for each of [`MAX_CALL_FRAMES`].

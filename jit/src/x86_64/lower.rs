@@ -13,7 +13,6 @@
 //! pass whose layout equals the one before it.
 
 use super::enc::{Arith, Asm, Cc, Mem, R, Shift, Sz, is_imm8};
-use crate::interp::HELPER_TAIL_CALL;
 use crate::program::{JitEnv, JitError, JitImage, JitOptions, Program, Reloc};
 use alloc::vec;
 use alloc::vec::Vec;
@@ -21,6 +20,7 @@ use axiom_abi::Insn;
 use axiom_abi::instruction::{
     AluOp, AtomicOp, CallTarget, Cond, EndianOp, Instruction, Operand, Pseudo, Reg, Size, Width,
 };
+use axiom_abi::uapi::helper;
 use axiom_abi::uapi::limits::{MAX_BPF_STACK, MAX_TAIL_CALL_CNT};
 
 /// BPF register to x86-64 register. `r1`..`r5` are the System V argument
@@ -457,7 +457,7 @@ impl Ctx<'_> {
                 let rel = p.prev.map_or(0, |l| l.entry[g] as i64 - l.end[pc] as i64);
                 p.a.call32(rel as i32);
             }
-            Instruction::Call(CallTarget::Helper(HELPER_TAIL_CALL)) => self.tail_call(p, f),
+            Instruction::Call(CallTarget::Helper(helper::id::TAIL_CALL)) => self.tail_call(p, f),
             Instruction::Call(CallTarget::Helper(id)) => {
                 let addr = self.env.helper_address(id).ok_or(JitError::UnknownHelper { pc, id })?;
                 self.call_abs(p, addr);

@@ -10,6 +10,7 @@ use crate::platform::{Arg, MapInfo, Ret};
 use crate::state::{Ref, RegState, RegType, State};
 use alloc::format;
 use axiom_abi::instruction::Reg;
+use axiom_abi::uapi::helper;
 use axiom_abi::uapi::limits::BPF_MAX_VAR_OFF;
 use axiom_abi::uapi::types::map_type;
 
@@ -152,7 +153,7 @@ impl Verifier<'_> {
                 proto.map_types.contains(&info.map_type)
             };
             if !allowed {
-                if id == crate::HELPER_TAIL_CALL {
+                if id == helper::id::TAIL_CALL {
                     return Err(inval(pc, "expected prog array map for tail call".into()));
                 }
                 return Err(inval(
@@ -161,7 +162,7 @@ impl Verifier<'_> {
                 ));
             }
         }
-        if id == crate::HELPER_TAIL_CALL && !st.refs.is_empty() {
+        if id == helper::id::TAIL_CALL && !st.refs.is_empty() {
             return Err(inval(pc, "tail_call would lead to reference leak".into()));
         }
         if let Some(ref_id) = release {

@@ -201,7 +201,10 @@ fn run(
         let (mut ld_abs, mut tail_call) = (false, false);
         for insn in body {
             ld_abs |= matches!(insn, Instruction::LoadPacket { .. });
-            tail_call |= matches!(insn, Instruction::Call(CallTarget::Helper(12)));
+            tail_call |= matches!(
+                insn,
+                Instruction::Call(CallTarget::Helper(axiom_abi::uapi::helper::id::TAIL_CALL))
+            );
         }
         let what = if ld_abs {
             "LD_ABS"
