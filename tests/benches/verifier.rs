@@ -10,9 +10,9 @@
 
 use axiom_abi::Insn;
 use axiom_abi::asm::assemble;
+use axiom_abi::uapi::types::prog_type;
 use axiom_bpf::verify::KernelPlatform;
 use axiom_tests::linux;
-use axiom_verifier::linux::PROG_SOCKET_FILTER;
 use axiom_verifier::platform::MapInfo;
 use axiom_verifier::{Options, verify};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -174,26 +174,26 @@ fn measure(name: &str, prog: &[Insn], uses_map: bool, runs: usize, live: bool) -
     let opts = Options::default();
     let before = LIVE.load(Ordering::Relaxed);
     PEAK.store(before, Ordering::Relaxed);
-    let report = verify(&prog, PROG_SOCKET_FILTER, &platform, &opts);
+    let report = verify(&prog, prog_type::SOCKET_FILTER, &platform, &opts);
     let peak = PEAK.load(Ordering::Relaxed) - before;
     let verified = report.result.unwrap_or_else(|e| panic!("{name}: Axiom refused it: {e}"));
     let axiom_ns = time_ns(runs, || {
-        let r = verify(&prog, PROG_SOCKET_FILTER, &platform, &opts);
+        let r = verify(&prog, prog_type::SOCKET_FILTER, &platform, &opts);
         std::hint::black_box(r.result.is_ok());
     });
     let linux_ns = live.then(|| {
-        if let Err(e) = linux::load_program_type(PROG_SOCKET_FILTER, &prog) {
+        if let Err(e) = linux::load_program_type(prog_type::SOCKET_FILTER, &prog) {
             panic!("{name}: Linux refused it: {}", e.log);
         }
         time_ns(runs, || {
-            let fd = linux::load_program_type(PROG_SOCKET_FILTER, &prog);
+            let fd = linux::load_program_type(prog_type::SOCKET_FILTER, &prog);
             std::hint::black_box(fd.is_ok());
         })
     });
     let linux_verify_us = live.then(|| {
         let runs = runs.min(21);
         let v: Vec<f64> = (0..runs)
-            .filter_map(|_| linux::verification_time_us(PROG_SOCKET_FILTER, &prog))
+            .filter_map(|_| linux::verification_time_us(prog_type::SOCKET_FILTER, &prog))
             .map(|us| us as f64)
             .collect();
         if v.is_empty() { f64::NAN } else { median(v) }

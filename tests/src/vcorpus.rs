@@ -27,8 +27,8 @@
 
 use crate::linux;
 use axiom_abi::Insn;
+use axiom_abi::uapi::types::prog_type;
 use axiom_bpf::verify::KernelPlatform;
-use axiom_verifier::linux::{PROG_SOCKET_FILTER, PROG_XDP};
 use axiom_verifier::platform::MapInfo;
 use axiom_verifier::{Options, verify};
 use std::os::fd::AsRawFd;
@@ -141,8 +141,8 @@ pub fn parse_file(file: &str, text: &str) -> Result<Vec<Case>, String> {
             let l = line.trim();
             if let Some(t) = l.strip_prefix("type:") {
                 prog_type = Some(match t.trim() {
-                    "socket_filter" => PROG_SOCKET_FILTER,
-                    "xdp" => PROG_XDP,
+                    "socket_filter" => prog_type::SOCKET_FILTER,
+                    "xdp" => prog_type::XDP,
                     other => return Err(format!("{name}: unknown type {other}")),
                 });
             } else if let Some(m) = l.strip_prefix("maps:") {

@@ -2,12 +2,12 @@
 //! stricter default, the log and its size, the complexity limit.
 
 use axiom_abi::asm::assemble;
+use axiom_abi::uapi::types::prog_type;
 use axiom_bpf::verify::KernelPlatform;
-use axiom_verifier::linux::PROG_SOCKET_FILTER;
 use axiom_verifier::{Options, verify};
 
 fn run(text: &str, opts: &Options) -> axiom_verifier::Report {
-    verify(&assemble(text).unwrap(), PROG_SOCKET_FILTER, &KernelPlatform::default(), opts)
+    verify(&assemble(text).unwrap(), prog_type::SOCKET_FILTER, &KernelPlatform::default(), opts)
 }
 
 #[test]
@@ -137,7 +137,7 @@ fn line_info_is_printed_once_per_line_before_its_instructions() {
     ];
     let platform = KernelPlatform::default();
     let opts = Options { log_level: 2, log_size: 4096, ..Options::default() };
-    let r = verify_with_lines(&slots, PROG_SOCKET_FILTER, &platform, &opts, &lines);
+    let r = verify_with_lines(&slots, prog_type::SOCKET_FILTER, &platform, &opts, &lines);
     assert!(r.result.is_ok(), "{}", r.log);
     let want = "; int x = 1 + 2; @ prog.c:3\n0: (b7) r0 = 1                        ; R0=1\n1: (07) r0 += 2                       ; R0=3\n; return x; @ prog.c:4\n2: (95) exit\n";
     assert!(r.log.contains(want), "{}", r.log);

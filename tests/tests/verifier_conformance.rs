@@ -4,11 +4,11 @@
 //! 13 it refuses refused with Linux's messages. Where the host's `bpf()`
 //! works, each verdict is also compared with Linux's own, live.
 
+use axiom_abi::uapi::types::prog_type;
 use axiom_bpf::verify::KernelPlatform;
 use axiom_tests::conformance::{load_dir, parse};
 use axiom_tests::linux::{self, LinuxOutcome, wrap};
 use axiom_tests::paths::conformance_dir;
-use axiom_verifier::linux::PROG_SOCKET_FILTER;
 use axiom_verifier::platform::MapInfo;
 use axiom_verifier::{Options, verify};
 
@@ -38,7 +38,7 @@ fn conformance_verdicts_equal_linux() {
             maps_by_index: vec![],
             possible_cpus: None,
         };
-        let report = verify(&wrapped, PROG_SOCKET_FILTER, &platform, &Options::default());
+        let report = verify(&wrapped, prog_type::SOCKET_FILTER, &platform, &Options::default());
         match &report.result {
             Ok(_) => accepted += 1,
             Err(e) => refused.push((name.clone(), e.message.clone())),

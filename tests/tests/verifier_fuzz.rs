@@ -10,11 +10,11 @@
 //! 1,000,000; `AXIOM_FUZZ_SEED=N` starts another sequence.
 
 use axiom_abi::Insn;
+use axiom_abi::uapi::types::prog_type;
 use axiom_jit::interp::{EnvError, Fault, HostEnv, Interpreter, Region, Stack};
 use axiom_tests::paths::repo_root;
 use axiom_tests::progen::{Rng, generate};
 use axiom_tests::vcorpus::{Case, MapSpec, Verdict, linux_verdict, load, platform};
-use axiom_verifier::linux::{PROG_SOCKET_FILTER, PROG_XDP};
 use axiom_verifier::{Options, verify};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
@@ -238,12 +238,12 @@ fn the_verifier_survives_random_and_mutated_programs() {
             }
             2 => {
                 let len = 4 + rng.below(40) as usize;
-                (generate(&mut rng, len, CTX_SIZE), Vec::new(), PROG_SOCKET_FILTER)
+                (generate(&mut rng, len, CTX_SIZE), Vec::new(), prog_type::SOCKET_FILTER)
             }
             _ => {
                 let len = 1 + rng.below(24) as usize;
                 let prog = (0..len).map(|_| random_insn(&mut rng)).collect();
-                let ty = if rng.below(4) == 0 { PROG_XDP } else { PROG_SOCKET_FILTER };
+                let ty = if rng.below(4) == 0 { prog_type::XDP } else { prog_type::SOCKET_FILTER };
                 (prog, Vec::new(), ty)
             }
         };
@@ -284,7 +284,7 @@ fn the_verifier_survives_random_and_mutated_programs() {
         }
         // XDP contexts hold 32-bit packet fields that the runtime rewrites;
         // the interpreter runs socket filters only.
-        if prog_type == PROG_SOCKET_FILTER {
+        if prog_type == prog_type::SOCKET_FILTER {
             executed += 1;
             if let Err(e) = run_accepted(&prog, &maps) {
                 panic!(

@@ -16,10 +16,10 @@
 
 use axiom_abi::Insn;
 use axiom_abi::asm::assemble;
+use axiom_abi::uapi::types::prog_type;
 use axiom_tests::jit::TAIL_CALL_LOOP;
 use axiom_tests::linux;
 use axiom_tests::vcorpus::{MapSpec, Verdict, platform};
-use axiom_verifier::linux::PROG_SOCKET_FILTER;
 use axiom_verifier::{Options, verify};
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -54,7 +54,7 @@ fn case(name: &str, text: &str, expect: Verdict) -> Case {
 /// never-written stack).
 fn axiom_verdict(c: &Case) -> Verdict {
     let opts = Options { allow_uninit_stack: true, btf_func_info: c.btf, ..Options::default() };
-    match verify(&c.prog, PROG_SOCKET_FILTER, &platform(&c.maps), &opts).result {
+    match verify(&c.prog, prog_type::SOCKET_FILTER, &platform(&c.maps), &opts).result {
         Ok(_) => Verdict::Accept,
         Err(e) => Verdict::Reject { errno: e.errno, message: e.message },
     }
@@ -422,7 +422,7 @@ fn program_size_of_1_to_1m_instructions() {
     // the size check and is refused on its merits.
     let big = straight_line(1_000_000);
     let start = Instant::now();
-    let report = verify(&big, PROG_SOCKET_FILTER, &platform(&[]), &Options::default());
+    let report = verify(&big, prog_type::SOCKET_FILTER, &platform(&[]), &Options::default());
     let verified = report.result.expect("a program of 1,000,000 instructions");
     assert_eq!(verified.processed, 1_000_000);
     println!("Axiom: 1,000,000 instructions verified in {:.1?}", start.elapsed());
@@ -503,7 +503,7 @@ fn tail_call_chains_stop_after_33() {
         MapSpec { map_type: ARRAY, key: 4, value: 16, entries: 1 },
         MapSpec { map_type: PROG_ARRAY, key: 4, value: 4, entries: 1 },
     ];
-    let report = verify(&prog, PROG_SOCKET_FILTER, &platform(&maps), &Options::default());
+    let report = verify(&prog, prog_type::SOCKET_FILTER, &platform(&maps), &Options::default());
     report.result.expect("the tail-call loop verifies");
     for (limit, want) in [(32, (33, 1)), (33, (34, 1)), (34, (34, 2))] {
         let got = runtime_run(&prog, limit);
@@ -544,26 +544,22 @@ fn runtime_run(prog: &[Insn], limit: u64) -> (u64, u32) {
     let insns: Vec<u8> = slots.iter().flat_map(|i| i.to_bytes()).collect();
     let mut attr = vec![0u8; ProgLoadAttr::SIZE];
     ProgLoadAttr {
-        prog_type: PROG_SOCKET_FILTER,
+        prog_type: prog_type::SOCKET_FILTER,
         insn_cnt: slots.len() as u32,
         ..Default::default()
     }
     .write_to(&mut attr);
     let mut bufs = [
-        UserBuf { parent: 0, offset: offset_of!(ProgLoadAttr, insns) as u32, data: insns },
-        UserBuf {
-            parent: 0,
-            offset: offset_of!(ProgLoadAttr, license) as u32,
-            data: b"GPL\0".to_vec(),
-        },
+        UserBuf::input(offset_of!(ProgLoadAttr, insns) as u32, &insns),
+        UserBuf::input(offset_of!(ProgLoadAttr, license) as u32, b"GPL\0"),
     ];
     let fd = p.call(cmd::PROG_LOAD, &mut attr, &mut bufs).expect("loads") as u32;
     let elem = |p: &mut Process, command, map: i32, value: Vec<u8>| {
         let mut attr = vec![0u8; MapElemAttr::SIZE];
         MapElemAttr { map_fd: map as u32, ..Default::default() }.write_to(&mut attr);
         let mut bufs = [
-            UserBuf { parent: 0, offset: offset_of!(MapElemAttr, key) as u32, data: vec![0; 4] },
-            UserBuf { parent: 0, offset: offset_of!(MapElemAttr, value) as u32, data: value },
+            UserBuf::input(offset_of!(MapElemAttr, key) as u32, &[0; 4]),
+            UserBuf::input(offset_of!(MapElemAttr, value) as u32, &value),
         ];
         p.call(command, &mut attr, &mut bufs).expect("map element");
         core::mem::take(&mut bufs[1].data)
@@ -575,8 +571,7 @@ fn runtime_run(prog: &[Insn], limit: u64) -> (u64, u32) {
     let mut attr = vec![0u8; TestRunAttr::SIZE];
     TestRunAttr { prog_fd: fd, data_size_in: 64, repeat: 1, ..Default::default() }
         .write_to(&mut attr);
-    let mut bufs =
-        [UserBuf { parent: 0, offset: offset_of!(TestRunAttr, data_in) as u32, data: vec![0; 64] }];
+    let mut bufs = [UserBuf::input(offset_of!(TestRunAttr, data_in) as u32, &[0; 64])];
     p.call(cmd::PROG_TEST_RUN, &mut attr, &mut bufs).expect("test run");
     let retval = TestRunAttr::from_bytes(&attr).retval;
     let value = elem(&mut p, cmd::MAP_LOOKUP_ELEM, counter, vec![0; 16]);

@@ -5,31 +5,31 @@
 //! states). Runs where the host allows `bpf()`, else says why it skipped.
 
 use axiom_abi::asm::assemble;
+use axiom_abi::uapi::types::prog_type;
 use axiom_bpf::verify::KernelPlatform;
 use axiom_tests::linux::{self, load_with_log};
-use axiom_verifier::linux::{PROG_SOCKET_FILTER, PROG_XDP};
 use axiom_verifier::{Options, verify};
 
 const PROGRAMS: &[(&str, u32, &str)] = &[
     (
         "branch then scalar dereference",
-        PROG_SOCKET_FILTER,
+        prog_type::SOCKET_FILTER,
         "ldxw %r2, [%r1+0]\nmov %r0, 0\njgt %r2, 10, +2\nadd %r0, 1\nja +1\nldxdw %r0, [%r2+0]\nexit",
     ),
-    ("misaligned context load", PROG_SOCKET_FILTER, "ldxw %r0, [%r1+2]\nexit"),
+    ("misaligned context load", prog_type::SOCKET_FILTER, "ldxw %r0, [%r1+2]\nexit"),
     (
         "stack bytes and a misaligned read",
-        PROG_SOCKET_FILTER,
+        prog_type::SOCKET_FILTER,
         "stw [%r10-4], 0\nstb [%r10-8], 1\nsth [%r10-16], 7\nldxw %r0, [%r10-6]\nexit",
     ),
     (
         "packet read past the checked range",
-        PROG_XDP,
+        prog_type::XDP,
         "ldxw %r2, [%r1+0]\nldxw %r3, [%r1+4]\nmov %r4, %r2\nadd %r4, 14\njgt %r4, %r3, +2\nldxw %r0, [%r2+12]\nexit\nmov %r0, 1\nexit",
     ),
     (
         "bounded index, then too far",
-        PROG_SOCKET_FILTER,
+        prog_type::SOCKET_FILTER,
         "ldxw %r2, [%r1+0]\nand %r2, 0x3c\nmov %r3, %r10\nadd %r3, -64\nstdw [%r10-8], 0\nlsh %r2, 2\nadd %r3, %r2\nldxb %r0, [%r3+0]\nexit",
     ),
 ];

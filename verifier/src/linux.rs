@@ -6,33 +6,6 @@
 
 use crate::platform::{CtxField, FieldKind};
 
-/// `BPF_PROG_TYPE_SOCKET_FILTER`.
-pub const PROG_SOCKET_FILTER: u32 = 1;
-/// `BPF_PROG_TYPE_XDP`.
-pub const PROG_XDP: u32 = 6;
-
-/// Map types the verifier distinguishes (`BPF_MAP_TYPE_*`).
-pub mod map_type {
-    /// `BPF_MAP_TYPE_HASH`.
-    pub const HASH: u32 = 1;
-    /// `BPF_MAP_TYPE_ARRAY`.
-    pub const ARRAY: u32 = 2;
-    /// `BPF_MAP_TYPE_PROG_ARRAY`.
-    pub const PROG_ARRAY: u32 = 3;
-    /// `BPF_MAP_TYPE_PERCPU_HASH`.
-    pub const PERCPU_HASH: u32 = 5;
-    /// `BPF_MAP_TYPE_PERCPU_ARRAY`.
-    pub const PERCPU_ARRAY: u32 = 6;
-    /// `BPF_MAP_TYPE_LRU_HASH`.
-    pub const LRU_HASH: u32 = 9;
-    /// `BPF_MAP_TYPE_QUEUE`.
-    pub const QUEUE: u32 = 22;
-    /// `BPF_MAP_TYPE_STACK`.
-    pub const STACK: u32 = 23;
-    /// `BPF_MAP_TYPE_RINGBUF`.
-    pub const RINGBUF: u32 = 27;
-}
-
 const fn field(off: u32, size: u32) -> CtxField {
     CtxField { off, size, narrow: true, writable: false, kind: FieldKind::Scalar }
 }

@@ -204,10 +204,10 @@ fn main() -> ExitCode {
 /// wrapper passes their memory as a map value), through both verifiers.
 /// Without a live Linux the table row is empty.
 fn conformance(live: bool) -> Tally {
+    use axiom_abi::uapi::types::prog_type;
     use axiom_bpf::verify::KernelPlatform;
     use axiom_tests::conformance::{load_dir, parse};
     use axiom_tests::linux::{LinuxOutcome, run_case, wrap};
-    use axiom_verifier::linux::PROG_SOCKET_FILTER;
     use axiom_verifier::platform::MapInfo;
     use axiom_verifier::{Options, verify};
     let mut t = Tally::default();
@@ -234,7 +234,8 @@ fn conformance(live: bool) -> Tally {
             maps_by_index: vec![],
             possible_cpus: None,
         };
-        let ours = verify(&wrapped, PROG_SOCKET_FILTER, &platform, &Options::default()).result;
+        let ours =
+            verify(&wrapped, prog_type::SOCKET_FILTER, &platform, &Options::default()).result;
         t.cases += 1;
         match (ours, run_case(&case)) {
             (Ok(_), LinuxOutcome::Ran { .. }) => {

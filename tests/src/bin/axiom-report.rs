@@ -6,6 +6,7 @@
 //! QEMU, default policies, the benchmark comparison against Linux).
 
 use axiom_abi::Insn;
+use axiom_abi::uapi::types::prog_type;
 use axiom_bpf::verify::KernelPlatform;
 use axiom_jit::interp::Interpreter;
 use axiom_jit::x86_64::JitOptions;
@@ -13,7 +14,6 @@ use axiom_tests::conformance::{MEM_BASE, TestCase, env_for, load_dir, parse, run
 use axiom_tests::jit::{TestJitEnv, load};
 use axiom_tests::linux::{LinuxOutcome, available, run_case, time_case, wrap};
 use axiom_tests::paths::conformance_dir;
-use axiom_verifier::linux::PROG_SOCKET_FILTER;
 use axiom_verifier::platform::MapInfo;
 use axiom_verifier::{Options, verify};
 use std::process::ExitCode;
@@ -48,7 +48,7 @@ fn axiom_verify(case: &TestCase, body: &[Insn]) -> (bool, String, f64) {
         possible_cpus: None,
     };
     let start = Instant::now();
-    let report = verify(&wrapped, PROG_SOCKET_FILTER, &platform, &Options::default());
+    let report = verify(&wrapped, prog_type::SOCKET_FILTER, &platform, &Options::default());
     let ns = start.elapsed().as_nanos() as f64;
     match report.result {
         Ok(_) => (true, String::new(), ns),
