@@ -11,7 +11,7 @@
 //! instant on another) runs nothing and is counted as skipped; the caller
 //! does what it does when no program is attached.
 
-use crate::command::ProgObject;
+use crate::object::ProgObject;
 use alloc::sync::Arc;
 use axiom_abi::uapi::errno::Errno;
 use core::sync::atomic::{AtomicU64, Ordering};

@@ -1,5 +1,6 @@
 //! JIT images in a host process's memory.
 
+pub use crate::raw::ExecImage;
 use crate::raw::{self, Mapping};
 use axiom_jit::program::{JitError, JitImage};
 #[cfg(not(target_arch = "aarch64"))]
@@ -42,14 +43,6 @@ fn fill_traps(rest: &mut [u8]) {
     rest.fill(TRAP_BYTE);
 }
 
-/// An image mapped read+execute; unmapped on drop.
-pub struct ExecImage {
-    map: Mapping,
-    entry: u64,
-    tail_call_entry: u64,
-    len: usize,
-}
-
 impl ExecImage {
     /// Links `image` (code for this host's architecture) for a fresh
     /// mapping near this binary's text, writes it (the rest of the pages
@@ -75,11 +68,6 @@ impl ExecImage {
         })
     }
 
-    /// The entry point's address (what [`ExecImage::run`] calls).
-    pub(crate) fn entry(&self) -> u64 {
-        self.entry
-    }
-
     /// The address tail calls into this program jump to.
     pub fn tail_call_entry(&self) -> u64 {
         self.tail_call_entry
@@ -98,7 +86,7 @@ impl ExecImage {
 
 /// A placed image runs programs the command layer verified and
 /// compiled: `PROG_TEST_RUN`, tail calls into it.
-impl crate::command::Code for ExecImage {
+impl crate::object::Code for ExecImage {
     fn run(&self, ctx: u64) -> u64 {
         raw::run_verified(self, ctx)
     }

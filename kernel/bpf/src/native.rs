@@ -14,9 +14,9 @@
 //! that map and not yet released.
 #![allow(unsafe_code)]
 
-use crate::command::MapObject;
+use crate::ctx::SkbCtx;
+use crate::object::MapObject;
 use crate::platform;
-use crate::prog::SkbCtx;
 use axiom_abi::uapi::errno::Errno;
 use core::sync::atomic::{AtomicU64, Ordering};
 

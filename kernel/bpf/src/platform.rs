@@ -1,5 +1,5 @@
 //! What the runtime asks of the platform it runs in, outside a system
-//! call (where [`crate::command::Env`] answers), mostly for the helpers
+//! call (where [`crate::env::Env`] answers), mostly for the helpers
 //! programs call: whether the kernel can spare memory for a map entry a
 //! program inserts, the running CPU, the clock, waking ring-buffer
 //! readers, and where `bpf_trace_printk` writes. The kernel registers

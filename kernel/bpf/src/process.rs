@@ -8,8 +8,10 @@
 //! [`ExecImage`]; helpers are the callable table's, the clock is this
 //! process's. Loads are privileged, as root's are on Linux.
 
-use crate::command::{Code, Env, Object, Registry};
+use crate::env::Env;
 use crate::host::{ExecImage, host_jit_options};
+use crate::object::Code;
+use crate::registry::{Object, Registry};
 use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;

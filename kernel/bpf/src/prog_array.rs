@@ -7,41 +7,15 @@
 //! reachable. A program using an array that holds that same program (or
 //! one that uses it) is a reference cycle; as in Linux, the programs are
 //! dropped when user space lets go of the array (its last descriptor or
-//! pin goes: [`MapRef`]), not when the array itself is freed.
+//! pin goes: [`MapRef`](crate::object::MapRef)), not when the array itself is freed.
 //!
 //! Every program in an array has the same type (its owner type): set by
 //! the first program loaded that uses the array or, failing that, the
 //! first program stored in it; any other type is `EINVAL`.
 
-use crate::command::{MapObject, ProgObject};
-use alloc::collections::BTreeMap;
+use crate::object::{MapObject, ProgObject};
 use alloc::sync::Arc;
-use alloc::vec::Vec;
 use axiom_abi::uapi::errno::Errno;
-use core::ops::Deref;
-use core::sync::atomic::{AtomicUsize, Ordering};
-
-/// What a program array's object keeps besides its table.
-#[derive(Default)]
-pub struct ProgSlots {
-    /// The program type every entry has.
-    owner_type: Option<u32>,
-    /// The program in each slot.
-    progs: BTreeMap<u32, Arc<ProgObject>>,
-    /// Programs taken out while a program may have been running (one
-    /// could be executing their code through a tail call): dropped once
-    /// none runs.
-    retired: Vec<Arc<ProgObject>>,
-}
-
-impl ProgSlots {
-    fn retire(&mut self, prog: Arc<ProgObject>) {
-        self.retired.push(prog);
-        if !crate::platform::programs_running() {
-            self.retired.clear();
-        }
-    }
-}
 
 impl MapObject {
     /// Checks (and, the first time, sets) the type of the programs this
@@ -81,60 +55,4 @@ impl MapObject {
         slots.retire(old);
         Ok(())
     }
-
-    /// Empties every slot: user space no longer holds the array.
-    fn release_programs(&self) {
-        let mut slots = self.prog_slots.lock();
-        let indexes: Vec<u32> = slots.progs.keys().copied().collect();
-        for index in indexes {
-            let _ = self.map.lock().set_prog(index, 0);
-            if let Some(old) = slots.progs.remove(&index) {
-                slots.retire(old);
-            }
-        }
-    }
-}
-
-/// A reference to a map held for user space: a descriptor or a pin.
-/// While any exists the map is in use by user space; when the last goes,
-/// a program array lets its programs go (Linux's `usercnt`).
-pub struct MapRef(Arc<MapObject>);
-
-impl MapRef {
-    /// A new user reference to `map`.
-    pub fn new(map: Arc<MapObject>) -> MapRef {
-        map.users.fetch_add(1, Ordering::AcqRel);
-        MapRef(map)
-    }
-
-    /// The map object itself (a reference that is not user space's).
-    pub fn object(&self) -> &Arc<MapObject> {
-        &self.0
-    }
-}
-
-impl Clone for MapRef {
-    fn clone(&self) -> MapRef {
-        MapRef::new(self.0.clone())
-    }
-}
-
-impl Drop for MapRef {
-    fn drop(&mut self) {
-        if self.0.users.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.release_programs();
-        }
-    }
-}
-
-impl Deref for MapRef {
-    type Target = MapObject;
-    fn deref(&self) -> &MapObject {
-        &self.0
-    }
-}
-
-/// User references to a map (for the object's own bookkeeping).
-pub(crate) fn new_user_count() -> AtomicUsize {
-    AtomicUsize::new(0)
 }

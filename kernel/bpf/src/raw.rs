@@ -134,7 +134,17 @@ pub fn text_address() -> usize {
     text_address as *const () as usize
 }
 
-impl crate::host::ExecImage {
+/// A JIT image mapped read+execute, unmapped on drop: placed by
+/// [`ExecImage::new`], run here.
+pub struct ExecImage {
+    pub(crate) map: Mapping,
+    /// The entry point's address (what [`ExecImage::run`] calls).
+    pub(crate) entry: u64,
+    pub(crate) tail_call_entry: u64,
+    pub(crate) len: usize,
+}
+
+impl ExecImage {
     /// Runs the program with `r1` and `r2`; returns `r0`.
     ///
     /// # Safety
@@ -144,13 +154,13 @@ impl crate::host::ExecImage {
     pub unsafe fn run(&self, r1: u64, r2: u64) -> u64 {
         // SAFETY: the image is mapped executable for as long as `self`
         // lives; the caller vouches for the program.
-        unsafe { call_entry(self.entry(), r1, r2) }
+        unsafe { call_entry(self.entry, r1, r2) }
     }
 }
 
 /// Runs a program the command layer verified against its maps and
 /// helpers, with a context of the type it was verified for.
-pub(crate) fn run_verified(image: &crate::host::ExecImage, ctx: u64) -> u64 {
+pub(crate) fn run_verified(image: &ExecImage, ctx: u64) -> u64 {
     // SAFETY: `PROG_LOAD` compiles only programs the verifier accepted for
     // their program type, with their maps and the callable table's
     // helpers, and `PROG_TEST_RUN` passes a context of the verified

@@ -16,7 +16,7 @@ use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use axiom_abi::hooks::{SchedCtx, sched_op};
-use axiom_bpf::command::ProgObject;
+use axiom_bpf::object::ProgObject;
 use axiom_hal as hal;
 
 /// The longest a runnable task may wait under a BPF policy before the

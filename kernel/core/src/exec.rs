@@ -131,7 +131,7 @@ impl Drop for ExecRegion {
     }
 }
 
-impl axiom_bpf::command::Code for ExecRegion {
+impl axiom_bpf::object::Code for ExecRegion {
     fn run(&self, ctx: u64) -> u64 {
         self.call(ctx, 0)
     }

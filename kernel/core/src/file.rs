@@ -40,7 +40,7 @@ pub trait File: Send + Sync {
         false
     }
     /// The BPF object it is, if it is one.
-    fn bpf_object(&self) -> Option<axiom_bpf::command::Object> {
+    fn bpf_object(&self) -> Option<axiom_bpf::registry::Object> {
         None
     }
     /// Its readiness for `poll`/`epoll` (`EPOLLIN`, `EPOLLOUT`, ...), or
@@ -70,7 +70,7 @@ pub const POLLERR: u32 = 0x8;
 pub const POLLRDNORM: u32 = 0x40;
 
 /// A BPF object's descriptor (a map today).
-pub struct BpfFile(pub axiom_bpf::command::Object);
+pub struct BpfFile(pub axiom_bpf::registry::Object);
 
 impl File for BpfFile {
     fn read(&self, _buf: &mut [u8]) -> Result<usize, Errno> {
@@ -83,13 +83,13 @@ impl File for BpfFile {
         // Linux shows BPF objects as anonymous inodes.
         Stat { mode: 0o600, size: 0, ino: 0 }
     }
-    fn bpf_object(&self) -> Option<axiom_bpf::command::Object> {
+    fn bpf_object(&self) -> Option<axiom_bpf::registry::Object> {
         Some(self.0.clone())
     }
     /// A ring buffer is readable when records wait; other maps do not
     /// poll (Linux: `EPOLLERR`).
     fn poll(&self) -> Option<u32> {
-        let axiom_bpf::command::Object::Map(m) = &self.0 else { return Some(POLLERR) };
+        let axiom_bpf::registry::Object::Map(m) = &self.0 else { return Some(POLLERR) };
         let map = m.map.lock();
         Some(match map.ring() {
             Some(r) if r.available() > 0 => POLLIN | POLLRDNORM,
@@ -101,7 +101,7 @@ impl File for BpfFile {
     /// consumer page (the only one that may be mapped writable), the
     /// producer page, then the data pages twice in a row.
     fn mmap_frames(&self, first: u64, count: u64, write: bool) -> Result<Vec<u64>, Errno> {
-        let axiom_bpf::command::Object::Map(m) = &self.0 else { return Err(Errno::ENODEV) };
+        let axiom_bpf::registry::Object::Map(m) = &self.0 else { return Err(Errno::ENODEV) };
         let map = m.map.lock();
         // Linux: arrays map only when made with BPF_F_MMAPABLE (which
         // Axiom does not offer yet, partial); other kinds never.

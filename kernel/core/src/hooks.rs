@@ -16,9 +16,9 @@ use axiom_abi::hooks::{
     HookEvent, HookStats, TickCtx, attach_type, hook_index, irq_verdict, paths, prog_type,
 };
 use axiom_abi::uapi::errno::Errno;
-use axiom_bpf::command::{MapObject, ProgObject};
 use axiom_bpf::hook::{Dispatch, HookSlot};
 use axiom_bpf::maps::MapSpec;
+use axiom_bpf::object::{MapObject, ProgObject};
 use axiom_hal as hal;
 use core::sync::atomic::{AtomicBool, Ordering};
 

@@ -332,7 +332,7 @@ fn ring_wait_test() -> bool {
     sched::sleep_ticks(20);
     let blocked = crate::process::get(pid).is_some_and(|p| p.exit_status().is_none());
     let woke = match &ring {
-        Some(axiom_bpf::command::Object::Map(m)) => {
+        Some(axiom_bpf::registry::Object::Map(m)) => {
             let wake = m.map.lock().output(RECORD, 0);
             if wake == Ok(true) {
                 crate::poll::READINESS.wake_all();

@@ -305,7 +305,7 @@ fn at_cwd(dirfd: u64) -> Result<(), Errno> {
 /// initramfs is read-only).
 fn mkdir(path: u64) -> SysResult {
     let path = absolute(&user_string(path)?);
-    if path.starts_with(axiom_bpf::command::BPFFS) {
+    if path.starts_with(axiom_bpf::command::bpffs::BPFFS) {
         return BPF.mkdir(&path).map(|()| 0);
     }
     Err(Errno::EROFS)
@@ -315,7 +315,7 @@ fn mkdir(path: u64) -> SysResult {
 /// system, a pin or an empty directory goes.
 fn unlink(path: u64, dir: bool) -> SysResult {
     let path = absolute(&user_string(path)?);
-    if path.starts_with(axiom_bpf::command::BPFFS) {
+    if path.starts_with(axiom_bpf::command::bpffs::BPFFS) {
         return BPF.unlink(&path, dir).map(|()| 0);
     }
     if crate::fs::lookup(&path).is_some() { Err(Errno::EROFS) } else { Err(Errno::ENOENT) }
@@ -370,7 +370,7 @@ fn newfstatat(p: &Process, dirfd: u64, path: u64, out: u64, flags: u64) -> SysRe
     }
     // The BPF file system: directories, and pins (files, as Linux shows
     // them).
-    if path.starts_with(axiom_bpf::command::BPFFS) {
+    if path.starts_with(axiom_bpf::command::bpffs::BPFFS) {
         let mode = match BPF.bpffs_entry(&path).ok_or(Errno::ENOENT)? {
             true => crate::file::S_IFDIR | 0o755,
             false => crate::file::S_IFREG | 0o600,
@@ -614,7 +614,7 @@ fn getrandom(buf: u64, len: u64) -> SysResult {
 }
 
 /// The kernel's BPF objects.
-static BPF: axiom_bpf::command::Registry = axiom_bpf::command::Registry::new();
+static BPF: axiom_bpf::registry::Registry = axiom_bpf::registry::Registry::new();
 
 /// Whether the heap can give BPF maps `bytes` more and keep a reserve of
 /// 1 MiB for the kernel itself.
@@ -624,12 +624,12 @@ pub fn heap_can_spare(bytes: usize) -> bool {
 }
 
 /// The kernel's BPF objects (for its own maps).
-pub fn bpf_registry() -> &'static axiom_bpf::command::Registry {
+pub fn bpf_registry() -> &'static axiom_bpf::registry::Registry {
     &BPF
 }
 
 /// The BPF object pinned at `path`.
-pub fn bpf_pinned(path: &str) -> Option<axiom_bpf::command::Object> {
+pub fn bpf_pinned(path: &str) -> Option<axiom_bpf::registry::Object> {
     BPF.pinned_object(path)
 }
 
@@ -665,17 +665,17 @@ pub fn jit_options() -> axiom_jit::program::JitOptions {
 /// The calling process as the `bpf()` command layer sees it.
 struct BpfEnv<'a>(&'a Process);
 
-impl axiom_bpf::command::Env for BpfEnv<'_> {
+impl axiom_bpf::env::Env for BpfEnv<'_> {
     fn read_user(&self, addr: u64, out: &mut [u8]) -> Result<(), Errno> {
         if copy_from_user(addr, out) { Ok(()) } else { Err(Errno::EFAULT) }
     }
     fn write_user(&self, addr: u64, data: &[u8]) -> Result<(), Errno> {
         put(addr, data)
     }
-    fn object(&self, fd: u32) -> Result<axiom_bpf::command::Object, Errno> {
+    fn object(&self, fd: u32) -> Result<axiom_bpf::registry::Object, Errno> {
         self.0.fds.lock().get(fd as u64)?.bpf_object().ok_or(Errno::EINVAL)
     }
-    fn install(&mut self, object: axiom_bpf::command::Object) -> Result<u32, Errno> {
+    fn install(&mut self, object: axiom_bpf::registry::Object) -> Result<u32, Errno> {
         let fd = self.0.fds.lock().insert(Arc::new(crate::file::BpfFile(object)))?;
         Ok(fd as u32)
     }
@@ -685,7 +685,7 @@ impl axiom_bpf::command::Env for BpfEnv<'_> {
     fn load_code(
         &mut self,
         image: axiom_jit::program::JitImage,
-    ) -> Result<alloc::boxed::Box<dyn axiom_bpf::command::Code>, Errno> {
+    ) -> Result<alloc::boxed::Box<dyn axiom_bpf::object::Code>, Errno> {
         let region = crate::exec::ExecRegion::new(image).map_err(|_| Errno::ENOMEM)?;
         Ok(alloc::boxed::Box::new(region))
     }

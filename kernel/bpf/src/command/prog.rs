@@ -1,13 +1,14 @@
-//! Programs in the `bpf()` command layer: `BPF_PROG_LOAD` (Linux's checks
-//! and log rules, Axiom's verifier, the JIT), `BPF_PROG_TEST_RUN` for
-//! socket filters and XDP, and program info. The contexts programs see at
-//! test runs ([`SkbCtx`], [`XdpCtx`]) are laid out here for every
-//! platform.
+//! Programs: `BPF_PROG_LOAD` (Linux's checks and log rules, Axiom's
+//! verifier, the JIT), `BPF_PROG_TEST_RUN` for socket filters and XDP
+//! (with the contexts of [`crate::ctx`]), program info,
+//! `BPF_PROG_GET_NEXT_ID` and `BPF_PROG_GET_FD_BY_ID`.
 
-use crate::command::{
-    Attr, Env, MapObject, Object, PAGE, ProgObject, check_attr, prog_of, read_user_string,
+use crate::ctx::{SkbCtx, XdpCtx};
+use crate::env::{
+    Attr, Env, PAGE, check_attr, next_id_start, prog_of, read_user_string, write_next_id,
 };
-use alloc::boxed::Box;
+use crate::object::{MapObject, ProgObject};
+use crate::registry::{Object, Registry, by_id, next_live_id};
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -15,7 +16,8 @@ use alloc::vec;
 use alloc::vec::Vec;
 use axiom_abi::Insn;
 use axiom_abi::instruction::Pseudo;
-use axiom_abi::uapi::attr::{InfoAttr, ProgInfo, ProgLoadAttr, TestRunAttr};
+use axiom_abi::opcode::{class, mode, pseudo, size};
+use axiom_abi::uapi::attr::{GetIdAttr, InfoAttr, ProgInfo, ProgLoadAttr, TestRunAttr};
 use axiom_abi::uapi::errno::Errno;
 use axiom_abi::uapi::types::prog_type;
 use axiom_jit::program::JitEnv;
@@ -27,66 +29,16 @@ const MAX_INSNS: u32 = 1_000_000;
 /// `BPF_LOG_LEVEL1 | BPF_LOG_LEVEL2 | BPF_LOG_STATS | BPF_LOG_FIXED`.
 const LOG_MASK: u32 = 15;
 
-/// A socket filter's context at a test run: `struct __sk_buff` as programs
-/// see it, then where its packet data is.
-#[repr(C)]
-pub struct SkbCtx {
-    /// `struct __sk_buff`.
-    pub skb: [u8; 192],
-    /// The packet data after the Ethernet header (`skb->data`).
-    pub data: *const u8,
-    /// Its length.
-    pub len: u64,
-}
+/// `lddw`'s opcode.
+const LDDW: u8 = class::LD | mode::IMM | size::DW;
+/// `ldxdw` and `ldxw`: 64- and 32-bit loads from memory.
+const LDXDW: u8 = class::LDX | mode::MEM | size::DW;
+const LDXW: u8 = class::LDX | mode::MEM | size::W;
 
-/// An XDP context at a test run: `struct xdp_md`'s fields at full width
-/// (programs' 32-bit loads of the pointers are rewritten, see
-/// [`rewrite_ctx`]).
-#[repr(C)]
-pub struct XdpCtx {
-    /// First byte of the frame.
-    pub data: u64,
-    /// One past its last byte.
-    pub data_end: u64,
-    /// Metadata before the frame (none).
-    pub data_meta: u64,
-    /// `ingress_ifindex`.
-    pub ingress_ifindex: u32,
-    /// `rx_queue_index`.
-    pub rx_queue_index: u32,
-    /// `egress_ifindex`.
-    pub egress_ifindex: u32,
-}
-
-impl SkbCtx {
-    /// The context of a socket filter's test run on `frame` (an Ethernet
-    /// frame): the data after its header, `skb->len` that data's length,
-    /// `skb->protocol` the EtherType. `None` for a frame shorter than the
-    /// header.
-    pub fn for_frame(frame: &[u8]) -> Option<Box<SkbCtx>> {
-        let payload = frame.get(14..)?;
-        let mut ctx =
-            Box::new(SkbCtx { skb: [0; 192], data: payload.as_ptr(), len: payload.len() as u64 });
-        ctx.skb[0..4].copy_from_slice(&(payload.len() as u32).to_le_bytes());
-        ctx.skb[16..18].copy_from_slice(&frame[12..14]);
-        Some(ctx)
-    }
-}
-
-impl XdpCtx {
-    /// The context of an XDP test run on `frame`, received on interface 1,
-    /// queue 0, as Linux's test run gives it.
-    pub fn for_frame(frame: &mut [u8]) -> Box<XdpCtx> {
-        let begin = frame.as_mut_ptr() as u64;
-        Box::new(XdpCtx {
-            data: begin,
-            data_end: begin + frame.len() as u64,
-            data_meta: begin,
-            ingress_ifindex: 1,
-            rx_queue_index: 0,
-            egress_ifindex: 0,
-        })
-    }
+/// Whether `i` is the first slot of an `lddw` of a map (by fd) or of a
+/// map's value.
+fn is_map_load(i: &Insn) -> bool {
+    i.code == LDDW && (i.src == pseudo::MAP_FD || i.src == pseudo::MAP_VALUE)
 }
 
 /// Rewrites context accesses for [`XdpCtx`]: the 32-bit `data`,
@@ -105,15 +57,15 @@ pub fn rewrite_ctx(
     for &pc in ctx_accesses {
         let i = &mut out[pc];
         let (off, code) = match i.off {
-            0 => (0, 0x79),
-            4 => (8, 0x79),
-            8 => (16, 0x79),
-            12 => (24, 0x61),
-            16 => (28, 0x61),
-            20 => (32, 0x61),
+            0 => (0, LDXDW),
+            4 => (8, LDXDW),
+            8 => (16, LDXDW),
+            12 => (24, LDXW),
+            16 => (28, LDXW),
+            20 => (32, LDXW),
             other => return Err(format!("insn {pc}: xdp_md field at {other} not supported")),
         };
-        if i.code != 0x61 {
+        if i.code != LDXW {
             return Err(format!("insn {pc}: context access {:#04x} not supported", i.code));
         }
         i.code = code;
@@ -132,10 +84,11 @@ pub fn tag(insns: &[Insn]) -> [u8; 8] {
     let mut was_map_load = false;
     for i in insns {
         let mut i = *i;
-        if !was_map_load && i.code == 0x18 && (i.src == 1 || i.src == 2) {
+        if !was_map_load && is_map_load(&i) {
             was_map_load = true;
             i.imm = 0;
         } else if was_map_load && i.code == 0 && i.dst == 0 && i.src == 0 && i.off == 0 {
+            // Its second slot: all zero but the immediate.
             was_map_load = false;
             i.imm = 0;
         } else {
@@ -193,7 +146,7 @@ impl JitEnv for Jit<'_> {
 }
 
 /// `BPF_PROG_LOAD`: a program object without its id yet.
-pub(crate) fn load(env: &mut dyn Env, uattr: u64, attr: &Attr) -> Result<ProgObject, Errno> {
+fn load(env: &mut dyn Env, uattr: u64, attr: &Attr) -> Result<ProgObject, Errno> {
     check_attr(attr, ProgLoadAttr::SIZE)?;
     let a = ProgLoadAttr::from_bytes(attr);
     // BPF_F_STRICT_ALIGNMENT, BPF_F_ANY_ALIGNMENT, BPF_F_TEST_RND_HI32,
@@ -242,7 +195,7 @@ pub(crate) fn load(env: &mut dyn Env, uattr: u64, attr: &Attr) -> Result<ProgObj
     // The maps the program names by fd (the verifier checks the forms).
     let mut maps = Maps(Vec::new());
     for (i, insn) in insns.iter().enumerate() {
-        if insn.code == 0x18 && (insn.src == 1 || insn.src == 2) && i + 1 < insns.len() {
+        if is_map_load(insn) && i + 1 < insns.len() {
             let fd = insn.imm;
             if !maps.0.iter().any(|(f, _)| *f == fd) {
                 let m = match env.object(fd as u32) {
@@ -458,4 +411,40 @@ pub(crate) fn info(
     env.write_user(a.info, &bytes[..known])?;
     env.write_user(uattr + 4, &(known as u32).to_le_bytes())?;
     Ok(0)
+}
+
+impl Registry {
+    /// `BPF_PROG_LOAD`: the program as an object with its id, and a
+    /// descriptor for it.
+    pub(crate) fn prog_load(
+        &self,
+        env: &mut dyn Env,
+        uattr: u64,
+        attr: &Attr,
+    ) -> Result<u64, Errno> {
+        let object = self.register_prog(load(env, uattr, attr)?);
+        env.install(Object::Prog(object)).map(u64::from)
+    }
+
+    /// `BPF_PROG_GET_NEXT_ID`.
+    pub(crate) fn prog_next_id(
+        &self,
+        env: &mut dyn Env,
+        uattr: u64,
+        attr: &Attr,
+    ) -> Result<u64, Errno> {
+        let next = next_live_id(&self.progs.lock(), next_id_start(attr)?)?;
+        write_next_id(env, uattr, next)
+    }
+
+    /// `BPF_PROG_GET_FD_BY_ID`.
+    pub(crate) fn prog_fd_by_id(&self, env: &mut dyn Env, attr: &Attr) -> Result<u64, Errno> {
+        check_attr(attr, GetIdAttr::SIZE)?;
+        let a = GetIdAttr::from_bytes(attr);
+        if a.open_flags != 0 || a.fd_by_id_token_fd != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let object = by_id(&self.progs, a.start_id).ok_or(Errno::ENOENT)?;
+        env.install(Object::Prog(object)).map(u64::from)
+    }
 }

@@ -6,10 +6,14 @@
 //! A link owns its hook while it lives: closing its last descriptor (and
 //! unpinning it) detaches the program, as Linux's links do. A program
 //! attached with `BPF_PROG_ATTACH` stays until `BPF_PROG_DETACH`. Either
-//! way, replacing a hook's program is atomic (see [`crate::hook`]).
+//! way, replacing a hook's program is atomic (see [`crate::hook`]). The
+//! link object itself is [`LinkObject`].
 
-use crate::command::{Attr, Env, Object, ProgObject, Registry, check_attr, prog_of};
-use crate::hook::{HookSlot, Owner};
+use crate::env::{
+    Attr, Env, check_attr, link_of, next_id_start, prog_of, write_info, write_next_id,
+};
+use crate::hook::Owner;
+use crate::registry::{LinkObject, Object, Registry, by_id, next_live_id, register};
 use alloc::sync::Arc;
 use axiom_abi::hooks::LINK_TYPE_AXIOM_HOOK;
 use axiom_abi::uapi::attr::{
@@ -20,43 +24,6 @@ use core::mem::offset_of;
 
 /// `BPF_F_REPLACE`: replace only the program named.
 const BPF_F_REPLACE: u32 = 1 << 2;
-
-/// A link: a program attached to a hook for as long as the link lives.
-pub struct LinkObject {
-    /// Its id.
-    pub id: u32,
-    /// The attach type it was created with.
-    pub attach_type: u32,
-    /// Its target (`target_fd`: the interrupt line, the device...).
-    pub target: u32,
-    hook: &'static HookSlot,
-    /// Whether it still holds its hook (`BPF_LINK_DETACH` ends that).
-    attached: spin::Mutex<bool>,
-}
-
-impl LinkObject {
-    /// The id of the program it holds attached (0 once detached).
-    pub fn prog_id(&self) -> u32 {
-        match self.hook.attached() {
-            Some((id, Owner::Link(link))) if link == self.id => id,
-            _ => 0,
-        }
-    }
-
-    fn detach(&self) -> Option<Arc<ProgObject>> {
-        let mut attached = self.attached.lock();
-        if !core::mem::take(&mut *attached) {
-            return None;
-        }
-        self.hook.detach(Owner::Link(self.id), None).ok()
-    }
-}
-
-impl Drop for LinkObject {
-    fn drop(&mut self) {
-        self.detach();
-    }
-}
 
 /// `bpf_link_info` as Axiom fills it for hook links: `type`, `id`,
 /// `prog_id`, then (in the per-type union) the attach type and target.
@@ -74,14 +41,8 @@ impl Registry {
         let id = self.new_link_id();
         let replaced = hook.attach(prog, Owner::Link(id), None)?;
         debug_assert!(replaced.is_none(), "a link attaches only to an empty hook");
-        let link = Arc::new(LinkObject {
-            id,
-            attach_type: a.attach_type,
-            target: a.target_fd,
-            hook,
-            attached: spin::Mutex::new(true),
-        });
-        crate::command::register(&mut self.links.lock(), id, &link);
+        let link = Arc::new(LinkObject::new(id, a.attach_type, a.target_fd, hook));
+        register(&mut self.links.lock(), id, &link);
         env.install(Object::Link(link)).map(u64::from)
     }
 
@@ -120,9 +81,8 @@ impl Registry {
         uattr: u64,
         attr: &Attr,
     ) -> Result<u64, Errno> {
-        let next = crate::command::next_live_id(&self.links.lock(), attr)?;
-        env.write_user(uattr + offset_of!(GetIdAttr, next_id) as u64, &next.to_le_bytes())?;
-        Ok(0)
+        let next = next_live_id(&self.links.lock(), next_id_start(attr)?)?;
+        write_next_id(env, uattr, next)
     }
 
     pub(crate) fn link_fd_by_id(&self, env: &mut dyn Env, attr: &Attr) -> Result<u64, Errno> {
@@ -131,12 +91,7 @@ impl Registry {
         if a.open_flags != 0 || a.fd_by_id_token_fd != 0 {
             return Err(Errno::EINVAL);
         }
-        let link = self
-            .links
-            .lock()
-            .get(&a.start_id)
-            .and_then(alloc::sync::Weak::upgrade)
-            .ok_or(Errno::ENOENT)?;
+        let link = by_id(&self.links, a.start_id).ok_or(Errno::ENOENT)?;
         env.install(Object::Link(link)).map(u64::from)
     }
 
@@ -176,21 +131,6 @@ impl Registry {
         drop(hook.detach(Owner::Attach, expected)?);
         Ok(0)
     }
-
-    /// Links alive now.
-    pub fn live_links(&self) -> usize {
-        let mut links = self.links.lock();
-        links.retain(|_, l| l.strong_count() > 0);
-        links.len()
-    }
-}
-
-/// The link behind `fd`: `EINVAL` for other BPF objects.
-fn link_of(env: &dyn Env, fd: u32) -> Result<Arc<LinkObject>, Errno> {
-    match env.object(fd)? {
-        Object::Link(l) => Ok(l),
-        _ => Err(Errno::EINVAL),
-    }
 }
 
 /// `BPF_OBJ_GET_INFO_BY_FD` of a link.
@@ -205,5 +145,5 @@ pub(crate) fn info(
     for (i, w) in words.iter().enumerate() {
         bytes[4 * i..4 * i + 4].copy_from_slice(&w.to_le_bytes());
     }
-    crate::command::write_info(env, uattr, a, &bytes)
+    write_info(env, uattr, a, &bytes)
 }
