@@ -10,30 +10,16 @@
 //!   QEMU running its tests, steered live from the host, and the benchmarks).
 //! * `parity [--record [--refresh]] [--strict]`: the verifier parity report
 //!   against the host kernel (`--strict`: oracle drift fails too).
-//! * `bench`: the benchmarks, each against Linux in the same run.
+//! * `bench`: the benchmarks, each against Linux in the same run (the
+//!   `axiom-bench` crate's binary, built and run with these arguments).
 //! * `kernel [--machine M] [--cpus N] [--append ARGS]`: one boot of the
 //!   kernel under QEMU, its console shown (`--machine virt`: arm64).
 //! * `rpi5`: the Raspberry Pi 5 boot files in `target/rpi5/boot`.
 #![forbid(unsafe_code)]
 
-mod bare;
-mod compare;
-mod compare_arm64;
-mod feed;
-mod linux;
-mod plot;
-mod qemu;
-mod regress;
-mod remote;
-mod report;
-mod rpi5;
-mod setup;
-mod stats;
-mod steps;
-mod user;
-
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
+use xtask::{bare, qemu, remote, rpi5, setup, steps};
 
 /// Axiom's build tool.
 #[derive(Parser)]
@@ -87,9 +73,10 @@ enum Command {
         /// `hooks` or `compare` (Axiom and Linux in the same QEMU).
         #[arg(long)]
         only: Option<String>,
-        /// Boots per kernel for `compare`.
-        #[arg(long, default_value_t = 3)]
-        boots: usize,
+        /// Boots per kernel (default: 3 for `compare`, `syscalls` and
+        /// `hooks`, 11 for `boot`).
+        #[arg(long)]
+        boots: Option<usize>,
         /// `compare` on this architecture (`aarch64`: Axiom and Debian's
         /// arm64 Linux, with and without KASLR, in QEMU `virt`).
         #[arg(long, value_enum, default_value_t = bare::Arch::X86_64)]
@@ -145,9 +132,25 @@ fn main() -> ExitCode {
         Command::Test { long } => steps::test(long),
         Command::Run { arch } => steps::run(arch),
         Command::Parity { record, refresh, strict } => steps::parity(record, refresh, strict),
-        Command::Bench { update_baseline: true, .. } => regress::run(true),
-        Command::Bench { quick: true, .. } => regress::run(false),
-        Command::Bench { only, boots, arch, .. } => steps::bench(only.as_deref(), boots, arch),
+        Command::Bench { only, boots, arch, quick, update_baseline } => {
+            let mut args: Vec<String> = Vec::new();
+            if let Some(o) = only {
+                args.extend(["--only".into(), o]);
+            }
+            if let Some(n) = boots {
+                args.extend(["--boots".into(), n.to_string()]);
+            }
+            if arch == bare::Arch::Aarch64 {
+                args.extend(["--arch".into(), "aarch64".into()]);
+            }
+            if quick {
+                args.push("--quick".into());
+            }
+            if update_baseline {
+                args.push("--update-baseline".into());
+            }
+            steps::bench(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        }
         Command::Serve { arch, test: true, .. } => remote::test_on(arch),
         Command::Serve { arch, cpus, test: false } => remote::serve(arch, cpus),
         Command::Rpi5 => rpi5::run(),

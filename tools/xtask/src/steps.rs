@@ -76,7 +76,7 @@ pub fn test(long: bool) -> Result<(), String> {
         ),
         (
             "benchmark regression check (Axiom, quick, against docs/bench/baseline.json)",
-            Box::new(|| crate::regress::run(false)),
+            Box::new(|| bench(&["--quick"])),
         ),
     ];
 
@@ -131,13 +131,15 @@ pub fn run(arch: crate::bare::Arch) -> Result<(), String> {
         crate::remote::test,
     )?;
     timed("Axiom's hooks (one boot; `cargo xtask bench --only hooks` takes three)", || {
-        crate::qemu::bench_hooks(1)
+        bench(&["--only", "hooks", "--boots", "1"])
     })?;
-    timed("system calls from a guest process (one boot)", || crate::qemu::bench_user(1))?;
+    timed("system calls from a guest process (one boot)", || {
+        bench(&["--only", "syscalls", "--boots", "1"])
+    })?;
     timed(
         "Axiom and Debian's Linux in the same QEMU (one boot each; `cargo xtask bench --only \
          compare` takes three and publishes the report)",
-        || crate::compare::run(1, false),
+        || bench(&["--only", "compare", "--boots", "1", "--no-publish"]),
     )
 }
 
@@ -183,45 +185,9 @@ pub fn parity(record: bool, refresh: bool, strict: bool) -> Result<(), String> {
     cargo_host(&args, &[])
 }
 
-/// Every benchmark: the execution engines and the verifier, each against
-/// Linux in the same run.
-pub fn bench(only: Option<&str>, boots: usize, arch: crate::bare::Arch) -> Result<(), String> {
-    let all = ["jit", "verifier", "load", "boot", "syscalls", "hooks", "compare"];
-    if let Some(o) = only.filter(|o| !all.contains(o)) {
-        return Err(format!("no benchmark `{o}`: one of {}", all.join(", ")));
-    }
-    let want = |name: &str| only.is_none_or(|o| o == name);
-    if want("jit") {
-        timed("bench jit", || {
-            cargo_host(&["bench", "-q", "-p", "axiom-tests", "--bench", "jit"], &[])
-        })?;
-    }
-    if want("verifier") {
-        timed("bench verifier", || {
-            cargo_host(&["bench", "-q", "-p", "axiom-tests", "--bench", "verifier"], &[])
-        })?;
-    }
-    if want("load") {
-        timed("bench load", || {
-            cargo_host(&["bench", "-q", "-p", "axbpf", "--bench", "load"], &[])
-        })?;
-    }
-    if want("boot") {
-        timed("bench kernel boot", || crate::qemu::bench_boot(11))?;
-    }
-    if want("syscalls") {
-        timed("bench system calls", || crate::qemu::bench_user(3))?;
-    }
-    if want("hooks") {
-        timed("bench hooks", || crate::qemu::bench_hooks(3))?;
-    }
-    if want("compare") && arch == crate::bare::Arch::X86_64 {
-        timed("bench Axiom and Linux in the same QEMU", || crate::compare::run(boots, true))?;
-    }
-    if arch == crate::bare::Arch::Aarch64 || only.is_none() {
-        timed("bench Axiom and Linux in the same QEMU, arm64 (virt)", || {
-            crate::compare_arm64::run(boots, true)
-        })?;
-    }
-    Ok(())
+/// The benchmarks (`axiom-bench`, built for speed) with `args`.
+pub fn bench(args: &[&str]) -> Result<(), String> {
+    let mut all = vec!["run", "--release", "--quiet", "-p", "axiom-bench", "--"];
+    all.extend(args);
+    cargo_host(&all, &[])
 }

@@ -8,14 +8,14 @@
 //! `target/bench/compare-aarch64.json` and, with `publish`, to the arm64
 //! section of `docs/benchmarks.md`.
 
-use crate::bare::Arch;
 use crate::compare::{
     AXIOM, Figure, HARDENED, LINUX, LINUX_NOKASLR, add, axiom_boot_figures, cell, collect, commit,
     failed, host_cpu, summary_json,
 };
-use crate::qemu::{Machine, boot_machine};
 use crate::stats::{Summary, summarize};
 use std::time::Instant;
+use xtask::bare::Arch;
+use xtask::qemu::{Machine, boot_machine};
 
 const MEMORY: &str = "128M";
 const CPU: &str = "cortex-a76";
@@ -33,8 +33,8 @@ fn passed(k: usize, status: Option<i32>, console: &str) -> bool {
 
 /// Runs the arm64 comparison with `boots` boots per kernel.
 pub fn run(boots: usize, publish: bool) -> Result<(), String> {
-    let axiom_kernel = crate::bare::build_kernel_for(Arch::Aarch64)?;
-    let axiom_initrd = crate::user::initramfs_path_for(Arch::Aarch64);
+    let axiom_kernel = xtask::bare::build_kernel_for(Arch::Aarch64)?;
+    let axiom_initrd = xtask::user::initramfs_path_for(Arch::Aarch64);
     let linux = crate::linux::kernel_arm64()?;
     let linux_initrd = crate::linux::initramfs_for(Arch::Aarch64)?;
     let (kaslr, nokaslr) = (crate::linux::cmdline_arm64(false), crate::linux::cmdline_arm64(true));
@@ -145,7 +145,7 @@ pub fn run(boots: usize, publish: bool) -> Result<(), String> {
         "failed_boots": failures,
         "figures": json_figures,
     });
-    let out = crate::steps::repo_root().join("target/bench/compare-aarch64.json");
+    let out = xtask::steps::repo_root().join("target/bench/compare-aarch64.json");
     std::fs::create_dir_all(out.parent().unwrap_or(&out)).map_err(|e| e.to_string())?;
     let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
     std::fs::write(&out, text).map_err(|e| format!("{}: {e}", out.display()))?;
@@ -191,7 +191,7 @@ const BEGIN: &str =
 const END: &str = "<!-- end: arm64 -->";
 
 fn publish_docs(rows: &[String], boots: usize, package: &str) -> Result<(), String> {
-    let path = crate::steps::repo_root().join("docs/benchmarks.md");
+    let path = xtask::steps::repo_root().join("docs/benchmarks.md");
     let doc = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
     let section = format!(
         "{BEGIN}\n\nMeasured {} at commit {} on {} (TCG), {boots} boots per kernel: Axiom (arm64 \

@@ -6,10 +6,11 @@
 //! small one: the machines that run this differ and are noisy.
 //! `cargo xtask bench --update-baseline` rewrites the baseline on purpose.
 
-use crate::qemu::{Machine, accel, boot_machine, parse_bench};
+use crate::boots::parse_bench;
 use crate::stats::summarize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use xtask::qemu::{Machine, accel, boot_machine};
 
 /// How many times its baseline a figure must take to fail.
 pub const GROSS: f64 = 3.0;
@@ -21,7 +22,7 @@ const UNGATED: [&str; 5] =
 
 /// The committed baseline's path.
 pub fn baseline_path() -> PathBuf {
-    crate::steps::repo_root().join("docs/bench/baseline.json")
+    xtask::steps::repo_root().join("docs/bench/baseline.json")
 }
 
 /// One figure then and now.
@@ -77,8 +78,8 @@ pub fn parse_baseline(text: &str) -> Result<BTreeMap<String, f64>, String> {
 /// Axiom's quick figures: the medians over `boots` boots of the
 /// system-call benchmark, and one boot of the hooks' benchmark (p50s).
 pub fn measure(boots: usize) -> Result<Vec<(String, f64)>, String> {
-    let kernel = crate::bare::build_kernel()?;
-    let initrd = crate::user::initramfs_path();
+    let kernel = xtask::bare::build_kernel()?;
+    let initrd = xtask::user::initramfs_path();
     let machine = |append| Machine {
         kernel: &kernel,
         initrd: &initrd,

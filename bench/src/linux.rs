@@ -19,7 +19,7 @@ pub struct Kernel {
 }
 
 fn dir() -> PathBuf {
-    crate::steps::repo_root().join("target/linux")
+    xtask::steps::repo_root().join("target/linux")
 }
 
 fn run(cmd: &mut Command, what: &str) -> Result<Vec<u8>, String> {
@@ -230,12 +230,12 @@ fn fetch_vmlinuz(dir: &std::path::Path, package: &str, arch: &str) -> Result<Vec
 /// The Linux guest's initramfs: `/init` the benchmark program and the
 /// file it opens (`/etc/motd`, Axiom's); it mounts devtmpfs itself.
 pub fn initramfs() -> Result<PathBuf, String> {
-    initramfs_for(crate::bare::Arch::X86_64)
+    initramfs_for(xtask::bare::Arch::X86_64)
 }
 
 /// The same with `arch`'s benchmark program.
-pub fn initramfs_for(arch: crate::bare::Arch) -> Result<PathBuf, String> {
-    let archive = crate::user::initramfs_path_for(arch);
+pub fn initramfs_for(arch: xtask::bare::Arch) -> Result<PathBuf, String> {
+    let archive = xtask::user::initramfs_path_for(arch);
     let rootfs = archive.parent().ok_or("no initramfs folder")?.join("rootfs");
     let bench = rootfs.join("bin/bench");
     let root = dir().join(format!("rootfs-{arch}"));
@@ -312,7 +312,7 @@ mod tests {
     #[test]
     fn the_pvh_note_is_recognised() {
         // Axiom's own kernel has one; this test binary has none.
-        let kernel = crate::steps::repo_root().join("target-kernel");
+        let kernel = xtask::steps::repo_root().join("target-kernel");
         let axiom = walk(&kernel).into_iter().find(|p| p.ends_with("release/axiom-kernel"));
         if let Some(k) = axiom {
             assert!(has_pvh_note(&std::fs::read(k).unwrap()).unwrap());

@@ -8,9 +8,10 @@
 //! as Axiom / hardened / Linux / ratios, and written with its samples to
 //! `target/bench/compare.json`.
 
-use crate::qemu::{Machine, accel, boot_machine, parse_bench};
+use crate::boots::parse_bench;
 use crate::stats::{Summary, summarize};
 use std::time::Instant;
+use xtask::qemu::{Machine, accel, boot_machine};
 
 /// The guests' memory: room for Linux's kernel and page cache; Axiom gets
 /// the same.
@@ -78,7 +79,7 @@ pub fn collect_cdfs(dists: &mut Vec<Distribution>, k: usize, console: &str) {
 /// The point-by-point median of a kernel's curves.
 pub fn median_curve(curves: &[Vec<f64>]) -> Option<Vec<f64>> {
     let n = curves.first()?.len();
-    Some((0..n).map(|i| crate::qemu::median(curves.iter().map(|c| c[i]).collect())).collect())
+    Some((0..n).map(|i| crate::boots::median(curves.iter().map(|c| c[i]).collect())).collect())
 }
 
 /// Axiom's column.
@@ -204,7 +205,7 @@ pub(crate) fn host_cpu() -> String {
 pub(crate) fn commit() -> String {
     std::process::Command::new("git")
         .args(["rev-parse", "--short", "HEAD"])
-        .current_dir(crate::steps::repo_root())
+        .current_dir(xtask::steps::repo_root())
         .output()
         .ok()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
@@ -216,7 +217,7 @@ pub(crate) fn failed(
     bar: &indicatif::ProgressBar,
     failures: &mut Vec<String>,
     what: &str,
-    b: &crate::qemu::Boot,
+    b: &xtask::qemu::Boot,
 ) {
     let tail: Vec<&str> = b.console.lines().rev().take(15).collect();
     let tail: Vec<&str> = tail.into_iter().rev().collect();
@@ -301,11 +302,11 @@ fn record_history(path: &std::path::Path, figures: &[Figure]) -> Result<Vec<Hist
 /// and `target/bench/compare.json`; with `publish`, also the plots, the
 /// history and the generated section of `docs/benchmarks.md`.
 pub fn run(boots: usize, publish: bool) -> Result<(), String> {
-    let axiom_kernel = crate::bare::build_kernel()?;
-    let axiom_initrd = crate::user::initramfs_path();
+    let axiom_kernel = xtask::bare::build_kernel()?;
+    let axiom_initrd = xtask::user::initramfs_path();
     let linux = crate::linux::kernel()?;
     let linux_initrd = crate::linux::initramfs()?;
-    let tsc = crate::qemu::host_tsc_khz();
+    let tsc = xtask::qemu::host_tsc_khz();
     let linux_append = crate::linux::cmdline(tsc);
     let guests = [
         (
@@ -491,7 +492,7 @@ pub fn run(boots: usize, publish: bool) -> Result<(), String> {
         "failed_boots": failures,
         "figures": json_figures,
     });
-    let out = crate::steps::repo_root().join("target/bench/compare.json");
+    let out = xtask::steps::repo_root().join("target/bench/compare.json");
     std::fs::create_dir_all(out.parent().unwrap_or(&out)).map_err(|e| e.to_string())?;
     let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
     std::fs::write(&out, text).map_err(|e| format!("{}: {e}", out.display()))?;
@@ -511,7 +512,7 @@ fn publish_docs(
     linux_package: &str,
 ) -> Result<(), String> {
     // The plots, committed under docs/bench.
-    let docs = crate::steps::repo_root().join("docs/bench");
+    let docs = xtask::steps::repo_root().join("docs/bench");
     std::fs::create_dir_all(&docs).map_err(|e| e.to_string())?;
     let spread = |v: &[f64]| summarize(v).map(|s| (s.min, s.median, s.max));
     let rows: Vec<_> = figures
@@ -563,7 +564,7 @@ fn publish_docs(
         linux: linux_package.to_string(),
         boots,
     };
-    let doc_path = crate::steps::repo_root().join("docs/benchmarks.md");
+    let doc_path = xtask::steps::repo_root().join("docs/benchmarks.md");
     let doc = std::fs::read_to_string(&doc_path).map_err(|e| e.to_string())?;
     let doc = crate::report::splice(&doc, &crate::report::render(&meta, figures))?;
     std::fs::write(&doc_path, doc).map_err(|e| e.to_string())?;
