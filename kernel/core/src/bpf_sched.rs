@@ -9,15 +9,33 @@
 //! the policy and not dispatched since, and no task may wait longer than
 //! [`STARVATION_NS`]; otherwise the scheduler ejects the policy (the
 //! fallback takes every runnable task) and says why.
+//!
+//! The scheduler hook ([`SCHED`]) is here: when its program changes the
+//! policy changes with it ([`sched_changed`]), and an ejected policy takes
+//! its program out of the hook, to be dropped with the policy.
 
 use crate::sched::{MAX_TASKS, Policy, TaskId};
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
-use axiom_abi::hooks::{SchedCtx, sched_op};
+use axiom_abi::hooks::{SchedCtx, prog_type, sched_op};
+use axiom_bpf::hook::HookSlot;
 use axiom_bpf::object::ProgObject;
 use axiom_hal as hal;
+
+/// The scheduler hook: its program becomes the scheduling policy.
+pub static SCHED: HookSlot = HookSlot::with_notify("sched", prog_type::AXIOM_SCHED, sched_changed);
+
+/// The scheduler hook's program changed: it becomes the policy (every
+/// runnable task moves to it), or the fallback takes over. Also what puts
+/// the hook's policy back after another was installed directly.
+pub fn sched_changed() {
+    match SCHED.program() {
+        Some(prog) => crate::sched::set_policy(alloc::boxed::Box::new(BpfPolicy::new(prog))),
+        None => crate::sched::set_policy(alloc::boxed::Box::new(crate::sched::Fallback::default())),
+    }
+}
 
 /// The longest a runnable task may wait under a BPF policy before the
 /// watchdog ejects it (Linux's `sched_ext` watchdog allows 30 s; under
@@ -35,6 +53,9 @@ pub struct BpfPolicy {
     stray: Option<TaskId>,
     /// The operations the program handles (`1 << op`; `INIT`'s answer).
     ops: u32,
+    /// The program as the hook held it, taken out when the policy was
+    /// ejected: dropped with the policy, outside the scheduler's lock.
+    ejected: Option<Arc<ProgObject>>,
 }
 
 impl BpfPolicy {
@@ -42,8 +63,14 @@ impl BpfPolicy {
     pub fn new(prog: Arc<ProgObject>) -> BpfPolicy {
         let name: String = String::from_utf8_lossy(&prog.name).trim_end_matches('\0').into();
         let name = alloc::format!("bpf `{name}` (program {})", prog.id);
-        let mut policy =
-            BpfPolicy { prog, name, waiting: vec![None; MAX_TASKS], stray: None, ops: u32::MAX };
+        let mut policy = BpfPolicy {
+            prog,
+            name,
+            waiting: vec![None; MAX_TASKS],
+            stray: None,
+            ops: u32::MAX,
+            ejected: None,
+        };
         // Which operations it handles (0: all); enqueue and dispatch are
         // called whatever it says.
         let wanted = policy.call(sched_op::INIT, 0, 0, 0, false).0 as u32;
@@ -84,9 +111,9 @@ impl BpfPolicy {
         let r0 = self.prog.code.run(&mut ctx as *mut SchedCtx as u64);
         let end_ns = now();
         drop(run);
-        crate::hooks::SCHED.record(start_ns - event, end_ns - start_ns);
+        SCHED.record(start_ns - event, end_ns - start_ns);
         let d = axiom_bpf::hook::Dispatch { r0, start_ns, end_ns };
-        crate::hooks::trace(axiom_abi::hooks::hook_index::SCHED, op, event, &d);
+        crate::hook_trace::trace(axiom_abi::hooks::hook_index::SCHED, op, event, &d);
         (r0, ctx)
     }
 }
@@ -144,8 +171,11 @@ impl Policy for BpfPolicy {
         self.wants(sched_op::TICK) && self.call(sched_op::TICK, cpu, task, cpu, true).0 != 0
     }
 
+    /// The program leaves the hook if it is still there (never waiting:
+    /// see [`HookSlot::eject`]); the scheduler drops the policy, and the
+    /// program with it, later outside its lock.
     fn ejected(&mut self) {
-        crate::hooks::sched_ejected(self.prog.id);
+        self.ejected = SCHED.eject(self.prog.id);
     }
 
     fn watchdog(&mut self) -> Option<String> {

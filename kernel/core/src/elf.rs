@@ -2,12 +2,35 @@
 //! `ET_DYN` placed at [`PIE_BASE`]) with `goblin`: their `PT_LOAD`
 //! segments, entry point and program headers (which the C library finds
 //! through the auxiliary vector). Anything else is refused with `ENOEXEC`.
+//! What it makes is an [`Image`], the program a process is created from.
 
-use crate::process::{Image, Segment};
 use alloc::vec::Vec;
 use goblin::elf::Elf;
 use goblin::elf::header::{ET_DYN, ET_EXEC};
 use goblin::elf::program_header::{PF_W, PF_X, PT_INTERP, PT_LOAD, PT_PHDR};
+
+/// One loadable piece of a program.
+pub struct Segment {
+    /// Where it goes.
+    pub vaddr: u64,
+    /// Its initial bytes (the rest up to `memsz` is zero), borrowed from
+    /// the initramfs (or the kernel image), never copied to the heap.
+    pub bytes: &'static [u8],
+    /// Its size in memory.
+    pub memsz: u64,
+    /// Writable.
+    pub write: bool,
+    /// Executable.
+    pub exec: bool,
+}
+
+/// A program ready to load.
+pub struct Image {
+    /// Its segments.
+    pub segments: Vec<Segment>,
+    /// Where it starts.
+    pub entry: u64,
+}
 
 /// Where a position-independent executable is placed (Linux puts it at
 /// two thirds of the address space; any page-aligned base works).

@@ -1,35 +1,30 @@
 //! The kernel's BPF hooks (see `axiom_bpf::hook`): where each event runs
-//! its program. The timer tick, and the scheduler (whose program the
-//! scheduler runs itself, as a policy: `bpf_sched`); the interrupt
-//! lines' (`irq`) and the IIO devices' (`iio`) filters.
+//! its program. The timer tick here; the scheduler's (whose program the
+//! scheduler runs itself, as a policy) in `bpf_sched`; the interrupt
+//! lines' (`irq`) and the IIO devices' (`iio`) filters in theirs. This
+//! module knows them all: it finds a hook for the `bpf()` commands and
+//! publishes their statistics.
 //!
 //! Every dispatch is measured (event to program start, program run time)
 //! into per-hook log2 histograms, which the kernel publishes every 10 ms
 //! in a pinned array map (`axiom_abi::hooks::paths::STATS`); while
-//! tracing is on (a pinned one-`u32` map, `paths::TRACE`), each dispatch
-//! also goes as a `HookEvent` into a pinned ring buffer
-//! (`paths::EVENTS`), which `axbpf trace` reads.
+//! tracing is on, each dispatch also goes into a pinned ring buffer
+//! (`hook_trace`).
 
+use crate::bpf_sched::SCHED;
 use alloc::sync::Arc;
-use alloc::vec::Vec;
 use axiom_abi::hooks::{
-    HookEvent, HookStats, TickCtx, attach_type, hook_index, irq_verdict, paths, prog_type,
+    HookStats, TickCtx, attach_type, hook_index, irq_verdict, paths, prog_type,
 };
 use axiom_abi::uapi::errno::Errno;
-use axiom_bpf::hook::{Dispatch, HookSlot};
+use axiom_bpf::hook::HookSlot;
 use axiom_bpf::maps::MapSpec;
-use axiom_bpf::object::{MapObject, ProgObject};
+use axiom_bpf::object::MapObject;
+use axiom_bpf::registry::Registry;
 use axiom_hal as hal;
-use core::sync::atomic::{AtomicBool, Ordering};
 
 /// The timer-tick hook: every tick of every CPU.
 pub static TICK: HookSlot = HookSlot::new("tick", prog_type::AXIOM_TICK);
-
-/// The scheduler hook: its program becomes the scheduling policy.
-pub static SCHED: HookSlot = HookSlot::with_notify("sched", prog_type::AXIOM_SCHED, sched_changed);
-
-/// Programs the scheduler ejected, dropped later outside its lock.
-static EJECTED: spin::Mutex<Vec<Arc<ProgObject>>> = spin::Mutex::new(Vec::new());
 
 /// The hook `BPF_LINK_CREATE`/`BPF_PROG_ATTACH` name with `attach_type`
 /// and `target`.
@@ -47,50 +42,18 @@ pub fn slot(attach: u32, target: u32) -> Result<&'static HookSlot, Errno> {
     }
 }
 
-/// The scheduler hook's program changed: it becomes the policy (every
-/// runnable task moves to it), or the fallback takes over. Also what puts
-/// the hook's policy back after another was installed directly.
-pub fn sched_changed() {
-    match SCHED.program() {
-        Some(prog) => {
-            crate::sched::set_policy(alloc::boxed::Box::new(crate::bpf_sched::BpfPolicy::new(prog)))
-        }
-        None => crate::sched::set_policy(alloc::boxed::Box::new(crate::sched::Fallback::default())),
-    }
-    drop_ejected();
-}
-
-/// The scheduler ejected the BPF policy of program `id` (its lock held,
-/// interrupts off): the program leaves the hook if it is still there; it
-/// is dropped later.
-pub fn sched_ejected(id: u32) {
-    let _off = hal::InterruptsOff::new();
-    if let Some(prog) = SCHED.eject(id) {
-        EJECTED.lock().push(prog);
-    }
-}
-
-/// Drops ejected programs (task context, interrupts on).
-pub fn drop_ejected() {
-    let ejected = hal::without_interrupts(|| core::mem::take(&mut *EJECTED.lock()));
-    drop(ejected);
-}
-
-/// The kernel's maps for its hooks' statistics and events.
+/// The kernel's maps for its hooks' statistics (the events and trace
+/// maps are `hook_trace`'s).
 struct Published {
     stats: Arc<MapObject>,
-    events: Arc<MapObject>,
-    trace: Arc<MapObject>,
     irq: Arc<MapObject>,
 }
 
 static PUBLISHED: spin::Once<Published> = spin::Once::new();
-/// Tracing on (read from the trace map when statistics are published).
-static TRACING: AtomicBool = AtomicBool::new(false);
 
-/// Makes and pins the statistics, events and trace maps (at boot).
-pub fn init() {
-    let registry = crate::syscall::bpf_registry();
+/// Makes and pins the statistics, events and trace maps in `registry`
+/// (at boot).
+pub fn init(registry: &Registry) {
     let spec = |map_type, key_size, value_size, max_entries| MapSpec {
         map_type,
         key_size,
@@ -100,29 +63,38 @@ pub fn init() {
     };
     use axiom_abi::uapi::types::map_type as mt;
     let made = (|| {
-        Some(Published {
-            stats: registry
-                .kernel_map("hook_stats", spec(mt::ARRAY, 4, 656, 8), 1, paths::STATS)
-                .ok()?,
-            events: registry
-                .kernel_map("hook_events", spec(mt::RINGBUF, 0, 0, 256 * 1024), 1, paths::EVENTS)
-                .ok()?,
-            trace: registry
-                .kernel_map("hook_trace", spec(mt::ARRAY, 4, 4, 1), 1, paths::TRACE)
-                .ok()?,
-            irq: registry
-                .kernel_map(
-                    "irq_verdicts",
-                    spec(mt::ARRAY, 4, 8 * irq_verdict::COUNTED as u32, crate::irq::LINES as u32),
-                    1,
-                    paths::IRQ_VERDICTS,
-                )
-                .ok()?,
-        })
+        let stats =
+            registry.kernel_map("hook_stats", spec(mt::ARRAY, 4, 656, 8), 1, paths::STATS).ok()?;
+        let events = registry
+            .kernel_map("hook_events", spec(mt::RINGBUF, 0, 0, 256 * 1024), 1, paths::EVENTS)
+            .ok()?;
+        let trace =
+            registry.kernel_map("hook_trace", spec(mt::ARRAY, 4, 4, 1), 1, paths::TRACE).ok()?;
+        Some((
+            Published {
+                stats,
+                irq: registry
+                    .kernel_map(
+                        "irq_verdicts",
+                        spec(
+                            mt::ARRAY,
+                            4,
+                            8 * irq_verdict::COUNTED as u32,
+                            crate::irq::LINES as u32,
+                        ),
+                        1,
+                        paths::IRQ_VERDICTS,
+                    )
+                    .ok()?,
+            },
+            events,
+            trace,
+        ))
     })();
     match made {
-        Some(p) => {
+        Some((p, events, trace)) => {
             PUBLISHED.call_once(|| p);
+            crate::hook_trace::install(events, trace);
         }
         None => println!("axiom: the hooks' statistics maps could not be made"),
     }
@@ -156,50 +128,7 @@ fn publish() {
         let _ = p.irq.map.lock().update(&(line as u32).to_le_bytes(), &bytes, 0);
     }
     let _ = p.stats.map.lock().update(&hook_index::IRQ.to_le_bytes(), &irq.to_bytes(), 0);
-    let on = p.trace.map.lock().read(&0u32.to_le_bytes()).is_some_and(|v| v != [0, 0, 0, 0]);
-    TRACING.store(on, Ordering::Relaxed);
-}
-
-/// Turns tracing on or off, as writing the trace map does.
-pub fn set_tracing(on: bool) {
-    if let Some(p) = PUBLISHED.get() {
-        let _ = p.trace.map.lock().update(&0u32.to_le_bytes(), &u32::from(on).to_le_bytes(), 0);
-    }
-    TRACING.store(on, Ordering::Relaxed);
-}
-
-/// Takes every event waiting in the events ring buffer (as a reader
-/// would); how many there were.
-pub fn drain_events() -> usize {
-    let Some(p) = PUBLISHED.get() else { return 0 };
-    let mut n = 0;
-    while p.events.map.lock().consume().is_some() {
-        n += 1;
-    }
-    n
-}
-
-/// Records a dispatch in the events ring buffer while tracing is on.
-/// Never wakes readers itself (the scheduler's lock may be held): the
-/// next tick does.
-pub fn trace(hook: u32, op: u32, event_ns: u64, d: &Dispatch) {
-    if !TRACING.load(Ordering::Relaxed) {
-        return;
-    }
-    let Some(p) = PUBLISHED.get() else { return };
-    let event = HookEvent {
-        event_ns,
-        start_ns: d.start_ns,
-        end_ns: d.end_ns,
-        ret: d.r0,
-        hook,
-        cpu: hal::cpu_index() as u32,
-        op,
-        reserved: 0,
-    };
-    if let Ok(true) = p.events.map.lock().output(&event.to_bytes(), 0) {
-        crate::poll::wake_soon();
-    }
+    crate::hook_trace::refresh();
 }
 
 /// Runs the tick program (if one is attached) for a tick that entered
@@ -218,13 +147,16 @@ pub fn tick(entry: u64, tick: u64) {
     // The event a tick program answers is the timer's deadline.
     let event = ctx.deadline_ns.min(ctx.entry_ns);
     if let Some(d) = TICK.dispatch(&ctx as *const TickCtx as u64, event, || ns(hal::cycles())) {
-        trace(hook_index::TICK, 0, event, &d);
+        crate::hook_trace::trace(hook_index::TICK, 0, event, &d);
     }
     if hal::cpu_index() == 0 {
         crate::irq::tick(tick);
         crate::iio::tick(tick);
         if tick.is_multiple_of(10) {
             publish();
+        }
+        if crate::hook_trace::take_unread() {
+            crate::poll::wake_soon();
         }
         crate::poll::wake_pending();
     }

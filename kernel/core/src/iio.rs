@@ -251,7 +251,7 @@ fn scan(device: usize) {
     let verdict =
         match SLOTS[device].dispatch(&mut ctx as *mut IioCtx as u64, event, || ns(hal::cycles())) {
             Some(d) => {
-                crate::hooks::trace(hook_index::IIO, device as u32, event, &d);
+                crate::hook_trace::trace(hook_index::IIO, device as u32, event, &d);
                 d.r0
             }
             None => iio_verdict::KEEP,

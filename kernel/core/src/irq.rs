@@ -116,7 +116,7 @@ fn on_interrupt(vector: u8) {
         .dispatch(&ctx as *const IrqCtx as u64, ctx.entry_ns, || ns(hal::cycles()))
     {
         Some(d) => {
-            crate::hooks::trace(hook_index::IRQ, line as u32, ctx.entry_ns, &d);
+            crate::hook_trace::trace(hook_index::IRQ, line as u32, ctx.entry_ns, &d);
             d.r0
         }
         None => irq_verdict::HANDLE,

@@ -94,6 +94,7 @@ fn kernel_start(start_info: u64) -> ! {
             println!("bpf_trace_printk: {}", text.trim_end_matches('\n'));
         },
     });
+    crate::time::on_tick_hook(crate::hooks::tick);
     crate::time::on_tick(crate::sched::tick);
     hal::user::set_syscall_handler(crate::syscall::handle);
     hal::set_user_fault_handler(crate::process::fault);
@@ -392,7 +393,7 @@ fn run_tests(cmdline: &str) -> ! {
     retire_trampoline();
     // The hooks' published maps and the interrupt lines' drivers: set up
     // by init, off the boot path (like the initramfs, read on first use).
-    crate::hooks::init();
+    crate::hooks::init(crate::syscall::bpf_registry());
     crate::irq::init();
     if crate::iio::init() {
         println!(

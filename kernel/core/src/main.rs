@@ -25,6 +25,8 @@ mod frames;
 #[cfg(target_os = "none")]
 mod fs;
 #[cfg(target_os = "none")]
+mod hook_trace;
+#[cfg(target_os = "none")]
 mod hooks;
 #[cfg(target_os = "none")]
 mod iio;
@@ -50,6 +52,8 @@ mod serial;
 mod syscall;
 #[cfg(target_os = "none")]
 mod time;
+#[cfg(target_os = "none")]
+mod user;
 #[cfg(target_os = "none")]
 mod wait;
 

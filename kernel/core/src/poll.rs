@@ -12,7 +12,7 @@
 
 use crate::file::{File, POLLERR, POLLIN, POLLOUT, POLLRDNORM};
 use crate::process::Process;
-use crate::syscall::{get, put};
+use crate::user::{get, put};
 use crate::wait::WaitQueue;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};

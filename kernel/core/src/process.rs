@@ -1,10 +1,11 @@
 //! Processes: a program's address space (its own lower half, the
 //! kernel's upper half), its memory regions (segments, stack, `brk` heap,
 //! `mmap` areas), its file descriptors, the task running it, and its exit
-//! status. A process is created from an [`Image`], runs in user mode,
-//! enters the kernel through system calls, and ends by `exit` or by a
-//! fault, which ends only it.
+//! status. A process is created from an [`Image`] (`elf`'s), runs in user
+//! mode, enters the kernel through system calls, and ends by `exit` or by
+//! a fault, which ends only it.
 
+use crate::elf::Image;
 use crate::file::{FdTable, File};
 use crate::memory;
 use crate::paging::{AddressSpace, NO_EXECUTE, USER, WRITABLE};
@@ -32,29 +33,6 @@ pub const PROGRAM_TOP: u64 = MMAP_TOP - (1 << 40);
 /// The most a process's standard output is kept for inspection.
 const OUTPUT_KEPT: usize = 64 * 1024;
 const PAGE: u64 = 4096;
-
-/// One loadable piece of a program.
-pub struct Segment {
-    /// Where it goes.
-    pub vaddr: u64,
-    /// Its initial bytes (the rest up to `memsz` is zero), borrowed from
-    /// the initramfs (or the kernel image), never copied to the heap.
-    pub bytes: &'static [u8],
-    /// Its size in memory.
-    pub memsz: u64,
-    /// Writable.
-    pub write: bool,
-    /// Executable.
-    pub exec: bool,
-}
-
-/// A program ready to load.
-pub struct Image {
-    /// Its segments.
-    pub segments: Vec<Segment>,
-    /// Where it starts.
-    pub entry: u64,
-}
 
 /// What a program's start-up code finds on its stack besides arguments.
 #[derive(Default)]

@@ -282,7 +282,6 @@ pub fn set_policy(policy: Box<dyn Policy>) {
 fn drop_retired() {
     let retired = with(|s| core::mem::take(&mut s.retired));
     drop(retired);
-    crate::hooks::drop_ejected();
 }
 
 /// Set when a policy was ejected: the reaper has something to drop.

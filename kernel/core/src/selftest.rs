@@ -153,9 +153,9 @@ fn irq_test() -> bool {
 use hal::user::{TEST_HELLO as HELLO, TEST_POKE_KERNEL as POKE_KERNEL};
 
 /// A one-segment image of `code` at 0x400000.
-fn code_image(code: &'static [u8]) -> crate::process::Image {
-    crate::process::Image {
-        segments: alloc::vec![crate::process::Segment {
+fn code_image(code: &'static [u8]) -> crate::elf::Image {
+    crate::elf::Image {
+        segments: alloc::vec![crate::elf::Segment {
             vaddr: 0x40_0000,
             bytes: code,
             memsz: code.len() as u64,
@@ -557,7 +557,7 @@ fn switch_test() -> bool {
     drop(off);
     let joined = join(&ids, 5000);
     let switched = sched::switches() - before;
-    crate::hooks::sched_changed();
+    crate::bpf_sched::sched_changed();
     if !joined {
         return false;
     }
@@ -727,7 +727,7 @@ fn policy_test() -> bool {
     drop(off);
     let done = ids.len() == 3 && join(&ids, 2000);
     let (name, _) = sched::policy_status();
-    crate::hooks::sched_changed();
+    crate::bpf_sched::sched_changed();
     let order: Vec<usize> = ORDER.iter().map(|o| o.load(Ordering::SeqCst)).collect();
     let called = LIFO_CALLS.iter().all(|c| c.load(Ordering::Relaxed) >= 3);
     if !(done && name == "test LIFO" && order == [3, 2, 1] && called) {
@@ -772,7 +772,7 @@ fn eject_test() -> bool {
         && name.starts_with("fallback")
         && why.is_some_and(|w| w.contains("test broken"));
     // The scheduler hook's policy (the default BPF one) comes back.
-    crate::hooks::sched_changed();
+    crate::bpf_sched::sched_changed();
     done && ejected && RAN.load(Ordering::SeqCst) == 3
 }
 
@@ -923,7 +923,7 @@ pub fn soak(seconds: u64) -> bool {
     let handled_before = PERIODIC_HANDLED.load(Ordering::Relaxed);
     let scans_before = iio::counts();
     let feed_before = iio::feed_counts();
-    crate::hooks::set_tracing(true);
+    crate::hook_trace::set_tracing(true);
     hal::periodic_irq(Some(1024));
     let until = crate::time::ticks() + seconds * crate::time::HZ;
     let (mut rounds, mut swaps, mut refused) = (0u64, 0u64, 0u64);
@@ -950,8 +950,8 @@ pub fn soak(seconds: u64) -> bool {
     let detached = matches!(axbpf(&["detach", "irq:8"]), Some((0, _)))
         && matches!(axbpf(&["detach", "iio:0"]), Some((0, _)))
         && attach_policy("sched_rr");
-    crate::hooks::set_tracing(false);
-    let events = crate::hooks::drain_events();
+    crate::hook_trace::set_tracing(false);
+    let events = crate::hook_trace::drain_events();
     // Deferred interrupts reach their thread; a scan in flight lands.
     sched::sleep_ticks(30);
     let (verdicts, seen) = counts(line);
@@ -1006,11 +1006,11 @@ pub fn overhead_bench() -> bool {
         ok &= attach_policy("sched_rr");
         heap_b = hal::heap_used();
         b.push(busy_ns());
-        crate::hooks::set_tracing(true);
+        crate::hook_trace::set_tracing(true);
         STOP.store(false, Ordering::SeqCst);
         let reader = sched::spawn("trace-reader", || {
             while !STOP.load(Ordering::SeqCst) {
-                READ.fetch_add(crate::hooks::drain_events(), Ordering::Relaxed);
+                READ.fetch_add(crate::hook_trace::drain_events(), Ordering::Relaxed);
                 sched::sleep_ticks(1);
             }
         });
@@ -1018,7 +1018,7 @@ pub fn overhead_bench() -> bool {
         c.push(busy_ns());
         STOP.store(true, Ordering::SeqCst);
         ok &= reader.is_some_and(|r| join(&[r], 1000));
-        crate::hooks::set_tracing(false);
+        crate::hook_trace::set_tracing(false);
     }
     let median = |v: &mut Vec<u64>| {
         v.sort_unstable();
@@ -1066,7 +1066,7 @@ fn bpf_policy_test() -> bool {
     let restored = attach_policy("sched_rr");
     println!("sched hook: {rr_name}: tasks finished by priority {rr:?}");
     println!("sched hook: {prio_name}: tasks finished by priority {prio:?}");
-    let runs = crate::hooks::SCHED.runs();
+    let runs = crate::bpf_sched::SCHED.runs();
     println!("sched hook: {runs} policy calls so far");
     // On one CPU the order is exact: round robin finishes in spawn order,
     // strict priority by priority. With more, tasks also run side by

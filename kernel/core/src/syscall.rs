@@ -6,6 +6,7 @@
 use crate::file::{File, MemoryFile};
 use crate::poll;
 use crate::process::{self, Process};
+use crate::user::{get, put};
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec;
@@ -116,17 +117,6 @@ fn dispatch(p: &Arc<Process>, call: Sys, a: [u64; 6]) -> SysResult {
         Sys::Ppoll => ppoll(p, a[0], a[1], a[2]),
         Sys::Exit | Sys::ExitGroup => process::exit(a[0] as i32),
     }
-}
-
-/// Reads `len` bytes of user memory.
-pub(crate) fn get(addr: u64, len: usize) -> Result<alloc::vec::Vec<u8>, Errno> {
-    let mut v = vec![0u8; len];
-    if copy_from_user(addr, &mut v) { Ok(v) } else { Err(Errno::EFAULT) }
-}
-
-/// Writes to user memory.
-pub(crate) fn put(addr: u64, data: &[u8]) -> Result<(), Errno> {
-    if copy_to_user(addr, data) { Ok(()) } else { Err(Errno::EFAULT) }
 }
 
 fn zero_user(addr: u64, len: usize) -> Result<(), Errno> {

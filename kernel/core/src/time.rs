@@ -30,6 +30,8 @@ const STAMPS: usize = 1001;
 static STAMP: [AtomicU64; STAMPS] = [const { AtomicU64::new(0) }; STAMPS];
 /// Hooks run on each tick (the scheduler's).
 static ON_TICK: spin::Once<fn()> = spin::Once::new();
+/// The BPF tick hook's handler (see [`on_tick_hook`]).
+static TICK_HOOK: spin::Once<fn(u64, u64)> = spin::Once::new();
 
 /// Ticks so far.
 pub fn ticks() -> u64 {
@@ -39,6 +41,13 @@ pub fn ticks() -> u64 {
 /// Runs `f` on every tick, after the tick is counted (set once).
 pub fn on_tick(f: fn()) {
     ON_TICK.call_once(|| f);
+}
+
+/// Runs `f` on every tick before the [`on_tick`] function, with the
+/// cycle the tick entered the handler at and the ticks so far: the BPF
+/// tick hook (set once, before the tick starts).
+pub fn on_tick_hook(f: fn(u64, u64)) {
+    TICK_HOOK.call_once(|| f);
 }
 
 /// The tick handler of every CPU: CPU 0's ticks are counted and stamped
@@ -52,7 +61,9 @@ pub fn tick() {
             STAMP[n].store(now, Ordering::Relaxed);
         }
     }
-    crate::hooks::tick(now, ticks());
+    if let Some(f) = TICK_HOOK.get() {
+        f(now, ticks());
+    }
     if let Some(f) = ON_TICK.get() {
         f();
     }
