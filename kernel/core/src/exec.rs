@@ -6,15 +6,12 @@
 //! and executable at once. Freeing reverses the steps.
 
 use crate::memory;
-use crate::paging::{NO_EXECUTE, WRITABLE};
+use crate::paging::{JIT_BASE, NO_EXECUTE, WRITABLE};
 use alloc::vec::Vec;
 use axiom_hal as hal;
 use axiom_jit::program::JitImage;
 use core::sync::atomic::{AtomicU64, Ordering};
 
-/// Where JIT code is mapped (upper half, away from the physical map and
-/// the image; images call helpers with absolute calls).
-pub const JIT_BASE: u64 = 0xffff_c000_0000_0000;
 const PAGE: u64 = 4096;
 /// The next free address of the JIT area (addresses are not reused; the
 /// area is 64 TiB).

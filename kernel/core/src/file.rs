@@ -54,8 +54,9 @@ pub trait File: Send + Sync {
     fn mmap_frames(&self, _first: u64, _count: u64, _write: bool) -> Result<Vec<u64>, Errno> {
         Err(Errno::ENODEV)
     }
-    /// The epoll instance it is, if it is one.
-    fn as_epoll(&self) -> Option<&crate::poll::Epoll> {
+    /// Itself as `Any`, for the kinds of file a system call tells apart
+    /// by type (an epoll instance), if it is one of those.
+    fn as_any(&self) -> Option<&dyn core::any::Any> {
         None
     }
 }
@@ -203,9 +204,10 @@ impl MemoryFile {
         MemoryFile { data: alloc::borrow::Cow::Borrowed(data), pos: spin::Mutex::new(0), ino }
     }
 
-    /// A read-only file the kernel generates at `path`, if it has one:
-    /// `/sys/devices/system/cpu/possible` and `.../online` (the CPU range,
-    /// as libbpf reads it to size per-CPU map values).
+    /// A read-only file the kernel generates at `path`, if it is one of
+    /// the CPU ranges: `/sys/devices/system/cpu/possible` and
+    /// `.../online` (as libbpf reads them to size per-CPU map values).
+    /// Devices generate their own (see [`MemoryFile::generated_text`]).
     pub fn generated(path: &str) -> Option<MemoryFile> {
         let text = match path {
             "/sys/devices/system/cpu/possible" | "/sys/devices/system/cpu/online" => {
@@ -214,10 +216,15 @@ impl MemoryFile {
                     n => alloc::format!("0-{}\n", n - 1),
                 }
             }
-            other => crate::iio::sysfs(other)?,
+            _ => return None,
         };
+        Some(MemoryFile::generated_text(text))
+    }
+
+    /// A read-only file of text the kernel generated.
+    pub fn generated_text(text: alloc::string::String) -> MemoryFile {
         let data = alloc::borrow::Cow::Owned(text.into_bytes());
-        Some(MemoryFile { data, pos: spin::Mutex::new(0), ino: 6 })
+        MemoryFile { data, pos: spin::Mutex::new(0), ino: 6 }
     }
 }
 

@@ -4,12 +4,17 @@
 //! `PHYS_OFFSET` + physical, read+write and never executable, except the
 //! image's text and read-only data, which are read-only there too (no
 //! writable alias of code). The lower half (user space) holds nothing, so
-//! null dereferences fault. Table frames come from the frame allocator;
-//! `axiom-hal` writes the entries.
+//! null dereferences fault. JIT code has its area at [`JIT_BASE`]. Table
+//! frames come from the frame allocator; `axiom-hal` writes the entries.
 
 use crate::frames::{FRAME, Frames};
 use axiom_hal::paging as hw;
 pub use axiom_hal::paging::{NO_EXECUTE, UNCACHED, USER, WRITABLE};
+
+/// Where JIT code is mapped (upper half, away from the physical map and
+/// the image; images call helpers with absolute calls): `exec`'s area,
+/// whose top-level entry every address space shares.
+pub const JIT_BASE: u64 = 0xffff_c000_0000_0000;
 
 /// The table an upper-level entry points at, if it is present.
 fn table_of(entry: u64) -> Option<u64> {
@@ -206,6 +211,6 @@ pub fn kernel_space(
     }
     // The JIT area's top-level entry exists before any process copies the
     // upper half.
-    space.reserve_top_level(frames, crate::exec::JIT_BASE)?;
+    space.reserve_top_level(frames, JIT_BASE)?;
     Some(space)
 }

@@ -78,9 +78,14 @@ impl File for Epoll {
     fn stat(&self) -> crate::file::Stat {
         crate::file::Stat { mode: 0o600, size: 0, ino: 0 }
     }
-    fn as_epoll(&self) -> Option<&Epoll> {
+    fn as_any(&self) -> Option<&dyn core::any::Any> {
         Some(self)
     }
+}
+
+/// The epoll instance `file` is, if it is one.
+fn epoll_of(file: &dyn File) -> Option<&Epoll> {
+    file.as_any()?.downcast_ref::<Epoll>()
 }
 
 impl Epoll {
@@ -129,7 +134,7 @@ pub fn epoll_ctl(p: &Process, epfd: u64, op: u64, fd: u64, event: u64) -> SysRes
         let fds = p.fds.lock();
         (fds.get(epfd)?, fds.get(fd)?)
     };
-    let ep = ep_file.as_epoll().ok_or(Errno::EINVAL)?;
+    let ep = epoll_of(&*ep_file).ok_or(Errno::EINVAL)?;
     if epfd == fd {
         return Err(Errno::EINVAL);
     }
@@ -173,7 +178,7 @@ pub fn epoll_wait(p: &Process, epfd: u64, events: u64, max: u64, timeout: i64) -
         return Err(Errno::EINVAL);
     }
     let file = p.fds.lock().get(epfd)?;
-    let ep = file.as_epoll().ok_or(Errno::EINVAL)?;
+    let ep = epoll_of(&*file).ok_or(Errno::EINVAL)?;
     let mut ready = Vec::new();
     READINESS.wait_until(deadline_ms(timeout), || {
         ready = ep.ready(max as usize);

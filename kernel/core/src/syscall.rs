@@ -119,6 +119,12 @@ fn dispatch(p: &Arc<Process>, call: Sys, a: [u64; 6]) -> SysResult {
     }
 }
 
+/// A read-only file the kernel generates at `path`, if it has one: the
+/// CPU ranges, the IIO device's sysfs attributes.
+fn generated(path: &str) -> Option<MemoryFile> {
+    MemoryFile::generated(path).or_else(|| crate::iio::sysfs(path).map(MemoryFile::generated_text))
+}
+
 fn zero_user(addr: u64, len: usize) -> Result<(), Errno> {
     put(addr, &vec![0u8; len])
 }
@@ -250,7 +256,7 @@ fn open_path(p: &Process, path: &str, flags: u64) -> SysResult {
     if let Some(device) = crate::file::Device::open(path) {
         return p.fds.lock().insert(Arc::new(device));
     }
-    if let Some(file) = MemoryFile::generated(path) {
+    if let Some(file) = generated(path) {
         if flags & O_WRITE != 0 {
             return Err(Errno::EROFS);
         }
@@ -355,7 +361,7 @@ fn newfstatat(p: &Process, dirfd: u64, path: u64, out: u64, flags: u64) -> SysRe
     if let Some(device) = crate::file::Device::open(&path) {
         return put(out, &stat_bytes(&device.stat())).map(|_| 0);
     }
-    if let Some(file) = MemoryFile::generated(&path) {
+    if let Some(file) = generated(&path) {
         return put(out, &stat_bytes(&file.stat())).map(|_| 0);
     }
     // The BPF file system: directories, and pins (files, as Linux shows
