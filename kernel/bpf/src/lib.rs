@@ -3,7 +3,7 @@
 //! holds ([`object`]: maps and programs, with program arrays' behaviour in
 //! [`prog_array`]); [`hook`] slots; what a descriptor refers to and the
 //! id tables ([`registry`], with links as objects); what a command asks of
-//! the calling process and the attribute rules ([`env`]); the `bpf()`
+//! the calling process and the attribute rules ([`env`](mod@env)); the `bpf()`
 //! command families and their dispatcher ([`command`]). Beside them, one
 //! table of what programs may call ([`callable`], with the helpers' code in
 //! [`native`], the test runs' contexts in [`ctx`] and the verifier's view
