@@ -286,16 +286,22 @@ fn drop_retired() {
 
 /// Set when a policy was ejected: the reaper has something to drop.
 static RETIRED_PENDING: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
-/// The reaper waits here.
-static REAPER: crate::wait::WaitQueue = crate::wait::WaitQueue::new();
+/// The reaper's task, once it runs (0 before: an idle task's id, never
+/// the reaper's).
+static REAPER: AtomicUsize = AtomicUsize::new(0);
 
 /// The reaper thread: drops ejected policies and their programs. Not the
 /// idle task's job: freeing code takes the memory lock with interrupts
 /// on, and an idle task preempted while holding it would never run again
-/// while the task spinning for it stays runnable.
+/// while the task spinning for it stays runnable. It sleeps in [`wait`]
+/// until CPU 0's tick finds work for it; a wake between its check and
+/// its sleep is not lost (the next `wait` returns at once).
 pub fn reaper() {
+    REAPER.store(current(), Ordering::Release);
     loop {
-        REAPER.wait_until(None, || RETIRED_PENDING.load(Ordering::Acquire));
+        while !RETIRED_PENDING.load(Ordering::Acquire) {
+            wait(None);
+        }
         RETIRED_PENDING.store(false, Ordering::Release);
         drop_retired();
     }
@@ -510,7 +516,10 @@ pub fn tick() {
     };
     // Outside the scheduler's lock: the reaper may have work.
     if cpu == 0 && RETIRED_PENDING.load(Ordering::Acquire) {
-        REAPER.wake_all();
+        match REAPER.load(Ordering::Acquire) {
+            0 => {}
+            reaper => wake(reaper),
+        }
     }
     if preempt {
         schedule();
