@@ -1061,22 +1061,39 @@ fn bpf_policy_test() -> bool {
         return false;
     }
     let prio_name = sched::policy_status().0;
-    let prio = workload(&PRIORITIES);
+    // On one CPU the order is exact: round robin finishes in spawn order,
+    // strict priority by priority. With more, tasks also run side by
+    // side: round robin must finish them all, and under strict priority
+    // a priority-3 task finishes first and a priority-0 one last. That
+    // last check is the host's too: a vCPU the host leaves unscheduled
+    // for a while holds its task back whatever its priority (seen on a
+    // loaded 2-core host), so on several CPUs a wrong order is run again,
+    // up to three times; a policy that is wrong is wrong every time.
+    let single = sched::online() == 1;
+    let prio_ok = |o: &Option<Vec<u32>>| {
+        o.as_ref().is_some_and(|o| {
+            o.len() == 6 && if single { by_priority(o) } else { o[0] == 3 && o[5] == 0 }
+        })
+    };
+    let mut prio = workload(&PRIORITIES);
+    for attempt in 2..=3 {
+        if single || prio_ok(&prio) {
+            break;
+        }
+        println!(
+            "sched hook: {prio_name}: order {prio:?} on {} CPUs, run {attempt}",
+            sched::online()
+        );
+        prio = workload(&PRIORITIES);
+    }
     // Back to the default.
     let restored = attach_policy("sched_rr");
     println!("sched hook: {rr_name}: tasks finished by priority {rr:?}");
     println!("sched hook: {prio_name}: tasks finished by priority {prio:?}");
     let runs = crate::bpf_sched::SCHED.runs();
     println!("sched hook: {runs} policy calls so far");
-    // On one CPU the order is exact: round robin finishes in spawn order,
-    // strict priority by priority. With more, tasks also run side by
-    // side: round robin must finish them all, and under strict priority
-    // a priority-3 task finishes first and a priority-0 one last.
-    let single = sched::online() == 1;
     let rr_ok = rr.is_some_and(|o| o.len() == 6 && (!single || o == PRIORITIES));
-    let prio_ok = prio.is_some_and(|o| {
-        o.len() == 6 && if single { by_priority(&o) } else { o[0] == 3 && o[5] == 0 }
-    });
+    let prio_ok = prio_ok(&prio);
     rr_name.contains("round_robin")
         && prio_name.contains("priority")
         && rr_ok
