@@ -77,22 +77,12 @@ pub fn build_one(src: &str) -> Result<PathBuf, String> {
 pub fn platform(maps: &[axiom_loader::MapDef]) -> axiom_bpf::verify::KernelPlatform {
     use axiom_loader::MapOrigin;
     use axiom_verifier::platform::MapInfo;
-    axiom_bpf::verify::KernelPlatform {
-        maps_by_fd: maps
-            .iter()
-            .enumerate()
-            .map(|(i, m)| {
-                let info = MapInfo {
-                    map_type: m.map_type,
-                    key_size: m.key_size,
-                    value_size: m.value_size,
-                    max_entries: m.max_entries,
-                    read_only: matches!(m.origin, MapOrigin::Data { frozen: true, .. }),
-                };
-                (i as i32, info)
-            })
-            .collect(),
-        maps_by_index: Vec::new(),
-        possible_cpus: crate::linux::possible_cpus(),
-    }
+    let info = |m: &axiom_loader::MapDef| {
+        MapInfo::new(m.map_type, m.key_size, m.value_size, m.max_entries)
+            .read_only(matches!(m.origin, MapOrigin::Data { frozen: true, .. }))
+    };
+    axiom_bpf::verify::KernelPlatform::numbered(
+        maps.iter().map(info),
+        crate::linux::possible_cpus(),
+    )
 }

@@ -213,24 +213,8 @@ pub fn load(dir: &Path) -> Result<Vec<Case>, String> {
 /// The verifier's view of `maps` (map `i` as fd `i`), with the host's
 /// number of possible CPUs.
 pub fn platform(maps: &[MapSpec]) -> KernelPlatform {
-    KernelPlatform {
-        maps_by_fd: maps
-            .iter()
-            .enumerate()
-            .map(|(i, m)| {
-                let info = MapInfo {
-                    map_type: m.map_type,
-                    key_size: m.key,
-                    value_size: m.value,
-                    max_entries: m.entries,
-                    read_only: false,
-                };
-                (i as i32, info)
-            })
-            .collect(),
-        maps_by_index: Vec::new(),
-        possible_cpus: linux::possible_cpus(),
-    }
+    let info = |m: &MapSpec| MapInfo::new(m.map_type, m.key, m.value, m.entries);
+    KernelPlatform::numbered(maps.iter().map(info), linux::possible_cpus())
 }
 
 /// Axiom's verdict on a case.

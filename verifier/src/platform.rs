@@ -124,6 +124,18 @@ pub struct MapInfo {
     pub read_only: bool,
 }
 
+impl MapInfo {
+    /// A map of `map_type` with these sizes; `read_only` for programs.
+    pub const fn new(map_type: u32, key_size: u32, value_size: u32, max_entries: u32) -> MapInfo {
+        MapInfo { map_type, key_size, value_size, max_entries, read_only: false }
+    }
+
+    /// The same map, read-only for programs if `read_only`.
+    pub const fn read_only(self, read_only: bool) -> MapInfo {
+        MapInfo { read_only, ..self }
+    }
+}
+
 /// The verifier's view of the kernel.
 pub trait Platform {
     /// The program type with Linux's number `prog_type`.

@@ -11,7 +11,7 @@
 use crate::env::Env;
 use crate::host::{ExecImage, host_jit_options};
 use crate::object::Code;
-use crate::registry::{Object, Registry};
+use crate::registry::{Descriptors, Object, Registry};
 use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -77,7 +77,7 @@ pub fn place_pointers(
 pub struct Process {
     registry: Registry,
     mem: RefCell<Vec<u8>>,
-    fds: Vec<Option<Object>>,
+    fds: Descriptors,
 }
 
 impl Default for Process {
@@ -90,7 +90,11 @@ impl Process {
     /// A process with no objects.
     pub fn new() -> Process {
         // Descriptors 0-2 are taken, as in any process.
-        Process { registry: Registry::new(), mem: RefCell::new(Vec::new()), fds: vec![None; 3] }
+        Process {
+            registry: Registry::new(),
+            mem: RefCell::new(Vec::new()),
+            fds: Descriptors::default(),
+        }
     }
 
     /// `bpf(cmd, attr)` with `bufs` behind the attribute's pointer fields
@@ -130,13 +134,7 @@ impl Process {
 
     /// Closes descriptor `fd`.
     pub fn close(&mut self, fd: u32) -> Result<(), Errno> {
-        match self.fds.get_mut(fd as usize) {
-            Some(slot @ Some(_)) => {
-                *slot = None;
-                Ok(())
-            }
-            _ => Err(Errno::EBADF),
-        }
+        self.fds.close(fd)
     }
 
     /// Removes a pin (a path under the BPF file system).
@@ -168,25 +166,10 @@ impl Env for Process {
         Ok(())
     }
     fn object(&self, fd: u32) -> Result<Object, Errno> {
-        match self.fds.get(fd as usize) {
-            Some(Some(o)) => Ok(o.clone()),
-            // Open, but not BPF objects.
-            _ if fd < 3 => Err(Errno::EINVAL),
-            _ => Err(Errno::EBADF),
-        }
+        self.fds.get(fd)
     }
     fn install(&mut self, object: Object) -> Result<u32, Errno> {
-        // 0, 1 and 2 are standard input, output and error's.
-        match self.fds.iter().skip(3).position(Option::is_none).map(|i| i + 3) {
-            Some(free) => {
-                self.fds[free] = Some(object);
-                Ok(free as u32)
-            }
-            None => {
-                self.fds.push(Some(object));
-                Ok(self.fds.len() as u32 - 1)
-            }
-        }
+        Ok(self.fds.install(object))
     }
     fn memory_ok(&self, _bytes: usize) -> bool {
         true

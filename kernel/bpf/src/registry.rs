@@ -23,6 +23,65 @@ pub enum Object {
     Link(Arc<LinkObject>),
 }
 
+/// A process's descriptors of BPF objects, for the command layer's
+/// callers outside the kernel (a host process, the tests): 0, 1 and 2
+/// are the standard streams, open but not BPF objects; a new
+/// descriptor takes the lowest free number above them.
+pub struct Descriptors(alloc::vec::Vec<Option<Object>>);
+
+impl Default for Descriptors {
+    fn default() -> Self {
+        Descriptors(alloc::vec![None, None, None])
+    }
+}
+
+impl Descriptors {
+    /// The object behind `fd`: `EINVAL` for a standard stream, `EBADF`
+    /// for a descriptor that is not open.
+    pub fn get(&self, fd: u32) -> Result<Object, Errno> {
+        match self.0.get(fd as usize) {
+            Some(Some(o)) => Ok(o.clone()),
+            _ if fd < 3 => Err(Errno::EINVAL),
+            _ => Err(Errno::EBADF),
+        }
+    }
+
+    /// A new descriptor for `object`.
+    pub fn install(&mut self, object: Object) -> u32 {
+        match self.0.iter().skip(3).position(Option::is_none) {
+            Some(free) => {
+                self.0[free + 3] = Some(object);
+                free as u32 + 3
+            }
+            None => {
+                self.0.push(Some(object));
+                self.0.len() as u32 - 1
+            }
+        }
+    }
+
+    /// Closes `fd` (`EBADF` if it is not open).
+    pub fn close(&mut self, fd: u32) -> Result<(), Errno> {
+        match self.0.get_mut(fd as usize) {
+            Some(slot @ Some(_)) if fd >= 3 => {
+                *slot = None;
+                Ok(())
+            }
+            _ => Err(Errno::EBADF),
+        }
+    }
+
+    /// Closes every descriptor.
+    pub fn close_all(&mut self) {
+        self.0.truncate(3);
+    }
+
+    /// How many are open.
+    pub fn open(&self) -> usize {
+        self.0.iter().filter(|o| o.is_some()).count()
+    }
+}
+
 /// A link: a program attached to a hook for as long as the link lives
 /// (see [`crate::command::link`]).
 pub struct LinkObject {

@@ -66,6 +66,18 @@ pub struct KernelPlatform {
     pub possible_cpus: Option<u32>,
 }
 
+impl KernelPlatform {
+    /// A platform whose program names map `i` of `maps` by fd `i` (an
+    /// object's maps, numbered before they exist), with `possible_cpus`.
+    pub fn numbered(
+        maps: impl IntoIterator<Item = MapInfo>,
+        possible_cpus: Option<u32>,
+    ) -> KernelPlatform {
+        let maps_by_fd = maps.into_iter().enumerate().map(|(i, m)| (i as i32, m)).collect();
+        KernelPlatform { maps_by_fd, maps_by_index: Vec::new(), possible_cpus }
+    }
+}
+
 impl Platform for KernelPlatform {
     fn prog_type(&self, t: u32) -> Option<&ProgType> {
         PROG_TYPES.iter().find(|(n, _)| *n == t).map(|(_, p)| p)

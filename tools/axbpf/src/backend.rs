@@ -213,25 +213,12 @@ pub fn verify_in_process(
 ) -> Result<String, Failure> {
     use axiom_bpf::verify::KernelPlatform;
     use axiom_verifier::platform::MapInfo;
-    let platform = KernelPlatform {
-        maps_by_fd: maps
-            .iter()
-            .enumerate()
-            .map(|(i, m)| {
-                let info = MapInfo {
-                    map_type: m.map_type,
-                    key_size: m.key_size,
-                    value_size: m.value_size,
-                    max_entries: m.max_entries,
-                    read_only: matches!(m.origin, MapOrigin::Data { frozen: true, .. }),
-                };
-                (i as i32, info)
-            })
-            .collect(),
-        maps_by_index: Vec::new(),
-        // The in-process runtime runs programs on one CPU.
-        possible_cpus: Some(1),
+    let info = |m: &MapDef| {
+        MapInfo::new(m.map_type, m.key_size, m.value_size, m.max_entries)
+            .read_only(matches!(m.origin, MapOrigin::Data { frozen: true, .. }))
     };
+    // The in-process runtime runs programs on one CPU.
+    let platform = KernelPlatform::numbered(maps.iter().map(info), Some(1));
     let insns = prog.with_map_handles(|i| i as i32);
     let lines: Vec<axiom_verifier::LineInfo> = prog
         .lines

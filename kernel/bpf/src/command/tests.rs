@@ -27,7 +27,7 @@ mod prog;
 /// A process for the tests: memory at [`BASE`], a descriptor table.
 struct Fake {
     mem: Vec<u8>,
-    fds: Vec<Option<Object>>,
+    fds: crate::registry::Descriptors,
 }
 
 const BASE: u64 = 0x10_0000;
@@ -38,7 +38,7 @@ impl Fake {
     }
     /// A process with `bytes` of memory from [`BASE`].
     fn with_memory(bytes: usize) -> Fake {
-        Fake { mem: vec![0; bytes], fds: vec![None, None, None] }
+        Fake { mem: vec![0; bytes], fds: Default::default() }
     }
     fn range(&self, addr: u64, len: usize) -> Result<core::ops::Range<usize>, Errno> {
         let start = addr.checked_sub(BASE).ok_or(Errno::EFAULT)? as usize;
@@ -73,15 +73,10 @@ impl Env for Fake {
         Ok(())
     }
     fn object(&self, fd: u32) -> Result<Object, Errno> {
-        match self.fds.get(fd as usize) {
-            Some(Some(o)) => Ok(o.clone()),
-            _ if fd < 3 => Err(Errno::EINVAL),
-            _ => Err(Errno::EBADF),
-        }
+        self.fds.get(fd)
     }
     fn install(&mut self, object: Object) -> Result<u32, Errno> {
-        self.fds.push(Some(object));
-        Ok(self.fds.len() as u32 - 1)
+        Ok(self.fds.install(object))
     }
     fn memory_ok(&self, bytes: usize) -> bool {
         bytes < 1 << 24
@@ -267,11 +262,11 @@ fn hostile_attributes_never_panic_and_leave_no_objects() {
         }
         let _ = f.bpf(&reg, command, &attr);
         flush(&mut f);
-        if f.fds.len() > 40 {
-            f.fds.truncate(3);
+        if f.fds.open() > 37 {
+            f.fds.close_all();
         }
     }
-    f.fds.truncate(3);
+    f.fds.close_all();
     // Random pins may hold objects: the file system is emptied first.
     let paths: Vec<alloc::string::String> = reg.pins.lock().keys().cloned().collect();
     for p in paths.iter().rev() {

@@ -22,7 +22,7 @@ fn pins_live_in_the_bpf_file_system() {
     assert_eq!(pin(&mut f, cmd::OBJ_PIN, "/sys/fs/bpf/x/m", m as u32), Err(Errno::ENOENT));
     assert_eq!(pin(&mut f, cmd::OBJ_PIN, "/sys/fs/bpf/d/../m", m as u32), Err(Errno::EINVAL));
     // The pin keeps the map alive after its descriptor closes.
-    f.fds.truncate(3);
+    f.fds.close_all();
     assert_eq!(reg.live_maps(), 1);
     let again = pin(&mut f, cmd::OBJ_GET, "/sys/fs/bpf/d/m", 0).unwrap();
     assert!(again >= 3);
@@ -30,6 +30,6 @@ fn pins_live_in_the_bpf_file_system() {
     assert_eq!(reg.unlink("/sys/fs/bpf/d/m", false), Ok(()));
     assert_eq!(pin(&mut f, cmd::OBJ_GET, "/sys/fs/bpf/d/m", 0), Err(Errno::ENOENT));
     assert_eq!(reg.unlink("/sys/fs/bpf/d", true), Ok(()));
-    f.fds.truncate(3);
+    f.fds.close_all();
     assert_eq!((reg.live_maps(), reg.pinned()), (0, 0));
 }

@@ -56,9 +56,9 @@ fn links_own_hooks_and_replace_programs_atomically() {
     assert_eq!(update(&mut f, l, a, 0, 0), Err(Errno::ENOLINK));
     assert_eq!(reg.live_links(), 1, "the descriptor still holds the link");
     let l2 = link(&mut f, a, TICK).unwrap() as u32;
-    f.fds[l2 as usize] = None;
+    f.fds.close(l2).unwrap();
     assert_eq!(run(), None, "closing a link's last descriptor detaches it");
-    f.fds[l as usize] = None;
+    f.fds.close(l).unwrap();
     assert_eq!(reg.live_links(), 0);
     // The older interface: attach replaces, detach removes.
     assert_eq!(attach(&mut f, cmd::PROG_ATTACH, a, 0, 0), Ok(0));

@@ -91,7 +91,7 @@ fn ids_info_and_lifetimes() {
     assert_eq!((info.type_, info.id, info.key_size, info.value_size), (mt::ARRAY, first, 4, 8));
     assert_eq!(u32::from_le_bytes(f.get(BASE + 4, 4).try_into().unwrap()) as usize, MapInfo::SIZE);
     // Closing every descriptor frees the maps.
-    f.fds.truncate(3);
+    f.fds.close_all();
     assert_eq!(reg.live_maps(), 0);
     assert_eq!(f.bpf(&reg, cmd::MAP_GET_FD_BY_ID, &by_id), Err(Errno::ENOENT));
 }

@@ -38,7 +38,7 @@ fn program_loads_are_checked_like_linux() {
         assert_eq!(reg.call(&mut f, cmd::PROG_TEST_RUN, BASE, t.len() as u32), Ok(0));
         flush(&mut f);
         assert_eq!(u32::from_le_bytes(f.get(BASE + 4, 4).try_into().unwrap()), 7);
-        f.fds.truncate(3);
+        f.fds.close_all();
         assert_eq!(reg.live_progs(), 0);
     }
     let _ = ok;
