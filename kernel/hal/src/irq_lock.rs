@@ -16,6 +16,7 @@ pub struct InterruptsOff {
 
 impl InterruptsOff {
     /// Turns interrupts off.
+    #[inline]
     pub fn new() -> InterruptsOff {
         InterruptsOff { were_on: crate::disable_interrupts() }
     }
@@ -33,6 +34,7 @@ impl Default for InterruptsOff {
 }
 
 impl Drop for InterruptsOff {
+    #[inline]
     fn drop(&mut self) {
         if self.were_on {
             crate::enable_interrupts();
@@ -41,6 +43,7 @@ impl Drop for InterruptsOff {
 }
 
 /// Runs `f` with interrupts off, then gives them back as they were.
+#[inline]
 pub fn without_interrupts<R>(f: impl FnOnce() -> R) -> R {
     let _off = InterruptsOff::new();
     f()
@@ -65,6 +68,7 @@ impl<T> IrqMutex<T> {
     }
 
     /// Turns interrupts off, then takes the lock.
+    #[inline]
     pub fn lock(&self) -> IrqGuard<'_, T> {
         let off = InterruptsOff::new();
         IrqGuard { guard: self.inner.lock(), _off: off }
@@ -84,12 +88,14 @@ impl<T: Default> Default for IrqMutex<T> {
 
 impl<T> Deref for IrqGuard<'_, T> {
     type Target = T;
+    #[inline]
     fn deref(&self) -> &T {
         &self.guard
     }
 }
 
 impl<T> DerefMut for IrqGuard<'_, T> {
+    #[inline]
     fn deref_mut(&mut self) -> &mut T {
         &mut self.guard
     }
