@@ -2,6 +2,7 @@
 //! tick, the scheduler; then the init task runs the in-kernel tests and
 //! prints the boot metrics while the boot CPU idles.
 
+use crate::config::{Bench, Config, Deliberate};
 use crate::frames::Frames;
 use crate::selftest::{BOOT, CLOCK, TESTS};
 use axiom_hal as hal;
@@ -24,7 +25,7 @@ fn kernel_start(start_info: u64) -> ! {
     ENTRY.store(entry, core::sync::atomic::Ordering::Relaxed);
     // `axiom.bench=entry`: the boot benchmark's floor, QEMU and firmware
     // alone: one line at entry, then exit.
-    if hal::cmdline(start_info).split(' ').any(|w| w == "axiom.bench=entry") {
+    if crate::config::entry_bench(hal::cmdline(start_info)) {
         println!("axiom: entry");
         hal::exit(true)
     }
@@ -38,7 +39,7 @@ fn kernel_start(start_info: u64) -> ! {
     let cpus = hal::discover(start_info);
     mark(1, "ACPI");
     let cmdline = hal::cmdline(start_info);
-    CMDLINE.call_once(|| cmdline);
+    let config = crate::config::init(cmdline);
     let mut regions = [hal::Region::default(); 64];
     let n = hal::memory_map(start_info, &mut regions);
     let image = hal::kernel_image();
@@ -107,6 +108,9 @@ fn kernel_start(start_info: u64) -> ! {
     let starting = start_cpus(cpus);
 
     println!("axiom: booted ({}), {cpus} CPU(s), command line `{cmdline}`", hal::BOOT_PROTOCOL);
+    for word in &config.unknown {
+        println!("axiom: unknown option `{word}` on the command line: ignored");
+    }
     let sizes: alloc::vec::Vec<alloc::string::String> = crate::fs::list()
         .map(|(path, len)| alloc::format!("/{path} {} KiB", len.div_ceil(1024)))
         .collect();
@@ -154,11 +158,11 @@ fn kernel_start(start_info: u64) -> ! {
         free_frames as u64 * 4,
         usable / 1024,
     );
-    if cmdline.split(' ').any(|w| w == "axiom.harden") {
+    if config.harden {
         crate::syscall::HARDENED.store(true, core::sync::atomic::Ordering::Relaxed);
         println!("axiom: hardened: constant blinding in every BPF program the JIT compiles");
     }
-    let spawned = crate::sched::spawn("init", move || run_tests(cmdline));
+    let spawned = crate::sched::spawn("init", move || run_tests(config));
     if spawned.is_none() {
         println!("axiom: cannot start the init task");
         hal::exit(false)
@@ -228,17 +232,9 @@ fn retire_trampoline() {
 /// used one.
 pub static TRAMPOLINE: spin::Once<Option<(u64, u64)>> = spin::Once::new();
 
-/// The kernel command line, once read.
-static CMDLINE: spin::Once<&'static str> = spin::Once::new();
-
 /// Calls the hostile-input test makes: `axiom.fuzz=N`, else 5,000.
 pub fn fuzz_calls() -> alloc::string::String {
-    let n = CMDLINE
-        .get()
-        .and_then(|c| c.split(' ').find_map(|w| w.strip_prefix("axiom.fuzz=")))
-        .and_then(|n| n.parse::<u64>().ok())
-        .unwrap_or(5000);
-    alloc::format!("{n}")
+    alloc::format!("{}", crate::config::get().fuzz_calls.unwrap_or(5000))
 }
 
 /// Cycle counter at kernel entry.
@@ -267,8 +263,8 @@ fn ap_main(cpu: usize) -> ! {
 /// The default scheduling policy, `bpf-progs/axiom/sched_rr.bpf.c`,
 /// loaded and attached by the guest's `axbpf` as a system's user space
 /// would (`axiom.sched=fallback` keeps the built-in fallback).
-fn load_default_policy(cmdline: &str) {
-    if cmdline.split(' ').any(|w| w == "axiom.sched=fallback") {
+fn load_default_policy(config: &Config) {
+    if config.sched_fallback {
         return;
     }
     let start = hal::cycles();
@@ -389,7 +385,7 @@ fn serve() -> ! {
 /// The init task: the in-kernel tests (and the deliberate failures the
 /// harness asks for), the tick metrics, then QEMU ends with the verdict;
 /// or a benchmark the command line names.
-fn run_tests(cmdline: &str) -> ! {
+fn run_tests(config: &'static Config) -> ! {
     retire_trampoline();
     // The hooks' published maps and the interrupt lines' drivers: set up
     // by init, off the boot path (like the initramfs, read on first use).
@@ -402,8 +398,8 @@ fn run_tests(cmdline: &str) -> ! {
         );
     }
     crate::sched::spawn("reaper", crate::sched::reaper);
-    load_default_policy(cmdline);
-    let serving = cmdline.split(' ').any(|w| w == "axiom.serve");
+    load_default_policy(config);
+    let serving = config.serve;
     start_agent(serving);
     // `axiom.serve`: no tests; a workload every second, for a host's
     // `axbpf --remote` to steer (QEMU is stopped from outside).
@@ -414,49 +410,44 @@ fn run_tests(cmdline: &str) -> ! {
     // only work, its `BENCH` lines on the console.
     // `axiom.bench=hooks`: the hooks' dispatch figures (see
     // `selftest::hooks_bench`).
-    if cmdline.split(' ').any(|w| w == "axiom.bench=hooks") {
+    if config.bench == Some(Bench::Hooks) {
         hal::exit(crate::selftest::hooks_bench())
     }
     // `axiom.soak=SECONDS`: policies, filters and tracing churned for
     // that long, then checked (see `selftest::soak`).
-    if let Some(seconds) = cmdline
-        .split(' ')
-        .find_map(|w| w.strip_prefix("axiom.soak="))
-        .and_then(|s| s.parse::<u64>().ok())
-    {
-        hal::exit(crate::selftest::soak(seconds.min(3600)))
+    if let Some(seconds) = config.soak_seconds {
+        hal::exit(crate::selftest::soak(seconds))
     }
     // `axiom.bench=overhead`: the hooks' price on a CPU-bound task.
-    if cmdline.split(' ').any(|w| w == "axiom.bench=overhead") {
+    if config.bench == Some(Bench::Overhead) {
         hal::exit(crate::selftest::overhead_bench())
     }
-    if cmdline.split(' ').any(|w| w == "axiom.bench=user") {
+    if config.bench == Some(Bench::User) {
         let r = crate::selftest::run_program("/bin/bench", &["bench"]);
         hal::exit(matches!(r, Some((0, _))))
     }
     // `axiom.test=wx` writes to kernel text: W^X must stop it.
-    if cmdline.split(' ').any(|w| w == "axiom.test=wx") {
+    if config.deliberate == Some(Deliberate::Wx) {
         hal::paging::poke(hal::paging::sections().1);
     }
     // `axiom.test=jitalias` writes to JIT code through the physical map:
     // the alias is read-only while the frame holds code.
-    if cmdline.split(' ').any(|w| w == "axiom.test=jitalias")
+    if config.deliberate == Some(Deliberate::JitAlias)
         && let Some(region) = crate::selftest::jit_region()
     {
         hal::paging::poke(hal::phys_to_virt(region.frames()[0]));
     }
     // `axiom.test=panic` panics: the handler must print the message and
     // where, and end QEMU with failure.
-    if cmdline.split(' ').any(|w| w == "axiom.test=panic") {
+    if config.deliberate == Some(Deliberate::Panic) {
         panic!("deliberate panic (axiom.test=panic)");
     }
     // `axiom.test=fault` faults on purpose: the handler must report it.
-    if cmdline.split(' ').any(|w| w == "axiom.test=fault") {
+    if config.deliberate == Some(Deliberate::Fault) {
         hal::fault();
     }
     // `axiom.test=fail` adds a failing test: the harness must notice.
-    let fail_case: &[crate::selftest::Test] = if cmdline.split(' ').any(|w| w == "axiom.test=fail")
-    {
+    let fail_case: &[crate::selftest::Test] = if config.deliberate == Some(Deliberate::Fail) {
         &[("deliberate failure", || false)]
     } else {
         &[]

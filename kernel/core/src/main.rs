@@ -12,8 +12,10 @@ extern crate alloc;
 #[macro_use]
 mod console;
 #[cfg(target_os = "none")]
-#[cfg(target_os = "none")]
 mod bpf_sched;
+/// The command line's `axiom.*` options, parsed once.
+#[cfg(target_os = "none")]
+mod config;
 #[cfg(target_os = "none")]
 mod elf;
 #[cfg(target_os = "none")]

@@ -15,6 +15,10 @@ pub type Test = (&'static str, fn() -> bool);
 
 /// The kernel's in-QEMU tests.
 pub const TESTS: &[Test] = &[
+    (
+        "command line: axiom.* options parsed once, unknown ones kept to report",
+        crate::config::parse_test,
+    ),
     ("heap: boxes and growing vectors", heap_test),
     ("cycle counter advances", cycles_test),
     ("frames: distinct, aligned, outside the kernel, returned", frames_test),
