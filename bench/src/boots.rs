@@ -134,7 +134,7 @@ fn bench_boots(append: &str, boots: usize) -> Result<Vec<(String, Vec<f64>)>, St
 /// issue). Prints the figures; asserts nothing.
 pub fn bench_user(boots: usize) -> Result<(), String> {
     let axiom = bench_boots("axiom.bench=user", boots)?;
-    let bin = xtask::steps::repo_root().join("target-user/rootfs/bin/bench");
+    let bin = xtask::workspace::repo_root().join("target-user/rootfs/bin/bench");
     let host = Command::new(&bin).output().map_err(|e| format!("{}: {e}", bin.display()))?;
     let host: Vec<(String, f64)> =
         String::from_utf8_lossy(&host.stdout).lines().filter_map(parse_bench).collect();

@@ -9,6 +9,7 @@
 //! `target/bench/compare.json`.
 
 use crate::boots::parse_bench;
+use crate::figures::{AXIOM, Figure, HARDENED, LINUX, host_cpu, is_kib, show};
 use crate::stats::{Summary, summarize};
 use std::time::Instant;
 use xtask::qemu::{Machine, accel, boot_machine};
@@ -82,25 +83,6 @@ pub fn median_curve(curves: &[Vec<f64>]) -> Option<Vec<f64>> {
     Some((0..n).map(|i| crate::boots::median(curves.iter().map(|c| c[i]).collect())).collect())
 }
 
-/// Axiom's column.
-pub const AXIOM: usize = 0;
-/// Linux's column.
-pub const LINUX: usize = 1;
-/// Axiom hardened's column.
-pub const HARDENED: usize = 2;
-/// Linux booted with `nokaslr`'s column (arm64).
-pub const LINUX_NOKASLR: usize = 3;
-
-/// One kernel's samples of one figure.
-#[derive(Debug, Default)]
-pub struct Figure {
-    /// The figure's name (a `BENCH` name, or `host_first_line_ns`).
-    pub name: String,
-    /// Per kernel ([`AXIOM`], [`LINUX`], [`HARDENED`],
-    /// [`LINUX_NOKASLR`]): one value per boot, ns (KiB for `_kib` figures).
-    pub samples: [Vec<f64>; 4],
-}
-
 /// Adds each `BENCH` line of `console` (the median where the program
 /// sampled, the mean otherwise) to `figures` under kernel `k`.
 pub fn collect(figures: &mut Vec<Figure>, k: usize, console: &str) {
@@ -122,29 +104,6 @@ pub(crate) fn add(figures: &mut Vec<Figure>, k: usize, name: &str, ns: f64) {
         || Figure { name: name.to_string(), ..Figure::default() },
     );
     figures[i].samples[k].push(ns);
-}
-
-/// A value in ns, in the unit that reads best.
-pub fn human(ns: f64) -> String {
-    if ns >= 1e9 {
-        format!("{:.2} s", ns / 1e9)
-    } else if ns >= 1e6 {
-        format!("{:.1} ms", ns / 1e6)
-    } else if ns >= 1e4 {
-        format!("{:.1} us", ns / 1e3)
-    } else {
-        format!("{ns:.0} ns")
-    }
-}
-
-/// Whether a figure is a size in KiB rather than a time in ns.
-pub fn is_kib(name: &str) -> bool {
-    name.ends_with("_kib")
-}
-
-/// A figure's value in its unit.
-pub fn show(name: &str, v: f64) -> String {
-    if is_kib(name) { format!("{:.0} KiB", v) } else { human(v) }
 }
 
 pub(crate) fn cell(name: &str, s: Option<Summary>) -> String {
@@ -190,22 +149,10 @@ pub(crate) fn summary_json(s: Option<Summary>, samples: &[f64]) -> serde_json::V
     }
 }
 
-pub(crate) fn host_cpu() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into())
-}
-
 pub(crate) fn commit() -> String {
     std::process::Command::new("git")
         .args(["rev-parse", "--short", "HEAD"])
-        .current_dir(xtask::steps::repo_root())
+        .current_dir(xtask::workspace::repo_root())
         .output()
         .ok()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
@@ -492,7 +439,7 @@ pub fn run(boots: usize, publish: bool) -> Result<(), String> {
         "failed_boots": failures,
         "figures": json_figures,
     });
-    let out = xtask::steps::repo_root().join("target/bench/compare.json");
+    let out = xtask::workspace::repo_root().join("target/bench/compare.json");
     std::fs::create_dir_all(out.parent().unwrap_or(&out)).map_err(|e| e.to_string())?;
     let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
     std::fs::write(&out, text).map_err(|e| format!("{}: {e}", out.display()))?;
@@ -512,7 +459,7 @@ fn publish_docs(
     linux_package: &str,
 ) -> Result<(), String> {
     // The plots, committed under docs/bench.
-    let docs = xtask::steps::repo_root().join("docs/bench");
+    let docs = xtask::workspace::repo_root().join("docs/bench");
     std::fs::create_dir_all(&docs).map_err(|e| e.to_string())?;
     let spread = |v: &[f64]| summarize(v).map(|s| (s.min, s.median, s.max));
     let rows: Vec<_> = figures
@@ -564,7 +511,7 @@ fn publish_docs(
         linux: linux_package.to_string(),
         boots,
     };
-    let doc_path = xtask::steps::repo_root().join("docs/benchmarks.md");
+    let doc_path = xtask::workspace::repo_root().join("docs/benchmarks.md");
     let doc = std::fs::read_to_string(&doc_path).map_err(|e| e.to_string())?;
     let doc = crate::report::splice(&doc, &crate::report::render(&meta, figures))?;
     std::fs::write(&doc_path, doc).map_err(|e| e.to_string())?;
@@ -575,6 +522,32 @@ fn publish_docs(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::figures::human;
+
+    #[test]
+    fn values_print_in_readable_units() {
+        assert_eq!(human(312.0), "312 ns");
+        assert_eq!(human(25_400.0), "25.4 us");
+        assert_eq!(human(4_560_000.0), "4.6 ms");
+        assert_eq!(human(3_800_000_000.0), "3.80 s");
+        assert_eq!(show("mem_used_kib", 1928.0), "1928 KiB");
+        assert_eq!(axiom_boot_figures("no such line"), vec![]);
+        let boot = "axiom: init reached 4554 us after kernel entry\naxiom: memory: image 1804 \
+                    KiB (rodata 68 KiB, text 452 KiB, data+bss 1264 KiB incl. a 1024 KiB early \
+                    heap), heap 16 KiB in use of 5680 KiB, page tables 108 KiB; footprint 1928 KiB";
+        let f = axiom_boot_figures(boot);
+        assert_eq!(
+            f,
+            vec![
+                ("mem_used_kib", 1928.0),
+                ("kernel_image_kib", 1804.0),
+                ("kernel_text_kib", 452.0),
+                ("kernel_data_kib", 1264.0),
+                ("page_tables_kib", 108.0),
+                ("init_clock", 4_554_000.0)
+            ]
+        );
+    }
 
     #[test]
     fn bench_lines_become_figures_per_kernel() {
@@ -623,30 +596,5 @@ mod tests {
             f("axiom_only", vec![100.0], vec![]),
         ];
         assert_eq!(close_figures(&figures), vec!["close".to_string()]);
-    }
-
-    #[test]
-    fn values_print_in_readable_units() {
-        assert_eq!(human(312.0), "312 ns");
-        assert_eq!(human(25_400.0), "25.4 us");
-        assert_eq!(human(4_560_000.0), "4.6 ms");
-        assert_eq!(human(3_800_000_000.0), "3.80 s");
-        assert_eq!(show("mem_used_kib", 1928.0), "1928 KiB");
-        assert_eq!(axiom_boot_figures("no such line"), vec![]);
-        let boot = "axiom: init reached 4554 us after kernel entry\naxiom: memory: image 1804 \
-                    KiB (rodata 68 KiB, text 452 KiB, data+bss 1264 KiB incl. a 1024 KiB early \
-                    heap), heap 16 KiB in use of 5680 KiB, page tables 108 KiB; footprint 1928 KiB";
-        let f = axiom_boot_figures(boot);
-        assert_eq!(
-            f,
-            vec![
-                ("mem_used_kib", 1928.0),
-                ("kernel_image_kib", 1804.0),
-                ("kernel_text_kib", 452.0),
-                ("kernel_data_kib", 1264.0),
-                ("page_tables_kib", 108.0),
-                ("init_clock", 4_554_000.0)
-            ]
-        );
     }
 }

@@ -8,10 +8,8 @@
 //! `target/bench/compare-aarch64.json` and, with `publish`, to the arm64
 //! section of `docs/benchmarks.md`.
 
-use crate::compare::{
-    AXIOM, Figure, HARDENED, LINUX, LINUX_NOKASLR, add, axiom_boot_figures, cell, collect, commit,
-    failed, host_cpu, summary_json,
-};
+use crate::compare::{add, axiom_boot_figures, cell, collect, commit, failed, summary_json};
+use crate::figures::{AXIOM, Figure, HARDENED, LINUX, LINUX_NOKASLR, host_cpu};
 use crate::stats::{Summary, summarize};
 use std::time::Instant;
 use xtask::bare::Arch;
@@ -145,7 +143,7 @@ pub fn run(boots: usize, publish: bool) -> Result<(), String> {
         "failed_boots": failures,
         "figures": json_figures,
     });
-    let out = xtask::steps::repo_root().join("target/bench/compare-aarch64.json");
+    let out = xtask::workspace::repo_root().join("target/bench/compare-aarch64.json");
     std::fs::create_dir_all(out.parent().unwrap_or(&out)).map_err(|e| e.to_string())?;
     let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
     std::fs::write(&out, text).map_err(|e| format!("{}: {e}", out.display()))?;
@@ -191,7 +189,7 @@ const BEGIN: &str =
 const END: &str = "<!-- end: arm64 -->";
 
 fn publish_docs(rows: &[String], boots: usize, package: &str) -> Result<(), String> {
-    let path = xtask::steps::repo_root().join("docs/benchmarks.md");
+    let path = xtask::workspace::repo_root().join("docs/benchmarks.md");
     let doc = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
     let section = format!(
         "{BEGIN}\n\nMeasured {} at commit {} on {} (TCG), {boots} boots per kernel: Axiom (arm64 \

@@ -19,7 +19,7 @@ pub struct Kernel {
 }
 
 fn dir() -> PathBuf {
-    xtask::steps::repo_root().join("target/linux")
+    xtask::workspace::repo_root().join("target/linux")
 }
 
 fn run(cmd: &mut Command, what: &str) -> Result<Vec<u8>, String> {
@@ -312,7 +312,7 @@ mod tests {
     #[test]
     fn the_pvh_note_is_recognised() {
         // Axiom's own kernel has one; this test binary has none.
-        let kernel = xtask::steps::repo_root().join("target-kernel");
+        let kernel = xtask::workspace::repo_root().join("target-kernel");
         let axiom = walk(&kernel).into_iter().find(|p| p.ends_with("release/axiom-kernel"));
         if let Some(k) = axiom {
             assert!(has_pvh_note(&std::fs::read(k).unwrap()).unwrap());

@@ -13,6 +13,7 @@
 mod boots;
 mod compare;
 mod compare_arm64;
+mod figures;
 mod linux;
 mod plot;
 mod regress;
@@ -22,7 +23,7 @@ mod stats;
 use clap::Parser;
 use std::process::ExitCode;
 use xtask::bare::Arch;
-use xtask::steps::{cargo_host, timed};
+use xtask::workspace::{cargo_host, timed};
 
 /// Axiom's benchmarks.
 #[derive(Parser)]

@@ -66,7 +66,7 @@ pub fn side_by_side(
         .y_labels(rows.len() + 1)
         .y_label_formatter(&label)
         .x_desc("ns, log scale (shorter is faster)")
-        .x_label_formatter(&|x| crate::compare::human(*x))
+        .x_label_formatter(&|x| crate::figures::human(*x))
         .draw()
         .map_err(err)?;
     for (k, color, name) in [(0usize, AXIOM, "Axiom"), (1, LINUX, "Linux")] {
@@ -171,7 +171,7 @@ pub fn cdfs(path: &Path, title: &str, series: &[(String, Cdf)]) -> Result<(), St
         .configure_mesh()
         .x_desc("latency, ns (log scale)")
         .y_desc("% of events at or below")
-        .x_label_formatter(&|x| crate::compare::human(*x))
+        .x_label_formatter(&|x| crate::figures::human(*x))
         .draw()
         .map_err(err)?;
     for (i, (name, cdf)) in series.iter().enumerate() {

@@ -22,7 +22,7 @@ const UNGATED: [&str; 5] =
 
 /// The committed baseline's path.
 pub fn baseline_path() -> PathBuf {
-    xtask::steps::repo_root().join("docs/bench/baseline.json")
+    xtask::workspace::repo_root().join("docs/bench/baseline.json")
 }
 
 /// One figure then and now.

@@ -3,7 +3,7 @@
 //! measured value and status, the plots, the method. Written between two
 //! markers; the hand-written history around them stays.
 
-use crate::compare::{AXIOM, Figure, HARDENED, LINUX, show};
+use crate::figures::{AXIOM, Figure, HARDENED, LINUX, show};
 use crate::stats::{Summary, summarize};
 
 /// The markers the generated section sits between.

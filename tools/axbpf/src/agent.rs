@@ -13,7 +13,7 @@
 //! may be removed. A malformed frame is skipped; a malformed request gets
 //! an answer saying why.
 
-use crate::backend::Failure;
+use crate::failure::Failure;
 use crate::transport::{Buf, place_pointers, read_frame};
 use axiom_abi::remote::{
     self, CommandSpec, Dir, Length, PROG_INFO_MAP_IDS, REQUEST_MAGIC, RESPONSE_MAGIC, Request,

@@ -4,31 +4,10 @@
 //! agent. [`verify_in_process`] runs Axiom's verifier alone, with the
 //! object's source lines in its log.
 
+use crate::failure::Failure;
 use crate::transport::{Buf, Kernel};
 use axiom_abi::uapi::types::cmd;
 use axiom_loader::{MapDef, MapOrigin, Program};
-use std::fmt;
-
-/// A failure, with the verifier's log when it refused a program.
-#[derive(Debug)]
-pub struct Failure {
-    /// What failed, in a sentence.
-    pub message: String,
-    /// The verifier's log, if any.
-    pub log: String,
-}
-
-impl Failure {
-    fn new(message: String) -> Self {
-        Failure { message, log: String::new() }
-    }
-}
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
 
 /// A program loaded by a backend.
 pub struct Loaded {

@@ -2,7 +2,7 @@
 //! `map` verbs, `load --pin`, `load --attach`, `detach`; through any
 //! transport (this machine's `bpf()` or a remote agent).
 
-use crate::backend::Failure;
+use crate::failure::Failure;
 use crate::transport::{Buf, CallError, Kernel};
 use axiom_abi::remote::Dir;
 use axiom_abi::uapi::attr::{

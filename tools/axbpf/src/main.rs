@@ -6,6 +6,7 @@
 
 mod agent;
 mod backend;
+mod failure;
 mod kernel;
 mod sys;
 mod trace;
@@ -14,8 +15,9 @@ mod transport;
 use axiom_abi::uapi::attr::{GetIdAttr, InfoAttr, MapInfo, ProgInfo};
 use axiom_abi::uapi::types::{MAP_TYPE_NAMES, PROG_TYPE_NAMES, cmd};
 use axiom_loader::Object;
-use backend::{Backend, Bpf, Failure};
+use backend::{Backend, Bpf};
 use clap::{Parser, Subcommand, ValueEnum};
+use failure::Failure;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use transport::Kernel;

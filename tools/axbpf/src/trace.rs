@@ -6,7 +6,7 @@
 //! kernel's log2 histograms read before and after the window instead:
 //! counts exact, percentiles bucket bounds, no single events.
 
-use crate::backend::Failure;
+use crate::failure::Failure;
 use crate::sys::RingReader;
 use crate::transport::{Buf, Kernel};
 use axiom_abi::hooks::{HookEvent, HookStats, hook_index, paths, sched_op};

@@ -7,7 +7,7 @@
 //! descriptors a session opens (remote ones are numbers in the agent, not
 //! descriptors of this process) and closes them at the end.
 
-use crate::backend::Failure;
+use crate::failure::Failure;
 use axiom_abi::remote::{self, Buffer, MAX_BODY, REQUEST_MAGIC, RESPONSE_MAGIC, Request, Response};
 use std::io::{Read, Write};
 use std::path::Path;

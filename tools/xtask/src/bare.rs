@@ -4,28 +4,10 @@
 //! own target directory so that the two compilers never invalidate each
 //! other's caches.
 
-use crate::steps::{repo_root, timed};
+use crate::workspace::{debian_cargo, repo_root, timed};
 use std::process::Command;
 
-/// An architecture the kernel runs on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Arch {
-    /// x86-64: an ELF with a PVH entry, QEMU `microvm` or `q35`.
-    #[value(name = "x86_64")]
-    X86_64,
-    /// arm64: a Linux arm64 Image, QEMU `virt` or a Raspberry Pi 5.
-    #[value(name = "aarch64")]
-    Aarch64,
-}
-
-impl std::fmt::Display for Arch {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Arch::X86_64 => "x86_64",
-            Arch::Aarch64 => "aarch64",
-        })
-    }
-}
+pub use crate::workspace::Arch;
 
 /// The bare-metal targets.
 pub const TARGETS: &[&str] = &["x86_64-unknown-none", "aarch64-unknown-none"];
@@ -73,27 +55,6 @@ fn clippy_kernel(target: &str) -> Result<(), String> {
         .status()
         .map_err(|e| format!("/usr/bin/cargo-clippy: {e} (run `cargo xtask setup`)"))?;
     if status.success() { Ok(()) } else { Err("clippy found problems in the kernel".into()) }
-}
-
-/// Debian's cargo with the variables a rustup-started cargo leaves
-/// behind removed, `RUSTC` pointing at Debian's compiler and unstable
-/// options allowed.
-pub fn debian_cargo() -> Command {
-    let mut cmd = Command::new("/usr/bin/cargo");
-    cmd.current_dir(repo_root());
-    // A cargo started by `cargo run` inherits the rustup toolchain's
-    // variables; the Debian toolchain must not see them.
-    for (k, _) in std::env::vars() {
-        if k.starts_with("CARGO")
-            || k.starts_with("RUSTUP")
-            || k == "RUSTFLAGS"
-            || k == "RUSTC_WRAPPER"
-        {
-            cmd.env_remove(&k);
-        }
-    }
-    cmd.env("RUSTC", "/usr/bin/rustc").env("RUSTC_BOOTSTRAP", "1");
-    cmd
 }
 
 /// The arm64 JIT's execution tests: `tests/tests/jit_aarch64.rs` built for

@@ -14,7 +14,7 @@ pub const TEMPERATURE: i32 = 25_000;
 
 /// The shipped recording's path.
 pub fn recording_path() -> PathBuf {
-    crate::steps::repo_root().join("data/iio/hip-raw-excerpt.csv")
+    crate::workspace::repo_root().join("data/iio/hip-raw-excerpt.csv")
 }
 
 /// The samples of an ActiGraph raw CSV export (header lines, then the

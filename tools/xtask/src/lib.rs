@@ -1,4 +1,5 @@
-//! Axiom's build tool as a library: set-up (`setup`), the host and
+//! Axiom's build tool as a library: the workspace's root, its `cargo` and
+//! timed steps (`workspace`), set-up (`setup`), the host and
 //! bare-metal builds (`steps`, `bare`), the guests' user programs and
 //! initramfs (`user`), boots under QEMU and their verdicts (`qemu`), the
 //! live guest steered from the host and its IIO feed (`remote`, `feed`),
@@ -14,3 +15,4 @@ pub mod rpi5;
 pub mod setup;
 pub mod steps;
 pub mod user;
+pub mod workspace;

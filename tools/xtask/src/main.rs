@@ -19,7 +19,7 @@
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
-use xtask::{bare, qemu, remote, rpi5, setup, steps};
+use xtask::{bare, qemu, remote, rpi5, setup, steps, workspace};
 
 /// Axiom's build tool.
 #[derive(Parser)]
@@ -127,7 +127,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Setup => setup::run(),
-        Command::Build => steps::cargo_host(&["build", "--workspace"], &[]),
+        Command::Build => workspace::cargo_host(&["build", "--workspace"], &[]),
         Command::BuildBare => bare::build(),
         Command::Test { long } => steps::test(long),
         Command::Run { arch } => steps::run(arch),

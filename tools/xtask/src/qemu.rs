@@ -173,7 +173,7 @@ fn compare_with_linux(console: &str, program: &str) -> Result<(), String> {
             break;
         }
     }
-    let bin = crate::steps::repo_root().join("target-user/rootfs/bin").join(program);
+    let bin = crate::workspace::repo_root().join("target-user/rootfs/bin").join(program);
     let out = Command::new(&bin).output().map_err(|e| format!("{}: {e}", bin.display()))?;
     let host = String::from_utf8_lossy(&out.stdout).into_owned();
     let linux: Vec<&str> = host.lines().filter(|l| l.starts_with(&prefix)).collect();
@@ -226,7 +226,7 @@ fn compare_axbpf_with_linux(console: &str) -> Result<(), String> {
     if guest.is_empty() {
         return Err("axbpf: the guest ran no axbpf command".into());
     }
-    let rootfs = crate::steps::repo_root().join("target-user/rootfs");
+    let rootfs = crate::workspace::repo_root().join("target-user/rootfs");
     let mut differ = 0;
     for (cmd, out) in &guest {
         let args: Vec<String> = cmd
@@ -356,7 +356,7 @@ pub fn pi_shaped_dts(dts: &str) -> Option<String> {
 /// Boots the arm64 kernel with `virt`'s device tree made Pi-shaped (see
 /// [`pi_shaped_dts`]; `dtc` from setup's device-tree-compiler).
 fn boot_pi_shaped(kernel: &Path) -> Result<Boot, String> {
-    let dir = crate::steps::repo_root().join("target");
+    let dir = crate::workspace::repo_root().join("target");
     let (dtb, pi) = (dir.join("virt.dtb"), dir.join("virt-pi-shaped.dtb"));
     let dump = format!("virt,dumpdtb={}", dtb.display());
     let status = Command::new("qemu-system-aarch64")
@@ -588,7 +588,7 @@ pub fn soak(long: bool) -> Result<(), String> {
     let seconds = if long { 120 } else { 10 };
     let kernel = crate::bare::build_kernel()?;
     let initrd = crate::user::initramfs_path();
-    let socket = crate::steps::repo_root().join("target/axiom-soak-iio.sock");
+    let socket = crate::workspace::repo_root().join("target/axiom-soak-iio.sock");
     let _ = std::fs::remove_file(&socket);
     let chardev = format!("socket,id=iio,path={},server=on,wait=off", socket.display());
     let samples = crate::feed::recording()?;

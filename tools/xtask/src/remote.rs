@@ -88,8 +88,8 @@ impl Guest {
         if arch == Arch::Aarch64 {
             return Guest::start_arm64(kernel, cpus, append);
         }
-        let socket = crate::steps::repo_root().join("target/axiom-agent.sock");
-        let feed = crate::steps::repo_root().join("target/axiom-iio.sock");
+        let socket = crate::workspace::repo_root().join("target/axiom-agent.sock");
+        let feed = crate::workspace::repo_root().join("target/axiom-iio.sock");
         let samples = crate::feed::recording()?;
         let _ = std::fs::remove_file(&socket);
         let _ = std::fs::remove_file(&feed);
@@ -142,7 +142,7 @@ impl Guest {
     /// gets everything the guest sends (its reader skips the console text
     /// between frames).
     fn start_arm64(kernel: &Path, cpus: u32, append: &str) -> Result<Guest, String> {
-        let root = crate::steps::repo_root();
+        let root = crate::workspace::repo_root();
         let socket = root.join("target/axiom-agent.sock");
         let line = root.join("target/axiom-console.sock");
         let _ = std::fs::remove_file(&socket);
@@ -277,8 +277,8 @@ impl Drop for Guest {
 
 /// The host's `axbpf` (built for the host by `cargo build -p axbpf`).
 fn host_axbpf() -> Result<PathBuf, String> {
-    crate::steps::cargo_host(&["build", "--quiet", "-p", "axbpf"], &[])?;
-    Ok(crate::steps::repo_root().join("target/debug/axbpf"))
+    crate::workspace::cargo_host(&["build", "--quiet", "-p", "axbpf"], &[])?;
+    Ok(crate::workspace::repo_root().join("target/debug/axbpf"))
 }
 
 /// `axbpf --remote <socket> <args>`, with its wall time.

@@ -7,7 +7,7 @@
 //! has the steps; what was verified and what was not is said there.
 
 use crate::bare::Arch;
-use crate::steps::repo_root;
+use crate::workspace::repo_root;
 use std::path::{Path, PathBuf};
 
 /// The kernel's file name on the boot partition.

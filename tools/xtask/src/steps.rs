@@ -1,39 +1,6 @@
 //! The host build steps, `test` and `run`.
 
-use std::path::PathBuf;
-use std::process::Command;
-use std::time::Instant;
-
-/// The workspace root.
-pub fn repo_root() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    dir.join("../..").canonicalize().unwrap_or(dir)
-}
-
-/// Runs `f`, printing the step's name and duration.
-pub fn timed(name: &str, f: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
-    println!("==> {name}");
-    let start = Instant::now();
-    let r = f();
-    let secs = start.elapsed().as_secs_f64();
-    match &r {
-        Ok(()) => println!("==> {name}: ok ({secs:.1} s)"),
-        Err(e) => println!("==> {name}: FAILED ({secs:.1} s): {e}"),
-    }
-    r
-}
-
-/// Runs the rustup `cargo` of this invocation with `args`.
-pub fn cargo_host(args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.current_dir(repo_root()).args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let status = cmd.status().map_err(|e| format!("cargo: {e}"))?;
-    if status.success() { Ok(()) } else { Err(format!("cargo {} failed", args.join(" "))) }
-}
+use crate::workspace::{cargo_host, timed};
 
 /// A named step of `test`.
 type Step<'a> = (&'a str, Box<dyn Fn() -> Result<(), String> + 'a>);

@@ -5,8 +5,8 @@
 //! toolchains; for arm64 (`target-user/aarch64/`), `aarch64-linux-gnu-gcc`
 //! and Debian's Rust building std for `aarch64-unknown-linux-gnu`.
 
-use crate::bare::Arch;
-use crate::steps::repo_root;
+use crate::workspace::Arch;
+use crate::workspace::repo_root;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -42,7 +42,7 @@ fn build_rust(arch: Arch, what: (&str, &str), name: &str) -> Result<PathBuf, Str
             c
         }
         Arch::Aarch64 => {
-            let mut c = crate::bare::debian_cargo();
+            let mut c = crate::workspace::debian_cargo();
             c.args(["build", "--quiet", "--release", "-Zbuild-std"]);
             // Apart from the arm64 JIT tests' `target-arm64`: different
             // flags would rebuild std each time one follows the other.
