@@ -76,6 +76,12 @@ pub fn place_pointers(
 /// A process with its own BPF objects.
 pub struct Process {
     registry: Registry,
+    user: User,
+}
+
+/// The process as the command layer's caller: its user memory (the
+/// arena of the call in progress) and its descriptors.
+struct User {
     mem: RefCell<Vec<u8>>,
     fds: Descriptors,
 }
@@ -90,11 +96,8 @@ impl Process {
     /// A process with no objects.
     pub fn new() -> Process {
         // Descriptors 0-2 are taken, as in any process.
-        Process {
-            registry: Registry::new(),
-            mem: RefCell::new(Vec::new()),
-            fds: Descriptors::default(),
-        }
+        let user = User { mem: RefCell::new(Vec::new()), fds: Descriptors::default() };
+        Process { registry: Registry::new(), user }
     }
 
     /// `bpf(cmd, attr)` with `bufs` behind the attribute's pointer fields
@@ -110,7 +113,7 @@ impl Process {
         }
         place_pointers(attr, bufs, &at)?;
         {
-            let mut mem = self.mem.borrow_mut();
+            let mut mem = self.user.mem.borrow_mut();
             mem.clear();
             mem.resize(end as usize, 0);
             mem[..attr.len()].copy_from_slice(attr);
@@ -119,10 +122,8 @@ impl Process {
                 mem[start..start + b.data.len()].copy_from_slice(&b.data);
             }
         }
-        let registry = core::mem::take(&mut self.registry);
-        let r = registry.call(self, cmd, BASE, attr.len() as u32);
-        self.registry = registry;
-        let mem = self.mem.borrow();
+        let r = self.registry.call(&mut self.user, cmd, BASE, attr.len() as u32);
+        let mem = self.user.mem.borrow();
         attr.copy_from_slice(&mem[..attr.len()]);
         for (b, &a) in bufs.iter_mut().zip(&at) {
             let start = (a - BASE) as usize;
@@ -134,7 +135,7 @@ impl Process {
 
     /// Closes descriptor `fd`.
     pub fn close(&mut self, fd: u32) -> Result<(), Errno> {
-        self.fds.close(fd)
+        self.user.fds.close(fd)
     }
 
     /// Removes a pin (a path under the BPF file system).
@@ -146,7 +147,9 @@ impl Process {
     pub fn live(&self) -> (usize, usize) {
         (self.registry.live_maps(), self.registry.live_progs())
     }
+}
 
+impl User {
     fn range(&self, addr: u64, len: usize) -> Result<core::ops::Range<usize>, Errno> {
         let start = addr.checked_sub(BASE).ok_or(Errno::EFAULT)? as usize;
         let end = start.checked_add(len).ok_or(Errno::EFAULT)?;
@@ -154,7 +157,7 @@ impl Process {
     }
 }
 
-impl Env for Process {
+impl Env for User {
     fn read_user(&self, addr: u64, out: &mut [u8]) -> Result<(), Errno> {
         let r = self.range(addr, out.len())?;
         out.copy_from_slice(&self.mem.borrow()[r]);
